@@ -1,0 +1,149 @@
+# hostwd-mtc: host watchdog, pmon hook and maintenance messenger.
+# make              build everything into build/
+# make check        build and run the whole test suite (ends "N passed, N failed")
+# make asan         the same suite under ASan+UBSan (build/asan)
+# make demo         the locked-node scenario on loopback, unprivileged
+# make install PREFIX=/usr DESTDIR=...
+
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+DESTDIR ?=
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+
+CC ?= cc
+PKGS := libsystemd inih libsodium
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS := $(shell pkg-config --libs $(PKGS))
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka)
+
+ifeq ($(SANITIZE),1)
+BUILD ?= build/asan
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+OPT := -O1 -g
+else
+BUILD ?= build
+SAN_FLAGS :=
+OPT := -O2 -g
+endif
+
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
+	-Wno-format-nonliteral -fPIC -DPROJECT_VERSION='"$(VERSION)"' $(OPT) $(SAN_FLAGS)
+CPPFLAGS_ALL := -Icommon -Iwatchdog -Ipmon-hooks -Imtc $(PKG_CFLAGS)
+ALL_CFLAGS := $(CFLAGS_BASE) $(CPPFLAGS_ALL) $(CFLAGS)
+ALL_LDFLAGS := $(SAN_FLAGS) $(LDFLAGS)
+
+OBJ := $(BUILD)/obj
+BIN := $(BUILD)/bin
+LIB := $(BUILD)/lib
+TBIN := $(BUILD)/tests
+
+COMMON_SRC := $(wildcard common/*.c)
+HWD_LIB_SRC := watchdog/hwd_policy.c watchdog/hwd_report.c watchdog/hwd_device.c watchdog/hwd_config.c
+PMH_LIB_SRC := pmon-hooks/pmonhook.c
+PMH_EVAL_SRC := pmon-hooks/pmh_eval.c pmon-hooks/pmh_config.c
+MTC_LIB_SRC := $(filter-out mtc/mtcclient.c mtc/mtcagent.c mtc/mtcctl.c,$(wildcard mtc/*.c))
+
+objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
+
+COMMON_A := $(LIB)/libcommon.a
+HWD_A := $(LIB)/libhwd.a
+MTC_A := $(LIB)/libmtc.a
+PMH_A := $(LIB)/libpmonhook.a
+PMH_SO := $(LIB)/libpmonhook.so.0
+PMHE_A := $(LIB)/libpmheval.a
+
+BINS := $(BIN)/hostwd $(BIN)/pmon-hook $(BIN)/mtcclient $(BIN)/mtcagent $(BIN)/mtcctl
+TOOLS := $(TBIN)/notify-listen
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(TBIN)/%,$(wildcard tests/unit/test_*.c))
+
+.PHONY: all check asan demo clean install uninstall tests fault bench bench-smoke fuzz valgrind
+all: $(BINS) $(PMH_SO) $(PMH_A)
+
+$(OBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+-include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
+
+$(COMMON_A): $(call objs,$(COMMON_SRC))
+$(HWD_A): $(call objs,$(HWD_LIB_SRC))
+$(MTC_A): $(call objs,$(MTC_LIB_SRC))
+$(PMH_A): $(call objs,$(PMH_LIB_SRC) common/kvtext.c)
+$(PMHE_A): $(call objs,$(PMH_EVAL_SRC))
+$(LIB)/%.a:
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(PMH_SO): $(call objs,$(PMH_LIB_SRC) common/kvtext.c)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-soname,libpmonhook.so.0 $(ALL_LDFLAGS) -o $@ $^
+	ln -sf libpmonhook.so.0 $(LIB)/libpmonhook.so
+
+$(BIN)/hostwd: $(OBJ)/watchdog/hostwd.o $(HWD_A) $(COMMON_A)
+$(BIN)/pmon-hook: $(OBJ)/pmon-hooks/pmon-hook.o $(PMHE_A) $(PMH_A) $(COMMON_A)
+$(BIN)/mtcclient: $(OBJ)/mtc/mtcclient.o $(MTC_A) $(COMMON_A)
+$(BIN)/mtcagent: $(OBJ)/mtc/mtcagent.o $(MTC_A) $(COMMON_A)
+$(BIN)/mtcctl: $(OBJ)/mtc/mtcctl.o $(MTC_A) $(COMMON_A)
+$(BIN)/%:
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# Unit tests link the real modules; each test_X.c is one cmocka binary.
+$(TBIN)/test_%: $(OBJ)/tests/unit/test_%.o $(HWD_A) $(MTC_A) $(PMHE_A) $(PMH_A) $(COMMON_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+
+$(TBIN)/%: $(OBJ)/tests/tools/%.o $(COMMON_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+tests: all $(UNIT_TESTS) $(TOOLS)
+
+check: tests
+	BUILD=$(BUILD) bash tests/run-all.sh
+
+asan:
+	$(MAKE) SANITIZE=1 check
+
+demo: all
+	BUILD=$(BUILD) bash tests/demo.sh
+
+fault: all
+	BUILD=$(BUILD) FULL=1 bash tests/fault/matrix.sh
+
+clean:
+	rm -rf build
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib \
+		$(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSCONFDIR)/hostwd $(DESTDIR)$(SYSCONFDIR)/mtc \
+		$(DESTDIR)$(SYSCONFDIR)/pmon-hook
+	install -m 0755 $(BIN)/hostwd $(BIN)/mtcclient $(BIN)/mtcagent $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0755 $(BIN)/pmon-hook $(BIN)/mtcctl $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(PMH_A) $(DESTDIR)$(PREFIX)/lib/
+	install -m 0755 $(PMH_SO) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libpmonhook.so.0 $(DESTDIR)$(PREFIX)/lib/libpmonhook.so
+	install -m 0644 pmon-hooks/pmonhook.h $(DESTDIR)$(PREFIX)/include/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' pmon-hooks/libpmonhook.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/libpmonhook.pc
+	for u in conf/*.service; do sed 's|@SBINDIR@|$(PREFIX)/sbin|g; s|@BINDIR@|$(PREFIX)/bin|g' $$u \
+		> $(DESTDIR)$(UNITDIR)/$$(basename $$u); done
+	install -m 0644 conf/hostwd-mtc.tmpfiles $(DESTDIR)$(TMPFILESDIR)/hostwd-mtc.conf
+	test -e $(DESTDIR)$(SYSCONFDIR)/hostwd/hostwd.conf || install -m 0644 conf/hostwd.conf $(DESTDIR)$(SYSCONFDIR)/hostwd/
+	test -e $(DESTDIR)$(SYSCONFDIR)/mtc/mtc.conf || install -m 0644 conf/mtc.conf $(DESTDIR)$(SYSCONFDIR)/mtc/
+	test -e $(DESTDIR)$(SYSCONFDIR)/mtc/hosts.conf || install -m 0644 conf/hosts.conf $(DESTDIR)$(SYSCONFDIR)/mtc/
+	test -e $(DESTDIR)$(SYSCONFDIR)/pmon-hook/pmon-hook.conf || install -m 0644 conf/pmon-hook.conf $(DESTDIR)$(SYSCONFDIR)/pmon-hook/
+	if [ -d man ]; then for m in man/*.[0-9]; do s=$${m##*.}; install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
+		install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/hostwd $(DESTDIR)$(PREFIX)/sbin/mtcclient $(DESTDIR)$(PREFIX)/sbin/mtcagent \
+		$(DESTDIR)$(PREFIX)/bin/pmon-hook $(DESTDIR)$(PREFIX)/bin/mtcctl \
+		$(DESTDIR)$(PREFIX)/lib/libpmonhook.a $(DESTDIR)$(PREFIX)/lib/libpmonhook.so* \
+		$(DESTDIR)$(PREFIX)/include/pmonhook.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/libpmonhook.pc \
+		$(DESTDIR)$(UNITDIR)/hostwd.service $(DESTDIR)$(UNITDIR)/mtcclient.service \
+		$(DESTDIR)$(UNITDIR)/mtcagent.service $(DESTDIR)$(UNITDIR)/pmon-hook.service \
+		$(DESTDIR)$(TMPFILESDIR)/hostwd-mtc.conf

@@ -1,0 +1,358 @@
+#include "conf.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include <ini.h>
+
+typedef struct conf_source {
+	FILE *f;           /* file source, or */
+	const char *text;  /* string source */
+	const char *name;
+	unsigned line;
+	conf_errors *errs;
+} conf_source;
+
+typedef struct conf_ctx {
+	const conf_table *t;
+	void *cfg;
+	conf_extra_fn extra;
+	void *extra_user;
+	unsigned *key_lines;
+	conf_source *src;
+} conf_ctx;
+
+void conf_error(conf_errors *e, const char *file, unsigned line, const char *fmt, ...)
+{
+	size_t used = strlen(e->text);
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	e->count++;
+	if (used >= sizeof(e->text) - 1)
+		return;
+	if (line)
+		snprintf(e->text + used, sizeof(e->text) - used, "%s:%u: %s\n", file, line, msg);
+	else
+		snprintf(e->text + used, sizeof(e->text) - used, "%s: %s\n", file, msg);
+}
+
+int conf_parse_bool(const char *s, bool *ret)
+{
+	static const char *const yes[] = { "1", "yes", "true", "on" };
+	static const char *const no[] = { "0", "no", "false", "off" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*ret = true;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*ret = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int conf_find(const conf_table *t, const char *section, const char *key)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (strcmp(t->keys[i].section, section) == 0 && strcmp(t->keys[i].key, key) == 0)
+			return (int)i;
+	return -1;
+}
+
+static bool section_known(const conf_table *t, const char *section)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (strcmp(t->keys[i].section, section) == 0)
+			return true;
+	return false;
+}
+
+/* Store one value; on error write a message (without location) to msg. */
+static int conf_store(const conf_key *k, void *cfg, const char *value, char *msg, size_t msglen)
+{
+	char *field = (char *)cfg + k->offset;
+	long v;
+	bool b;
+	int r;
+
+	switch (k->type) {
+	case CONF_INT:
+		r = parse_long(value, k->min, k->max, &v);
+		if (r == -ERANGE) {
+			snprintf(msg, msglen, "[%s] %s = %s: must be between %ld and %ld",
+				 k->section, k->key, value, k->min, k->max);
+			return r;
+		}
+		if (r < 0) {
+			snprintf(msg, msglen, "[%s] %s = %s: not an integer", k->section, k->key, value);
+			return r;
+		}
+		*(int *)field = (int)v;
+		return 0;
+	case CONF_BOOL:
+		if (conf_parse_bool(value, &b) < 0) {
+			snprintf(msg, msglen, "[%s] %s = %s: expected 0/1, yes/no, true/false or on/off",
+				 k->section, k->key, value);
+			return -EINVAL;
+		}
+		*(bool *)field = b;
+		return 0;
+	case CONF_STR:
+		if (strcpy_bounded(field, k->size, value) < 0) {
+			snprintf(msg, msglen, "[%s] %s: value too long (max %zu bytes)",
+				 k->section, k->key, k->size - 1);
+			return -ENAMETOOLONG;
+		}
+		return 0;
+	case CONF_ENUM:
+		for (int i = 0; k->choices[i]; i++) {
+			if (strcmp(k->choices[i], value) == 0) {
+				*(int *)field = i;
+				return 0;
+			}
+		}
+		{
+			size_t used = (size_t)snprintf(msg, msglen, "[%s] %s = %s: expected one of",
+						       k->section, k->key, value);
+			for (int i = 0; k->choices[i] && used < msglen; i++)
+				used += (size_t)snprintf(msg + used, msglen - used, " %s", k->choices[i]);
+		}
+		return -EINVAL;
+	}
+	return -EINVAL;
+}
+
+void conf_set_defaults(const conf_table *t, void *cfg)
+{
+	char msg[256];
+
+	for (size_t i = 0; i < t->n; i++) {
+		int r = conf_store(&t->keys[i], cfg, t->keys[i].def, msg, sizeof(msg));
+		/* A bad default is a programming error caught by the unit tests. */
+		if (r < 0)
+			abort();
+	}
+}
+
+static int conf_handler(void *user, const char *section, const char *name, const char *value)
+{
+	conf_ctx *c = user;
+	char msg[512];
+	int i;
+
+	i = conf_find(c->t, section, name);
+	if (i >= 0) {
+		if (conf_store(&c->t->keys[i], c->cfg, value, msg, sizeof(msg)) < 0)
+			conf_error(c->src->errs, c->src->name, c->src->line, "%s", msg);
+		else if (c->key_lines)
+			c->key_lines[i] = c->src->line;
+		return 1;
+	}
+	if (!section_known(c->t, section) && c->extra) {
+		msg[0] = '\0';
+		if (c->extra(c->extra_user, section, name, value, msg, sizeof(msg)) < 0)
+			conf_error(c->src->errs, c->src->name, c->src->line, "%s", msg);
+		return 1;
+	}
+	if (section_known(c->t, section))
+		conf_error(c->src->errs, c->src->name, c->src->line,
+			   "unknown key '%s' in section [%s]", name, section);
+	else
+		conf_error(c->src->errs, c->src->name, c->src->line,
+			   "unknown section [%s] (key '%s')", section, name);
+	return 1;
+}
+
+/* Fetch the next raw line from the source into buf (NUL-terminated, newline
+ * kept); false at end. Over-long lines are consumed and flagged. */
+static bool source_next(conf_source *s, char *buf, size_t size, bool *too_long)
+{
+	size_t n = 0;
+	int ch;
+
+	*too_long = false;
+	for (;;) {
+		if (s->f) {
+			ch = fgetc(s->f);
+		} else {
+			ch = *s->text ? (unsigned char)*s->text : EOF;
+			if (ch != EOF)
+				s->text++;
+		}
+		if (ch == EOF) {
+			if (n == 0)
+				return false;
+			break;
+		}
+		if (n < size - 2)
+			buf[n++] = (char)ch;
+		else
+			*too_long = true;
+		if (ch == '\n')
+			break;
+	}
+	buf[n] = '\0';
+	return true;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* inih reader: counts lines, rejects what inih would truncate or mis-read
+ * (indented lines would otherwise become multi-line continuations), and
+ * checks syntax so every bad line is reported, not just the first. */
+static char *conf_reader(char *str, int num, void *stream)
+{
+	conf_source *s = stream;
+	char raw[CONF_MAX_LINE + 64];
+	bool too_long;
+	char *p;
+
+	if (!source_next(s, raw, sizeof(raw), &too_long))
+		return NULL;
+	s->line++;
+	p = trim(raw);
+	if (too_long || strlen(p) > CONF_MAX_LINE || (int)strlen(p) + 2 > num) {
+		conf_error(s->errs, s->name, s->line, "line too long (max %d characters)", CONF_MAX_LINE);
+		str[0] = '\n';
+		str[1] = '\0';
+		return str;
+	}
+	if (*p && *p != '#' && *p != ';') {
+		if (*p == '[') {
+			if (!strchr(p, ']'))
+				conf_error(s->errs, s->name, s->line, "malformed section header '%s'", p);
+		} else {
+			size_t klen = strcspn(p, "=:");
+
+			if (p[klen] == '\0')
+				conf_error(s->errs, s->name, s->line, "expected 'key = value', got '%s'", p);
+			else if (klen == 0)
+				conf_error(s->errs, s->name, s->line, "missing key before '%c'", p[klen]);
+		}
+	}
+	snprintf(str, (size_t)num, "%s\n", p);
+	return str;
+}
+
+static int conf_run(const conf_table *t, void *cfg, conf_source *src, conf_extra_fn extra,
+		    void *extra_user, unsigned *key_lines)
+{
+	conf_ctx c = { t, cfg, extra, extra_user, key_lines, src };
+	unsigned before = src->errs->count;
+	int r;
+
+	conf_set_defaults(t, cfg);
+	if (key_lines)
+		memset(key_lines, 0, t->n * sizeof(*key_lines));
+	r = ini_parse_stream(conf_reader, src, conf_handler, &c);
+	if (r > 0 && src->errs->count == before)
+		conf_error(src->errs, src->name, (unsigned)r, "syntax error");
+	return src->errs->count > before ? -EINVAL : 0;
+}
+
+int conf_load_file(const conf_table *t, void *cfg, const char *path, conf_extra_fn extra,
+		   void *extra_user, unsigned *key_lines, conf_errors *errs)
+{
+	conf_source src = { .name = path, .errs = errs };
+	int r;
+
+	src.f = fopen(path, "re");
+	if (!src.f) {
+		r = -errno;
+		conf_error(errs, path, 0, "cannot open: %s", strerror(-r));
+		return r;
+	}
+	r = conf_run(t, cfg, &src, extra, extra_user, key_lines);
+	fclose(src.f);
+	return r;
+}
+
+int conf_load_string(const conf_table *t, void *cfg, const char *name, const char *text,
+		     conf_extra_fn extra, void *extra_user, unsigned *key_lines, conf_errors *errs)
+{
+	conf_source src = { .text = text, .name = name, .errs = errs };
+
+	return conf_run(t, cfg, &src, extra, extra_user, key_lines);
+}
+
+static void value_text(const conf_key *k, const void *cfg, char *buf, size_t size)
+{
+	const char *field = (const char *)cfg + k->offset;
+
+	switch (k->type) {
+	case CONF_INT:
+		snprintf(buf, size, "%d", *(const int *)field);
+		break;
+	case CONF_BOOL:
+		snprintf(buf, size, "%d", *(const bool *)field ? 1 : 0);
+		break;
+	case CONF_STR:
+		snprintf(buf, size, "%s", field);
+		break;
+	case CONF_ENUM:
+		snprintf(buf, size, "%s", k->choices[*(const int *)field]);
+		break;
+	}
+}
+
+void conf_dump(const conf_table *t, const void *cfg, FILE *out)
+{
+	const char *cur = NULL;
+	char buf[512];
+
+	for (size_t i = 0; i < t->n; i++) {
+		const conf_key *k = &t->keys[i];
+
+		if (!cur || strcmp(cur, k->section) != 0) {
+			fprintf(out, "%s[%s]\n", cur ? "\n" : "", k->section);
+			cur = k->section;
+		}
+		value_text(k, cfg, buf, sizeof(buf));
+		fprintf(out, "%s = %s\n", k->key, buf);
+	}
+}
+
+void conf_describe(const conf_table *t, FILE *out)
+{
+	static const char *const type_names[] = { "integer", "boolean", "string", "enum" };
+
+	for (size_t i = 0; i < t->n; i++) {
+		const conf_key *k = &t->keys[i];
+		char range[256] = "";
+
+		if (k->type == CONF_INT) {
+			snprintf(range, sizeof(range), "%ld..%ld", k->min, k->max);
+		} else if (k->type == CONF_ENUM) {
+			size_t used = 0;
+			for (int c = 0; k->choices[c] && used < sizeof(range); c++)
+				used += (size_t)snprintf(range + used, sizeof(range) - used, "%s%s",
+							 c ? "|" : "", k->choices[c]);
+		} else if (k->type == CONF_STR) {
+			snprintf(range, sizeof(range), "max %zu bytes", k->size - 1);
+		} else {
+			snprintf(range, sizeof(range), "0|1");
+		}
+		fprintf(out, "%s\t%s\t%s\t%s\t%s\t%s\n", k->section, k->key, type_names[k->type],
+			k->def, range, k->help);
+	}
+}

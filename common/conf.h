@@ -1,0 +1,75 @@
+/* Configuration described once, as a table: defaults, parsing, validation,
+ * --dump-config and the man page all read the same rows. Parsing is inih;
+ * this layer adds types, ranges and "file:line: message" errors. */
+#ifndef HWM_CONF_H
+#define HWM_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+typedef enum { CONF_INT, CONF_BOOL, CONF_STR, CONF_ENUM } conf_type;
+
+typedef struct conf_key {
+	const char *section;
+	const char *key;
+	conf_type type;
+	size_t offset;              /* into the config struct */
+	size_t size;                /* CONF_STR: buffer size incl. NUL */
+	const char *def;            /* default as ini text */
+	long min, max;              /* CONF_INT bounds */
+	const char *const *choices; /* CONF_ENUM: NULL-terminated; stored as int */
+	const char *help;
+} conf_key;
+
+typedef struct conf_table {
+	const conf_key *keys;
+	size_t n;
+} conf_table;
+
+/* Errors collected while loading, one "file:line: message" per line. */
+typedef struct conf_errors {
+	char text[4096];
+	unsigned count;
+} conf_errors;
+
+/* For sections the table does not describe (e.g. "[host NAME]").
+ * Return 0, or -errno after writing a message into msg. */
+typedef int (*conf_extra_fn)(void *user, const char *section, const char *key,
+			     const char *value, char *msg, size_t msglen);
+
+/* Longest accepted line; libinih as packaged by Debian truncates beyond
+ * about 200 bytes, so we reject instead of silently cutting values. */
+#define CONF_MAX_LINE 196
+
+void conf_set_defaults(const conf_table *t, void *cfg);
+
+/* Defaults, then the file. key_lines (optional, t->n entries) receives the
+ * line each key was set on (0 = default). Returns 0, -ENOENT/-EACCES if the
+ * file cannot be read, -EINVAL with errs filled if anything was wrong. */
+int conf_load_file(const conf_table *t, void *cfg, const char *path,
+		   conf_extra_fn extra, void *extra_user, unsigned *key_lines,
+		   conf_errors *errs);
+
+/* Same, from text; name is used in messages. */
+int conf_load_string(const conf_table *t, void *cfg, const char *name,
+		     const char *text, conf_extra_fn extra, void *extra_user,
+		     unsigned *key_lines, conf_errors *errs);
+
+void conf_error(conf_errors *e, const char *file, unsigned line,
+		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Effective values as ini text. */
+void conf_dump(const conf_table *t, const void *cfg, FILE *out);
+
+/* One line per key: section, key, type, default, range, help (tab
+ * separated); used to build and check the man pages. */
+void conf_describe(const conf_table *t, FILE *out);
+
+/* Index of (section, key) in the table, or -1. */
+int conf_find(const conf_table *t, const char *section, const char *key);
+
+/* Value helpers for ini values. */
+int conf_parse_bool(const char *s, bool *ret);
+
+#endif

@@ -1,0 +1,23 @@
+/* Crash-safe file updates: a reader sees the old file or the complete new
+ * one, never a torn one, and the change survives power loss once the call
+ * returns 0. */
+#ifndef HWM_FILEOPS_H
+#define HWM_FILEOPS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Write data to path via "<path>.tmp.<pid>": write, fsync, rename, fsync the
+ * directory. Creates missing parent directories (mode 0755). */
+int atomic_write_file(const char *path, const void *data, size_t len, mode_t mode);
+
+/* Remove path and fsync its directory. Absent is success. */
+int atomic_remove_file(const char *path);
+
+/* Read up to size-1 bytes of a small file, NUL-terminated; returns length. */
+int read_small_file(const char *path, char *buf, size_t size);
+
+/* mkdir -p with mode for the missing parts. */
+int mkdir_parents(const char *path, mode_t mode);
+
+#endif

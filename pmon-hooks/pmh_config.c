@@ -1,0 +1,74 @@
+#include "pmh_config.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#define STR(key, field, def, help) \
+	{ "hook", key, CONF_STR, offsetof(pmh_config, field), sizeof(((pmh_config *)0)->field), def, 0, 0, NULL, help }
+
+static const conf_key pmh_keys[] = {
+	STR("socket", socket, "/run/hostwd/health.sock", "hostwd's health socket."),
+	{ "hook", "report_period", CONF_INT, offsetof(pmh_config, report_period), 0, "30", 1, 3600, NULL,
+	  "Seconds between reports; keep it at most hostwd's [health] report_period." },
+	STR("config_gates", config_gates, "/etc/platform/.initial_config_complete,/var/run/.goenabled",
+	    "Comma-separated files that must all exist for the node to be configured."),
+	STR("quorum_processes", quorum_processes, "",
+	    "Comma-separated process names (/proc/PID/comm) or absolute pidfile paths that must run."),
+};
+
+const conf_table pmh_conf_table = { pmh_keys, ARRAY_SIZE(pmh_keys) };
+
+static int derive(pmh_config *cfg, const char *name, const unsigned *lines, conf_errors *errs)
+{
+	int n;
+
+	memcpy(cfg->gates_buf, cfg->config_gates, sizeof(cfg->gates_buf));
+	memcpy(cfg->procs_buf, cfg->quorum_processes, sizeof(cfg->procs_buf));
+	n = pmh_split_list(cfg->gates_buf, cfg->gates, PMH_MAX_ITEMS);
+	if (n < 0) {
+		conf_error(errs, name, lines[2], "[hook] config_gates: more than %d entries", PMH_MAX_ITEMS);
+		return -EINVAL;
+	}
+	cfg->n_gates = (size_t)n;
+	n = pmh_split_list(cfg->procs_buf, cfg->procs, PMH_MAX_ITEMS);
+	if (n < 0) {
+		conf_error(errs, name, lines[3], "[hook] quorum_processes: more than %d entries", PMH_MAX_ITEMS);
+		return -EINVAL;
+	}
+	cfg->n_procs = (size_t)n;
+	for (size_t i = 0; i < cfg->n_procs; i++) {
+		if (cfg->procs[i][0] != '/' && strlen(cfg->procs[i]) > 15) {
+			conf_error(errs, name, lines[3],
+				   "[hook] quorum_processes: '%s' is longer than a /proc comm name (15)", cfg->procs[i]);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int pmh_config_load(pmh_config *cfg, const char *path, conf_errors *errs)
+{
+	unsigned lines[ARRAY_SIZE(pmh_keys)];
+	int r = conf_load_file(&pmh_conf_table, cfg, path, NULL, NULL, lines, errs);
+
+	return r < 0 ? r : derive(cfg, path, lines, errs);
+}
+
+int pmh_config_load_string(pmh_config *cfg, const char *text, conf_errors *errs)
+{
+	unsigned lines[ARRAY_SIZE(pmh_keys)];
+	int r = conf_load_string(&pmh_conf_table, cfg, "<string>", text, NULL, NULL, lines, errs);
+
+	return r < 0 ? r : derive(cfg, "<string>", lines, errs);
+}
+
+void pmh_config_copy(pmh_config *dst, const pmh_config *src)
+{
+	*dst = *src;
+	for (size_t i = 0; i < src->n_gates; i++)
+		dst->gates[i] = dst->gates_buf + (src->gates[i] - src->gates_buf);
+	for (size_t i = 0; i < src->n_procs; i++)
+		dst->procs[i] = dst->procs_buf + (src->procs[i] - src->procs_buf);
+}

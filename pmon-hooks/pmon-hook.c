@@ -1,0 +1,348 @@
+/* pmon-hook: one-shot reports, hostwd status, and the reporter service. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <systemd/sd-event.h>
+
+#include "log.h"
+#include "notify.h"
+#include "pmh_config.h"
+#include "pmh_eval.h"
+#include "pmonhook.h"
+#include "util.h"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NOT_RUNNING = 3, EXIT_DENIED = 4 };
+
+static int exit_code_for(int r)
+{
+	switch (r) {
+	case -ENOENT: case -ECONNREFUSED: case -ETIMEDOUT: return EXIT_NOT_RUNNING;
+	case -EACCES: case -EPERM: return EXIT_DENIED;
+	default: return EXIT_FAIL;
+	}
+}
+
+static const char *explain(int r)
+{
+	switch (r) {
+	case -ENOENT: case -ECONNREFUSED: return "hostwd is not running (no listener on the socket)";
+	case -ETIMEDOUT: return "hostwd did not answer within 1 s";
+	case -EACCES: case -EPERM: return "permission denied on the socket";
+	case -ENOTSOCK: return "path is not a socket";
+	default: return strerror(-r);
+	}
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: pmon-hook report --configured|--unconfigured --quorum ok|lost [--process NAME] [--socket PATH]\n"
+		"       pmon-hook status [--json] [--socket PATH]\n"
+		"       pmon-hook run [-c FILE] [--check-config|--dump-config]\n"
+		"       pmon-hook --help | --version\n\n"
+		"Reports the node's configured state and quorum health to hostwd and reads\n"
+		"hostwd's state. Default socket: %s; default config: %s.\n"
+		"Exit status: 0 ok, 1 error, 2 usage, 3 hostwd not running, 4 permission denied.\n",
+		PMH_DEFAULT_SOCKET, PMH_DEFAULT_CONFIG);
+}
+
+static int cmd_report(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "configured", no_argument, NULL, 'C' }, { "unconfigured", no_argument, NULL, 'U' },
+		{ "quorum", required_argument, NULL, 'q' }, { "process", required_argument, NULL, 'p' },
+		{ "socket", required_argument, NULL, 's' }, { "help", no_argument, NULL, 'h' }, { 0 }
+	};
+	const char *sock = PMH_DEFAULT_SOCKET, *process = NULL;
+	int configured = -1, quorum = -1, c, r;
+	pmh *h;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'C': configured = 1; break;
+		case 'U': configured = 0; break;
+		case 'q':
+			if (strcmp(optarg, "ok") == 0)
+				quorum = 1;
+			else if (strcmp(optarg, "lost") == 0)
+				quorum = 0;
+			else {
+				fprintf(stderr, "pmon-hook: --quorum takes 'ok' or 'lost', not '%s'\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'p': process = optarg; break;
+		case 's': sock = optarg; break;
+		case 'h': usage(stdout); return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (configured < 0 || quorum < 0 || optind < argc) {
+		fprintf(stderr, "pmon-hook report: need --configured or --unconfigured, and --quorum ok|lost\n");
+		return EXIT_USAGE;
+	}
+	r = pmh_open(sock, &h);
+	if (r < 0) {
+		fprintf(stderr, "pmon-hook: %s: %s\n", sock, explain(r));
+		return exit_code_for(r);
+	}
+	r = pmh_report(h, configured, quorum, process);
+	pmh_close(h);
+	if (r < 0) {
+		fprintf(stderr, "pmon-hook: report to %s failed: %s\n", sock, explain(r));
+		return r == -EINVAL ? EXIT_USAGE : exit_code_for(r);
+	}
+	return EXIT_OK;
+}
+
+static void print_status(const struct pmh_status *s, bool json)
+{
+	if (json) {
+		printf("{\"state\":\"%s\",\"locked\":%s,\"configured\":%s,\"quorum\":\"%s\",\"bad_periods\":%u,"
+		       "\"failure_threshold\":%u,\"suppressed\":%s,\"action\":\"%s\",\"last_report_age_s\":%ld,"
+		       "\"reason\":\"%s\",\"reports\":%lu,\"malformed\":%lu,\"rejected\":%lu,\"kicks\":%lu,"
+		       "\"actions\":%lu,\"kicking\":%s}\n",
+		       s->state, s->locked ? "true" : "false", s->configured ? "true" : "false", s->quorum,
+		       s->bad_periods, s->failure_threshold, s->suppressed ? "true" : "false", s->action,
+		       s->last_report_age_s, s->reason, s->reports, s->malformed, s->rejected, s->kicks,
+		       s->actions, s->kicking ? "true" : "false");
+		return;
+	}
+	printf("state              %s\n", s->state);
+	printf("locked             %s\n", s->locked ? "yes" : "no");
+	printf("configured         %s\n", s->configured ? "yes" : "no");
+	printf("quorum             %s\n", s->quorum);
+	printf("bad_periods        %u/%u\n", s->bad_periods, s->failure_threshold);
+	printf("failure_threshold  %u\n", s->failure_threshold);
+	printf("suppressed         %s\n", s->suppressed ? "yes" : "no");
+	printf("action             %s\n", s->action);
+	if (s->last_report_age_s < 0)
+		printf("last_report_age_s  never\n");
+	else
+		printf("last_report_age_s  %ld\n", s->last_report_age_s);
+	printf("reason             %s\n", s->reason[0] ? s->reason : "-");
+	printf("counters           reports=%lu malformed=%lu rejected=%lu kicks=%lu actions=%lu\n",
+	       s->reports, s->malformed, s->rejected, s->kicks, s->actions);
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' }, { "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' }, { 0 }
+	};
+	const char *sock = PMH_DEFAULT_SOCKET;
+	struct pmh_status st;
+	bool json = false;
+	int c, r;
+	pmh *h;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = true; break;
+		case 's': sock = optarg; break;
+		case 'h': usage(stdout); return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	r = pmh_open(sock, &h);
+	if (r == 0) {
+		r = pmh_status(h, &st, 1000);
+		pmh_close(h);
+	}
+	if (r < 0) {
+		fprintf(stderr, "pmon-hook: status from %s: %s\n", sock, explain(r));
+		return exit_code_for(r);
+	}
+	print_status(&st, json);
+	return EXIT_OK;
+}
+
+typedef struct reporter {
+	const char *config_path;
+	pmh_config cfg;
+	pmh *hook;
+	sd_event_source *timer;
+	int last_error;
+	char last_summary[320];
+	unsigned long sent;
+} reporter;
+
+static void evaluate_and_report(reporter *rp)
+{
+	bool present[PMH_MAX_ITEMS];
+	const char *running[PMH_MAX_ITEMS];
+	size_t n_running = 0;
+	pmh_eval_result res;
+	char summary[sizeof(rp->last_summary)];
+	int r;
+
+	for (size_t i = 0; i < rp->cfg.n_gates; i++)
+		present[i] = path_exists(rp->cfg.gates[i]);
+	for (size_t i = 0; i < rp->cfg.n_procs; i++)
+		if (pmh_process_running("/proc", rp->cfg.procs[i]))
+			running[n_running++] = rp->cfg.procs[i];
+	pmh_evaluate((const char *const *)rp->cfg.gates, present, rp->cfg.n_gates,
+		     (const char *const *)rp->cfg.procs, rp->cfg.n_procs, running, n_running, &res);
+
+	snprintf(summary, sizeof(summary), "configured=%d%s%s quorum=%s%s%s", res.configured,
+		 res.configured ? "" : " missing ", res.missing_gate, res.quorum_ok ? "ok" : "lost",
+		 res.quorum_ok ? "" : " process ", res.lost_process);
+	if (strcmp(summary, rp->last_summary) != 0) {
+		log_notice("reporting %s", summary);
+		notify_status("reporting %s", summary);
+		memcpy(rp->last_summary, summary, sizeof(summary));
+	}
+	r = pmh_report(rp->hook, res.configured, res.quorum_ok, res.quorum_ok ? NULL : res.lost_process);
+	if (r < 0 && r != rp->last_error)
+		log_warn("report to %s failed: %s", rp->cfg.socket, explain(r));
+	else if (r == 0 && rp->last_error)
+		log_notice("reports reach %s again", rp->cfg.socket);
+	if (r == 0)
+		rp->sent++;
+	rp->last_error = r;
+}
+
+static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	reporter *rp = userdata;
+
+	evaluate_and_report(rp);
+	sd_event_source_set_time(s, usec + (uint64_t)rp->cfg.report_period * USEC_PER_SEC);
+	return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
+static int load_reporter_config(const char *path, bool explicit_path, pmh_config *cfg)
+{
+	conf_errors errs = { 0 };
+	int r;
+
+	if (!explicit_path && !path_exists(path))
+		return pmh_config_load_string(cfg, "", &errs);
+	r = pmh_config_load(cfg, path, &errs);
+	if (r < 0)
+		fprintf(stderr, "%s", errs.text);
+	return r;
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	reporter *rp = userdata;
+	pmh_config next;
+
+	if (si->ssi_signo != SIGHUP) {
+		notify_stopping();
+		return sd_event_exit(sd_event_source_get_event(s), 0);
+	}
+	notify_reloading();
+	if (load_reporter_config(rp->config_path, true, &next) < 0) {
+		log_err("reload of %s failed; keeping the running configuration", rp->config_path);
+	} else {
+		pmh *h = NULL;
+		if (strcmp(next.socket, rp->cfg.socket) != 0 && pmh_open(next.socket, &h) == 0) {
+			pmh_close(rp->hook);
+			rp->hook = h;
+		}
+		pmh_config_copy(&rp->cfg, &next);
+		log_notice("configuration reloaded from %s", rp->config_path);
+		evaluate_and_report(rp);
+	}
+	notify_ready();
+	return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "check-config", no_argument, NULL, 'C' },
+		{ "dump-config", no_argument, NULL, 'D' }, { "help", no_argument, NULL, 'h' }, { 0 }
+	};
+	reporter rp = { .config_path = PMH_DEFAULT_CONFIG };
+	bool explicit_path = false, check = false, dump = false;
+	sd_event *e = NULL;
+	sigset_t ss;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': rp.config_path = optarg; explicit_path = true; break;
+		case 'C': check = true; break;
+		case 'D': dump = true; break;
+		case 'h': usage(stdout); return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	log_open("pmon-hook");
+	if (load_reporter_config(rp.config_path, explicit_path, &rp.cfg) < 0)
+		return EXIT_FAIL;
+	if (check) {
+		printf("%s: configuration valid\n", rp.config_path);
+		return EXIT_OK;
+	}
+	if (dump) {
+		conf_dump(&pmh_conf_table, &rp.cfg, stdout);
+		return EXIT_OK;
+	}
+	r = pmh_open(rp.cfg.socket, &rp.hook);
+	if (r < 0) {
+		log_err("cannot use socket %s: %s", rp.cfg.socket, explain(r));
+		return EXIT_FAIL;
+	}
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGTERM);
+	sigaddset(&ss, SIGINT);
+	sigaddset(&ss, SIGHUP);
+	sigprocmask(SIG_BLOCK, &ss, NULL);
+	r = sd_event_default(&e);
+	if (r < 0)
+		return EXIT_FAIL;
+	sd_event_add_signal(e, NULL, SIGTERM, on_signal, &rp);
+	sd_event_add_signal(e, NULL, SIGINT, on_signal, &rp);
+	sd_event_add_signal(e, NULL, SIGHUP, on_signal, &rp);
+	sd_event_set_watchdog(e, true);
+	log_notice("started: reporting to %s every %ds, %zu gates, %zu quorum processes", rp.cfg.socket,
+		   rp.cfg.report_period, rp.cfg.n_gates, rp.cfg.n_procs);
+	/* Report from the first second on, gates or not: hostwd must never be
+	 * left without reports during our own start-up. */
+	evaluate_and_report(&rp);
+	r = sd_event_add_time_relative(e, &rp.timer, CLOCK_MONOTONIC, (uint64_t)rp.cfg.report_period * USEC_PER_SEC,
+				       10 * USEC_PER_MSEC, on_tick, &rp);
+	if (r < 0)
+		return EXIT_FAIL;
+	notify_ready();
+	r = sd_event_loop(e);
+	sd_event_source_unref(rp.timer);
+	sd_event_unref(e);
+	pmh_close(rp.hook);
+	log_notice("stopped after %lu reports", rp.sent);
+	return r < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("pmon-hook %s\n", PROJECT_VERSION);
+		return EXIT_OK;
+	}
+	if (strcmp(argv[1], "report") == 0)
+		return cmd_report(argc - 1, argv + 1);
+	if (strcmp(argv[1], "status") == 0)
+		return cmd_status(argc - 1, argv + 1);
+	if (strcmp(argv[1], "run") == 0)
+		return cmd_run(argc - 1, argv + 1);
+	fprintf(stderr, "pmon-hook: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages needed to build, test and demo hostwd-mtc.
+# Idempotent; run as root. Non-interactive.
+set -euo pipefail
+
+PKGS=(
+  build-essential pkg-config make
+  libsystemd-dev libinih-dev libcmocka-dev libsodium-dev
+  clang llvm
+  iproute2 nftables procps psmisc
+  valgrind
+  python3
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: must run as root (apt-get install)" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-deps: all ${#PKGS[@]} packages present"
+  exit 0
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+echo "install-deps: installing ${missing[*]}"
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,64 @@
+# Shared helpers for integration tests: counters, waits, cleanup.
+# Each script sources this, calls t_ok/t_fail/t_skip, and ends with t_done.
+set -u
+BUILD=${BUILD:-build}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=$ROOT/$BUILD/bin
+TBIN=$ROOT/$BUILD/tests
+export HWM_LOG_TARGET=stderr
+T_PASS=0 T_FAIL=0 T_SKIP=0
+T_PIDS=()
+T_CLEANUP=()
+
+t_ok()   { T_PASS=$((T_PASS + 1)); echo "ok   - $*"; }
+t_fail() { T_FAIL=$((T_FAIL + 1)); echo "FAIL - $*"; }
+t_skip() { T_SKIP=$((T_SKIP + 1)); echo "skip - $*"; }
+t_check() { local what=$1; shift; if "$@"; then t_ok "$what"; else t_fail "$what"; fi; }
+
+t_tmpdir() {
+	T_DIR=$(mktemp -d /tmp/hwm-test.XXXXXX)
+	T_CLEANUP+=("rm -rf $T_DIR")
+}
+
+# Start a background process, remember it for cleanup.
+t_spawn() {
+	local log=$1; shift
+	"$@" >>"$log" 2>&1 &
+	T_PIDS+=($!)
+	T_LAST_PID=$!
+}
+
+t_stop_all() {
+	local p
+	for p in "${T_PIDS[@]:-}"; do [ -n "$p" ] && kill -TERM "$p" 2>/dev/null; done
+	for p in "${T_PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null; done
+	T_PIDS=()
+}
+
+t_cleanup() {
+	t_stop_all
+	local c
+	for c in "${T_CLEANUP[@]:-}"; do [ -n "$c" ] && eval "$c"; done
+}
+trap t_cleanup EXIT
+
+# wait_for SECONDS CMD...: poll CMD every 50 ms until it succeeds.
+wait_for() {
+	local limit=$1; shift
+	local end=$(( $(date +%s%N) / 1000000 + limit * 1000 ))
+	while [ $(( $(date +%s%N) / 1000000 )) -lt $end ]; do
+		"$@" && return 0
+		sleep 0.05
+	done
+	"$@"
+}
+
+count_lines() { local n; n=$(grep -c -- "$1" "$2" 2>/dev/null); echo "${n:-0}"; }
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+t_done() {
+	t_cleanup
+	trap - EXIT
+	echo "$T_PASS passed, $T_FAIL failed, $T_SKIP skipped"
+	[ "$T_FAIL" -eq 0 ]
+}

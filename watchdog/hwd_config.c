@@ -1,0 +1,116 @@
+#include "hwd_config.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const action_names[] = { "crashdump", "reboot", "log", NULL };
+
+#define STR(sec, key, field, def, help) \
+	{ sec, key, CONF_STR, offsetof(hwd_config, field), sizeof(((hwd_config *)0)->field), def, 0, 0, NULL, help }
+#define INT(sec, key, field, def, lo, hi, help) \
+	{ sec, key, CONF_INT, offsetof(hwd_config, field), 0, def, lo, hi, NULL, help }
+
+static const conf_key hwd_keys[] = {
+	STR("watchdog", "device", device, "/dev/watchdog",
+	    "Watchdog device. Character device: kernel ioctl API. Regular file or FIFO: one byte per kick (test fake). Empty: no kernel watchdog."),
+	INT("watchdog", "timeout", timeout, "180", 2, 3600, "Seconds set on the device with WDIOC_SETTIMEOUT."),
+	INT("watchdog", "kick_interval", kick_interval, "5", 1, 1800, "Seconds between kicks; must be at most timeout/2."),
+	STR("health", "socket", health_socket, "/run/hostwd/health.sock", "Unix datagram socket for health reports and status requests."),
+	INT("health", "report_period", report_period, "30", 1, 3600, "Seconds between expected reports; one evaluation per period."),
+	INT("health", "failure_threshold", failure_threshold, "3", 1, 100, "Consecutive bad periods before quorum failure."),
+	INT("health", "start_grace", start_grace, "300", 0, 86400, "Seconds after start before bad periods count."),
+	STR("health", "allowed_uids", allowed_uids, "0", "Comma-separated uids allowed to send reports (SO_PASSCRED)."),
+	{ "action", "on_quorum_failure", CONF_ENUM, offsetof(hwd_config, on_quorum_failure), 0, "crashdump", 0, 0,
+	  action_names, "crashdump (sysrq c), reboot (sysrq b) or log only." },
+	STR("action", "sysrq_path", sysrq_path, "/proc/sysrq-trigger", "Where the action byte is written."),
+	STR("action", "console_path", console_path, "/dev/kmsg", "Where the last words before the action are written; empty to skip."),
+	STR("lock", "file", lock_file, "/var/run/.node_locked", "While this file exists no quorum-failure action is taken."),
+	{ "fit", "enabled", CONF_BOOL, offsetof(hwd_config, fit_enabled), 0, "0", 0, 1, NULL,
+	  "Fault insertion for tests: honour fault files in dir. Never in production." },
+	STR("fit", "dir", fit_dir, "/run/hostwd/fit", "Fault files: drop_reports, fail_kick."),
+};
+
+const conf_table hwd_conf_table = { hwd_keys, ARRAY_SIZE(hwd_keys) };
+
+const char *hwd_action_name(int action)
+{
+	return action >= 0 && action < (int)ARRAY_SIZE(action_names) - 1 ? action_names[action] : "?";
+}
+
+static int parse_uids(hwd_config *cfg, char *msg, size_t msglen)
+{
+	char buf[sizeof(cfg->allowed_uids)];
+	char *tok, *save = NULL;
+
+	cfg->n_uids = 0;
+	memcpy(buf, cfg->allowed_uids, sizeof(buf));
+	for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		long v;
+
+		if (parse_long(tok, 0, 0x7fffffff, &v) < 0) {
+			snprintf(msg, msglen, "[health] allowed_uids: '%s' is not a uid", tok);
+			return -EINVAL;
+		}
+		if (cfg->n_uids >= HWD_MAX_UIDS) {
+			snprintf(msg, msglen, "[health] allowed_uids: more than %d uids", HWD_MAX_UIDS);
+			return -EINVAL;
+		}
+		cfg->uids[cfg->n_uids++] = (uid_t)v;
+	}
+	return 0;
+}
+
+static int validate(hwd_config *cfg, const char *name, const unsigned *lines, conf_errors *errs)
+{
+	char msg[256];
+	int before = (int)errs->count;
+
+	if (cfg->kick_interval > cfg->timeout / 2)
+		conf_error(errs, name, lines[conf_find(&hwd_conf_table, "watchdog", "kick_interval")],
+			   "[watchdog] kick_interval = %d must be <= timeout/2 = %d",
+			   cfg->kick_interval, cfg->timeout / 2);
+	if (parse_uids(cfg, msg, sizeof(msg)) < 0)
+		conf_error(errs, name, lines[conf_find(&hwd_conf_table, "health", "allowed_uids")], "%s", msg);
+	if (!cfg->health_socket[0])
+		conf_error(errs, name, lines[conf_find(&hwd_conf_table, "health", "socket")],
+			   "[health] socket must not be empty");
+	if (!cfg->lock_file[0])
+		conf_error(errs, name, lines[conf_find(&hwd_conf_table, "lock", "file")],
+			   "[lock] file must not be empty");
+	return (int)errs->count > before ? -EINVAL : 0;
+}
+
+int hwd_config_load(hwd_config *cfg, const char *path, conf_errors *errs)
+{
+	unsigned lines[ARRAY_SIZE(hwd_keys)];
+	int r;
+
+	r = conf_load_file(&hwd_conf_table, cfg, path, NULL, NULL, lines, errs);
+	if (r == -EINVAL)
+		validate(cfg, path, lines, errs);
+	if (r < 0)
+		return r;
+	return validate(cfg, path, lines, errs);
+}
+
+int hwd_config_load_string(hwd_config *cfg, const char *text, conf_errors *errs)
+{
+	unsigned lines[ARRAY_SIZE(hwd_keys)];
+	int r;
+
+	r = conf_load_string(&hwd_conf_table, cfg, "<string>", text, NULL, NULL, lines, errs);
+	if (r < 0)
+		return r;
+	return validate(cfg, "<string>", lines, errs);
+}
+
+bool hwd_config_uid_allowed(const hwd_config *cfg, uid_t uid)
+{
+	for (unsigned i = 0; i < cfg->n_uids; i++)
+		if (cfg->uids[i] == uid)
+			return true;
+	return false;
+}

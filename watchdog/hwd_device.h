@@ -1,0 +1,30 @@
+/* The watchdog device behind a small ops table: the kernel ioctl API for a
+ * character device, one byte per kick for a regular file or FIFO (the test
+ * fake), or nothing when no device is configured. */
+#ifndef HWD_DEVICE_H
+#define HWD_DEVICE_H
+
+typedef struct hwd_device hwd_device;
+
+typedef enum hwd_device_kind {
+	HWD_DEV_NONE,
+	HWD_DEV_KERNEL,
+	HWD_DEV_FILE,
+} hwd_device_kind;
+
+/* Open path ("" = none) and arm it with timeout_s. For a kernel device,
+ * *ret_timeout_s is what the driver accepted (may differ). */
+int hwd_device_open(const char *path, int timeout_s, hwd_device **ret, int *ret_timeout_s);
+
+int hwd_device_kick(hwd_device *d);
+
+/* Change the timeout of an open device (SIGHUP reload). */
+int hwd_device_set_timeout(hwd_device *d, int timeout_s, int *ret_timeout_s);
+
+/* Close. disarm = write the magic 'V' first (clean stop only). */
+void hwd_device_close(hwd_device *d, int disarm);
+
+hwd_device_kind hwd_device_get_kind(const hwd_device *d);
+const char *hwd_device_kind_name(hwd_device_kind k);
+
+#endif
