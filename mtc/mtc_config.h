@@ -1,0 +1,72 @@
+/* mtc.conf (client, agent, auth, per-network, fit), hosts.conf, key file. */
+#ifndef MTC_CONFIG_H
+#define MTC_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "mtc_codec.h"
+
+#define MTC_DEFAULT_CONFIG "/etc/mtc/mtc.conf"
+#define MTC_PATH_MAX 160
+#define MTC_ADDR_MAX 48
+
+typedef struct mtc_net_config {
+	char address[MTC_ADDR_MAX];       /* this side's IP; "" = not provisioned */
+	char agent_address[MTC_ADDR_MAX]; /* the agent's IP (client side) */
+	int agent_port;
+	int client_port;
+} mtc_net_config;
+
+typedef struct mtc_config {
+	char hostname[MTC_HOSTNAME_MAX + 1];
+	int alive_period;
+	int recover_interval;
+	char locked_file[MTC_PATH_MAX];
+	char locked_backup[MTC_PATH_MAX];
+	char configured_file[MTC_PATH_MAX];
+
+	char hosts_file[MTC_PATH_MAX];
+	char state_file[MTC_PATH_MAX];
+	char control_socket[108];
+	int resend_interval_ms;
+
+	bool auth_enabled;
+	char key_file[MTC_PATH_MAX];
+
+	mtc_net_config net[MTC_NET_COUNT];
+
+	bool fit_enabled;
+	char fit_dir[MTC_PATH_MAX];
+} mtc_config;
+
+extern const conf_table mtc_conf_table;
+
+int mtc_config_load(mtc_config *cfg, const char *path, conf_errors *errs);
+int mtc_config_load_string(mtc_config *cfg, const char *text, conf_errors *errs);
+
+/* One node from the hosts file. */
+typedef struct mtc_host_entry {
+	char name[MTC_HOSTNAME_MAX + 1];
+	char addr[MTC_NET_COUNT][MTC_ADDR_MAX];
+} mtc_host_entry;
+
+typedef struct mtc_host_list {
+	mtc_host_entry *v;
+	size_t n, cap;
+} mtc_host_list;
+
+/* Load "[host NAME]" sections with pxeboot/mgmt/cluster keys. The list
+ * is sorted by name; duplicates are an error. */
+int mtc_hosts_load(mtc_host_list *list, const char *path, conf_errors *errs);
+int mtc_hosts_load_string(mtc_host_list *list, const char *text, conf_errors *errs);
+void mtc_hosts_free(mtc_host_list *list);
+
+/* Key file: exactly 32 bytes, not readable by group or others.
+ * On error msg says why. */
+int mtc_key_load(const char *path, mtc_key *key, char *msg, size_t msglen);
+int mtc_key_generate(const char *path);
+
+#endif

@@ -1,0 +1,39 @@
+/* Plumbing shared by mtcclient and mtcagent (not by the pure modules):
+ * loading config and key with operator-facing messages, fault insertion,
+ * signal wiring. */
+#ifndef MTC_DAEMON_H
+#define MTC_DAEMON_H
+
+#include <stdbool.h>
+
+#include <systemd/sd-event.h>
+
+#include "mtc_codec.h"
+#include "mtc_config.h"
+
+typedef enum mtc_fit_kind { MTC_FIT_DROP_RX, MTC_FIT_DROP_TX, MTC_FIT_CLOSE, MTC_FIT_KINDS } mtc_fit_kind;
+
+typedef struct mtc_fit {
+	bool active[MTC_FIT_KINDS][MTC_NET_COUNT]; /* as last seen, for log-once */
+	unsigned long hits[MTC_FIT_KINDS][MTC_NET_COUNT];
+} mtc_fit;
+
+/* Is fault kind on net injected right now? With FIT disabled in the
+ * config, always false whatever files exist. Logs start and stop. */
+bool mtc_fit_check(mtc_fit *f, const mtc_config *cfg, mtc_fit_kind kind, int net);
+const char *mtc_fit_name(mtc_fit_kind kind);
+
+/* Defaults when path is the implicit default and missing; errors printed
+ * to stderr as "file:line: message". */
+int mtc_daemon_load_config(const char *path, bool explicit_path, mtc_config *cfg);
+
+/* The shared key, or auth disabled with a warning. Logs why on failure. */
+int mtc_daemon_load_key(const mtc_config *cfg, mtc_key *key);
+
+/* SIGTERM/SIGINT stop the loop, SIGHUP calls reload(userdata). */
+int mtc_daemon_signals(sd_event *e, int (*reload)(void *userdata), void *userdata);
+
+/* Random non-zero 32-bit id for this start. */
+uint32_t mtc_daemon_boot_id(void);
+
+#endif

@@ -1,0 +1,496 @@
+/* mtcclient: on every node. Sends mtcAlive on every network, applies
+ * Locked/Unlocked commands to the lock flag hostwd reads. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <systemd/sd-event.h>
+
+#include "log.h"
+#include "mtc_codec.h"
+#include "mtc_config.h"
+#include "mtc_daemon.h"
+#include "mtc_flag.h"
+#include "mtc_net.h"
+#include "mtc_replay.h"
+#include "notify.h"
+#include "util.h"
+
+typedef struct net_counters {
+	unsigned long rx, tx, tx_errors, commands, acks;
+} net_counters;
+
+typedef struct client {
+	const char *config_path;
+	bool config_explicit;
+	mtc_config cfg;
+	mtc_key key;
+	char hostname[MTC_HOSTNAME_MAX + 1];
+	sd_event *event;
+	sd_event_source *alive_timer, *recover_timer;
+	mtc_sock socks[MTC_NET_COUNT];
+	sd_event_source *rx_src[MTC_NET_COUNT];
+	struct sockaddr_in agent[MTC_NET_COUNT];
+	bool agent_known[MTC_NET_COUNT];
+	bool was_up[MTC_NET_COUNT];
+	mtc_replay replay;
+	mtc_fit fit;
+	uint32_t boot, seq;
+	net_counters nc[MTC_NET_COUNT];
+	unsigned long bad_auth, malformed, stale, duplicates, wrong_host, wrong_type;
+	unsigned long locks_applied, unlocks_applied, flag_errors;
+	char last_status[256];
+} client;
+
+static void close_net(client *c, int net)
+{
+	c->rx_src[net] = sd_event_source_unref(c->rx_src[net]);
+	mtc_sock_close(&c->socks[net], &mtc_real_sock_ops, NULL);
+}
+
+static bool flag_locked(const client *c)
+{
+	return path_exists(c->cfg.locked_file);
+}
+
+static void update_status(client *c)
+{
+	char buf[sizeof(c->last_status)];
+	size_t used;
+
+	used = (size_t)snprintf(buf, sizeof(buf), "%s; networks:", flag_locked(c) ? "locked" : "unlocked");
+	for (int i = 0; i < MTC_NET_COUNT; i++) {
+		if (!c->socks[i].provisioned)
+			continue;
+		used += (size_t)snprintf(buf + used, sizeof(buf) - used, " %s %s", mtc_net_name((unsigned)i),
+					 mtc_sock_up(&c->socks[i]) ? "up" : "down");
+		if (used >= sizeof(buf))
+			break;
+	}
+	if (strcmp(buf, c->last_status) != 0) {
+		memcpy(c->last_status, buf, sizeof(buf));
+		notify_status("%s", buf);
+	}
+}
+
+static int send_frame(client *c, int net, mtc_frame *f)
+{
+	uint8_t buf[MTC_FRAME_MAX];
+	int n;
+
+	if (!mtc_sock_up(&c->socks[net]) || !c->agent_known[net])
+		return -ENETDOWN;
+	f->net = (uint8_t)net;
+	f->boot = c->boot;
+	f->seq = ++c->seq;
+	strcpy(f->hostname, c->hostname);
+	n = mtc_encode(f, &c->key, buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	if (mtc_fit_check(&c->fit, &c->cfg, MTC_FIT_DROP_TX, net)) {
+		log_debug("FIT: %s via %s not sent", mtc_type_name(f->type), mtc_net_name((unsigned)net));
+		return -ENETDOWN;
+	}
+	if (sendto(c->socks[net].tx_fd, buf, (size_t)n, MSG_DONTWAIT, (struct sockaddr *)&c->agent[net],
+		   sizeof(c->agent[net])) < 0) {
+		int r = -errno;
+
+		if (c->nc[net].tx_errors++ == 0)
+			log_warn("send on %s failed: %s", mtc_net_name((unsigned)net), strerror(-r));
+		/* A socket the kernel no longer accepts is rebuilt by recovery. */
+		if (r == -EBADF || r == -ENOTSOCK || r == -EADDRNOTAVAIL)
+			close_net(c, net);
+		return r;
+	}
+	c->nc[net].tx++;
+	return 0;
+}
+
+static uint8_t current_flags(const client *c)
+{
+	return (uint8_t)((flag_locked(c) ? MTC_FLAG_LOCKED : 0) |
+			 (path_exists(c->cfg.configured_file) ? MTC_FLAG_CONFIGURED : 0));
+}
+
+static void send_alive_all(client *c)
+{
+	uint8_t flags = current_flags(c);
+
+	for (int net = 0; net < MTC_NET_COUNT; net++) {
+		mtc_frame f = { .type = MTC_ALIVE, .flags = flags };
+
+		if (!mtc_sock_up(&c->socks[net]) || !c->agent_known[net])
+			continue;
+		/* Fresh nonce per frame: a command must echo one of these. */
+		randombytes_buf(f.nonce, sizeof(f.nonce));
+		mtc_replay_add_nonce(&c->replay, f.nonce);
+		send_frame(c, net, &f);
+	}
+	update_status(c);
+}
+
+static void apply_command(client *c, const mtc_frame *cmd, int net)
+{
+	int r;
+
+	if (cmd->type == MTC_LOCKED) {
+		r = mtc_flag_lock(c->cfg.locked_file, c->cfg.locked_backup, c->hostname);
+		if (r < 0) {
+			c->flag_errors++;
+			log_err("Locked via %s: cannot write %s / %s: %s", mtc_net_name((unsigned)net),
+				c->cfg.locked_file, c->cfg.locked_backup, strerror(-r));
+			return;
+		}
+		c->locks_applied++;
+		log_emit(LOG_NOTICE, MSGID_FLAG_WRITTEN, "Locked via %s: lock flag %s written (backup %s)",
+			 mtc_net_name((unsigned)net), c->cfg.locked_file, c->cfg.locked_backup);
+	} else {
+		r = mtc_flag_unlock(c->cfg.locked_file, c->cfg.locked_backup);
+		if (r < 0) {
+			c->flag_errors++;
+			log_err("Unlocked via %s: cannot remove %s / %s: %s", mtc_net_name((unsigned)net),
+				c->cfg.locked_file, c->cfg.locked_backup, strerror(-r));
+			return;
+		}
+		c->unlocks_applied++;
+		log_emit(LOG_NOTICE, MSGID_FLAG_REMOVED, "Unlocked via %s: lock flag %s removed",
+			 mtc_net_name((unsigned)net), c->cfg.locked_file);
+	}
+}
+
+static void handle_frame(client *c, int net, const uint8_t *buf, ssize_t len)
+{
+	mtc_frame f, ack = { .type = MTC_ACK };
+	bool fresh = false;
+	int r;
+
+	r = mtc_decode(buf, (size_t)len, &c->key, &f);
+	if (r == -EKEYREJECTED) {
+		if (c->bad_auth++ % 100 == 0)
+			log_warn("frame via %s failed authentication; dropped (%lu so far)", mtc_net_name((unsigned)net),
+				 c->bad_auth);
+		return;
+	}
+	if (r < 0) {
+		if (c->malformed++ % 100 == 0)
+			log_warn("malformed frame via %s dropped: %s (%lu so far)", mtc_net_name((unsigned)net),
+				 strerror(-r), c->malformed);
+		return;
+	}
+	if (f.type != MTC_LOCKED && f.type != MTC_UNLOCKED) {
+		c->wrong_type++;
+		return;
+	}
+	if (strcmp(f.hostname, c->hostname) != 0) {
+		if (c->wrong_host++ % 100 == 0)
+			log_warn("%s via %s is for host '%s', not us; dropped", mtc_type_name(f.type),
+				 mtc_net_name((unsigned)net), f.hostname);
+		return;
+	}
+	c->nc[net].commands++;
+	switch (mtc_replay_check(&c->replay, &f)) {
+	case MTC_REPLAY_STALE:
+		c->stale++;
+		log_warn("%s via %s does not echo a recent nonce (replayed or too old); dropped",
+			 mtc_type_name(f.type), mtc_net_name((unsigned)net));
+		return;
+	case MTC_REPLAY_DUPLICATE:
+		c->duplicates++;
+		log_info("%s via %s: duplicate of a command already applied", mtc_type_name(f.type),
+			 mtc_net_name((unsigned)net));
+		break;
+	case MTC_REPLAY_FRESH:
+		apply_command(c, &f, net);
+		fresh = true;
+		break;
+	}
+	ack.flags = current_flags(c);
+	memcpy(ack.nonce, f.nonce, sizeof(ack.nonce));
+	if (send_frame(c, net, &ack) == 0)
+		c->nc[net].acks++;
+	/* Tell the agent the new state at once, on every network. */
+	if (fresh)
+		send_alive_all(c);
+}
+
+static int on_rx(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	client *c = userdata;
+	int net = -1;
+
+	(void)revents;
+	for (int i = 0; i < MTC_NET_COUNT; i++)
+		if (c->rx_src[i] == s)
+			net = i;
+	if (net < 0)
+		return 0;
+	for (int i = 0; i < 32; i++) {
+		uint8_t buf[2048];
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR) {
+				log_warn("receive on %s failed: %m; closing for recovery", mtc_net_name((unsigned)net));
+				close_net(c, net);
+			}
+			break;
+		}
+		c->nc[net].rx++;
+		if (mtc_fit_check(&c->fit, &c->cfg, MTC_FIT_DROP_RX, net)) {
+			if (n >= 4 && (buf[3] == MTC_LOCKED || buf[3] == MTC_UNLOCKED))
+				log_notice("FIT: %s via %s dropped on receipt", mtc_type_name(buf[3]),
+					   mtc_net_name((unsigned)net));
+			continue;
+		}
+		handle_frame(c, net, buf, n);
+		if (!c->rx_src[net])
+			break;
+	}
+	return 0;
+}
+
+static void recover(client *c)
+{
+	for (int net = 0; net < MTC_NET_COUNT; net++) {
+		bool on = c->fit.active[MTC_FIT_CLOSE][net];
+
+		/* close_<net>: one close per appearance of the file. */
+		if (mtc_fit_check(&c->fit, &c->cfg, MTC_FIT_CLOSE, net) && !on && c->socks[net].provisioned) {
+			log_warn("FIT: closing %s sockets to force recovery", mtc_net_name((unsigned)net));
+			close_net(c, net);
+		}
+	}
+	mtc_net_recover_all(c->socks, &mtc_real_sock_ops, NULL, NULL);
+	for (int net = 0; net < MTC_NET_COUNT; net++) {
+		mtc_sock *s = &c->socks[net];
+		bool up = mtc_sock_up(s);
+
+		if (up && !c->rx_src[net] &&
+		    sd_event_add_io(c->event, &c->rx_src[net], s->rx_fd, EPOLLIN, on_rx, c) < 0) {
+			close_net(c, net);
+			up = false;
+		}
+		if (up != c->was_up[net] && s->provisioned) {
+			if (up)
+				log_notice("%s socket up on %s:%d", mtc_net_name((unsigned)net),
+					   inet_ntoa(s->local.sin_addr), s->rx_port);
+			else
+				log_warn("%s socket down: %s (retrying every %ds)", mtc_net_name((unsigned)net),
+					 s->last_error ? strerror(-s->last_error) : "closed", c->cfg.recover_interval);
+		}
+		c->was_up[net] = up;
+	}
+	update_status(c);
+}
+
+static int on_alive_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	client *c = userdata;
+
+	send_alive_all(c);
+	sd_event_source_set_time(s, usec + (uint64_t)c->cfg.alive_period * USEC_PER_SEC);
+	return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
+static int on_recover_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	client *c = userdata;
+
+	recover(c);
+	sd_event_source_set_time(s, usec + (uint64_t)c->cfg.recover_interval * USEC_PER_SEC);
+	return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
+static int setup_networks(client *c)
+{
+	int provisioned = 0;
+
+	for (int net = 0; net < MTC_NET_COUNT; net++) {
+		const mtc_net_config *n = &c->cfg.net[net];
+
+		mtc_sock_config(&c->socks[net], n->address, n->client_port);
+		c->agent_known[net] = false;
+		if (!n->address[0]) {
+			log_info("%s: not provisioned (no address), skipped", mtc_net_name((unsigned)net));
+			continue;
+		}
+		provisioned++;
+		if (!n->agent_address[0]) {
+			log_warn("%s: no agent_address; mtcAlive cannot be sent there", mtc_net_name((unsigned)net));
+			continue;
+		}
+		c->agent[net].sin_family = AF_INET;
+		c->agent[net].sin_port = htons((uint16_t)n->agent_port);
+		inet_pton(AF_INET, n->agent_address, &c->agent[net].sin_addr);
+		c->agent_known[net] = true;
+	}
+	if (!provisioned)
+		log_warn("no network provisioned: nothing can reach this node");
+	return provisioned;
+}
+
+static int reload(void *userdata)
+{
+	client *c = userdata;
+	mtc_config next;
+	mtc_key key;
+
+	if (mtc_daemon_load_config(c->config_path, true, &next) < 0) {
+		log_err("reload of %s failed; keeping the running configuration", c->config_path);
+		return 0;
+	}
+	if (mtc_daemon_load_key(&next, &key) < 0) {
+		log_err("reload: key unusable; keeping the running configuration");
+		return 0;
+	}
+	for (int net = 0; net < MTC_NET_COUNT; net++)
+		close_net(c, net);
+	c->cfg = next;
+	c->key = key;
+	setup_networks(c);
+	recover(c);
+	log_notice("configuration reloaded from %s", c->config_path);
+	return 0;
+}
+
+static int restore_flag(client *c)
+{
+	int r = mtc_flag_restore_at_start(c->cfg.locked_file, c->cfg.locked_backup, c->hostname);
+
+	switch (r) {
+	case MTC_FLAG_RESTORED:
+		log_emit(LOG_NOTICE, MSGID_FLAG_WRITTEN, "lock flag %s restored from backup %s", c->cfg.locked_file,
+			 c->cfg.locked_backup);
+		break;
+	case MTC_FLAG_STALE_REMOVED:
+		log_emit(LOG_NOTICE, MSGID_FLAG_REMOVED, "stale lock flag %s removed: no backup %s", c->cfg.locked_file,
+			 c->cfg.locked_backup);
+		break;
+	case MTC_FLAG_UNCHANGED_LOCKED:
+		log_info("node is locked (flag and backup present)");
+		break;
+	case MTC_FLAG_UNCHANGED_UNLOCKED:
+		log_info("node is unlocked (no flag, no backup)");
+		break;
+	default:
+		log_err("cannot restore lock flag %s from %s: %s", c->cfg.locked_file, c->cfg.locked_backup,
+			strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: mtcclient [OPTIONS]\n"
+		"Maintenance client: sends mtcAlive on the pxeboot, mgmt and cluster networks\n"
+		"and applies Locked/Unlocked commands to the node's lock flag.\n\n"
+		"  -c, --config FILE   configuration file (default %s)\n"
+		"      --check-config  validate the configuration and exit\n"
+		"      --dump-config   print the effective configuration and exit\n"
+		"  -h, --help          show this help\n"
+		"  -V, --version       show the version\n",
+		MTC_DEFAULT_CONFIG);
+}
+
+static int run(client *c)
+{
+	uint64_t t0;
+	int r;
+
+	if (mtc_daemon_load_key(&c->cfg, &c->key) < 0)
+		return -EINVAL;
+	if (c->cfg.hostname[0]) {
+		strcpy(c->hostname, c->cfg.hostname);
+	} else if (gethostname(c->hostname, sizeof(c->hostname)) < 0 || !mtc_hostname_valid(c->hostname)) {
+		log_err("system hostname is not usable; set [client] hostname");
+		return -EINVAL;
+	}
+	if (c->cfg.fit_enabled)
+		log_emit(LOG_WARNING, MSGID_FIT, "FIT enabled: fault files in %s are honoured; never use in production",
+			 c->cfg.fit_dir);
+	/* The flag must be right before anyone (hostwd, the agent) looks. */
+	r = restore_flag(c);
+	if (r < 0)
+		return r;
+	c->boot = mtc_daemon_boot_id();
+	mtc_replay_init(&c->replay);
+
+	r = sd_event_default(&c->event);
+	if (r < 0)
+		return r;
+	r = mtc_daemon_signals(c->event, reload, c);
+	if (r < 0)
+		return r;
+	sd_event_set_watchdog(c->event, true);
+	setup_networks(c);
+	recover(c);
+	sd_event_now(c->event, CLOCK_MONOTONIC, &t0);
+	r = sd_event_add_time(c->event, &c->alive_timer, CLOCK_MONOTONIC, t0, 10 * USEC_PER_MSEC, on_alive_timer, c);
+	if (r >= 0)
+		r = sd_event_add_time(c->event, &c->recover_timer, CLOCK_MONOTONIC,
+				      t0 + (uint64_t)c->cfg.recover_interval * USEC_PER_SEC, 50 * USEC_PER_MSEC,
+				      on_recover_timer, c);
+	if (r < 0)
+		return r;
+	log_notice("started as %s (boot %08x): alive every %ds, flag %s, backup %s, auth %s", c->hostname, c->boot,
+		   c->cfg.alive_period, c->cfg.locked_file, c->cfg.locked_backup,
+		   c->key.enabled ? "hmac-sha256" : "DISABLED");
+	notify_ready();
+	r = sd_event_loop(c->event);
+	for (int net = 0; net < MTC_NET_COUNT; net++)
+		close_net(c, net);
+	sd_event_source_unref(c->alive_timer);
+	sd_event_source_unref(c->recover_timer);
+	sd_event_unref(c->event);
+	sodium_memzero(&c->key, sizeof(c->key));
+	log_notice("stopped: locks %lu, unlocks %lu, stale %lu, bad auth %lu, malformed %lu", c->locks_applied,
+		   c->unlocks_applied, c->stale, c->bad_auth, c->malformed);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "check-config", no_argument, NULL, 'C' },
+		{ "dump-config", no_argument, NULL, 'D' }, { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' }, { 0 }
+	};
+	static client c = { .config_path = MTC_DEFAULT_CONFIG };
+	bool check = false, dump = false;
+	int o;
+
+	while ((o = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c': c.config_path = optarg; c.config_explicit = true; break;
+		case 'C': check = true; break;
+		case 'D': dump = true; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("mtcclient %s\n", PROJECT_VERSION); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "mtcclient: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	log_open("mtcclient");
+	if (mtc_daemon_load_config(c.config_path, c.config_explicit, &c.cfg) < 0)
+		return 1;
+	if (check) {
+		printf("%s: configuration valid\n", c.config_path);
+		return 0;
+	}
+	if (dump) {
+		conf_dump(&mtc_conf_table, &c.cfg, stdout);
+		return 0;
+	}
+	return run(&c) < 0 ? 1 : 0;
+}

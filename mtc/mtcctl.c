@@ -1,0 +1,145 @@
+/* mtcctl: operator CLI for mtcagent, and key generation. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "mtc_config.h"
+#include "util.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: mtcctl [-c FILE] [--socket PATH] lock HOST\n"
+		"       mtcctl [-c FILE] [--socket PATH] unlock HOST\n"
+		"       mtcctl [-c FILE] [--socket PATH] list [--json]\n"
+		"       mtcctl keygen FILE\n"
+		"       mtcctl --help | --version\n\n"
+		"lock/unlock set a host's admin state in mtcagent, which sends it at once on\n"
+		"pxeboot, mgmt and cluster. The agent's control socket is [agent] control_socket\n"
+		"in the configuration (default %s).\n"
+		"Exit status: 0 ok, 1 refused or failed, 2 usage, 3 agent not reachable.\n",
+		MTC_DEFAULT_CONFIG);
+}
+
+static int request(const char *path, const char *req)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { 5, 0 };
+	char buf[4096];
+	bool ok = false, first = true;
+	ssize_t n;
+	int fd;
+
+	if (strcpy_bounded(sa.sun_path, sizeof(sa.sun_path), path) < 0) {
+		fprintf(stderr, "mtcctl: socket path too long: %s\n", path);
+		return 2;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		fprintf(stderr, "mtcctl: cannot reach mtcagent at %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return 3;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (write(fd, req, strlen(req)) < 0) {
+		fprintf(stderr, "mtcctl: send failed: %s\n", strerror(errno));
+		close(fd);
+		return 3;
+	}
+	shutdown(fd, SHUT_WR);
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		if (first)
+			ok = strncmp(buf, "error", 5) != 0;
+		first = false;
+		fwrite(buf, 1, (size_t)n, ok ? stdout : stderr);
+	}
+	close(fd);
+	if (first) {
+		fprintf(stderr, "mtcctl: no answer from mtcagent\n");
+		return 3;
+	}
+	return ok ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' }, { 0 }
+	};
+	const char *config = MTC_DEFAULT_CONFIG, *sock = NULL;
+	bool explicit_config = false, json = false;
+	mtc_config cfg;
+	conf_errors errs = { 0 };
+	char req[128];
+	int o, r;
+
+	while ((o = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c': config = optarg; explicit_config = true; break;
+		case 's': sock = optarg; break;
+		case 'j': json = true; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("mtcctl %s\n", PROJECT_VERSION); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[optind++];
+	/* Allow options after the command too: "list --json". */
+	for (int i = optind; i < argc; i++)
+		if (strcmp(argv[i], "--json") == 0)
+			json = true;
+
+	if (strcmp(cmd, "keygen") == 0) {
+		if (optind != argc - 1) {
+			fprintf(stderr, "mtcctl keygen: need exactly one FILE\n");
+			return 2;
+		}
+		r = mtc_key_generate(argv[optind]);
+		if (r < 0) {
+			fprintf(stderr, "mtcctl: cannot write key %s: %s\n", argv[optind],
+				r == -EEXIST ? "file exists (remove it first to replace the key)" : strerror(-r));
+			return 1;
+		}
+		printf("wrote a new 32-byte key to %s (mode 0600); copy it to every node's [auth] key_file\n",
+		       argv[optind]);
+		return 0;
+	}
+	if (!sock) {
+		if (explicit_config || path_exists(config)) {
+			if (mtc_config_load(&cfg, config, &errs) < 0) {
+				fprintf(stderr, "%s", errs.text);
+				return 2;
+			}
+		} else {
+			mtc_config_load_string(&cfg, "", &errs);
+		}
+		sock = cfg.control_socket;
+	}
+	if (strcmp(cmd, "lock") == 0 || strcmp(cmd, "unlock") == 0) {
+		if (optind != argc - 1 || !mtc_hostname_valid(argv[optind])) {
+			fprintf(stderr, "mtcctl %s: need one valid HOST name\n", cmd);
+			return 2;
+		}
+		snprintf(req, sizeof(req), "%s %s\n", cmd, argv[optind]);
+		return request(sock, req);
+	}
+	if (strcmp(cmd, "list") == 0) {
+		snprintf(req, sizeof(req), "list%s\n", json ? " json" : "");
+		return request(sock, req);
+	}
+	fprintf(stderr, "mtcctl: unknown command '%s'\n", cmd);
+	usage(stderr);
+	return 2;
+}
