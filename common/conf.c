@@ -13,6 +13,7 @@ typedef struct conf_source {
 	const char *text;  /* string source */
 	const char *name;
 	unsigned line;
+	unsigned sections;  /* section headers read so far */
 	conf_errors *errs;
 } conf_source;
 
@@ -23,6 +24,7 @@ typedef struct conf_ctx {
 	void *extra_user;
 	unsigned *key_lines;
 	conf_source *src;
+	unsigned sections_seen; /* value of src->sections at the last key */
 } conf_ctx;
 
 void conf_error(conf_errors *e, const char *file, unsigned line, const char *fmt, ...)
@@ -147,9 +149,11 @@ void conf_set_defaults(const conf_table *t, void *cfg)
 static int conf_handler(void *user, const char *section, const char *name, const char *value)
 {
 	conf_ctx *c = user;
+	bool section_start = c->src->sections != c->sections_seen;
 	char msg[512];
 	int i;
 
+	c->sections_seen = c->src->sections;
 	i = conf_find(c->t, section, name);
 	if (i >= 0) {
 		if (conf_store(&c->t->keys[i], c->cfg, value, msg, sizeof(msg)) < 0)
@@ -160,7 +164,7 @@ static int conf_handler(void *user, const char *section, const char *name, const
 	}
 	if (!section_known(c->t, section) && c->extra) {
 		msg[0] = '\0';
-		if (c->extra(c->extra_user, section, name, value, msg, sizeof(msg)) < 0)
+		if (c->extra(c->extra_user, section, section_start, name, value, msg, sizeof(msg)) < 0)
 			conf_error(c->src->errs, c->src->name, c->src->line, "%s", msg);
 		return 1;
 	}
@@ -239,6 +243,7 @@ static char *conf_reader(char *str, int num, void *stream)
 	}
 	if (*p && *p != '#' && *p != ';') {
 		if (*p == '[') {
+			s->sections++;
 			if (!strchr(p, ']'))
 				conf_error(s->errs, s->name, s->line, "malformed section header '%s'", p);
 		} else {
@@ -257,7 +262,7 @@ static char *conf_reader(char *str, int num, void *stream)
 static int conf_run(const conf_table *t, void *cfg, conf_source *src, conf_extra_fn extra,
 		    void *extra_user, unsigned *key_lines)
 {
-	conf_ctx c = { t, cfg, extra, extra_user, key_lines, src };
+	conf_ctx c = { t, cfg, extra, extra_user, key_lines, src, 0 };
 	unsigned before = src->errs->count;
 	int r;
 

@@ -34,9 +34,11 @@ typedef struct conf_errors {
 } conf_errors;
 
 /* For sections the table does not describe (e.g. "[host NAME]").
+ * section_start is true for the first key after a section header, so a
+ * repeated header can be told from a continued section.
  * Return 0, or -errno after writing a message into msg. */
-typedef int (*conf_extra_fn)(void *user, const char *section, const char *key,
-			     const char *value, char *msg, size_t msglen);
+typedef int (*conf_extra_fn)(void *user, const char *section, bool section_start,
+			     const char *key, const char *value, char *msg, size_t msglen);
 
 /* Longest accepted line; libinih as packaged by Debian truncates beyond
  * about 200 bytes, so we reject instead of silently cutting values. */

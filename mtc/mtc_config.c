@@ -96,8 +96,8 @@ int mtc_config_load_string(mtc_config *cfg, const char *text, conf_errors *errs)
 /* The hosts file has no fixed keys: every section is "[host NAME]". */
 static const conf_table hosts_table = { NULL, 0 };
 
-static int hosts_extra(void *user, const char *section, const char *key, const char *value, char *msg,
-		       size_t msglen)
+static int hosts_extra(void *user, const char *section, bool section_start, const char *key, const char *value,
+		       char *msg, size_t msglen)
 {
 	mtc_host_list *l = user;
 	mtc_host_entry *h;
@@ -116,8 +116,8 @@ static int hosts_extra(void *user, const char *section, const char *key, const c
 		snprintf(msg, msglen, "[%s] %s = %s: not an IPv4 address", section, key, value);
 		return -EINVAL;
 	}
-	/* Sections arrive in file order; a new name starts a new entry. */
-	if (l->n == 0 || strcmp(l->v[l->n - 1].name, section + 5) != 0) {
+	/* Every [host NAME] header starts a new entry. */
+	if (section_start) {
 		for (size_t i = 0; i < l->n; i++) {
 			if (strcmp(l->v[i].name, section + 5) == 0) {
 				snprintf(msg, msglen, "[%s] defined twice", section);

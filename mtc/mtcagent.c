@@ -285,6 +285,7 @@ static void recover(agent *a)
 		if (mtc_fit_check(&a->fit, &a->cfg, MTC_FIT_CLOSE, net) && !on && a->socks[net].provisioned) {
 			log_warn("FIT: closing %s sockets to force recovery", mtc_net_name((unsigned)net));
 			close_net(a, net);
+			a->was_up[net] = false;
 		}
 	}
 	mtc_net_recover_all(a->socks, &mtc_real_sock_ops, NULL, NULL);

@@ -264,6 +264,7 @@ static void recover(client *c)
 		if (mtc_fit_check(&c->fit, &c->cfg, MTC_FIT_CLOSE, net) && !on && c->socks[net].provisioned) {
 			log_warn("FIT: closing %s sockets to force recovery", mtc_net_name((unsigned)net));
 			close_net(c, net);
+			c->was_up[net] = false;
 		}
 	}
 	mtc_net_recover_all(c->socks, &mtc_real_sock_ops, NULL, NULL);

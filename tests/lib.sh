@@ -53,6 +53,9 @@ wait_for() {
 	"$@"
 }
 
+# t_match WHAT PATTERN TEXT: TEXT contains PATTERN (grep -E).
+t_match() { if grep -qE -- "$2" <<<"$3"; then t_ok "$1"; else t_fail "$1"; echo "     wanted /$2/ in: $3"; fi; }
+
 count_lines() { local n; n=$(grep -c -- "$1" "$2" 2>/dev/null); echo "${n:-0}"; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 

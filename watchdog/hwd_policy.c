@@ -58,7 +58,9 @@ hwd_event hwd_policy_period_end(hwd_policy *p, const hwd_policy_cfg *cfg, uint64
 	if (!bad)
 		return HWD_EV_NONE;
 	set_reason(p, cfg, now_ms);
-	if (now_ms - p->start_ms < cfg->grace_ms)
+	/* Only periods that began after the grace ended count, so the first
+	 * action comes at grace + threshold x period, never earlier. */
+	if (now_ms - p->start_ms < cfg->grace_ms + cfg->period_ms)
 		return HWD_EV_GRACE;
 	if (locked) {
 		/* The count is frozen, not reset: unlocking resumes from it. */

@@ -19,7 +19,7 @@ typedef struct hwd_report {
 
 typedef struct hwd_policy_cfg {
 	uint64_t period_ms;   /* report_period */
-	uint64_t grace_ms;    /* start_grace */
+	uint64_t grace_ms;    /* start_grace: periods beginning earlier do not count */
 	unsigned threshold;   /* failure_threshold */
 } hwd_policy_cfg;
 

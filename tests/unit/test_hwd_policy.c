@@ -39,8 +39,9 @@ static const row rows[] = {
 		{ PERIOD, 1 * P, HWD_EV_GRACE, 0 },
 		{ PERIOD, 2 * P, HWD_EV_GRACE, 0 },
 		{ PERIOD, 3 * P, HWD_EV_GRACE, 0 },
-		{ PERIOD, 4 * P, HWD_EV_BAD_PERIOD, 1 },
-		{ PERIOD, 5 * P, HWD_EV_ACT, 2 },
+		{ PERIOD, 4 * P, HWD_EV_GRACE, 0 },  /* began at 90 s, inside the 100 s grace */
+		{ PERIOD, 5 * P, HWD_EV_BAD_PERIOD, 1 },
+		{ PERIOD, 6 * P, HWD_EV_ACT, 2 },    /* 180 s >= 100 + 2 x 30 */
 		{ END } } },
 	{ "good reports every period: nothing ever", 0, 1, {
 		{ RPT_OK, 1, HWD_EV_NONE, 0 }, { PERIOD, 1 * P, HWD_EV_NONE, 0 },
@@ -70,7 +71,8 @@ static const row rows[] = {
 		{ END } } },
 	{ "locked inside grace: grace wins, no suppression log", 100, 2, {
 		{ PERIOD_LOCKED, 1 * P, HWD_EV_GRACE, 0 },
-		{ PERIOD_LOCKED, 4 * P, HWD_EV_SUPPRESSED, 0 },
+		{ PERIOD_LOCKED, 4 * P, HWD_EV_GRACE, 0 },
+		{ PERIOD_LOCKED, 5 * P, HWD_EV_SUPPRESSED, 0 },
 		{ END } } },
 	{ "lock appears mid-episode: count frozen, resumes after removal", 0, 3, {
 		{ PERIOD, 1 * P, HWD_EV_BAD_PERIOD, 1 },

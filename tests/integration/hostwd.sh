@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# hostwd as a real process: FIFO watchdog fake, file sysrq sink, test
+# NOTIFY_SOCKET. No root needed (the disallowed-uid case runs as root only).
+. "$(dirname "$0")/../lib.sh"
+t_tmpdir
+D=$T_DIR
+chmod 755 "$D"
+POKE="python3 $ROOT/tests/tools/netpoke.py"
+
+write_conf() { # grace period threshold [extra ini]
+	cat >"$D/hostwd.conf" <<CONF
+[watchdog]
+device = $D/wd.fifo
+timeout = 4
+kick_interval = 1
+[health]
+socket = $D/health.sock
+report_period = $2
+failure_threshold = $3
+start_grace = $1
+allowed_uids = 0,$(id -u)
+[action]
+sysrq_path = $D/sysrq
+console_path = $D/console
+[lock]
+file = $D/node_locked
+${4:-}
+CONF
+}
+
+start_hostwd() { # log
+	rm -f "$D/sysrq" "$D/console" "$D/kicks"
+	: >"$D/sysrq"; : >"$D/console"
+	[ -p "$D/wd.fifo" ] || mkfifo "$D/wd.fifo"
+	cat "$D/wd.fifo" >"$D/kicks" &
+	T_PIDS+=($!)
+	CAT_PID=$!
+	NOTIFY_SOCKET=$D/notify.sock WATCHDOG_USEC=2000000 \
+		t_spawn "$1" "$BIN/hostwd" -c "$D/hostwd.conf"
+	HWD_PID=$T_LAST_PID
+	wait_for 3 test -S "$D/health.sock"
+}
+
+stop_hostwd() {
+	kill -TERM "$HWD_PID" 2>/dev/null; wait "$HWD_PID" 2>/dev/null
+	kill "$CAT_PID" 2>/dev/null; wait "$CAT_PID" 2>/dev/null
+}
+
+sink_bytes() { stat -c %s "$D/sysrq"; }
+kick_count() { stat -c %s "$D/kicks" 2>/dev/null || echo 0; }
+
+# --- CLI basics ---------------------------------------------------------
+t_check "--version prints the version" sh -c "'$BIN/hostwd' --version | grep -q '^hostwd [0-9]'"
+t_check "--help exits 0 and documents -c" sh -c "'$BIN/hostwd' --help | grep -q -- '--config FILE'"
+write_conf 0 1 2
+t_check "--check-config accepts a valid file" "$BIN/hostwd" --check-config -c "$D/hostwd.conf"
+printf '[watchdog]\ntimeout = 10\nkick_interval = 9\n' >"$D/bad.conf"
+out=$("$BIN/hostwd" --check-config -c "$D/bad.conf" 2>&1); rc=$?
+t_check "--check-config rejects kick_interval > timeout/2 with file:line (rc=$rc)" \
+	sh -c "[ $rc -eq 1 ] && echo '$out' | grep -q 'bad.conf:3: \[watchdog\] kick_interval = 9 must be <= timeout/2 = 5'"
+out=$("$BIN/hostwd" -c "$D/nonexistent.conf" 2>&1); rc=$?
+t_check "missing explicit config file is an error naming it" sh -c "[ $rc -eq 1 ] && echo '$out' | grep -q 'nonexistent.conf: cannot open'"
+t_check "--dump-config prints effective values" sh -c "'$BIN/hostwd' --dump-config -c '$D/hostwd.conf' | grep -q '^report_period = 1$'"
+
+# --- kicks, notify, crashdump after grace + threshold x period ---------
+"$TBIN/notify-listen" "$D/notify.sock" 30 >"$D/notify.log" &
+T_PIDS+=($!)
+NL_PID=$!
+wait_for 2 test -S "$D/notify.sock"
+write_conf 1 1 2
+t0=$(now_ms)
+start_hostwd "$D/run1.log"
+wait_for 8 test -s "$D/sysrq"
+t_act=$(( $(now_ms) - t0 ))
+t_check "crashdump byte 'c' written with no reports and no lock" grep -qx c "$D/sysrq"
+t_check "action came after grace + threshold x period = 3 s (took ${t_act} ms)" test "$t_act" -ge 2900 -a "$t_act" -le 4500
+t_check "log line 'quorum failure: crashdump'" grep -q 'quorum failure: crashdump (no report' "$D/run1.log"
+t_check "last words written to console_path" grep -q 'hostwd: quorum failure: crashdump' "$D/console"
+k1=$(kick_count); sleep 2.2; k2=$(kick_count)
+t_check "kicking stopped after the action ($k1 -> $k2 kicks)" test "$k1" -eq "$k2" -a "$k1" -ge 2
+t_check "READY=1 sent" grep -q 'READY=1' "$D/notify.log"
+t_check "WATCHDOG=1 pings sent" grep -q 'WATCHDOG=1' "$D/notify.log"
+t_check "STATUS= reports the failure" grep -q 'STATUS=failed: quorum failure: crashdump' "$D/notify.log"
+stop_hostwd
+t_check "STOPPING=1 on SIGTERM" grep -q 'STOPPING=1' "$D/notify.log"
+t_check "no magic close after acting (the kernel watchdog must still fire)" sh -c "! grep -q V '$D/kicks'"
+kill "$NL_PID" 2>/dev/null
+
+# --- kicks at the configured interval, magic close on clean stop ---------
+write_conf 100 1 2
+start_hostwd "$D/run2.log"
+sleep 3.2
+k=$(kick_count)
+stop_hostwd
+t_check "kicks arrive every 1 s (saw $k bytes in 3.2 s)" test "$k" -ge 3 -a "$k" -le 5
+t_check "clean stop writes the magic close 'V'" grep -q 'V' "$D/kicks"
+
+# --- lock file: never act, suppression logged once, removal resumes -----
+write_conf 0 1 2
+: >"$D/node_locked"
+start_hostwd "$D/run3.log"
+sleep 4.5
+t_check "locked: sink never receives a byte" test "$(sink_bytes)" -eq 0
+n=$(count_lines 'quorum failure suppressed: node locked' "$D/run3.log")
+t_check "locked: suppression logged exactly once over 4 bad periods (got $n)" test "$n" -eq 1
+k1=$(kick_count); sleep 1.5; k2=$(kick_count)
+t_check "locked: still kicking ($k1 -> $k2)" test "$k2" -gt "$k1"
+status=$("$BIN/pmon-hook" status --socket "$D/health.sock")
+t_check "status shows locked and suppressed" sh -c "echo '$status' | grep -q '^locked *yes' && echo '$status' | grep -q '^suppressed *yes'"
+rm -f "$D/node_locked"
+wait_for 4 test -s "$D/sysrq"
+t_check "lock file removed: the failure proceeds to the action" grep -qx c "$D/sysrq"
+stop_hostwd
+
+# --- good report restores quorum; malformed and oversized are counted ----
+write_conf 0 1 3
+start_hostwd "$D/run4.log"
+sleep 1.3
+"$BIN/pmon-hook" report --configured --quorum ok --socket "$D/health.sock"
+t_check "one-shot report accepted (exit 0)" test $? -eq 0
+wait_for 2 grep -q 'quorum restored' "$D/run4.log"
+t_check "good report after a bad period logs 'quorum restored'" grep -q 'quorum restored' "$D/run4.log"
+$POKE unix-send "$D/health.sock" "garbage"
+$POKE unix-send "$D/health.sock" "v2 configured=1 quorum=ok"
+$POKE unix-send "$D/health.sock" "v1 configured=1 quorum=$(head -c 700 /dev/zero | tr '\0' x)"
+$POKE unix-send-hex "$D/health.sock" "7631206300ff"
+sleep 0.2
+json=$("$BIN/pmon-hook" status --json --socket "$D/health.sock")
+t_check "malformed, wrong-version and oversized datagrams counted (4)" sh -c "echo '$json' | grep -q '\"malformed\":4'"
+t_check "hostwd survived bad input" kill -0 "$HWD_PID"
+t_check "status JSON has the documented fields" sh -c "echo '$json' | python3 -c 'import json,sys; d=json.load(sys.stdin); [d[k] for k in (\"locked\",\"configured\",\"quorum\",\"bad_periods\",\"failure_threshold\",\"suppressed\",\"action\",\"last_report_age_s\")]'"
+
+# --- SIGHUP: broken file keeps the old config; a good one applies ----------
+cp "$D/hostwd.conf" "$D/good.conf"
+printf '[health]\nreport_period = banana\n' >"$D/hostwd.conf"
+kill -HUP "$HWD_PID"; sleep 0.3
+t_check "SIGHUP with a broken file: still running" kill -0 "$HWD_PID"
+t_check "SIGHUP with a broken file: logs why and keeps the old config" \
+	sh -c "grep -q 'report_period = banana: not an integer' '$D/run4.log' && grep -q 'keeping the running configuration' '$D/run4.log'"
+sed 's/^failure_threshold = 3/failure_threshold = 7/' "$D/good.conf" >"$D/hostwd.conf"
+kill -HUP "$HWD_PID"; sleep 0.3
+t_check "SIGHUP with a good file applies it" sh -c "'$BIN/pmon-hook' status --socket '$D/health.sock' | grep -q '^failure_threshold *7'"
+stop_hostwd
+
+# --- FIT: drop_reports and fail_kick --------------------------------------
+mkdir -p "$D/fit"
+write_conf 100 1 2 "[fit]
+enabled = 1
+dir = $D/fit"
+: >"$D/fit/fail_kick"
+start_hostwd "$D/run5.log"
+sleep 1.5
+t_check "FIT fail_kick: no kicks reach the device" test "$(kick_count)" -eq 0
+t_check "FIT on is logged loudly" grep -q 'FIT enabled' "$D/run5.log"
+rm -f "$D/fit/fail_kick"
+wait_for 3 test "$(kick_count)" -gt 0
+t_check "FIT fail_kick removed: kicks resume" test "$(kick_count)" -gt 0
+stop_hostwd
+write_conf 0 1 2
+: >"$D/fit/fail_kick"
+start_hostwd "$D/run6.log"
+sleep 1.5
+t_check "FIT files have no effect when [fit] enabled = 0" test "$(kick_count)" -ge 1
+stop_hostwd
+
+# --- disallowed uid (root only: needs another uid) ------------------------
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+	write_conf 100 1 2
+	sed -i 's/^allowed_uids = .*/allowed_uids = 0/' "$D/hostwd.conf"
+	start_hostwd "$D/run7.log"
+	chmod 755 "$D"
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$BIN/pmon-hook" report --configured --quorum ok --socket "$D/health.sock"
+	sleep 0.2
+	t_check "report from uid 65534 rejected and counted" \
+		sh -c "'$BIN/pmon-hook' status --json --socket '$D/health.sock' | grep -q '\"rejected\":1'"
+	t_check "rejection logged with the uid" grep -q 'report from uid 65534 rejected' "$D/run7.log"
+	stop_hostwd
+else
+	t_skip "disallowed uid rejection: needs root"
+fi
+
+t_done

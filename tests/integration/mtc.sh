@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# mtcagent + mtcclient on loopback (no root): lock delivery, restore at start,
+# pxeboot-only nodes, replay, forgery, malformed frames, config errors.
+. "$(dirname "$0")/../lib.sh"
+. "$ROOT/tests/mtc-lib.sh"
+t_tmpdir
+POKE="python3 $ROOT/tests/tools/netpoke.py"
+mtc_world "$T_DIR" 1
+
+# --- CLI basics ---
+for b in mtcclient mtcagent mtcctl; do
+	t_check "$b --version" sh -c "'$BIN/$b' --version | grep -q '^$b [0-9]'"
+	t_check "$b --help" sh -c "'$BIN/$b' --help | grep -qi usage"
+done
+t_check "mtcagent --check-config validates config and hosts" "$BIN/mtcagent" --check-config -c "$D/agent.conf"
+printf '[host a]\npxeboot = 1.2.3\n' >"$D/bad-hosts.conf"
+sed "s|$D/hosts.conf|$D/bad-hosts.conf|" "$D/agent.conf" >"$D/agent-bad.conf"
+out=$("$BIN/mtcagent" --check-config -c "$D/agent-bad.conf" 2>&1)
+t_check "bad hosts file names file and line" sh -c "echo '$out' | grep -q 'bad-hosts.conf:2: \[host a\] pxeboot = 1.2.3: not an IPv4 address'"
+
+# --- key handling ---
+cp "$D/mtc.key" "$D/open.key"; chmod 644 "$D/open.key"
+sed "s|$D/mtc.key|$D/open.key|" "$D/client.conf" >"$D/client-open.conf"
+out=$("$BIN/mtcclient" -c "$D/client-open.conf" 2>&1); rc=$?
+t_check "client refuses a key readable by others (rc=$rc)" sh -c "[ $rc -eq 1 ] && echo '$out' | grep -q 'must not be accessible by group or others'"
+sed "s|$D/mtc.key|$D/missing.key|" "$D/client.conf" >"$D/client-nokey.conf"
+out=$("$BIN/mtcclient" -c "$D/client-nokey.conf" 2>&1); rc=$?
+t_check "client refuses a missing key and says how to make one" sh -c "[ $rc -eq 1 ] && echo '$out' | grep -q 'mtcctl keygen'"
+
+# --- lock / unlock ---
+start_agent
+start_client
+wait_for 3 sh -c "$CTL list | grep -q 'node-1 .*unlocked *unlocked'"
+t_check "agent sees node-1 report unlocked" sh -c "$CTL list | grep -q 'node-1 .*unlocked *unlocked'"
+t0=$(now_ms)
+$CTL lock node-1 >/dev/null
+wait_for 3 test -e "$(flag)"
+dt=$(( $(now_ms) - t0 ))
+t_check "lock: flag written (${dt} ms after mtcctl)" test -e "$(flag)"
+t_check "lock: backup written" test -e "$(backup)"
+t_check "lock: flag content complete" grep -q '^host=node-1$' "$(flag)"
+t_check "lock: agent state persisted" grep -q '^node-1 locked$' "$D/ctl/admin.state"
+wait_for 3 sh -c "$CTL list | grep -q 'node-1 .*locked *locked'"
+t_check "lock: agent sees the node report locked" sh -c "$CTL list | grep -q 'node-1 *locked *locked'"
+t_check "lock: no mismatch correction was needed" sh -c "! grep -q 'correcting' '$D/agent.log'"
+$CTL unlock node-1 >/dev/null
+wait_for 3 sh -c "! test -e '$(flag)'"
+t_check "unlock: flag removed" test ! -e "$(flag)"
+t_check "unlock: backup removed" test ! -e "$(backup)"
+out=$($CTL lock no-such-host 2>&1); rc=$?
+t_check "mtcctl lock of an unknown host exits 1" test "$rc" -eq 1
+t_match "mtcctl lock of an unknown host names it" "unknown host 'no-such-host'" "$out"
+json=$($CTL list --json)
+t_check "mtcctl list --json is valid JSON with per-network last seen" \
+	sh -c "echo '$json' | python3 -c 'import json,sys; d=json.load(sys.stdin); h=d[\"hosts\"][0]; assert h[\"name\"]==\"node-1\" and h[\"last_seen_ms_ago\"][\"pxeboot\"] is not None'"
+
+# --- agent restart keeps the admin state ---
+$CTL lock node-1 >/dev/null
+wait_for 3 test -e "$(flag)"
+stop_pid "$AGENT_PID"
+start_agent
+t_check "agent restart: admin state survives" sh -c "$CTL list | grep -q '^node-1 *locked'"
+
+# --- client restart with a backup restores the flag before the first mtcAlive
+stop_pid "$CLIENT_PID"
+rm -f "$(flag)"   # a reboot empties /var/run
+: >"$D/client.log"
+start_client
+wait_for 3 grep -q 'started as node-1' "$D/client.log"
+t_check "restart: flag restored from backup" test -e "$(flag)"
+t_check "restart: restore logged before the client started sending" \
+	sh -c "grep -n 'restored from backup' '$D/client.log' | cut -d: -f1 | { read a; b=\$(grep -n 'started as' '$D/client.log' | cut -d: -f1); [ \"\$a\" -lt \"\$b\" ]; }"
+sleep 1.5
+t_check "restart: no correction needed (flag was right from the first mtcAlive)" sh -c "! grep -q 'correcting' '$D/agent.log'"
+
+# --- stale volatile flag without backup is removed at start ---
+stop_pid "$CLIENT_PID"
+$CTL unlock node-1 >/dev/null
+rm -f "$(backup)"
+echo junk >"$(flag)"
+start_client
+wait_for 3 grep -q 'started as node-1' "$D/client.log"
+t_check "restart: stale flag without backup removed" test ! -e "$(flag)"
+stop_pid "$CLIENT_PID"
+
+# --- only pxeboot provisioned: lock still delivered ---
+mtc_client_conf 1 1 0 0
+start_client
+wait_for 3 sh -c "$CTL list | grep -q 'node-1 .*unlocked *unlocked'"
+$CTL lock node-1 >/dev/null
+wait_for 3 test -e "$(flag)"
+t_check "pxeboot-only node: lock delivered" test -e "$(flag)"
+t_check "pxeboot-only node: mgmt and cluster skipped, not fatal" grep -q 'mgmt: not provisioned' "$D/client.log"
+$CTL unlock node-1 >/dev/null
+wait_for 3 sh -c "! test -e '$(flag)'"
+stop_pid "$CLIENT_PID"
+
+# --- replay: capture a real Locked frame, replay it after unlock ---------
+# The node's cluster address in the hosts file points at a capture socket.
+mtc_client_conf 1 1 0 0
+sed -i 's/^cluster = 127.0.3.2/cluster = 127.0.3.9/' "$D/hosts.conf"
+kill -HUP "$AGENT_PID"; sleep 0.3
+start_client
+wait_for 3 sh -c "$CTL list | grep -q 'node-1 .*unlocked *unlocked'"
+$POKE udp-capture 127.0.3.9 2115 "$D/captured" 5 1 &
+CAP=$!
+sleep 0.3
+$CTL lock node-1 >/dev/null
+wait "$CAP"
+t_check "captured a Locked frame off the wire" test -s "$D/captured"
+wait_for 3 test -e "$(flag)"
+$CTL unlock node-1 >/dev/null
+wait_for 3 sh -c "! test -e '$(flag)'"
+$POKE udp-send 127.0.1.2 2119 "$(head -1 "$D/captured")" 127.0.1.1
+sleep 0.5
+t_check "replayed Locked right after unlock does not re-lock" test ! -e "$(flag)"
+sleep 16   # the captured nonce ages out of the client's window
+$POKE udp-send 127.0.1.2 2119 "$(head -1 "$D/captured")" 127.0.1.1
+sleep 0.5
+t_check "replayed Locked 16 s later does not re-lock" test ! -e "$(flag)"
+t_check "replay logged as not echoing a recent nonce" grep -q 'does not echo a recent nonce' "$D/client.log"
+
+# --- forged and malformed frames -----------------------------------------
+otherkey=$(head -c 32 /dev/urandom | od -v -An -tx1 | tr -d ' \n')
+forged=$($POKE mtc-frame "$otherkey" 2 0 0 1 1 00112233445566778899aabbccddeeff node-1)
+$POKE udp-send 127.0.1.2 2119 "$forged" 127.0.1.1
+$POKE udp-send 127.0.1.2 2119 "${forged:0:40}" 127.0.1.1          # truncated
+$POKE udp-send 127.0.1.2 2119 "${forged}00" 127.0.1.1             # oversized by one
+$POKE udp-send 127.0.1.2 2119 "$(head -c 600 /dev/zero | od -v -An -tx1 | tr -d ' \n')" 127.0.1.1
+$POKE udp-send 127.0.1.2 2119 "4d5402$(printf '%0180d' 0)" 127.0.1.1  # wrong version
+sleep 0.5
+t_check "frame signed with another key: ignored, no flag" test ! -e "$(flag)"
+t_check "forgery logged as failed authentication" grep -q 'failed authentication' "$D/client.log"
+t_check "malformed frames logged and dropped" grep -q 'malformed frame via pxeboot dropped' "$D/client.log"
+t_check "client survived bad frames" kill -0 "$CLIENT_PID"
+realkey=$(od -v -An -tx1 "$D/mtc.key" | tr -d ' \n')
+unknown=$($POKE mtc-frame "$realkey" 1 0 0 7 1 00112233445566778899aabbccddeeff intruder-9)
+$POKE udp-send 127.0.1.1 2102 "$unknown" 127.0.1.2
+$POKE udp-send 127.0.1.1 2102 "$forged" 127.0.1.2
+sleep 0.3
+json=$($CTL list --json)
+t_check "agent counts unknown-host and bad-auth frames" \
+	sh -c "echo '$json' | python3 -c 'import json,sys; d=json.load(sys.stdin)[\"dropped\"]; assert d[\"unknown_host\"]>=1 and d[\"bad_auth\"]>=1, d'"
+t_check "agent survived bad frames" kill -0 "$AGENT_PID"
+
+# --- FIT close_<net>: the socket is rebuilt by recovery ---
+stop_pid "$CLIENT_PID"
+mtc_client_conf 1 1 1 1
+: >"$D/client.log"
+start_client
+wait_for 3 grep -q 'cluster socket up' "$D/client.log"
+: >"$D/node/fit/close_mgmt"
+wait_for 4 sh -c "[ \$(grep -c 'mgmt socket up' '$D/client.log') -ge 2 ]"
+t_check "FIT close_mgmt: mgmt closed and recovered" sh -c "grep -q 'closing mgmt sockets' '$D/client.log' && [ \$(grep -c 'mgmt socket up' '$D/client.log') -ge 2 ]"
+rm -f "$D/node/fit/close_mgmt"
+
+# --- SIGHUP with a broken config keeps running ---
+cp "$D/client.conf" "$D/client.good"
+echo 'alive_period = soon' >>"$D/client.conf"
+sed -i 's/^alive_period = soon//' "$D/client.conf"; printf '[client]\nalive_period = soon\n' >>"$D/client.conf"
+kill -HUP "$CLIENT_PID"; sleep 0.3
+t_check "client SIGHUP with a broken file keeps running" sh -c "kill -0 $CLIENT_PID && grep -q 'keeping the running configuration' '$D/client.log'"
+cp "$D/client.good" "$D/client.conf"
+
+t_done

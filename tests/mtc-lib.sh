@@ -1,0 +1,79 @@
+# Builds a one-controller, one-node loopback world in $D for mtc tests and
+# the demo: agent on 127.0.1.1 / 127.0.2.1 / 127.0.3.1, node "node-1" on
+# 127.0.1.2 / 127.0.2.2 / 127.0.3.2, every path under $D.
+# Requires lib.sh (BIN, t_spawn) to be sourced first.
+
+# mtc_world DIR [alive_period]
+mtc_world() {
+	D=$1
+	local alive=${2:-1}
+	mkdir -p "$D/node/run" "$D/node/persist" "$D/node/fit" "$D/ctl" "$D/ctl/fit"
+	rm -f "$D/mtc.key"
+	"$BIN/mtcctl" keygen "$D/mtc.key" >/dev/null
+	cat >"$D/agent.conf" <<CONF
+[agent]
+hosts_file = $D/hosts.conf
+state_file = $D/ctl/admin.state
+control_socket = $D/ctl/agent.sock
+resend_interval_ms = 1000
+[auth]
+key_file = $D/mtc.key
+[pxeboot]
+address = 127.0.1.1
+[mgmt]
+address = 127.0.2.1
+[cluster]
+address = 127.0.3.1
+[fit]
+enabled = 1
+dir = $D/ctl/fit
+CONF
+	cat >"$D/hosts.conf" <<CONF
+[host node-1]
+pxeboot = 127.0.1.2
+mgmt = 127.0.2.2
+cluster = 127.0.3.2
+CONF
+	mtc_client_conf "$alive" 1 1 1
+	CTL="$BIN/mtcctl -c $D/agent.conf"
+}
+
+# mtc_client_conf ALIVE PXE MGMT CLUSTER (1 = provisioned)
+mtc_client_conf() {
+	local pxe=$2 mgmt=$3 cluster=$4
+	cat >"$D/client.conf" <<CONF
+[client]
+hostname = node-1
+alive_period = $1
+locked_file = $D/node/run/.node_locked
+locked_backup = $D/node/persist/.node_locked
+configured_file = $D/node/configured
+[auth]
+key_file = $D/mtc.key
+[pxeboot]
+address = $([ "$pxe" = 1 ] && echo 127.0.1.2)
+agent_address = 127.0.1.1
+[mgmt]
+address = $([ "$mgmt" = 1 ] && echo 127.0.2.2)
+agent_address = 127.0.2.1
+[cluster]
+address = $([ "$cluster" = 1 ] && echo 127.0.3.2)
+agent_address = 127.0.3.1
+[fit]
+enabled = 1
+dir = $D/node/fit
+CONF
+}
+
+start_agent() { t_spawn "$D/agent.log" "$BIN/mtcagent" -c "$D/agent.conf"; AGENT_PID=$T_LAST_PID; wait_for 3 test -S "$D/ctl/agent.sock"; }
+start_client() { t_spawn "$D/client.log" "$BIN/mtcclient" -c "$D/client.conf"; CLIENT_PID=$T_LAST_PID; }
+stop_pid() { kill -TERM "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+ctl() { "$BIN/mtcctl" -c "$D/agent.conf" "$@"; }
+
+# Fail a network on the node both ways with FIT (the client drops what it
+# would send and what it receives there).
+fit_fail_net() { : >"$D/node/fit/drop_rx_$1"; : >"$D/node/fit/drop_tx_$1"; }
+fit_heal_net() { rm -f "$D/node/fit/drop_rx_$1" "$D/node/fit/drop_tx_$1"; }
+
+flag() { echo "$D/node/run/.node_locked"; }
+backup() { echo "$D/node/persist/.node_locked"; }

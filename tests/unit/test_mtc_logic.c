@@ -1,0 +1,426 @@
+/* mtc decisions: agent episode logic, client replay guard, the socket
+ * recovery walk with injected failures, and the lock flag files. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fileops.h"
+#include "mtc_config.h"
+#include "mtc_episode.h"
+#include "mtc_flag.h"
+#include "mtc_net.h"
+#include "mtc_replay.h"
+#include "util.h"
+
+/* ---- episode ---- */
+
+typedef struct ep_step {
+	char what;          /* 'r' report, 'L' admin lock, 'U' admin unlock, 0 end */
+	bool reported_locked;
+	uint64_t at_ms;
+	bool want_log, want_send;
+} ep_step;
+
+typedef struct ep_row {
+	const char *name;
+	bool admin_locked;
+	ep_step steps[12];
+} ep_row;
+
+static const ep_row ep_rows[] = {
+	{ "agreeing host: never logs or sends", true, {
+		{ 'r', true, 0, false, false }, { 'r', true, 5000, false, false }, { 0 } } },
+	{ "field bug: unlocked while locked every 5 s logs once, resends rate-limited", true, {
+		{ 'r', false, 0, true, true },
+		{ 'r', false, 100, false, false },   /* same batch on another network */
+		{ 'r', false, 5000, false, true },
+		{ 'r', false, 10000, false, true },
+		{ 'r', false, 10500, false, false },
+		{ 'r', true, 11000, false, false },  /* corrected: episode over */
+		{ 'r', true, 16000, false, false },
+		{ 0 } } },
+	{ "new mismatch after the host agreed is a new episode", true, {
+		{ 'r', false, 0, true, true }, { 'r', true, 1000, false, false },
+		{ 'r', false, 2000, true, true }, { 0 } } },
+	{ "locked while unlocked is corrected too", false, {
+		{ 'r', true, 0, true, true }, { 'r', true, 5000, false, true }, { 'r', false, 6000, false, false }, { 0 } } },
+	{ "admin change ends the episode; the next mismatch logs again", true, {
+		{ 'r', false, 0, true, true }, { 'U', false, 1000, false, false },
+		{ 'r', false, 1500, false, false }, { 'L', false, 2000, false, false },
+		{ 'r', false, 2500, true, true }, { 0 } } },
+};
+
+static void test_episode_rows(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(ep_rows) / sizeof(ep_rows[0]); i++) {
+		const ep_row *row = &ep_rows[i];
+		mtc_episode e;
+
+		mtc_episode_init(&e, row->admin_locked);
+		for (const ep_step *s = row->steps; s->what; s++) {
+			mtc_decision d = { false, false };
+
+			if (s->what == 'r')
+				d = mtc_episode_on_report(&e, s->reported_locked, s->at_ms, 2000);
+			else
+				mtc_episode_set_admin(&e, s->what == 'L', s->at_ms);
+			if (d.log != s->want_log || d.send != s->want_send)
+				fail_msg("'%s' step %td: log=%d send=%d, want log=%d send=%d", row->name,
+					 s - row->steps, d.log, d.send, s->want_log, s->want_send);
+		}
+	}
+}
+
+/* An hour of the field bug at 3 networks x 5 s: exactly one log line. */
+static void test_episode_one_log_per_hour(void **state)
+{
+	mtc_episode e;
+	unsigned logs = 0, sends = 0;
+
+	(void)state;
+	mtc_episode_init(&e, true);
+	for (uint64_t t = 0; t < 3600 * 1000; t += 5000)
+		for (int net = 0; net < 3; net++) {
+			mtc_decision d = mtc_episode_on_report(&e, false, t + (uint64_t)net, 2000);
+			logs += d.log;
+			sends += d.send;
+		}
+	assert_int_equal(logs, 1);
+	assert_int_equal(sends, 720); /* one per alive period, not three */
+}
+
+/* ---- replay guard ---- */
+
+static mtc_frame cmd(const uint8_t nonce[MTC_NONCE_LEN], uint32_t boot, uint32_t seq)
+{
+	mtc_frame f = { .type = MTC_LOCKED, .boot = boot, .seq = seq };
+
+	memcpy(f.nonce, nonce, MTC_NONCE_LEN);
+	return f;
+}
+
+static void test_replay(void **state)
+{
+	mtc_replay r;
+	uint8_t n[40][MTC_NONCE_LEN];
+	mtc_frame f;
+
+	(void)state;
+	for (int i = 0; i < 40; i++)
+		memset(n[i], i + 1, MTC_NONCE_LEN);
+	mtc_replay_init(&r);
+	f = cmd(n[0], 7, 1);
+	assert_int_equal(mtc_replay_check(&r, &f), MTC_REPLAY_STALE); /* no nonce sent yet */
+	mtc_replay_add_nonce(&r, n[0]);
+	assert_int_equal(mtc_replay_check(&r, &f), MTC_REPLAY_FRESH);
+	assert_int_equal(mtc_replay_check(&r, &f), MTC_REPLAY_DUPLICATE); /* same cmd via another net */
+	f = cmd(n[0], 7, 2);
+	assert_int_equal(mtc_replay_check(&r, &f), MTC_REPLAY_FRESH);     /* next command, same nonce */
+	f = cmd(n[0], 8, 1);
+	assert_int_equal(mtc_replay_check(&r, &f), MTC_REPLAY_FRESH);     /* restarted agent */
+	/* Age the nonce out: a captured command replayed later is stale. */
+	for (int i = 1; i <= MTC_RECENT_NONCES; i++)
+		mtc_replay_add_nonce(&r, n[i]);
+	f = cmd(n[0], 9, 1);
+	assert_int_equal(mtc_replay_check(&r, &f), MTC_REPLAY_STALE);
+	f = cmd(n[MTC_RECENT_NONCES], 9, 1);
+	assert_int_equal(mtc_replay_check(&r, &f), MTC_REPLAY_FRESH);
+}
+
+/* ---- recovery walk ---- */
+
+typedef struct fake_net {
+	bool fail[MTC_NET_COUNT];
+	bool fail_tx[MTC_NET_COUNT]; /* only the unbound-port (tx) open fails */
+	int attempts[MTC_NET_COUNT];
+	int order[16];
+	int n_order;
+	int next_fd;
+	int closed;
+} fake_net;
+
+static int fake_open(void *user, int net, const struct sockaddr_in *addr, int port)
+{
+	fake_net *f = user;
+
+	(void)addr;
+	f->attempts[net]++;
+	if (f->n_order < 16)
+		f->order[f->n_order++] = net;
+	if (f->fail[net] || (port == 0 && f->fail_tx[net]))
+		return -EADDRNOTAVAIL;
+	return 100 + f->next_fd++;
+}
+
+static void fake_close(void *user, int fd)
+{
+	(void)fd;
+	((fake_net *)user)->closed++;
+}
+
+static const mtc_sock_ops fake_ops = { fake_open, fake_close };
+
+static void setup_socks(mtc_sock s[MTC_NET_COUNT], bool pxe, bool mgmt, bool cluster)
+{
+	mtc_sock_config(&s[MTC_NET_PXEBOOT], pxe ? "10.0.1.2" : "", 2119);
+	mtc_sock_config(&s[MTC_NET_MGMT], mgmt ? "10.0.2.2" : "", 2118);
+	mtc_sock_config(&s[MTC_NET_CLUSTER], cluster ? "10.0.3.2" : "", 2115);
+}
+
+/* Every subset of failing networks: the walk tries all, in order, and the
+ * healthy ones come up whatever fails before or after them. */
+static void test_recovery_all_failure_combinations(void **state)
+{
+	(void)state;
+	for (int mask = 0; mask < 8; mask++) {
+		fake_net f = { 0 };
+		mtc_sock s[MTC_NET_COUNT];
+		int order[MTC_NET_COUNT];
+
+		for (int i = 0; i < MTC_NET_COUNT; i++)
+			f.fail[i] = mask & (1 << i);
+		setup_socks(s, true, true, true);
+		assert_int_equal(mtc_net_recover_all(s, &fake_ops, &f, order), 3);
+		assert_int_equal(order[0], MTC_NET_PXEBOOT);
+		assert_int_equal(order[1], MTC_NET_MGMT);
+		assert_int_equal(order[2], MTC_NET_CLUSTER);
+		for (int i = 0; i < MTC_NET_COUNT; i++) {
+			if (mtc_sock_up(&s[i]) == f.fail[i])
+				fail_msg("mask %d: net %d up=%d", mask, i, mtc_sock_up(&s[i]));
+			if (f.fail[i])
+				assert_int_equal(s[i].last_error, -EADDRNOTAVAIL);
+		}
+	}
+}
+
+static void test_recovery_retries_only_failed(void **state)
+{
+	fake_net f = { .fail = { true, false, false } };
+	mtc_sock s[MTC_NET_COUNT];
+	int order[MTC_NET_COUNT];
+
+	(void)state;
+	setup_socks(s, true, true, true);
+	mtc_net_recover_all(s, &fake_ops, &f, order);
+	assert_false(mtc_sock_up(&s[MTC_NET_PXEBOOT]));
+	assert_true(mtc_sock_up(&s[MTC_NET_MGMT]));
+	/* Next tick: only pxeboot is retried; it now succeeds. */
+	f.fail[MTC_NET_PXEBOOT] = false;
+	assert_int_equal(mtc_net_recover_all(s, &fake_ops, &f, order), 1);
+	assert_int_equal(order[0], MTC_NET_PXEBOOT);
+	assert_true(mtc_sock_up(&s[MTC_NET_PXEBOOT]));
+	assert_int_equal(s[MTC_NET_PXEBOOT].recoveries, 1);
+	/* Closed (FIT close_mgmt): recovered next tick, alone. */
+	mtc_sock_close(&s[MTC_NET_MGMT], &fake_ops, &f);
+	assert_int_equal(mtc_net_recover_all(s, &fake_ops, &f, order), 1);
+	assert_int_equal(order[0], MTC_NET_MGMT);
+	assert_int_equal(mtc_net_recover_all(s, &fake_ops, &f, order), 0);
+}
+
+static void test_recovery_skips_unprovisioned(void **state)
+{
+	fake_net f = { 0 };
+	mtc_sock s[MTC_NET_COUNT];
+	int order[MTC_NET_COUNT];
+
+	(void)state;
+	setup_socks(s, true, false, false); /* only pxeboot provisioned */
+	assert_int_equal(mtc_net_recover_all(s, &fake_ops, &f, order), 1);
+	assert_true(mtc_sock_up(&s[MTC_NET_PXEBOOT]));
+	assert_int_equal(f.attempts[MTC_NET_MGMT], 0);
+}
+
+static void test_recovery_half_open_closed(void **state)
+{
+	/* rx opens, tx fails: the rx socket is closed again, nothing stays
+	 * half open, and the next tick retries both. */
+	fake_net f = { .fail_tx = { false, true, false } };
+	mtc_sock s[MTC_NET_COUNT];
+
+	(void)state;
+	setup_socks(s, true, true, true);
+	mtc_net_recover_all(s, &fake_ops, &f, NULL);
+	assert_false(mtc_sock_up(&s[MTC_NET_MGMT]));
+	assert_int_equal(s[MTC_NET_MGMT].rx_fd, -1);
+	assert_int_equal(f.closed, 1);
+	assert_true(mtc_sock_up(&s[MTC_NET_CLUSTER]));
+	f.fail_tx[MTC_NET_MGMT] = false;
+	mtc_net_recover_all(s, &fake_ops, &f, NULL);
+	assert_true(mtc_sock_up(&s[MTC_NET_MGMT]));
+	assert_int_equal(f.attempts[MTC_NET_MGMT], 4); /* rx+tx twice */
+}
+
+/* ---- lock flag files ---- */
+
+static char dir[64];
+static char flag[128], backup[128];
+
+static int flag_setup(void **state)
+{
+	(void)state;
+	strcpy(dir, "/tmp/hwm-flag.XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(flag, sizeof(flag), "%s/run/.node_locked", dir);
+	snprintf(backup, sizeof(backup), "%s/persist/mtc/.node_locked", dir);
+	return 0;
+}
+
+static int flag_teardown(void **state)
+{
+	char cmdline[128];
+
+	(void)state;
+	snprintf(cmdline, sizeof(cmdline), "rm -rf %s", dir);
+	return system(cmdline) == 0 ? 0 : -1;
+}
+
+static void test_flag_lifecycle(void **state)
+{
+	char want[160], have[160];
+	int n;
+
+	(void)state;
+	assert_int_equal(mtc_flag_restore_at_start(flag, backup, "n1"), MTC_FLAG_UNCHANGED_UNLOCKED);
+	assert_int_equal(mtc_flag_lock(flag, backup, "n1"), 0);
+	n = mtc_flag_content("n1", want, sizeof(want));
+	assert_int_equal(read_small_file(flag, have, sizeof(have)), n);
+	assert_memory_equal(have, want, (size_t)n);
+	assert_int_equal(read_small_file(backup, have, sizeof(have)), n);
+	assert_int_equal(mtc_flag_lock(flag, backup, "n1"), 0); /* duplicate is harmless */
+	assert_int_equal(mtc_flag_restore_at_start(flag, backup, "n1"), MTC_FLAG_UNCHANGED_LOCKED);
+	/* Reboot: /var/run is empty, the backup survives. */
+	unlink(flag);
+	assert_int_equal(mtc_flag_restore_at_start(flag, backup, "n1"), MTC_FLAG_RESTORED);
+	assert_true(path_exists(flag));
+	assert_int_equal(mtc_flag_unlock(flag, backup), 0);
+	assert_false(path_exists(flag));
+	assert_false(path_exists(backup));
+	assert_int_equal(mtc_flag_unlock(flag, backup), 0); /* duplicate is harmless */
+	/* Crash between the two removals of an unlock: flag without backup. */
+	assert_int_equal(mtc_flag_lock(flag, backup, "n1"), 0);
+	unlink(backup);
+	assert_int_equal(mtc_flag_restore_at_start(flag, backup, "n1"), MTC_FLAG_STALE_REMOVED);
+	assert_false(path_exists(flag));
+	/* A torn or foreign backup is rewritten whole. */
+	mkdir_parents(dir, 0755);
+	assert_int_equal(atomic_write_file(backup, "x", 1, 0644), 0);
+	assert_int_equal(mtc_flag_restore_at_start(flag, backup, "n1"), MTC_FLAG_RESTORED);
+	assert_int_equal(read_small_file(backup, have, sizeof(have)), n);
+}
+
+static void test_flag_write_failure_reported(void **state)
+{
+	char bad[200];
+
+	(void)state;
+	if (geteuid() == 0) {
+		/* root ignores permissions: use a path under a regular file. */
+		snprintf(bad, sizeof(bad), "%s/file", dir);
+		atomic_write_file(bad, "x", 1, 0644);
+		strcat(bad, "/sub/.node_locked");
+	} else {
+		snprintf(bad, sizeof(bad), "/proc/hwm-no-such/.node_locked");
+	}
+	assert_true(mtc_flag_lock(flag, bad, "n1") < 0);
+	/* Backup failed first: the flag was not written either. */
+	assert_false(path_exists(flag));
+}
+
+/* ---- config ---- */
+
+static void test_config_and_hosts(void **state)
+{
+	mtc_config c;
+	mtc_host_list l;
+	conf_errors e = { 0 };
+
+	(void)state;
+	assert_int_equal(mtc_config_load_string(&c, "", &e), 0);
+	assert_int_equal(c.alive_period, 5);
+	assert_int_equal(c.net[MTC_NET_PXEBOOT].agent_port, 2102);
+	assert_int_equal(c.net[MTC_NET_MGMT].agent_port, 2101);
+	assert_int_equal(c.net[MTC_NET_CLUSTER].agent_port, 2101);
+	assert_int_equal(c.net[MTC_NET_PXEBOOT].client_port, 2119);
+	assert_int_equal(c.net[MTC_NET_MGMT].client_port, 2118);
+	assert_int_equal(c.net[MTC_NET_CLUSTER].client_port, 2115);
+	assert_string_equal(c.locked_backup, "/var/persist/mtc/.node_locked");
+	assert_true(c.auth_enabled);
+	assert_false(c.fit_enabled);
+
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(mtc_config_load_string(&c, "[mgmt]\naddress = 10.0.0.300\n", &e), -EINVAL);
+	assert_non_null(strstr(e.text, "<string>:2: [mgmt] address = 10.0.0.300: not an IPv4 address"));
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(mtc_config_load_string(&c, "[cluster]\nclient_port = 70000\n", &e), -EINVAL);
+	assert_non_null(strstr(e.text, "<string>:2: [cluster] client_port"));
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(mtc_config_load_string(&c, "[client]\nhostname = a b\n", &e), -EINVAL);
+
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(mtc_hosts_load_string(&l, "[host b]\npxeboot = 10.0.1.3\n[host a]\nmgmt = 10.0.2.2\n"
+						   "pxeboot = 10.0.1.2\n", &e), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.v[0].name, "a"); /* sorted */
+	assert_string_equal(l.v[0].addr[MTC_NET_MGMT], "10.0.2.2");
+	assert_string_equal(l.v[0].addr[MTC_NET_CLUSTER], "");
+	mtc_hosts_free(&l);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(mtc_hosts_load_string(&l, "[host a]\npxeboot = 1.2.3.4\n[host a]\nmgmt = 1.2.3.5\n", &e), -EINVAL);
+	assert_non_null(strstr(e.text, "defined twice"));
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(mtc_hosts_load_string(&l, "[host a]\noam = 1.2.3.4\n", &e), -EINVAL);
+	assert_non_null(strstr(e.text, "<string>:2: [host a] unknown key 'oam'"));
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(mtc_hosts_load_string(&l, "[hots a]\npxeboot = 1.2.3.4\n", &e), -EINVAL);
+}
+
+static void test_key_file_rules(void **state)
+{
+	char path[160], msg[256];
+	mtc_key k;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/mtc.key", dir);
+	assert_int_equal(mtc_key_load(path, &k, msg, sizeof(msg)), -ENOENT);
+	assert_non_null(strstr(msg, "mtcctl keygen"));
+	assert_int_equal(mtc_key_generate(path), 0);
+	assert_int_equal(mtc_key_generate(path), -EEXIST);
+	assert_int_equal(mtc_key_load(path, &k, msg, sizeof(msg)), 0);
+	assert_true(k.enabled);
+	chmod(path, 0644);
+	assert_int_equal(mtc_key_load(path, &k, msg, sizeof(msg)), -EPERM);
+	assert_non_null(strstr(msg, "chmod 600"));
+	unlink(path);
+	atomic_write_file(path, "short", 5, 0600);
+	assert_int_equal(mtc_key_load(path, &k, msg, sizeof(msg)), -EINVAL);
+	assert_non_null(strstr(msg, "exactly 32 bytes"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_episode_rows),
+		cmocka_unit_test(test_episode_one_log_per_hour),
+		cmocka_unit_test(test_replay),
+		cmocka_unit_test(test_recovery_all_failure_combinations),
+		cmocka_unit_test(test_recovery_retries_only_failed),
+		cmocka_unit_test(test_recovery_skips_unprovisioned),
+		cmocka_unit_test(test_recovery_half_open_closed),
+		cmocka_unit_test_setup_teardown(test_flag_lifecycle, flag_setup, flag_teardown),
+		cmocka_unit_test_setup_teardown(test_flag_write_failure_reported, flag_setup, flag_teardown),
+		cmocka_unit_test(test_config_and_hosts),
+		cmocka_unit_test_setup_teardown(test_key_file_rules, flag_setup, flag_teardown),
+	};
+	return cmocka_run_group_tests_name("mtc_logic", tests, NULL, NULL);
+}

@@ -1,0 +1,241 @@
+/* pmon-hook: the gate/quorum evaluation (pure, table-driven), the config,
+ * and libpmonhook against a real unix datagram socket in a temp dir. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "pmh_config.h"
+#include "pmh_eval.h"
+#include "pmonhook.h"
+#include "util.h"
+
+static void test_evaluate_table(void **state)
+{
+	static const char *const gates[] = { "/etc/platform/.initial_config_complete", "/var/run/.goenabled" };
+	static const char *const procs[] = { "sm", "mtcclient", "hbsClient" };
+	static const struct {
+		bool g0, g1;
+		const char *running[3];
+		size_t n_running;
+		bool configured, quorum;
+		const char *missing, *lost;
+	} rows[] = {
+		{ true, true, { "sm", "mtcclient", "hbsClient" }, 3, true, true, "", "" },
+		{ false, true, { "sm", "mtcclient", "hbsClient" }, 3, false, true, "/etc/platform/.initial_config_complete", "" },
+		{ true, false, { "sm", "mtcclient", "hbsClient" }, 3, false, true, "/var/run/.goenabled", "" },
+		{ true, true, { "sm", "hbsClient" }, 2, true, false, "", "mtcclient" },
+		{ true, true, { 0 }, 0, true, false, "", "sm" },
+		{ false, false, { 0 }, 0, false, false, "/etc/platform/.initial_config_complete", "sm" },
+		{ true, true, { "hbsClient", "mtcclient", "sm" }, 3, true, true, "", "" }, /* any order */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		bool present[2] = { rows[i].g0, rows[i].g1 };
+		pmh_eval_result r;
+
+		pmh_evaluate(gates, present, 2, procs, 3, rows[i].running, rows[i].n_running, &r);
+		if (r.configured != rows[i].configured || r.quorum_ok != rows[i].quorum ||
+		    strcmp(r.missing_gate, rows[i].missing) != 0 || strcmp(r.lost_process, rows[i].lost) != 0)
+			fail_msg("row %zu: configured=%d quorum=%d missing='%s' lost='%s'", i, r.configured,
+				 r.quorum_ok, r.missing_gate, r.lost_process);
+	}
+	/* No gates and no processes: configured, quorum ok. */
+	pmh_eval_result r;
+	pmh_evaluate(NULL, NULL, 0, NULL, 0, NULL, 0, &r);
+	assert_true(r.configured);
+	assert_true(r.quorum_ok);
+}
+
+static void test_split_list(void **state)
+{
+	char buf[128] = " a , b,,c ";
+	char *items[4];
+
+	(void)state;
+	assert_int_equal(pmh_split_list(buf, items, 4), 3);
+	assert_string_equal(items[0], "a");
+	assert_string_equal(items[2], "c");
+	strcpy(buf, "1,2,3,4,5");
+	assert_int_equal(pmh_split_list(buf, items, 4), -E2BIG);
+}
+
+static void test_process_running(void **state)
+{
+	char pidfile[64];
+	char comm[32] = "";
+	FILE *f;
+
+	(void)state;
+	f = fopen("/proc/self/comm", "r");
+	assert_non_null(f);
+	assert_non_null(fgets(comm, sizeof(comm), f));
+	fclose(f);
+	comm[strcspn(comm, "\n")] = '\0';
+	assert_true(pmh_process_running("/proc", comm));
+	assert_false(pmh_process_running("/proc", "no-such-procX"));
+	snprintf(pidfile, sizeof(pidfile), "/tmp/hwm-pid.%d", (int)getpid());
+	f = fopen(pidfile, "w");
+	fprintf(f, "%d\n", (int)getpid());
+	fclose(f);
+	assert_true(pmh_process_running("/proc", pidfile));
+	f = fopen(pidfile, "w");
+	fprintf(f, "999999999\n");
+	fclose(f);
+	assert_false(pmh_process_running("/proc", pidfile));
+	unlink(pidfile);
+	assert_false(pmh_process_running("/proc", pidfile));
+}
+
+static void test_config(void **state)
+{
+	pmh_config c, d;
+	conf_errors e = { 0 };
+
+	(void)state;
+	assert_int_equal(pmh_config_load_string(&c, "", &e), 0);
+	assert_int_equal(c.report_period, 30);
+	assert_int_equal(c.n_gates, 2);
+	assert_string_equal(c.gates[1], "/var/run/.goenabled");
+	assert_int_equal(c.n_procs, 0);
+	assert_int_equal(pmh_config_load_string(&c, "[hook]\nquorum_processes = sm, mtcclient\n", &e), 0);
+	assert_int_equal(c.n_procs, 2);
+	pmh_config_copy(&d, &c);
+	memset(&c, 0, sizeof(c));
+	assert_string_equal(d.procs[1], "mtcclient"); /* points into d, not c */
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(pmh_config_load_string(&c, "[hook]\nquorum_processes = averyveryverylongname\n", &e), -EINVAL);
+	assert_non_null(strstr(e.text, "longer than a /proc comm name"));
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(pmh_config_load_string(&c, "[hook]\nreport_period = 0\n", &e), -EINVAL);
+	assert_non_null(strstr(e.text, "<string>:2: [hook] report_period"));
+}
+
+/* A fake hostwd: a bound datagram socket we read from and answer. */
+static char sock_path[108];
+static int server_fd = -1;
+
+static int server_setup(void **state)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	(void)state;
+	snprintf(sock_path, sizeof(sock_path), "/tmp/hwm-pmh.%d.sock", (int)getpid());
+	strcpy(sa.sun_path, sock_path);
+	unlink(sock_path);
+	server_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (server_fd < 0 || bind(server_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -1;
+	return 0;
+}
+
+static int server_teardown(void **state)
+{
+	(void)state;
+	close(server_fd);
+	unlink(sock_path);
+	return 0;
+}
+
+static void test_lib_report(void **state)
+{
+	char buf[600];
+	pmh *h;
+	ssize_t n;
+
+	(void)state;
+	assert_int_equal(pmh_open(sock_path, &h), 0);
+	assert_int_equal(pmh_report(h, true, true, NULL), 0);
+	n = recv(server_fd, buf, sizeof(buf) - 1, 0);
+	buf[n] = '\0';
+	assert_string_equal(buf, "v1 configured=1 quorum=ok seq=1");
+	assert_int_equal(pmh_report(h, false, false, "sm"), 0);
+	n = recv(server_fd, buf, sizeof(buf) - 1, 0);
+	buf[n] = '\0';
+	assert_string_equal(buf, "v1 configured=0 quorum=lost process=sm seq=2");
+	assert_int_equal(pmh_report(h, true, false, "bad name"), -EINVAL);
+	assert_int_equal(pmh_report(h, true, false, "a=b"), -EINVAL);
+	pmh_close(h);
+}
+
+static void test_lib_status(void **state)
+{
+	struct pmh_status st;
+	struct sockaddr_un peer;
+	socklen_t plen = sizeof(peer);
+	char buf[600];
+	const char *reply = "v1 state=suppressed locked=1 configured=0 quorum=lost bad_periods=2 failure_threshold=3 "
+			    "suppressed=1 action=crashdump last_report_age_s=4 reason=process-lost reason_process=sm "
+			    "reports=9 malformed=1 rejected=0 kicks=77 actions=0 kicking=1";
+	pmh *h;
+
+	(void)state;
+	assert_int_equal(pmh_open(sock_path, &h), 0);
+	/* No answer: bounded wait, then -ETIMEDOUT. */
+	assert_int_equal(pmh_status(h, &st, 100), -ETIMEDOUT);
+	recvfrom(server_fd, buf, sizeof(buf), 0, (struct sockaddr *)&peer, &plen);
+	/* Answer the next request. */
+	plen = sizeof(peer);
+	if (fork() == 0) {
+		ssize_t n = recvfrom(server_fd, buf, sizeof(buf), 0, (struct sockaddr *)&peer, &plen);
+		if (n == 9 && memcmp(buf, "v1 status", 9) == 0)
+			sendto(server_fd, reply, strlen(reply), 0, (struct sockaddr *)&peer, plen);
+		_exit(0);
+	}
+	assert_int_equal(pmh_status(h, &st, 2000), 0);
+	assert_string_equal(st.state, "suppressed");
+	assert_true(st.locked);
+	assert_false(st.configured);
+	assert_string_equal(st.quorum, "lost");
+	assert_int_equal(st.bad_periods, 2);
+	assert_int_equal(st.failure_threshold, 3);
+	assert_string_equal(st.reason, "process sm lost");
+	assert_int_equal(st.kicks, 77);
+	assert_int_equal(st.last_report_age_s, 4);
+	pmh_close(h);
+	assert_int_equal(pmh_status_parse("v1 state=ok", 11, &st), -EBADMSG);
+	assert_int_equal(pmh_status_parse("v9 state=ok quorum=ok", 21, &st), -EPROTO);
+}
+
+static void test_lib_errors(void **state)
+{
+	char path[64];
+	pmh *h;
+
+	(void)state;
+	/* hostwd not running: open works, report says so. */
+	snprintf(path, sizeof(path), "/tmp/hwm-none.%d.sock", (int)getpid());
+	assert_int_equal(pmh_open(path, &h), 0);
+	assert_int_equal(pmh_report(h, true, true, NULL), -ENOENT);
+	pmh_close(h);
+	/* A path that is not a socket. */
+	assert_int_equal(pmh_open("/etc/hostname", &h), -ENOTSOCK);
+	assert_int_equal(pmh_open(NULL, &h), -EINVAL);
+	assert_int_equal(pmh_report(NULL, true, true, NULL), -EINVAL);
+	pmh_close(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_evaluate_table),
+		cmocka_unit_test(test_split_list),
+		cmocka_unit_test(test_process_running),
+		cmocka_unit_test(test_config),
+		cmocka_unit_test_setup_teardown(test_lib_report, server_setup, server_teardown),
+		cmocka_unit_test_setup_teardown(test_lib_status, server_setup, server_teardown),
+		cmocka_unit_test(test_lib_errors),
+	};
+	return cmocka_run_group_tests_name("pmonhook", tests, NULL, NULL);
+}
