@@ -7,6 +7,12 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 pass=0 fail=0 skip=0
 failed_suites=()
+# Sanitizer reports from any process (daemons included) land here; any
+# report fails the run even if the process that hit it carried on.
+SAN_DIR=$ROOT/$BUILD/san-reports
+rm -rf "$SAN_DIR"; mkdir -p "$SAN_DIR"
+export ASAN_OPTIONS="log_path=$SAN_DIR/asan:detect_leaks=1:abort_on_error=0"
+export UBSAN_OPTIONS="log_path=$SAN_DIR/ubsan:print_stacktrace=1"
 
 add_counts() { # suite-name output-file rc
 	local p f s
@@ -47,6 +53,13 @@ for t in tests/integration/*.sh; do
 done
 if [ -z "${SKIP_FUZZ_SMOKE:-}" ] && [ -f tests/fuzz/smoke.sh ]; then
 	run_suite "fuzz/smoke" timeout 300 bash tests/fuzz/smoke.sh
+fi
+
+if compgen -G "$SAN_DIR/*" >/dev/null; then
+	echo "=== sanitizer reports"
+	cat "$SAN_DIR"/*
+	fail=$((fail + 1))
+	failed_suites+=("sanitizer-reports")
 fi
 
 echo
