@@ -78,6 +78,7 @@ stop_pid "$CLIENT_PID"
 $CTL unlock node-1 >/dev/null
 rm -f "$(backup)"
 echo junk >"$(flag)"
+: >"$D/client.log"
 start_client
 wait_for 3 grep -q 'started as node-1' "$D/client.log"
 t_check "restart: stale flag without backup removed" test ! -e "$(flag)"
