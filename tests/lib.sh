@@ -37,8 +37,10 @@ t_stop_all() {
 
 t_cleanup() {
 	t_stop_all
-	local c
-	for c in "${T_CLEANUP[@]:-}"; do [ -n "$c" ] && eval "$c"; done
+	local i
+	# Last registered, first run: kill what lives in a dir before removing it.
+	for ((i = ${#T_CLEANUP[@]} - 1; i >= 0; i--)); do eval "${T_CLEANUP[$i]}"; done
+	T_CLEANUP=()
 }
 trap t_cleanup EXIT
 

@@ -51,6 +51,8 @@ for t in tests/integration/*.sh; do
 	[ -f "$t" ] || continue
 	run_suite "integration/$(basename "$t" .sh)" timeout 600 bash "$t"
 done
+run_suite "fault/crash_atomicity" timeout 600 env CYCLES=1000 bash tests/fault/crash_atomicity.sh
+run_suite "fault/matrix-subset" timeout 900 bash tests/fault/matrix.sh
 if [ -z "${SKIP_FUZZ_SMOKE:-}" ] && [ -f tests/fuzz/smoke.sh ]; then
 	run_suite "fuzz/smoke" timeout 300 bash tests/fuzz/smoke.sh
 fi

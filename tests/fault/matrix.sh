@@ -1,0 +1,278 @@
+#!/usr/bin/env bash
+# Fault matrix in network namespaces. Each cell: the state of pxeboot, mgmt
+# and cluster (up | down | flap), the operator action (lock | unlock), and a
+# fault (none | kill-client | kill-agent | reboot). Invariants per cell:
+#  - with at least one network not down, the flag converges to the admin
+#    state within CONV_BOUND_MS (time printed);
+#  - a lock cell never sees a crashdump byte;
+#  - an unlock cell (quorum lost: pmon-hook reports unconfigured) sees the
+#    crashdump byte within threshold x period + 1 s of the flag's removal
+#    (or of hostwd's grace end after a reboot);
+#  - no daemon dies except those the fault kills.
+# FULL=1: all 216 cells (make fault). Default: a representative subset.
+# NODES workers (node namespaces) run cells in parallel against one agent.
+. "$(dirname "$0")/../lib.sh"
+. "$ROOT/tests/fault/netns-lib.sh"
+if ! netns_can_run; then
+	t_skip "fault matrix: skipped: needs root, ip and nft"
+	t_done
+	exit 0
+fi
+NODES=${NODES:-3}
+CONV_BOUND_MS=10000
+G=3 T=2     # hostwd start_grace and failure_threshold, 1 s periods
+t_tmpdir
+D=$T_DIR
+netns_setup "$NODES" || { t_fail "could not build namespaces"; t_done; exit 1; }
+CTL=$(netns_ctl)
+"$BIN/mtcctl" keygen "$D/mtc.key" >/dev/null
+
+cat >"$D/agent.conf" <<CONF
+[agent]
+hosts_file = $D/hosts.conf
+state_file = $D/admin.state
+control_socket = $D/agent.sock
+resend_interval_ms = 1000
+[auth]
+key_file = $D/mtc.key
+[pxeboot]
+address = $(netns_ctl_ip 0)
+[mgmt]
+address = $(netns_ctl_ip 1)
+[cluster]
+address = $(netns_ctl_ip 2)
+CONF
+: >"$D/hosts.conf"
+for i in $(seq 1 "$NODES"); do
+	printf '[host node-%d]\npxeboot = %s\nmgmt = %s\ncluster = %s\n' "$i" \
+		"$(netns_node_ip "$i" 0)" "$(netns_node_ip "$i" 1)" "$(netns_node_ip "$i" 2)" >>"$D/hosts.conf"
+done
+
+agent_start() {
+	ip netns exec "$CTL" "$BIN/mtcagent" -c "$D/agent.conf" >>"$D/agent.log" 2>&1 &
+	echo $! >"$D/agent.pid"
+	disown $!
+	wait_for 3 test -S "$D/agent.sock"
+}
+agent_restart() { # kill -9 and restart, serialised between workers
+	(
+		flock 9
+		kill -9 "$(cat "$D/agent.pid")" 2>/dev/null
+		sleep 0.3
+		rm -f "$D/agent.sock"
+		agent_start
+	) 9>"$D/agent.lock"
+}
+agent_start
+T_CLEANUP+=("kill \$(cat $D/agent.pid) 2>/dev/null")
+ctl() { "$BIN/mtcctl" -c "$D/agent.conf" "$@"; }
+
+node_conf() { # i dir
+	local i=$1 N=$2
+	mkdir -p "$N/run" "$N/persist" "$N/hostwd" "$N/gates"
+	cat >"$N/client.conf" <<CONF
+[client]
+hostname = node-$i
+alive_period = 1
+locked_file = $N/run/.node_locked
+locked_backup = $N/persist/.node_locked
+configured_file = $N/gates/configured
+[auth]
+key_file = $D/mtc.key
+[pxeboot]
+address = $(netns_node_ip "$i" 0)
+agent_address = $(netns_ctl_ip 0)
+[mgmt]
+address = $(netns_node_ip "$i" 1)
+agent_address = $(netns_ctl_ip 1)
+[cluster]
+address = $(netns_node_ip "$i" 2)
+agent_address = $(netns_ctl_ip 2)
+CONF
+	cat >"$N/hostwd.conf" <<CONF
+[watchdog]
+device = $N/kicks
+timeout = 10
+kick_interval = 1
+[health]
+socket = $N/hostwd/health.sock
+report_period = 1
+failure_threshold = $T
+start_grace = $G
+[action]
+sysrq_path = $N/sysrq
+console_path =
+[lock]
+file = $N/run/.node_locked
+CONF
+	printf '[hook]\nsocket = %s\nreport_period = 1\nconfig_gates = %s\n' "$N/hostwd/health.sock" "$N/gates/configured" >"$N/hook.conf"
+	: >"$N/sysrq"
+}
+
+node_run() { # i dir daemon -> pid in $N/$daemon.pid
+	local nd
+	nd=$(netns_node "$1")
+	case $3 in
+	client) ip netns exec "$nd" "$BIN/mtcclient" -c "$2/client.conf" >>"$2/client.log" 2>&1 & ;;
+	hostwd) ip netns exec "$nd" "$BIN/hostwd" -c "$2/hostwd.conf" >>"$2/hostwd.log" 2>&1 &
+		echo "$(now_ms)" >"$2/hostwd.start" ;;
+	hook) ip netns exec "$nd" "$BIN/pmon-hook" run -c "$2/hook.conf" >>"$2/hook.log" 2>&1 & ;;
+	esac
+	echo $! >"$2/$3.pid"
+	disown $!
+}
+node_kill() { kill -9 "$(cat "$2/$3.pid" 2>/dev/null)" 2>/dev/null; }
+node_alive() { kill -0 "$(cat "$2/$3.pid" 2>/dev/null)" 2>/dev/null; }
+
+flapper() { # i net dir: link down/up at random 0.2-0.6 s, bounded
+	local n=0
+	while [ ! -e "$3/stop-flap" ] && [ $n -lt 80 ]; do
+		netns_link "$1" "$2" down
+		sleep "0.$((2 + RANDOM % 5))"
+		netns_link "$1" "$2" up
+		sleep "0.$((2 + RANDOM % 5))"
+		n=$((n + 1))
+	done
+	netns_link "$1" "$2" up
+}
+
+flag_is() { # dir want(0|1)
+	if [ "$2" = 1 ]; then [ -e "$1/run/.node_locked" ]; else [ ! -e "$1/run/.node_locked" ]; fi
+}
+
+# One cell on node i; prints one result row to stdout.
+cell() { # i pxe mgmt cluster action fault
+	local i=$1 action=$5 fault=$6 N=$D/n$1 nets=("$2" "$3" "$4")
+	local k want init any_path=0 conv=-1 verdict=pass why=""
+	local nd
+	nd=$(netns_node "$i")
+	rm -rf "$N"; node_conf "$i" "$N"
+	ip netns exec "$nd" nft flush chain inet hwm input
+	ip netns exec "$nd" nft flush chain inet hwm output
+	for k in pxeboot mgmt cluster; do netns_link "$i" "$k" up; done
+	[ "$action" = lock ] && want=1 init=unlock || want=0 init=lock
+	ctl "$init" "node-$i" >/dev/null
+	if [ "$init" = lock ]; then
+		printf 'node locked by mtcAgent\nhost=node-%d\n' "$i" >"$N/persist/.node_locked"
+	fi
+	node_run "$i" "$N" client
+	node_run "$i" "$N" hostwd
+	wait_for 3 test -S "$N/hostwd/health.sock"
+	node_run "$i" "$N" hook
+	wait_for 4 sh -c "'$BIN/mtcctl' -c '$D/agent.conf' list | grep -q '^node-$i *${init}ed *${init}ed'" ||
+		{ verdict=FAIL; why="no initial sync;"; }
+	for k in 0 1 2; do
+		case ${nets[$k]} in
+		down) netns_drop "$i" "${NETNS_NETS[$k]}" both ;;
+		flap) any_path=1; flapper "$i" "${NETNS_NETS[$k]}" "$N" & echo $! >>"$N/flappers" ;;
+		up) any_path=1 ;;
+		esac
+	done
+	local t0 tfault
+	t0=$(now_ms)
+	ctl "$action" "node-$i" >/dev/null
+	[ "$fault" = none ] || sleep 0.2
+	case $fault in
+	kill-client) node_kill "$i" "$N" client; sleep 0.3; node_run "$i" "$N" client ;;
+	kill-agent) agent_restart ;;
+	reboot)
+		node_kill "$i" "$N" client; node_kill "$i" "$N" hostwd; node_kill "$i" "$N" hook
+		rm -rf "$N/run"; mkdir -p "$N/run"   # volatile storage is gone, persist/ survives
+		sleep 0.3
+		node_run "$i" "$N" client; node_run "$i" "$N" hostwd
+		wait_for 3 test -S "$N/hostwd/health.sock"
+		node_run "$i" "$N" hook ;;
+	esac
+	if [ "$any_path" = 1 ]; then
+		if wait_for $((CONV_BOUND_MS / 1000)) flag_is "$N" "$want"; then
+			conv=$(( $(now_ms) - t0 ))
+		else
+			verdict=FAIL; why="$why no convergence in ${CONV_BOUND_MS} ms;"
+		fi
+	fi
+	local hs
+	hs=$(cat "$N/hostwd.start")
+	if [ "$action" = lock ]; then
+		# Past the moment an unlocked node would have been crashdumped.
+		local until_ms=$((hs + (G + T) * 1000 + 1500)) now
+		now=$(now_ms)
+		[ "$now" -lt "$until_ms" ] && sleep "$(awk -v ms=$((until_ms - now)) 'BEGIN { printf "%.3f", ms / 1000 }')"
+		if [ "$any_path" = 1 ] && [ -s "$N/sysrq" ]; then verdict=FAIL; why="$why crashdump while locked;"; fi
+		[ "$any_path" = 0 ] && why="no path: lock cannot arrive;"
+	elif [ "$conv" -ge 0 ]; then
+		local tflag=$((t0 + conv)) grace_end=$((hs + (G + 1) * 1000)) from deadline
+		from=$(( tflag > grace_end ? tflag : grace_end ))
+		deadline=$((from + T * 1000 + 1000))
+		wait_for $(( (deadline - $(now_ms)) / 1000 + 1 )) test -s "$N/sysrq"
+		local ta
+		ta=$(now_ms)
+		if ! grep -qx c "$N/sysrq"; then verdict=FAIL; why="$why no crashdump after unlock;"
+		elif [ "$ta" -gt $((deadline + 150)) ]; then verdict=FAIL; why="$why crashdump late by $((ta - deadline)) ms;"; fi
+	else
+		why="$why no path: unlock cannot arrive;"
+	fi
+	for p in client hostwd hook; do
+		node_alive "$i" "$N" "$p" || { verdict=FAIL; why="$why $p died;"; }
+	done
+	: >"$N/stop-flap"
+	[ -f "$N/flappers" ] && while read -r fp; do wait "$fp" 2>/dev/null; done <"$N/flappers"
+	for p in client hostwd hook; do node_kill "$i" "$N" "$p"; done
+	printf '%-8s %-8s %-8s %-7s %-12s %-5s %8s  %s\n' "$2" "$3" "$4" "$action" "$fault" "$verdict" \
+		"$([ "$conv" -ge 0 ] && echo "${conv}ms" || echo -)" "$why"
+}
+
+# The cell list.
+cells=()
+if [ "${FULL:-0}" = 1 ]; then
+	for p in up down flap; do for m in up down flap; do for c in up down flap; do
+		for a in lock unlock; do for f in none kill-client kill-agent reboot; do
+			cells+=("$p $m $c $a $f")
+		done; done
+	done; done; done
+else
+	cells=(
+		"up down down lock none"          # the field failure
+		"up down down unlock none"
+		"up down down lock reboot"
+		"up down down lock kill-agent"
+		"down up down lock kill-client"
+		"down down up unlock none"
+		"flap down down lock none"
+		"up up up unlock kill-client"
+		"down down down lock none"        # no path: reported, not a failure
+	)
+fi
+
+echo "fault matrix: ${#cells[@]} cells on $NODES parallel nodes (hostwd grace ${G}s, threshold ${T} x 1 s)"
+start=$(now_ms)
+for w in $(seq 1 "$NODES"); do
+	(
+		j=0
+		for c in "${cells[@]}"; do
+			if [ $((j % NODES + 1)) -eq "$w" ]; then
+				# shellcheck disable=SC2086
+				cell "$w" $c
+			fi
+			j=$((j + 1))
+		done >"$D/rows.$w"
+	) &
+	T_PIDS+=($!)
+done
+for w in $(seq 1 "$NODES"); do wait "${T_PIDS[-$w]}" 2>/dev/null; done
+T_PIDS=()
+printf '%-8s %-8s %-8s %-7s %-12s %-5s %8s  %s\n' PXEBOOT MGMT CLUSTER ACTION FAULT CELL CONVERGE NOTE
+sort -k1,1 -k2,2 -k3,3 -k4,4 -k5,5 "$D"/rows.* | tee "$D/rows"
+while read -r line; do
+	case $line in
+	*" pass "*) T_PASS=$((T_PASS + 1)) ;;
+	*) T_FAIL=$((T_FAIL + 1)) ;;
+	esac
+done <"$D/rows"
+[ "$(wc -l <"$D/rows")" -eq "${#cells[@]}" ] || { echo "missing rows"; T_FAIL=$((T_FAIL + 1)); }
+conv=$(awk '$7 ~ /ms$/ { v = $7; sub(/ms/, "", v); print v }' "$D/rows" | sort -n)
+if [ -n "$conv" ]; then
+	n=$(echo "$conv" | wc -l)
+	echo "convergence over $n cells: p50 $(echo "$conv" | sed -n "$(( (n + 1) / 2 ))p") ms, max $(echo "$conv" | tail -1) ms"
+fi
+echo "matrix wall time: $(( ($(now_ms) - start) / 1000 )) s"
+t_done
