@@ -58,7 +58,7 @@ BINS := $(BIN)/hostwd $(BIN)/pmon-hook $(BIN)/mtcclient $(BIN)/mtcagent $(BIN)/m
 TOOLS := $(TBIN)/notify-listen
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(TBIN)/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all check asan demo clean install uninstall tests fault bench bench-smoke fuzz valgrind
+.PHONY: all check asan demo clean install uninstall tests fault bench bench-smoke fuzz fuzz-build valgrind
 all: $(BINS) $(PMH_SO) $(PMH_A)
 
 $(OBJ)/%.o: %.c
@@ -147,3 +147,20 @@ uninstall:
 		$(DESTDIR)$(UNITDIR)/hostwd.service $(DESTDIR)$(UNITDIR)/mtcclient.service \
 		$(DESTDIR)$(UNITDIR)/mtcagent.service $(DESTDIR)$(UNITDIR)/pmon-hook.service \
 		$(DESTDIR)$(TMPFILESDIR)/hostwd-mtc.conf
+
+# libFuzzer targets (clang): decoders of bytes from the network or a file.
+FUZZ_CC := clang
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS_ALL)
+FUZZ_LIB_SRC := $(COMMON_SRC) mtc/mtc_codec.c mtc/mtc_config.c watchdog/hwd_report.c watchdog/hwd_config.c \
+	pmon-hooks/pmonhook.c pmon-hooks/pmh_config.c pmon-hooks/pmh_eval.c
+FUZZ_TARGETS := mtc_decode health conf
+FUZZ_SECONDS ?= 60
+
+fuzz-build: $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB_SRC) $(PKG_LIBS)
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/smoke.sh

@@ -111,7 +111,8 @@ int mtc_decode(const uint8_t *buf, size_t len, const mtc_key *key, mtc_frame *re
 	memcpy(f.nonce, buf + 16, MTC_NONCE_LEN);
 	memcpy(f.hostname, buf + MTC_HEADER_LEN, hl);
 	f.hostname[hl] = '\0';
-	if (!mtc_hostname_valid(f.hostname))
+	/* An embedded NUL would make two byte strings name one host. */
+	if (strlen(f.hostname) != hl || !mtc_hostname_valid(f.hostname))
 		return -EBADMSG;
 	*ret = f;
 	return 0;

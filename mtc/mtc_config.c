@@ -107,17 +107,10 @@ static int hosts_extra(void *user, const char *section, bool section_start, cons
 		snprintf(msg, msglen, "section [%s]: expected [host NAME] with a valid host name", section);
 		return -EINVAL;
 	}
-	net = mtc_net_from_name(key);
-	if (net < 0) {
-		snprintf(msg, msglen, "[%s] unknown key '%s' (expected pxeboot, mgmt or cluster)", section, key);
-		return -EINVAL;
-	}
-	if (value[0] && !ipv4_ok(value)) {
-		snprintf(msg, msglen, "[%s] %s = %s: not an IPv4 address", section, key, value);
-		return -EINVAL;
-	}
-	/* Every [host NAME] header starts a new entry. */
-	if (section_start) {
+	/* Every [host NAME] header starts a new entry, created before the
+	 * key is checked so a bad first key cannot leave the section without
+	 * one. */
+	if (section_start || l->n == 0 || strcmp(l->v[l->n - 1].name, section + 5) != 0) {
 		for (size_t i = 0; i < l->n; i++) {
 			if (strcmp(l->v[i].name, section + 5) == 0) {
 				snprintf(msg, msglen, "[%s] defined twice", section);
@@ -138,6 +131,15 @@ static int hosts_extra(void *user, const char *section, bool section_start, cons
 		memset(&l->v[l->n], 0, sizeof(l->v[0]));
 		strcpy_bounded(l->v[l->n].name, sizeof(l->v[0].name), section + 5);
 		l->n++;
+	}
+	net = mtc_net_from_name(key);
+	if (net < 0) {
+		snprintf(msg, msglen, "[%s] unknown key '%s' (expected pxeboot, mgmt or cluster)", section, key);
+		return -EINVAL;
+	}
+	if (value[0] && !ipv4_ok(value)) {
+		snprintf(msg, msglen, "[%s] %s = %s: not an IPv4 address", section, key, value);
+		return -EINVAL;
 	}
 	h = &l->v[l->n - 1];
 	strcpy_bounded(h->addr[net], sizeof(h->addr[net]), value);

@@ -130,6 +130,17 @@ static void test_error_classes(void **state)
 	assert_int_equal(mtc_decode(m, (size_t)n, &key_a, &g), -EPROTO);
 	memcpy(m, buf, (size_t)n); m[2] = 2;
 	assert_int_equal(mtc_decode(m, (size_t)n, &key_a, &g), -EPROTO);
+	/* embedded NUL in the hostname (fuzzer finding): "com\0\0\0\0-12" is not "com" */
+	{
+		mtc_frame h = sample(MTC_ALIVE);
+		uint8_t nb[MTC_FRAME_MAX];
+		int hn;
+
+		strcpy(h.hostname, "comXXXX-12");
+		hn = mtc_encode(&h, NULL, nb, sizeof(nb));
+		memset(nb + MTC_HEADER_LEN + 3, 0, 4);
+		assert_int_equal(mtc_decode(nb, (size_t)hn, NULL, &g), -EBADMSG);
+	}
 	/* hostname length out of range */
 	memcpy(m, buf, (size_t)n); m[6] = 0;
 	assert_int_equal(mtc_decode(m, (size_t)n, &key_a, &g), -EBADMSG);

@@ -381,6 +381,10 @@ static void test_config_and_hosts(void **state)
 	memset(&e, 0, sizeof(e));
 	assert_int_equal(mtc_hosts_load_string(&l, "[host a]\noam = 1.2.3.4\n", &e), -EINVAL);
 	assert_non_null(strstr(e.text, "<string>:2: [host a] unknown key 'oam'"));
+	/* A bad first key must not leave the section without an entry
+	 * (fuzzer finding: the next key wrote through v[-1]). */
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(mtc_hosts_load_string(&l, "[host a]\noam = 1.2.3.4\npxeboot = 1.2.3.4\n", &e), -EINVAL);
 	memset(&e, 0, sizeof(e));
 	assert_int_equal(mtc_hosts_load_string(&l, "[hots a]\npxeboot = 1.2.3.4\n", &e), -EINVAL);
 }
