@@ -99,7 +99,13 @@ $(TBIN)/%: $(OBJ)/tests/tools/%.o $(COMMON_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-tests: all $(UNIT_TESTS) $(TOOLS)
+BENCHES := $(patsubst tests/bench/%.c,$(TBIN)/%,$(wildcard tests/bench/bench_*.c))
+
+$(TBIN)/bench_%: $(OBJ)/tests/bench/bench_%.o $(MTC_A) $(COMMON_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+tests: all $(UNIT_TESTS) $(TOOLS) $(BENCHES)
 
 check: tests
 	BUILD=$(BUILD) bash tests/run-all.sh
@@ -112,6 +118,12 @@ demo: all
 
 fault: all
 	BUILD=$(BUILD) FULL=1 bash tests/fault/matrix.sh
+
+bench: tests
+	BUILD=$(BUILD) bash tests/bench/run.sh
+
+bench-smoke: tests
+	BUILD=$(BUILD) SMOKE=1 bash tests/bench/run.sh
 
 clean:
 	rm -rf build

@@ -434,13 +434,17 @@ static void reply_list(agent *a, int fd, bool json)
 		}
 		write_all(fd, line, (size_t)n);
 	}
+	unsigned long rx = a->rx[0] + a->rx[1] + a->rx[2], tx = a->tx[0] + a->tx[1] + a->tx[2];
+
 	if (json)
 		n = snprintf(line, sizeof(line),
-			     "],\"dropped\":{\"bad_auth\":%lu,\"malformed\":%lu,\"unknown_host\":%lu,\"stale\":%lu}}\n",
-			     a->bad_auth, a->malformed, a->unknown_host, a->stale);
+			     "],\"frames\":{\"rx\":%lu,\"tx\":%lu,\"tx_errors\":%lu},"
+			     "\"dropped\":{\"bad_auth\":%lu,\"malformed\":%lu,\"unknown_host\":%lu,\"stale\":%lu}}\n",
+			     rx, tx, a->tx_errors[0] + a->tx_errors[1] + a->tx_errors[2], a->bad_auth, a->malformed,
+			     a->unknown_host, a->stale);
 	else
-		n = snprintf(line, sizeof(line), "dropped frames: bad_auth=%lu malformed=%lu unknown_host=%lu stale=%lu\n",
-			     a->bad_auth, a->malformed, a->unknown_host, a->stale);
+		n = snprintf(line, sizeof(line), "frames: rx=%lu tx=%lu; dropped: bad_auth=%lu malformed=%lu unknown_host=%lu stale=%lu\n",
+			     rx, tx, a->bad_auth, a->malformed, a->unknown_host, a->stale);
 	write_all(fd, line, (size_t)n);
 }
 
