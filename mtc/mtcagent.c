@@ -34,10 +34,11 @@ typedef struct agent_host {
 	bool have_nonce;
 	uint8_t nonce[MTC_NONCE_LEN];
 	bool have_seq;
-	uint32_t boot, seq;
+	uint32_t boot, seq;                   /* newest frame applied to state */
+	uint32_t net_seq[MTC_NET_COUNT];      /* newest frame per network */
 	bool configured;
 	uint64_t last_seen_ms[MTC_NET_COUNT]; /* 0: never */
-	unsigned long alives, acks, commands_sent, stale;
+	unsigned long alives, acks, commands_sent, stale, reordered;
 } agent_host;
 
 typedef struct agent {
@@ -186,17 +187,28 @@ static void handle_report(agent *a, agent_host *h, const mtc_frame *f, int net)
 	bool locked = f->flags & MTC_FLAG_LOCKED;
 	mtc_decision d;
 
-	/* Per-host order: older frames (reordered across networks, or a
-	 * replay within this client boot) never override newer ones. */
-	if (h->have_seq && f->boot == h->boot && f->seq <= h->seq) {
+	/* Replays are caught per network: within one client boot each
+	 * network's seq only grows. Across networks frames may be read out of
+	 * order (three sockets); an older one still proves the network works
+	 * but must not override newer state. */
+	if (h->have_seq && f->boot == h->boot && f->seq <= h->net_seq[net]) {
 		h->stale++;
 		a->stale++;
 		return;
 	}
-	h->have_seq = true;
-	h->boot = f->boot;
-	h->seq = f->seq;
+	if (!h->have_seq || f->boot != h->boot) {
+		h->have_seq = true;
+		h->boot = f->boot;
+		h->seq = 0;
+		memset(h->net_seq, 0, sizeof(h->net_seq));
+	}
+	h->net_seq[net] = f->seq;
 	h->last_seen_ms[net] = now_ms();
+	if (f->seq < h->seq) {
+		h->reordered++;
+		return;
+	}
+	h->seq = f->seq;
 	h->configured = f->flags & MTC_FLAG_CONFIGURED;
 	if (f->type == MTC_ALIVE) {
 		h->alives++;
@@ -423,10 +435,11 @@ static void reply_list(agent *a, int fd, bool json)
 			n = snprintf(line, sizeof(line),
 				     "%s{\"name\":\"%s\",\"admin\":\"%s\",\"reported\":\"%s\",\"configured\":%s,"
 				     "\"last_seen_ms_ago\":{\"pxeboot\":%s,\"mgmt\":%s,\"cluster\":%s},"
-				     "\"mismatch\":%s,\"episodes\":%lu,\"alives\":%lu,\"acks\":%lu,\"stale\":%lu}",
+				     "\"mismatch\":%s,\"episodes\":%lu,\"alives\":%lu,\"acks\":%lu,\"stale\":%lu,\"reordered\":%lu}",
 				     i ? "," : "", h->entry.name, h->ep.admin_locked ? "locked" : "unlocked",
 				     reported_name(h->ep.reported), h->configured ? "true" : "false", seen[0], seen[1],
-				     seen[2], h->ep.active ? "true" : "false", h->ep.episodes, h->alives, h->acks, h->stale);
+				     seen[2], h->ep.active ? "true" : "false", h->ep.episodes, h->alives, h->acks, h->stale,
+				     h->reordered);
 		} else {
 			n = snprintf(line, sizeof(line), "%-20s %-9s %-9s %-10s %-8s %-8s %-8s %s\n", h->entry.name,
 				     h->ep.admin_locked ? "locked" : "unlocked", reported_name(h->ep.reported),

@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# Benchmarks: each prints its figures and a "summary:" line. SMOKE=1 runs
+# every one briefly (CI keeps them working; figures from smoke runs mean
+# little). Loopback only.
+. "$(dirname "$0")/../lib.sh"
+. "$ROOT/tests/mtc-lib.sh"
+SMOKE=${SMOKE:-0}
+sm() { [ "$SMOKE" = 1 ] && echo "$1" || echo "$2"; }
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r); $(date -u +%FT%TZ)"
+
+ms_of() { # HH:MM:SS.mmm -> ms since midnight
+	local t=$1
+	echo $(( (10#${t:0:2} * 3600 + 10#${t:3:2} * 60 + 10#${t:6:2}) * 1000 + 10#${t:9:3} ))
+}
+proc_cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+proc_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+proc_hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+proc_private_kb() { awk '/^Private_(Clean|Dirty)/ {s += $2} END {print s}' "/proc/$1/smaps_rollup"; }
+proc_vcsw() { awk '/^voluntary_ctxt_switches/ {print $2}' "/proc/$1/status"; }
+HZ=$(getconf CLK_TCK)
+
+# 1. Lock latency with mgmt and cluster failed (FIT), loopback.
+bench_lock() {
+	t_tmpdir
+	mtc_world "$T_DIR" 5
+	fit_fail_net mgmt; fit_fail_net cluster
+	start_agent; start_client
+	wait_for 5 sh -c "$CTL list | grep -q 'node-1 .*unlocked *unlocked'"
+	echo "== 1. lock latency: mtcctl lock -> flag fsynced and renamed on the node; mgmt+cluster failed (FIT)"
+	"$TBIN/bench_lock" "$D/ctl/agent.sock" "$(flag)" node-1 "$(sm 50 500)"
+	local rc=$?
+	t_stop_all
+	return $rc
+}
+
+# 2. Mismatch correction: node restarts with volatile flag and backup gone.
+bench_mismatch() {
+	t_tmpdir
+	mtc_world "$T_DIR" 5
+	fit_fail_net mgmt; fit_fail_net cluster
+	start_agent
+	$CTL lock node-1 >/dev/null
+	local n lat=() i a c
+	n=$(sm 5 30)
+	echo "== 2. mismatch correction: first mismatching mtcAlive (agent log) -> flag written (client log), $n restarts"
+	for i in $(seq 1 "$n"); do
+		rm -f "$(flag)" "$(backup)"
+		: >"$D/agent.log"; : >"$D/client.log"
+		start_client
+		wait_for 3 test -e "$(flag)"
+		sleep 0.05
+		a=$(grep -m1 'mtcAlive reporting unlocked while locked' "$D/agent.log" | cut -d' ' -f1)
+		c=$(grep -m1 'Locked via pxeboot: lock flag' "$D/client.log" | cut -d' ' -f1)
+		kill -TERM "$CLIENT_PID"; wait "$CLIENT_PID" 2>/dev/null
+		[ -n "$a" ] && [ -n "$c" ] && lat+=($(( $(ms_of "$c") - $(ms_of "$a") )))
+	done
+	t_stop_all
+	local sorted
+	sorted=$(printf '%s\n' "${lat[@]}" | sort -n)
+	local cnt=${#lat[@]} p50 max
+	p50=$(echo "$sorted" | sed -n "$(( (cnt + 1) / 2 ))p"); max=$(echo "$sorted" | tail -1)
+	echo "mismatch: n=$cnt of $n p50=${p50} ms max=${max} ms (log timestamps, 1 ms resolution)"
+	echo "summary: mismatch correction max ${max} ms after the mtcAlive (target <= 50 ms): $([ "$cnt" -eq "$n" ] && [ "$max" -le 50 ] && echo met || echo NOT met)"
+}
+
+# 3. Agent at scale.
+bench_agent_scale() {
+	t_tmpdir
+	mtc_world "$T_DIR" 5
+	local H S
+	H=$(sm 1000 10000); S=$(sm 6 60)
+	"$TBIN/bench_agent_load" hosts "$D/hosts.conf" "$H"
+	sed -i 's/^resend_interval_ms = .*/resend_interval_ms = 2000/' "$D/agent.conf"
+	start_agent
+	echo "== 3. agent scale: $H simulated clients x 3 networks, alive every 5 s, ${S} s, 100 flipped to mismatch halfway"
+	local c0 c1 t0 t1 rx0 rx1 out
+	rx0=$($CTL list --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["frames"]["rx"])')
+	c0=$(proc_cpu_ticks "$AGENT_PID"); t0=$(now_ms)
+	out=$("$TBIN/bench_agent_load" run "$D/mtc.key" "$H" "$S" 5 100)
+	c1=$(proc_cpu_ticks "$AGENT_PID"); t1=$(now_ms)
+	echo "$out" | grep '^load:'
+	local json sent rx cpu rss hwm p99
+	json=$($CTL list --json)
+	rx1=$(echo "$json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["frames"]["rx"])')
+	sent=$(echo "$out" | sed -n 's/.*frames_sent=\([0-9]*\).*/\1/p')
+	p99=$(echo "$out" | sed -n 's/.*corrections_p99_us=\(-\?[0-9]*\).*/\1/p')
+	rx=$((rx1 - rx0))
+	cpu=$(awk -v t=$((c1 - c0)) -v hz="$HZ" -v ms=$((t1 - t0)) 'BEGIN { printf "%.2f", 100 * t / hz / (ms / 1000) }')
+	rss=$(proc_rss_kb "$AGENT_PID"); hwm=$(proc_hwm_kb "$AGENT_PID")
+	echo "agent: cpu ${cpu}% of one core, RSS $((rss / 1024)) MiB (peak $((hwm / 1024)) MiB), frames sent $sent received $rx lost $((sent - rx))"
+	echo "agent: dropped by agent: $(echo "$json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["dropped"])')"
+	t_stop_all
+	local met=met
+	awk -v c="$cpu" 'BEGIN { exit !(c <= 5) }' || met="NOT met"
+	[ "$hwm" -le $((64 * 1024)) ] || met="NOT met"
+	[ "$p99" -ge 0 ] && [ "$p99" -le 100000 ] || met="NOT met"
+	[ $((sent - rx)) -eq 0 ] || met="NOT met"
+	echo "summary: agent ${H} hosts: cpu ${cpu}%, peak RSS $((hwm / 1024)) MiB, correction p99 $(awk -v u="$p99" 'BEGIN { printf "%.2f", u / 1000 }') ms, lost $((sent - rx)) (targets <= 5%, <= 64 MiB, <= 100 ms, 0): $met"
+}
+
+# 4. hostwd idle cost next to Debian's watchdog daemon.
+bench_idle() {
+	t_tmpdir
+	local S
+	S=$(sm 5 60)
+	echo "== 4. idle cost over ${S} s, both kicking a FIFO fake device once a second"
+	mkfifo "$T_DIR/wd-h.fifo" "$T_DIR/wd-w.fifo"
+	cat "$T_DIR/wd-h.fifo" >/dev/null & T_PIDS+=($!)
+	cat "$T_DIR/wd-w.fifo" >/dev/null & T_PIDS+=($!)
+	cat >"$T_DIR/hostwd.conf" <<CONF
+[watchdog]
+device = $T_DIR/wd-h.fifo
+timeout = 10
+kick_interval = 1
+[health]
+socket = $T_DIR/health.sock
+start_grace = 86400
+[action]
+on_quorum_failure = log
+console_path =
+[lock]
+file = $T_DIR/locked
+CONF
+	t_spawn "$T_DIR/hostwd.log" "$BIN/hostwd" -c "$T_DIR/hostwd.conf"
+	local hp=$T_LAST_PID wp=""
+	if command -v watchdog >/dev/null || [ -x /usr/sbin/watchdog ]; then
+		printf 'watchdog-device = %s\ninterval = 1\nrealtime = yes\npriority = 1\nlog-dir = %s\n' \
+			"$T_DIR/wd-w.fifo" "$T_DIR" >"$T_DIR/watchdog.conf"
+		t_spawn "$T_DIR/watchdog.log" /usr/sbin/watchdog -F -q -f -c "$T_DIR/watchdog.conf"
+		wp=$T_LAST_PID
+	fi
+	sleep 1
+	local hc0 wc0 hs0 ws0 hc1 wc1 hs1 ws1
+	hc0=$(proc_cpu_ticks "$hp"); hs0=$(proc_vcsw "$hp")
+	[ -n "$wp" ] && { wc0=$(proc_cpu_ticks "$wp"); ws0=$(proc_vcsw "$wp"); }
+	sleep "$S"
+	hc1=$(proc_cpu_ticks "$hp"); hs1=$(proc_vcsw "$hp")
+	printf '%-10s %10s %12s %12s %18s\n' daemon "RSS KiB" "private KiB" "CPU ms" "vol. ctxsw/min"
+	printf '%-10s %10s %12s %12s %18s\n' hostwd "$(proc_rss_kb "$hp")" "$(proc_private_kb "$hp")" \
+		$(( (hc1 - hc0) * 1000 / HZ )) $(( (hs1 - hs0) * 60 / S ))
+	if [ -n "$wp" ] && kill -0 "$wp" 2>/dev/null; then
+		wc1=$(proc_cpu_ticks "$wp"); ws1=$(proc_vcsw "$wp")
+		printf '%-10s %10s %12s %12s %18s\n' watchdog "$(proc_rss_kb "$wp")" "$(proc_private_kb "$wp")" \
+			$(( (wc1 - wc0) * 1000 / HZ )) $(( (ws1 - ws0) * 60 / S ))
+		echo "summary: private memory hostwd/watchdog = $(awk -v a="$(proc_private_kb "$hp")" -v b="$(proc_private_kb "$wp")" 'BEGIN { printf "%.2f", a / b }'), CPU hostwd $(( (hc1 - hc0) * 1000 / HZ )) ms vs watchdog $(( (wc1 - wc0) * 1000 / HZ )) ms, hostwd wakeups/min $(( (hs1 - hs0) * 60 / S )) (kicks/min 60 + reports/min 0)"
+	else
+		echo "summary: hostwd private $(proc_private_kb "$hp") KiB, wakeups/min $(( (hs1 - hs0) * 60 / S )); Debian watchdog not installed or not running: no ratio (apt-get install watchdog)"
+		[ -n "$wp" ] && cat "$T_DIR/watchdog.log"
+	fi
+	t_stop_all
+}
+
+bench_codec() {
+	echo "== 5. codec on one core"
+	"$TBIN/bench_codec" "$(sm 0.3 3)"
+}
+
+for b in bench_codec bench_lock bench_mismatch bench_idle bench_agent_scale; do
+	out=$("$b" 2>&1); rc=$?
+	echo "$out"
+	if [ $rc -eq 0 ] && grep -q '^summary:' <<<"$out"; then t_ok "$b ran"; else t_fail "$b"; fi
+done
+t_done
