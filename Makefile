@@ -59,7 +59,24 @@ TOOLS := $(TBIN)/notify-listen
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(TBIN)/%,$(wildcard tests/unit/test_*.c))
 
 .PHONY: all check asan demo clean install uninstall tests fault bench bench-smoke fuzz fuzz-build valgrind
-all: $(BINS) $(PMH_SO) $(PMH_A)
+MANPAGES := $(BUILD)/man/hostwd.8 $(BUILD)/man/pmon-hook.8 $(BUILD)/man/mtcclient.8 $(BUILD)/man/mtcagent.8 \
+	$(BUILD)/man/mtcctl.8 $(BUILD)/man/hostwd.conf.5 $(BUILD)/man/mtc.conf.5 $(BUILD)/man/pmon-hook.conf.5
+
+all: $(BINS) $(PMH_SO) $(PMH_A) $(MANPAGES)
+
+# Config pages: the KEYS section comes from the binaries' own tables.
+$(BUILD)/man/%.8: man/%.8
+	@mkdir -p $(dir $@)
+	cp $< $@
+$(BUILD)/man/hostwd.conf.5: man/hostwd.conf.5.in $(BIN)/hostwd scripts/gen-man-keys.sh
+	@mkdir -p $(dir $@)
+	$(BIN)/hostwd --describe-config > $@.tsv && bash scripts/gen-man-keys.sh $< $@.tsv $(VERSION) > $@
+$(BUILD)/man/mtc.conf.5: man/mtc.conf.5.in $(BIN)/mtcclient scripts/gen-man-keys.sh
+	@mkdir -p $(dir $@)
+	$(BIN)/mtcclient --describe-config > $@.tsv && bash scripts/gen-man-keys.sh $< $@.tsv $(VERSION) > $@
+$(BUILD)/man/pmon-hook.conf.5: man/pmon-hook.conf.5.in $(BIN)/pmon-hook scripts/gen-man-keys.sh
+	@mkdir -p $(dir $@)
+	$(BIN)/pmon-hook run --describe-config > $@.tsv && bash scripts/gen-man-keys.sh $< $@.tsv $(VERSION) > $@
 
 $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -148,8 +165,8 @@ install: all
 	test -e $(DESTDIR)$(SYSCONFDIR)/mtc/mtc.conf || install -m 0644 conf/mtc.conf $(DESTDIR)$(SYSCONFDIR)/mtc/
 	test -e $(DESTDIR)$(SYSCONFDIR)/mtc/hosts.conf || install -m 0644 conf/hosts.conf $(DESTDIR)$(SYSCONFDIR)/mtc/
 	test -e $(DESTDIR)$(SYSCONFDIR)/pmon-hook/pmon-hook.conf || install -m 0644 conf/pmon-hook.conf $(DESTDIR)$(SYSCONFDIR)/pmon-hook/
-	if [ -d man ]; then for m in man/*.[0-9]; do s=$${m##*.}; install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
-		install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done; fi
+	for m in $(MANPAGES); do s=$${m##*.}; install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
+		install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/hostwd $(DESTDIR)$(PREFIX)/sbin/mtcclient $(DESTDIR)$(PREFIX)/sbin/mtcagent \
@@ -159,6 +176,7 @@ uninstall:
 		$(DESTDIR)$(UNITDIR)/hostwd.service $(DESTDIR)$(UNITDIR)/mtcclient.service \
 		$(DESTDIR)$(UNITDIR)/mtcagent.service $(DESTDIR)$(UNITDIR)/pmon-hook.service \
 		$(DESTDIR)$(TMPFILESDIR)/hostwd-mtc.conf
+	for m in $(MANPAGES); do s=$${m##*.}; rm -f $(DESTDIR)$(PREFIX)/share/man/man$$s/$$(basename $$m); done
 
 # libFuzzer targets (clang): decoders of bytes from the network or a file.
 FUZZ_CC := clang

@@ -6,13 +6,13 @@
 #include <syslog.h>
 
 /* Stable MESSAGE_IDs operators can search with journalctl MESSAGE_ID=... */
-#define MSGID_QUORUM_FAILURE "3f2a1c0e8b5d4e7a9c6b1d2e3f405162"
-#define MSGID_QUORUM_SUPPRESSED "7c1e2d3f4a5b4c6d8e9f0a1b2c3d4e5f"
-#define MSGID_QUORUM_RESTORED "a1b2c3d4e5f647188a9b0c1d2e3f4a5b"
-#define MSGID_LOCK_CORRECTION "5e4d3c2b1a0947f8b6c5d4e3f2a1b0c9"
-#define MSGID_FLAG_WRITTEN "0f1e2d3c4b5a49687a6b5c4d3e2f1a0b"
-#define MSGID_FLAG_REMOVED "9a8b7c6d5e4f43218f7e6d5c4b3a2918"
-#define MSGID_FIT "d0c0ffee0badc0de8badf00d5ca1ab1e"
+#define MSGID_QUORUM_FAILURE "702f7a52efa249698d5d9e37956a24f4"
+#define MSGID_QUORUM_SUPPRESSED "50574c55cd0a43ccacf754c24bb3dab5"
+#define MSGID_QUORUM_RESTORED "cc08eab92e7f461e9147eebccace1ad0"
+#define MSGID_LOCK_CORRECTION "f83c8d3a2bc740d6abfd229608569280"
+#define MSGID_FLAG_WRITTEN "a72a894e904f4964a7890b2077242693"
+#define MSGID_FLAG_REMOVED "bd38a9800bd2408a8bc478f54f1e92be"
+#define MSGID_FIT "ac9b0027df1741a1ab810bebbeae77a1"
 
 /* ident is the program name. Target: env HWM_LOG_TARGET=stderr|journal,
  * else journal if JOURNAL_STREAM is set or the journal socket exists and

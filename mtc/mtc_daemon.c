@@ -97,6 +97,8 @@ int mtc_daemon_signals(sd_event *e, int (*reload)(void *userdata), void *userdat
 	sigset_t ss;
 	int r;
 
+	/* A vanished peer is an error return, never a fatal signal. */
+	signal(SIGPIPE, SIG_IGN);
 	sig_ctx.reload = reload;
 	sig_ctx.userdata = userdata;
 	sigemptyset(&ss);

@@ -387,23 +387,38 @@ static const char *reported_name(int r)
 	return r == MTC_REPORTED_LOCKED ? "locked" : r == MTC_REPORTED_UNLOCKED ? "unlocked" : "unknown";
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
+/* Replies go to mtcctl over a stream socket. MSG_NOSIGNAL: a reader that
+ * went away (mtcctl list | head) must not kill the agent with SIGPIPE; the
+ * deadline bounds how long one slow reader can hold the event loop. */
+typedef struct reply {
+	int fd;
+	uint64_t deadline_ms;
+	bool failed;
+} reply;
 
+static int write_all(reply *rp, const char *p, size_t len)
+{
+	while (len > 0 && !rp->failed) {
+		ssize_t n;
+
+		if (now_ms() > rp->deadline_ms) {
+			rp->failed = true;
+			return -ETIMEDOUT;
+		}
+		n = send(rp->fd, p, len, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
+			rp->failed = true;
 			return -errno;
 		}
 		p += n;
 		len -= (size_t)n;
 	}
-	return 0;
+	return rp->failed ? -EPIPE : 0;
 }
 
-static void reply_list(agent *a, int fd, bool json)
+static void reply_list(agent *a, reply *fd, bool json)
 {
 	uint64_t now = now_ms();
 	char line[512];
@@ -416,7 +431,7 @@ static void reply_list(agent *a, int fd, bool json)
 			     "CONFIGURED", "PXEBOOT", "MGMT", "CLUSTER", "MISMATCH");
 		write_all(fd, line, (size_t)n);
 	}
-	for (size_t i = 0; i < a->n_hosts; i++) {
+	for (size_t i = 0; i < a->n_hosts && !fd->failed; i++) {
 		agent_host *h = &a->hosts[i];
 		char age[MTC_NET_COUNT][24];
 
@@ -461,7 +476,7 @@ static void reply_list(agent *a, int fd, bool json)
 	write_all(fd, line, (size_t)n);
 }
 
-static void handle_control(agent *a, int fd, char *req)
+static void handle_control(agent *a, reply *fd, char *req)
 {
 	char verb[16] = "", arg[MTC_HOSTNAME_MAX + 2] = "", out[256];
 	agent_host *h;
@@ -518,17 +533,20 @@ static int on_control(sd_event_source *s, int fd, uint32_t revents, void *userda
 	/* Bounded: a stuck mtcctl cannot hold the loop for more than 1 s. */
 	setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(cfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	reply rp = { cfd, now_ms() + 2000, false };
 	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
 	    (cred.uid != 0 && cred.uid != geteuid())) {
-		write_all(cfd, "error: permission denied\n", 25);
+		write_all(&rp, "error: permission denied\n", 25);
 		close(cfd);
 		return 0;
 	}
 	n = recv(cfd, req, sizeof(req) - 1, 0);
 	if (n > 0) {
 		req[n] = '\0';
-		handle_control(a, cfd, req);
+		handle_control(a, &rp, req);
 	}
+	if (rp.failed)
+		log_debug("control reply cut short: reader gone or too slow");
 	close(cfd);
 	return 0;
 }

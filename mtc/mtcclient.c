@@ -462,6 +462,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' }, { "check-config", no_argument, NULL, 'C' },
 		{ "dump-config", no_argument, NULL, 'D' }, { "help", no_argument, NULL, 'h' },
+		{ "describe-config", no_argument, NULL, 'T' },
 		{ "version", no_argument, NULL, 'V' }, { 0 }
 	};
 	static client c = { .config_path = MTC_DEFAULT_CONFIG };
@@ -473,6 +474,7 @@ int main(int argc, char **argv)
 		case 'c': c.config_path = optarg; c.config_explicit = true; break;
 		case 'C': check = true; break;
 		case 'D': dump = true; break;
+		case 'T': conf_describe(&mtc_conf_table, stdout); return 0; /* for the man page */
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("mtcclient %s\n", PROJECT_VERSION); return 0;
 		default: usage(stderr); return 2;

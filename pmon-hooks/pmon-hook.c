@@ -259,7 +259,8 @@ static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' }, { "check-config", no_argument, NULL, 'C' },
-		{ "dump-config", no_argument, NULL, 'D' }, { "help", no_argument, NULL, 'h' }, { 0 }
+		{ "dump-config", no_argument, NULL, 'D' }, { "help", no_argument, NULL, 'h' },
+		{ "describe-config", no_argument, NULL, 'T' }, { 0 }
 	};
 	reporter rp = { .config_path = PMH_DEFAULT_CONFIG };
 	bool explicit_path = false, check = false, dump = false;
@@ -272,6 +273,7 @@ static int cmd_run(int argc, char **argv)
 		case 'c': rp.config_path = optarg; explicit_path = true; break;
 		case 'C': check = true; break;
 		case 'D': dump = true; break;
+		case 'T': conf_describe(&pmh_conf_table, stdout); return EXIT_OK; /* for the man page */
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
 		}
@@ -292,6 +294,7 @@ static int cmd_run(int argc, char **argv)
 		log_err("cannot use socket %s: %s", rp.cfg.socket, explain(r));
 		return EXIT_FAIL;
 	}
+	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&ss);
 	sigaddset(&ss, SIGTERM);
 	sigaddset(&ss, SIGINT);

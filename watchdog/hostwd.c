@@ -483,6 +483,8 @@ static int run(hostwd *h)
 		return r;
 	}
 
+	/* A vanished peer is an error return, never a fatal signal. */
+	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&ss);
 	sigaddset(&ss, SIGTERM);
 	sigaddset(&ss, SIGINT);
@@ -541,6 +543,7 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", no_argument, NULL, 'C' },
 		{ "dump-config", no_argument, NULL, 'D' },
+		{ "describe-config", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
@@ -554,6 +557,7 @@ int main(int argc, char **argv)
 		case 'c': h.config_path = optarg; h.config_path_explicit = true; break;
 		case 'C': check = true; break;
 		case 'D': dump = true; break;
+		case 'T': conf_describe(&hwd_conf_table, stdout); return 0; /* for the man page */
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("hostwd %s\n", PROJECT_VERSION); return 0;
 		default: usage(stderr); return 2;

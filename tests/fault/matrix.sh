@@ -243,13 +243,17 @@ cell() { # i pxe mgmt cluster action fault
 	: >"$N/stop-flap"
 	[ -f "$N/flappers" ] && while read -r fp; do wait "$fp" 2>/dev/null; done <"$N/flappers"
 	for p in client hostwd hook; do node_kill "$i" "$N" "$p"; done
+	# Keep the evidence of a failed cell.
+	[ "$verdict" = pass ] || cp -r "$N" "$D/failed-$2-$3-$4-$action-$fault"
 	printf '%-8s %-8s %-8s %-7s %-12s %-5s %8s  %s\n' "$2" "$3" "$4" "$action" "$fault" "$verdict" \
 		"$([ "$conv" -ge 0 ] && echo "${conv}ms" || echo -)" "$why"
 }
 
 # The cell list.
 cells=()
-if [ "${FULL:-0}" = 1 ]; then
+if [ -n "${CELLS:-}" ]; then
+	IFS=';' read -r -a cells <<<"$CELLS"   # e.g. CELLS="up down down lock none;flap up up unlock reboot"
+elif [ "${FULL:-0}" = 1 ]; then
 	for p in up down flap; do for m in up down flap; do for c in up down flap; do
 		for a in lock unlock; do for f in none kill-client kill-agent reboot; do
 			cells+=("$p $m $c $a $f")
@@ -302,4 +306,9 @@ if [ -n "$conv" ]; then
 	echo "convergence over $n cells: p50 $(echo "$conv" | sed -n "$(( (n + 1) / 2 ))p") ms, max $(echo "$conv" | tail -1) ms"
 fi
 echo "matrix wall time: $(( ($(now_ms) - start) / 1000 )) s"
+for f in "$D"/failed-*; do
+	[ -d "$f" ] || continue
+	echo "=== evidence for ${f##*/failed-}"
+	for l in client hostwd hook; do echo "--- $l.log (tail)"; tail -15 "$f/$l.log" 2>/dev/null; done
+done
 t_done

@@ -61,6 +61,17 @@ json=$($CTL list --json)
 t_check "all three networks seen within 2.5 s, no frame taken for stale" \
 	sh -c "echo '$json' | python3 -c 'import json,sys; d=json.load(sys.stdin); h=d[\"hosts\"][0]; s=h[\"last_seen_ms_ago\"]; assert all(s[n] is not None and s[n] < 2500 for n in s), s; assert d[\"dropped\"][\"stale\"] == 0, d'"
 
+# An operator piping the list into head must not kill the agent (SIGPIPE
+# on the control connection, found by the fault matrix).
+cp "$D/hosts.conf" "$D/hosts.small"
+for i in $(seq 1 4000); do printf "[host filler-%d]\npxeboot = 127.0.9.%d\n" "$i" $((i % 250 + 1)); done >>"$D/hosts.conf"  # list > socket buffer
+kill -HUP "$AGENT_PID"; sleep 0.3
+for i in $(seq 1 20); do $CTL list 2>/dev/null | head -1 >/dev/null; done
+sleep 0.2
+t_check "agent survives readers that hang up mid-reply (mtcctl list | head)" kill -0 "$AGENT_PID"
+cp "$D/hosts.small" "$D/hosts.conf"
+kill -HUP "$AGENT_PID"; sleep 0.3
+
 # --- agent restart keeps the admin state ---
 $CTL lock node-1 >/dev/null
 wait_for 3 test -e "$(flag)"
