@@ -95,7 +95,7 @@ $(LIB)/%.a:
 
 $(PMH_SO): $(call objs,$(PMH_LIB_SRC) common/kvtext.c)
 	@mkdir -p $(dir $@)
-	$(CC) -shared -Wl,-soname,libpmonhook.so.0 $(ALL_LDFLAGS) -o $@ $^
+	$(CC) -shared -Wl,-soname,libpmonhook.so.0 -Wl,--version-script=pmon-hooks/libpmonhook.map $(ALL_LDFLAGS) -o $@ $^
 	ln -sf libpmonhook.so.0 $(LIB)/libpmonhook.so
 
 $(BIN)/hostwd: $(OBJ)/watchdog/hostwd.o $(HWD_A) $(COMMON_A)

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# dpkg-buildpackage -b in a scratch copy of the tracked tree; lintian shows
+# no errors; the packages hold what they should; hostwd ships disarmed and
+# no unit is started at install.
+. "$(dirname "$0")/../lib.sh"
+if ! command -v dpkg-buildpackage >/dev/null || ! command -v dh >/dev/null; then
+	t_skip "debian packaging: skipped: debhelper not installed"
+	t_done; exit 0
+fi
+t_tmpdir
+SRC=$T_DIR/hostwd-mtc-0.1.0
+mkdir -p "$SRC"
+(cd "$ROOT" && { git ls-files 2>/dev/null || find . -type f ! -path './build/*' ! -path './.git/*'; } | tar -cf - -T -) | tar -xf - -C "$SRC"
+(cd "$SRC" && dpkg-buildpackage -b -us -uc) >"$T_DIR/build.log" 2>&1
+rc=$?
+t_check "dpkg-buildpackage -b -us -uc succeeds (rc=$rc)" test "$rc" -eq 0
+[ "$rc" -eq 0 ] || tail -30 "$T_DIR/build.log"
+for p in hostwd-mtc libpmonhook0 libpmonhook-dev; do
+	t_check "built $p" test -f "$T_DIR/${p}_0.1.0_amd64.deb"
+done
+if command -v lintian >/dev/null; then
+	lintian "$T_DIR"/hostwd-mtc_0.1.0_amd64.changes >"$T_DIR/lintian.log" 2>&1
+	errors=$(grep -c '^E:' "$T_DIR/lintian.log")
+	t_check "lintian: no errors ($errors)" test "$errors" -eq 0
+	grep '^[EW]:' "$T_DIR/lintian.log"
+else
+	t_skip "lintian not installed"
+fi
+deb=$T_DIR/hostwd-mtc_0.1.0_amd64.deb
+list=$(dpkg -c "$deb" | awk '{print $6}')
+for f in ./usr/sbin/hostwd ./usr/sbin/mtcclient ./usr/sbin/mtcagent ./usr/bin/mtcctl ./usr/bin/pmon-hook \
+	./lib/systemd/system/hostwd.service ./usr/lib/tmpfiles.d/hostwd-mtc.conf ./etc/mtc/mtc.conf \
+	./usr/share/man/man5/hostwd.conf.5.gz; do
+	grep -qx -- "$f" <<<"$list" || t_fail "hostwd-mtc lacks $f"
+done
+t_ok "hostwd-mtc contents checked"
+conf=$(dpkg-deb --fsys-tarfile "$deb" | tar -xOf - ./etc/hostwd/hostwd.conf)
+t_match "packaged hostwd.conf has no kernel watchdog device until configured" '^device =$' "$conf"
+t_match "packaged hostwd.conf only logs quorum failures until configured" '^on_quorum_failure = log$' "$conf"
+mkdir -p "$T_DIR/ctrl"; dpkg-deb -e "$deb" "$T_DIR/ctrl"
+t_check "postinst enables units" grep -q "deb-systemd-helper enable 'hostwd.service'" "$T_DIR/ctrl/postinst"
+t_check "postinst starts nothing" sh -c "! grep -q 'deb-systemd-invoke.*start' '$T_DIR/ctrl/postinst'"
+t_check "libpmonhook0 exports only pmh_*" sh -c "dpkg-deb --fsys-tarfile '$T_DIR/libpmonhook0_0.1.0_amd64.deb' | tar -xOf - ./usr/lib/libpmonhook.so.0 > '$T_DIR/so' && ! nm -D --defined-only '$T_DIR/so' | awk '{print \$3}' | grep -v '^pmh_\|^LIBPMONHOOK_0' | grep -q ."
+t_done
