@@ -136,6 +136,9 @@ demo: all
 fault: all
 	BUILD=$(BUILD) FULL=1 bash tests/fault/matrix.sh
 
+valgrind: tests
+	BUILD=$(BUILD) bash tests/valgrind.sh
+
 bench: tests
 	BUILD=$(BUILD) bash tests/bench/run.sh
 

@@ -20,10 +20,13 @@ t_tmpdir() {
 	T_CLEANUP+=("rm -rf $T_DIR")
 }
 
+# HWM_WRAP (e.g. valgrind ...) prefixes every daemon the tests start.
+HWM_WRAP=${HWM_WRAP:-}
+
 # Start a background process, remember it for cleanup.
 t_spawn() {
 	local log=$1; shift
-	"$@" >>"$log" 2>&1 &
+	$HWM_WRAP "$@" >>"$log" 2>&1 &
 	T_PIDS+=($!)
 	T_LAST_PID=$!
 }

@@ -106,7 +106,7 @@ seed_scenario() {
 	mark() { echo "$(now_ms) $*" >>"$SEED_EVENTS"; }
 
 	# Controller up; the operator locks node-1 before the node reports.
-	ctl_exec "$BIN/mtcagent" -c "$D/agent.conf" >>"$D/agent.log" 2>&1 &
+	ctl_exec $HWM_WRAP "$BIN/mtcagent" -c "$D/agent.conf" >>"$D/agent.log" 2>&1 &
 	T_PIDS+=($!); SEED_AGENT=$!
 	wait_for 3 test -S "$D/ctl/agent.sock"
 	ctl_exec "$BIN/mtcctl" -c "$D/agent.conf" lock node-1 >/dev/null
@@ -121,12 +121,12 @@ seed_scenario() {
 	mark "fault: node mgmt and cluster down; node pxeboot receive blocked"
 	cat "$D/node/watchdog.fifo" >"$D/node/kicks" &
 	T_PIDS+=($!)
-	node_exec "$BIN/mtcclient" -c "$D/client.conf" >>"$D/client.log" 2>&1 &
+	node_exec $HWM_WRAP "$BIN/mtcclient" -c "$D/client.conf" >>"$D/client.log" 2>&1 &
 	T_PIDS+=($!); SEED_CLIENT=$!
-	node_exec "$BIN/hostwd" -c "$D/hostwd.conf" >>"$D/hostwd.log" 2>&1 &
+	node_exec $HWM_WRAP "$BIN/hostwd" -c "$D/hostwd.conf" >>"$D/hostwd.log" 2>&1 &
 	T_PIDS+=($!); SEED_HOSTWD=$!
 	wait_for 3 test -S "$D/node/hostwd/health.sock"
-	node_exec "$BIN/pmon-hook" run -c "$D/pmon-hook.conf" >>"$D/pmon-hook.log" 2>&1 &
+	node_exec $HWM_WRAP "$BIN/pmon-hook" run -c "$D/pmon-hook.conf" >>"$D/pmon-hook.log" 2>&1 &
 	T_PIDS+=($!); SEED_PMON=$!
 	mark "node: mtcclient, hostwd, pmon-hook started (gates absent: unconfigured)"
 

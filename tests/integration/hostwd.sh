@@ -95,6 +95,23 @@ stop_hostwd
 t_check "kicks arrive every 1 s (saw $k bytes in 3.2 s)" test "$k" -ge 3 -a "$k" -le 5
 t_check "clean stop writes the magic close 'V'" grep -q 'V' "$D/kicks"
 
+# --- kill -9: no magic close (the kernel watchdog stays armed); restart kicks
+write_conf 100 1 2
+start_hostwd "$D/run2b.log"
+sleep 1.2
+kill -9 "$HWD_PID"; wait "$HWD_PID" 2>/dev/null
+sleep 0.3
+t_check "SIGKILLed hostwd leaves the watchdog armed (no magic close)" sh -c "! grep -q V '$D/kicks'"
+k1=$(kick_count)
+kill "$CAT_PID" 2>/dev/null; wait "$CAT_PID" 2>/dev/null   # the reader saw EOF with the writer gone
+cat "$D/wd.fifo" >>"$D/kicks" &
+T_PIDS+=($!); CAT_PID=$!
+NOTIFY_SOCKET= t_spawn "$D/run2b.log" "$BIN/hostwd" -c "$D/hostwd.conf"
+HWD_PID=$T_LAST_PID
+sleep 1.5
+t_check "restarted hostwd resumes kicking ($k1 -> $(kick_count))" test "$(kick_count)" -gt "$k1"
+stop_hostwd
+
 # --- lock file: never act, suppression logged once, removal resumes -----
 write_conf 0 1 2
 : >"$D/node_locked"
