@@ -58,6 +58,9 @@ BINS := $(BIN)/hostwd $(BIN)/pmon-hook $(BIN)/mtcclient $(BIN)/mtcagent $(BIN)/m
 TOOLS := $(TBIN)/notify-listen
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(TBIN)/%,$(wildcard tests/unit/test_*.c))
 
+# Keep objects of test binaries (no "rm" after the summary, faster rebuilds).
+.SECONDARY:
+
 .PHONY: all check asan demo clean install uninstall tests fault bench bench-smoke fuzz fuzz-build valgrind
 MANPAGES := $(BUILD)/man/hostwd.8 $(BUILD)/man/pmon-hook.8 $(BUILD)/man/mtcclient.8 $(BUILD)/man/mtcagent.8 \
 	$(BUILD)/man/mtcctl.8 $(BUILD)/man/hostwd.conf.5 $(BUILD)/man/mtc.conf.5 $(BUILD)/man/pmon-hook.conf.5
@@ -128,7 +131,7 @@ check: tests
 	BUILD=$(BUILD) bash tests/run-all.sh
 
 asan:
-	$(MAKE) SANITIZE=1 check
+	$(MAKE) --no-print-directory SANITIZE=1 check
 
 demo: all
 	BUILD=$(BUILD) bash tests/demo.sh

@@ -3,6 +3,7 @@
 #include "notify.h"
 #include "util.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -121,4 +122,51 @@ uint32_t mtc_daemon_boot_id(void)
 		id = randombytes_random();
 	while (id == 0);
 	return id;
+}
+
+void mtc_netio_close(mtc_netio *io, int net)
+{
+	io->rx_src[net] = sd_event_source_unref(io->rx_src[net]);
+	mtc_sock_close(&io->socks[net], &mtc_real_sock_ops, NULL);
+}
+
+int mtc_netio_net_of(const mtc_netio *io, const sd_event_source *s)
+{
+	for (int i = 0; i < MTC_NET_COUNT; i++)
+		if (io->rx_src[i] == s)
+			return i;
+	return -1;
+}
+
+void mtc_netio_recover(mtc_netio *io)
+{
+	for (int net = 0; net < MTC_NET_COUNT; net++) {
+		bool was = io->fit->active[MTC_FIT_CLOSE][net];
+
+		if (mtc_fit_check(io->fit, io->cfg, MTC_FIT_CLOSE, net) && !was && io->socks[net].provisioned) {
+			log_warn("FIT: closing %s sockets to force recovery", mtc_net_name((unsigned)net));
+			mtc_netio_close(io, net);
+			io->was_up[net] = false;
+		}
+	}
+	mtc_net_recover_all(io->socks, &mtc_real_sock_ops, NULL, NULL);
+	for (int net = 0; net < MTC_NET_COUNT; net++) {
+		mtc_sock *s = &io->socks[net];
+		bool up = mtc_sock_up(s);
+
+		if (up && !io->rx_src[net] &&
+		    sd_event_add_io(io->event, &io->rx_src[net], s->rx_fd, EPOLLIN, io->on_rx, io->userdata) < 0) {
+			mtc_netio_close(io, net);
+			up = false;
+		}
+		if (up != io->was_up[net] && s->provisioned) {
+			if (up)
+				log_notice("%s socket up on %s:%d", mtc_net_name((unsigned)net),
+					   inet_ntoa(s->local.sin_addr), s->rx_port);
+			else
+				log_warn("%s socket down: %s (retrying every %ds)", mtc_net_name((unsigned)net),
+					 s->last_error ? strerror(-s->last_error) : "closed", io->retry_s);
+		}
+		io->was_up[net] = up;
+	}
 }

@@ -10,6 +10,7 @@
 
 #include "mtc_codec.h"
 #include "mtc_config.h"
+#include "mtc_net.h"
 
 typedef enum mtc_fit_kind { MTC_FIT_DROP_RX, MTC_FIT_DROP_TX, MTC_FIT_CLOSE, MTC_FIT_KINDS } mtc_fit_kind;
 
@@ -32,6 +33,32 @@ int mtc_daemon_load_key(const mtc_config *cfg, mtc_key *key);
 
 /* SIGTERM/SIGINT stop the loop, SIGHUP calls reload(userdata). */
 int mtc_daemon_signals(sd_event *e, int (*reload)(void *userdata), void *userdata);
+
+/* The per-network sockets of a daemon wired into its event loop: the
+ * recovery walk, FIT close_<net>, rx event sources, and logs of each
+ * network going up or down. */
+typedef struct mtc_netio {
+	sd_event *event;
+	const mtc_config *cfg;          /* for FIT */
+	mtc_fit *fit;
+	sd_event_io_handler_t on_rx;    /* called with userdata */
+	void *userdata;
+	int retry_s;                    /* for the "down" log line */
+	mtc_sock socks[MTC_NET_COUNT];
+	sd_event_source *rx_src[MTC_NET_COUNT];
+	bool was_up[MTC_NET_COUNT];
+} mtc_netio;
+
+/* Close both sockets of net and drop its event source. */
+void mtc_netio_close(mtc_netio *io, int net);
+
+/* Apply FIT close_<net> (once per appearance of the file), reopen every
+ * provisioned network that is down (pxeboot, mgmt, cluster, each on its
+ * own), wire new rx sockets into the loop, log transitions. */
+void mtc_netio_recover(mtc_netio *io);
+
+/* Which network an rx event source belongs to, or -1. */
+int mtc_netio_net_of(const mtc_netio *io, const sd_event_source *s);
 
 /* Random non-zero 32-bit id for this start. */
 uint32_t mtc_daemon_boot_id(void);

@@ -24,6 +24,7 @@
 #include "mtc_episode.h"
 #include "mtc_net.h"
 #include "notify.h"
+#include "unixsock.h"
 #include "util.h"
 
 typedef struct agent_host {
@@ -47,9 +48,7 @@ typedef struct agent {
 	mtc_config cfg;
 	mtc_key key;
 	sd_event *event;
-	mtc_sock socks[MTC_NET_COUNT];
-	sd_event_source *rx_src[MTC_NET_COUNT];
-	bool was_up[MTC_NET_COUNT];
+	mtc_netio io;
 	sd_event_source *recover_timer, *control_src;
 	int control_fd;
 	agent_host *hosts;
@@ -68,12 +67,6 @@ static int host_cmp_name(const void *key, const void *elem)
 static agent_host *find_host(agent *a, const char *name)
 {
 	return a->n_hosts ? bsearch(name, a->hosts, a->n_hosts, sizeof(a->hosts[0]), host_cmp_name) : NULL;
-}
-
-static void close_net(agent *a, int net)
-{
-	a->rx_src[net] = sd_event_source_unref(a->rx_src[net]);
-	mtc_sock_close(&a->socks[net], &mtc_real_sock_ops, NULL);
 }
 
 static int save_state(agent *a)
@@ -136,7 +129,7 @@ static int send_cmd(agent *a, agent_host *h, int net, uint8_t type)
 
 	if (!h->has_dest[net])
 		return -EADDRNOTAVAIL;
-	if (!mtc_sock_up(&a->socks[net]))
+	if (!mtc_sock_up(&a->io.socks[net]))
 		return -ENETDOWN;
 	f.boot = a->boot;
 	f.seq = a->seq; /* same seq on every network: the client acts once */
@@ -147,7 +140,7 @@ static int send_cmd(agent *a, agent_host *h, int net, uint8_t type)
 		return n;
 	if (mtc_fit_check(&a->fit, &a->cfg, MTC_FIT_DROP_TX, net))
 		return -ENETDOWN;
-	if (sendto(a->socks[net].tx_fd, buf, (size_t)n, MSG_DONTWAIT, (struct sockaddr *)&h->dest[net],
+	if (sendto(a->io.socks[net].tx_fd, buf, (size_t)n, MSG_DONTWAIT, (struct sockaddr *)&h->dest[net],
 		   sizeof(h->dest[net])) < 0) {
 		a->tx_errors[net]++;
 		return -errno;
@@ -262,12 +255,9 @@ static void handle_frame(agent *a, int net, const uint8_t *buf, ssize_t len)
 static int on_rx(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	agent *a = userdata;
-	int net = -1;
+	int net = mtc_netio_net_of(&a->io, s);
 
 	(void)revents;
-	for (int i = 0; i < MTC_NET_COUNT; i++)
-		if (a->rx_src[i] == s)
-			net = i;
 	if (net < 0)
 		return 0;
 	for (int i = 0; i < 256; i++) {
@@ -277,7 +267,7 @@ static int on_rx(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR) {
 				log_warn("receive on %s failed: %m; closing for recovery", mtc_net_name((unsigned)net));
-				close_net(a, net);
+				mtc_netio_close(&a->io, net);
 			}
 			break;
 		}
@@ -291,35 +281,7 @@ static int on_rx(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 
 static void recover(agent *a)
 {
-	for (int net = 0; net < MTC_NET_COUNT; net++) {
-		bool on = a->fit.active[MTC_FIT_CLOSE][net];
-
-		if (mtc_fit_check(&a->fit, &a->cfg, MTC_FIT_CLOSE, net) && !on && a->socks[net].provisioned) {
-			log_warn("FIT: closing %s sockets to force recovery", mtc_net_name((unsigned)net));
-			close_net(a, net);
-			a->was_up[net] = false;
-		}
-	}
-	mtc_net_recover_all(a->socks, &mtc_real_sock_ops, NULL, NULL);
-	for (int net = 0; net < MTC_NET_COUNT; net++) {
-		mtc_sock *s = &a->socks[net];
-		bool up = mtc_sock_up(s);
-
-		if (up && !a->rx_src[net] &&
-		    sd_event_add_io(a->event, &a->rx_src[net], s->rx_fd, EPOLLIN, on_rx, a) < 0) {
-			close_net(a, net);
-			up = false;
-		}
-		if (up != a->was_up[net] && s->provisioned) {
-			if (up)
-				log_notice("%s socket up on %s:%d", mtc_net_name((unsigned)net),
-					   inet_ntoa(s->local.sin_addr), s->rx_port);
-			else
-				log_warn("%s socket down: %s (retrying)", mtc_net_name((unsigned)net),
-					 s->last_error ? strerror(-s->last_error) : "closed");
-		}
-		a->was_up[net] = up;
-	}
+	mtc_netio_recover(&a->io);
 }
 
 static int on_recover_timer(sd_event_source *s, uint64_t usec, void *userdata)
@@ -553,23 +515,12 @@ static int on_control(sd_event_source *s, int fd, uint32_t revents, void *userda
 
 static int control_open(const char *path, int *ret)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char dir[sizeof(sa.sun_path)], *slash;
 	int fd, r;
 
-	if (strcpy_bounded(sa.sun_path, sizeof(sa.sun_path), path) < 0)
-		return -ENAMETOOLONG;
-	memcpy(dir, sa.sun_path, sizeof(dir));
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		mkdir_parents(dir, 0755);
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
+	r = unix_socket_bind(path, SOCK_STREAM, &fd);
+	if (r < 0)
+		return r;
+	if (listen(fd, 16) < 0) {
 		r = -errno;
 		close(fd);
 		return r;
@@ -594,8 +545,8 @@ static int reload(void *userdata)
 		return 0;
 	}
 	for (int net = 0; net < MTC_NET_COUNT; net++) {
-		close_net(a, net);
-		mtc_sock_config(&a->socks[net], next.net[net].address, next.net[net].agent_port);
+		mtc_netio_close(&a->io, net);
+		mtc_sock_config(&a->io.socks[net], next.net[net].address, next.net[net].agent_port);
 	}
 	a->cfg = next;
 	a->key = key;
@@ -639,12 +590,15 @@ static int run(agent *a)
 	if (r < 0)
 		return r;
 	sd_event_set_watchdog(a->event, true);
+	a->io = (mtc_netio){ .event = a->event, .cfg = &a->cfg, .fit = &a->fit, .on_rx = on_rx, .userdata = a,
+			     .retry_s = 1 };
 	for (int net = 0; net < MTC_NET_COUNT; net++)
-		mtc_sock_config(&a->socks[net], a->cfg.net[net].address, a->cfg.net[net].agent_port);
+		mtc_sock_config(&a->io.socks[net], a->cfg.net[net].address, a->cfg.net[net].agent_port);
 	recover(a);
 	r = control_open(a->cfg.control_socket, &a->control_fd);
 	if (r < 0) {
-		log_err("cannot open control socket %s: %s", a->cfg.control_socket, strerror(-r));
+		log_err("cannot open control socket %s: %s", a->cfg.control_socket,
+			r == -EEXIST ? "path exists and is not a socket" : strerror(-r));
 		return r;
 	}
 	r = sd_event_add_io(a->event, &a->control_src, a->control_fd, EPOLLIN, on_control, a);
@@ -658,7 +612,7 @@ static int run(agent *a)
 	notify_ready();
 	r = sd_event_loop(a->event);
 	for (int net = 0; net < MTC_NET_COUNT; net++)
-		close_net(a, net);
+		mtc_netio_close(&a->io, net);
 	sd_event_source_unref(a->control_src);
 	sd_event_source_unref(a->recover_timer);
 	sd_event_unref(a->event);

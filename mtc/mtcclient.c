@@ -34,11 +34,9 @@ typedef struct client {
 	char hostname[MTC_HOSTNAME_MAX + 1];
 	sd_event *event;
 	sd_event_source *alive_timer, *recover_timer;
-	mtc_sock socks[MTC_NET_COUNT];
-	sd_event_source *rx_src[MTC_NET_COUNT];
+	mtc_netio io;
 	struct sockaddr_in agent[MTC_NET_COUNT];
 	bool agent_known[MTC_NET_COUNT];
-	bool was_up[MTC_NET_COUNT];
 	mtc_replay replay;
 	mtc_fit fit;
 	uint32_t boot, seq;
@@ -47,12 +45,6 @@ typedef struct client {
 	unsigned long locks_applied, unlocks_applied, flag_errors;
 	char last_status[256];
 } client;
-
-static void close_net(client *c, int net)
-{
-	c->rx_src[net] = sd_event_source_unref(c->rx_src[net]);
-	mtc_sock_close(&c->socks[net], &mtc_real_sock_ops, NULL);
-}
 
 static bool flag_locked(const client *c)
 {
@@ -66,10 +58,10 @@ static void update_status(client *c)
 
 	used = (size_t)snprintf(buf, sizeof(buf), "%s; networks:", flag_locked(c) ? "locked" : "unlocked");
 	for (int i = 0; i < MTC_NET_COUNT; i++) {
-		if (!c->socks[i].provisioned)
+		if (!c->io.socks[i].provisioned)
 			continue;
 		used += (size_t)snprintf(buf + used, sizeof(buf) - used, " %s %s", mtc_net_name((unsigned)i),
-					 mtc_sock_up(&c->socks[i]) ? "up" : "down");
+					 mtc_sock_up(&c->io.socks[i]) ? "up" : "down");
 		if (used >= sizeof(buf))
 			break;
 	}
@@ -84,7 +76,7 @@ static int send_frame(client *c, int net, mtc_frame *f)
 	uint8_t buf[MTC_FRAME_MAX];
 	int n;
 
-	if (!mtc_sock_up(&c->socks[net]) || !c->agent_known[net])
+	if (!mtc_sock_up(&c->io.socks[net]) || !c->agent_known[net])
 		return -ENETDOWN;
 	f->net = (uint8_t)net;
 	f->boot = c->boot;
@@ -97,7 +89,7 @@ static int send_frame(client *c, int net, mtc_frame *f)
 		log_debug("FIT: %s via %s not sent", mtc_type_name(f->type), mtc_net_name((unsigned)net));
 		return -ENETDOWN;
 	}
-	if (sendto(c->socks[net].tx_fd, buf, (size_t)n, MSG_DONTWAIT, (struct sockaddr *)&c->agent[net],
+	if (sendto(c->io.socks[net].tx_fd, buf, (size_t)n, MSG_DONTWAIT, (struct sockaddr *)&c->agent[net],
 		   sizeof(c->agent[net])) < 0) {
 		int r = -errno;
 
@@ -105,7 +97,7 @@ static int send_frame(client *c, int net, mtc_frame *f)
 			log_warn("send on %s failed: %s", mtc_net_name((unsigned)net), strerror(-r));
 		/* A socket the kernel no longer accepts is rebuilt by recovery. */
 		if (r == -EBADF || r == -ENOTSOCK || r == -EADDRNOTAVAIL)
-			close_net(c, net);
+			mtc_netio_close(&c->io, net);
 		return r;
 	}
 	c->nc[net].tx++;
@@ -125,7 +117,7 @@ static void send_alive_all(client *c)
 	for (int net = 0; net < MTC_NET_COUNT; net++) {
 		mtc_frame f = { .type = MTC_ALIVE, .flags = flags };
 
-		if (!mtc_sock_up(&c->socks[net]) || !c->agent_known[net])
+		if (!mtc_sock_up(&c->io.socks[net]) || !c->agent_known[net])
 			continue;
 		/* Fresh nonce per frame: a command must echo one of these. */
 		randombytes_buf(f.nonce, sizeof(f.nonce));
@@ -222,12 +214,9 @@ static void handle_frame(client *c, int net, const uint8_t *buf, ssize_t len)
 static int on_rx(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	client *c = userdata;
-	int net = -1;
+	int net = mtc_netio_net_of(&c->io, s);
 
 	(void)revents;
-	for (int i = 0; i < MTC_NET_COUNT; i++)
-		if (c->rx_src[i] == s)
-			net = i;
 	if (net < 0)
 		return 0;
 	for (int i = 0; i < 32; i++) {
@@ -237,7 +226,7 @@ static int on_rx(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR) {
 				log_warn("receive on %s failed: %m; closing for recovery", mtc_net_name((unsigned)net));
-				close_net(c, net);
+				mtc_netio_close(&c->io, net);
 			}
 			break;
 		}
@@ -249,7 +238,7 @@ static int on_rx(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 			continue;
 		}
 		handle_frame(c, net, buf, n);
-		if (!c->rx_src[net])
+		if (!c->io.rx_src[net])
 			break;
 	}
 	return 0;
@@ -257,36 +246,7 @@ static int on_rx(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 
 static void recover(client *c)
 {
-	for (int net = 0; net < MTC_NET_COUNT; net++) {
-		bool on = c->fit.active[MTC_FIT_CLOSE][net];
-
-		/* close_<net>: one close per appearance of the file. */
-		if (mtc_fit_check(&c->fit, &c->cfg, MTC_FIT_CLOSE, net) && !on && c->socks[net].provisioned) {
-			log_warn("FIT: closing %s sockets to force recovery", mtc_net_name((unsigned)net));
-			close_net(c, net);
-			c->was_up[net] = false;
-		}
-	}
-	mtc_net_recover_all(c->socks, &mtc_real_sock_ops, NULL, NULL);
-	for (int net = 0; net < MTC_NET_COUNT; net++) {
-		mtc_sock *s = &c->socks[net];
-		bool up = mtc_sock_up(s);
-
-		if (up && !c->rx_src[net] &&
-		    sd_event_add_io(c->event, &c->rx_src[net], s->rx_fd, EPOLLIN, on_rx, c) < 0) {
-			close_net(c, net);
-			up = false;
-		}
-		if (up != c->was_up[net] && s->provisioned) {
-			if (up)
-				log_notice("%s socket up on %s:%d", mtc_net_name((unsigned)net),
-					   inet_ntoa(s->local.sin_addr), s->rx_port);
-			else
-				log_warn("%s socket down: %s (retrying every %ds)", mtc_net_name((unsigned)net),
-					 s->last_error ? strerror(-s->last_error) : "closed", c->cfg.recover_interval);
-		}
-		c->was_up[net] = up;
-	}
+	mtc_netio_recover(&c->io);
 	update_status(c);
 }
 
@@ -315,7 +275,7 @@ static int setup_networks(client *c)
 	for (int net = 0; net < MTC_NET_COUNT; net++) {
 		const mtc_net_config *n = &c->cfg.net[net];
 
-		mtc_sock_config(&c->socks[net], n->address, n->client_port);
+		mtc_sock_config(&c->io.socks[net], n->address, n->client_port);
 		c->agent_known[net] = false;
 		if (!n->address[0]) {
 			log_info("%s: not provisioned (no address), skipped", mtc_net_name((unsigned)net));
@@ -351,9 +311,10 @@ static int reload(void *userdata)
 		return 0;
 	}
 	for (int net = 0; net < MTC_NET_COUNT; net++)
-		close_net(c, net);
+		mtc_netio_close(&c->io, net);
 	c->cfg = next;
 	c->key = key;
+	c->io.retry_s = c->cfg.recover_interval;
 	setup_networks(c);
 	recover(c);
 	log_notice("configuration reloaded from %s", c->config_path);
@@ -431,6 +392,8 @@ static int run(client *c)
 	if (r < 0)
 		return r;
 	sd_event_set_watchdog(c->event, true);
+	c->io = (mtc_netio){ .event = c->event, .cfg = &c->cfg, .fit = &c->fit, .on_rx = on_rx, .userdata = c,
+			     .retry_s = c->cfg.recover_interval };
 	setup_networks(c);
 	recover(c);
 	sd_event_now(c->event, CLOCK_MONOTONIC, &t0);
@@ -447,7 +410,7 @@ static int run(client *c)
 	notify_ready();
 	r = sd_event_loop(c->event);
 	for (int net = 0; net < MTC_NET_COUNT; net++)
-		close_net(c, net);
+		mtc_netio_close(&c->io, net);
 	sd_event_source_unref(c->alive_timer);
 	sd_event_source_unref(c->recover_timer);
 	sd_event_unref(c->event);

@@ -22,6 +22,7 @@
 #include "kvtext.h"
 #include "log.h"
 #include "notify.h"
+#include "unixsock.h"
 #include "util.h"
 
 typedef struct hwd_counters {
@@ -349,43 +350,20 @@ static int on_health(sd_event_source *s, int fd, uint32_t revents, void *userdat
 
 static int health_open(const char *path, int *ret_fd)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int one = 1, fd, r;
-	char dir[sizeof(sa.sun_path)];
-	char *slash;
 
-	if (strcpy_bounded(sa.sun_path, sizeof(sa.sun_path), path) < 0)
-		return -ENAMETOOLONG;
-	memcpy(dir, sa.sun_path, sizeof(dir));
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		mkdir_parents(dir, 0755);
+	r = unix_socket_bind(path, SOCK_DGRAM, &fd);
+	if (r < 0)
+		return r;
+	if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
 	}
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0)
-		goto fail;
-	/* A stale socket from a crashed run would make bind fail. */
-	struct stat st;
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			close(fd);
-			return -EEXIST;
-		}
-		unlink(path);
-	}
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		goto fail;
 	/* Anyone may ask for status; reports are checked by peer uid. */
 	chmod(path, 0666);
 	*ret_fd = fd;
 	return 0;
-fail:
-	r = -errno;
-	close(fd);
-	return r;
 }
 
 static int load_config(hostwd *h, hwd_config *cfg)
@@ -479,7 +457,8 @@ static int run(hostwd *h)
 		log_warn("watchdog driver chose timeout %ds instead of %ds", t, h->cfg.timeout);
 	r = health_open(h->cfg.health_socket, &h->health_fd);
 	if (r < 0) {
-		log_err("cannot open health socket %s: %s", h->cfg.health_socket, strerror(-r));
+		log_err("cannot open health socket %s: %s", h->cfg.health_socket,
+			r == -EEXIST ? "path exists and is not a socket" : strerror(-r));
 		return r;
 	}
 

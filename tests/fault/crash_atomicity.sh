@@ -25,11 +25,13 @@ for i in $(seq 1 "$CYCLES"); do
 		sleep 0.005
 	done
 	if [ $((i % 2)) -eq 1 ]; then verb=lock; else verb=unlock; fi
-	"$BIN/mtcctl" -c "$D/agent.conf" "$verb" node-1 >/dev/null
-	# Kill somewhere in the next 0-4 ms: before, during or after the
-	# write (fsync'd writes take about a millisecond here).
-	sleep "0.00$((RANDOM % 5))"
+	# Kill 0-30 ms after sending the request: before the command arrives,
+	# during the fsync'd writes (about a millisecond), or after them.
+	"$BIN/mtcctl" -c "$D/agent.conf" "$verb" node-1 >/dev/null &
+	ctl_pid=$!
+	sleep "0.0$(printf '%02d' $((RANDOM % 31)))"
 	kill -9 "$pid"; wait "$pid" 2>/dev/null
+	wait "$ctl_pid" 2>/dev/null
 	if ! file_ok "$(flag)" || ! file_ok "$(backup)"; then
 		torn=$((torn + 1))
 		echo "cycle $i ($verb): torn file: flag=[$(cat "$(flag)" 2>/dev/null)] backup=[$(cat "$(backup)" 2>/dev/null)]"

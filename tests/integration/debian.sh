@@ -10,8 +10,10 @@ fi
 t_tmpdir
 SRC=$T_DIR/hostwd-mtc-0.1.0
 mkdir -p "$SRC"
-(cd "$ROOT" && { git ls-files 2>/dev/null || find . -type f ! -path './build/*' ! -path './.git/*'; } | tar -cf - -T -) | tar -xf - -C "$SRC"
-(cd "$SRC" && dpkg-buildpackage -b -us -uc) >"$T_DIR/build.log" 2>&1
+(cd "$ROOT" && { git ls-files --cached --others --exclude-standard 2>/dev/null || find . -type f ! -path './build/*' ! -path './.git/*'; } | tar -cf - -T -) | tar -xf - -C "$SRC"
+# A clean make environment: `make asan` exports SANITIZE=1 through MAKEFLAGS.
+(cd "$SRC" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u SANITIZE -u BUILD dpkg-buildpackage -b -us -uc) \
+	>"$T_DIR/build.log" 2>&1
 rc=$?
 t_check "dpkg-buildpackage -b -us -uc succeeds (rc=$rc)" test "$rc" -eq 0
 [ "$rc" -eq 0 ] || tail -30 "$T_DIR/build.log"

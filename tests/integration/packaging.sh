@@ -40,7 +40,10 @@ int main(int argc, char **argv) {
 }
 C
 export PKG_CONFIG_PATH=$DEST/usr/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$DEST
-cc $(pkg-config --cflags libpmonhook) -o "$T_DIR/mon" "$T_DIR/mon.c" $(pkg-config --libs libpmonhook) 2>"$T_DIR/cc.log"
+# A sanitizer build's library needs its runtime in the program too.
+SAN=""
+readelf -d "$DEST/usr/lib/libpmonhook.so.0" | grep -q 'libasan' && SAN="-fsanitize=address,undefined"
+cc $SAN $(pkg-config --cflags libpmonhook) -o "$T_DIR/mon" "$T_DIR/mon.c" $(pkg-config --libs libpmonhook) 2>"$T_DIR/cc.log"
 unset PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR
 t_check "a monitor builds against the installed libpmonhook via pkg-config" test -x "$T_DIR/mon"
 t_check "... runs on the shared library and reports 'hostwd not running' as -ENOENT" \
