@@ -18,6 +18,16 @@ t_check() { local what=$1; shift; if "$@"; then t_ok "$what"; else t_fail "$what
 t_tmpdir() {
 	T_DIR=$(mktemp -d /tmp/hwm-test.XXXXXX)
 	T_CLEANUP+=("rm -rf $T_DIR")
+	# Safety net, run before the removal: whatever still runs with a path
+	# in this test's dir (every daemon here takes -c $T_DIR/...) is ended.
+	T_CLEANUP+=("t_reap $T_DIR/")
+}
+
+t_reap() {
+	pkill -TERM -f -- "$1" 2>/dev/null || return 0
+	sleep 0.3
+	pkill -KILL -f -- "$1" 2>/dev/null
+	return 0
 }
 
 # HWM_WRAP (e.g. valgrind ...) prefixes every daemon the tests start.

@@ -6,8 +6,9 @@
 #   D                   work dir (all paths below it)
 #   NODE_IP[0..2]       node addresses (pxeboot, mgmt, cluster)
 #   AGENT_IP[0..2]      agent addresses
-#   node_exec CMD...    run CMD on the node (netns or plain)
-#   ctl_exec CMD...     run CMD on the controller
+#   NODE_PREFIX=(...)   command prefix running a program on the node
+#   CTL_PREFIX=(...)    ... on the controller (empty arrays on loopback;
+#                       prefixes, not functions, so $! is the daemon itself)
 #   net_fail NET        cut NET both ways on the node
 #   net_heal NET        restore NET
 #   rx_block NET        drop what the node receives on NET (its sends still go out)
@@ -106,10 +107,10 @@ seed_scenario() {
 	mark() { echo "$(now_ms) $*" >>"$SEED_EVENTS"; }
 
 	# Controller up; the operator locks node-1 before the node reports.
-	ctl_exec $HWM_WRAP "$BIN/mtcagent" -c "$D/agent.conf" >>"$D/agent.log" 2>&1 &
+	"${CTL_PREFIX[@]}" $HWM_WRAP "$BIN/mtcagent" -c "$D/agent.conf" >>"$D/agent.log" 2>&1 &
 	T_PIDS+=($!); SEED_AGENT=$!
 	wait_for 3 test -S "$D/ctl/agent.sock"
-	ctl_exec "$BIN/mtcctl" -c "$D/agent.conf" lock node-1 >/dev/null
+	"${CTL_PREFIX[@]}" "$BIN/mtcctl" -c "$D/agent.conf" lock node-1 >/dev/null
 	mark "operator: mtcctl lock node-1 (node not reporting yet)"
 
 	# The node boots with mgmt and cluster dead, and for the first seconds
@@ -121,12 +122,12 @@ seed_scenario() {
 	mark "fault: node mgmt and cluster down; node pxeboot receive blocked"
 	cat "$D/node/watchdog.fifo" >"$D/node/kicks" &
 	T_PIDS+=($!)
-	node_exec $HWM_WRAP "$BIN/mtcclient" -c "$D/client.conf" >>"$D/client.log" 2>&1 &
+	"${NODE_PREFIX[@]}" $HWM_WRAP "$BIN/mtcclient" -c "$D/client.conf" >>"$D/client.log" 2>&1 &
 	T_PIDS+=($!); SEED_CLIENT=$!
-	node_exec $HWM_WRAP "$BIN/hostwd" -c "$D/hostwd.conf" >>"$D/hostwd.log" 2>&1 &
+	"${NODE_PREFIX[@]}" $HWM_WRAP "$BIN/hostwd" -c "$D/hostwd.conf" >>"$D/hostwd.log" 2>&1 &
 	T_PIDS+=($!); SEED_HOSTWD=$!
 	wait_for 3 test -S "$D/node/hostwd/health.sock"
-	node_exec $HWM_WRAP "$BIN/pmon-hook" run -c "$D/pmon-hook.conf" >>"$D/pmon-hook.log" 2>&1 &
+	"${NODE_PREFIX[@]}" $HWM_WRAP "$BIN/pmon-hook" run -c "$D/pmon-hook.conf" >>"$D/pmon-hook.log" 2>&1 &
 	T_PIDS+=($!); SEED_PMON=$!
 	mark "node: mtcclient, hostwd, pmon-hook started (gates absent: unconfigured)"
 
@@ -164,7 +165,7 @@ seed_scenario() {
 	# Unlock with mgmt still down: removed via pxeboot, then quorum failure.
 	local tu
 	tu=$(now_ms)
-	ctl_exec "$BIN/mtcctl" -c "$D/agent.conf" unlock node-1 >/dev/null
+	"${CTL_PREFIX[@]}" "$BIN/mtcctl" -c "$D/agent.conf" unlock node-1 >/dev/null
 	mark "operator: mtcctl unlock node-1 (mgmt, cluster still down)"
 	wait_for 3 test ! -e "$flag"
 	mark "node: lock flag removed"

@@ -187,5 +187,7 @@ int main(int argc, char **argv)
 		printf("load: correction latency from first mismatching mtcAlive: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
 		       lat[got / 2] / 1000.0, lat[(got * 99) / 100] / 1000.0, lat[got - 1] / 1000.0);
 	printf("frames_sent=%lu corrections_p99_us=%ld corrections=%d\n", sent, got ? lat[(got * 99) / 100] : -1, got);
+	free(lat);
+	free(hosts);
 	return 0;
 }

@@ -112,5 +112,8 @@ int main(int argc, char **argv)
 	printf("summary: lock latency p99 %.2f ms over %d locks (target <= 50 ms): %s\n",
 	       lock_us[(count * 99) / 100] / 1000.0, count,
 	       lock_us[(count * 99) / 100] <= 50000 && !fails ? "met" : "NOT met");
+	free(lock_us);
+	free(unlock_us);
+	close(ino);
 	return fails ? 1 : 0;
 }
