@@ -170,3 +170,27 @@ void mtc_netio_recover(mtc_netio *io)
 		io->was_up[net] = up;
 	}
 }
+
+int mtc_daemon_decode(const mtc_key *key, int net, const uint8_t *buf, size_t len, unsigned want_types,
+		      mtc_rx_drops *d, mtc_frame *ret)
+{
+	int r = mtc_decode(buf, len, key, ret);
+
+	if (r == -EKEYREJECTED) {
+		if (d->bad_auth++ % 100 == 0)
+			log_warn("frame via %s failed authentication; dropped (%lu so far)", mtc_net_name((unsigned)net),
+				 d->bad_auth);
+		return r;
+	}
+	if (r < 0) {
+		if (d->malformed++ % 100 == 0)
+			log_warn("malformed frame via %s dropped: %s (%lu so far)", mtc_net_name((unsigned)net),
+				 strerror(-r), d->malformed);
+		return r;
+	}
+	if (!(want_types & MTC_TYPE_BIT(ret->type))) {
+		d->wrong_type++;
+		return -EBADMSG;
+	}
+	return 0;
+}

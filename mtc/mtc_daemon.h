@@ -60,6 +60,19 @@ void mtc_netio_recover(mtc_netio *io);
 /* Which network an rx event source belongs to, or -1. */
 int mtc_netio_net_of(const mtc_netio *io, const sd_event_source *s);
 
+/* What a daemon drops on receipt, for status and logs. */
+typedef struct mtc_rx_drops {
+	unsigned long bad_auth, malformed, wrong_type;
+} mtc_rx_drops;
+
+#define MTC_TYPE_BIT(t) (1u << (t))
+
+/* Decode and verify one received frame; accept only the types in
+ * want_types (MTC_TYPE_BIT mask). Drops are counted in d and logged at
+ * most once per 100. Returns 0 with *ret filled, or -errno. */
+int mtc_daemon_decode(const mtc_key *key, int net, const uint8_t *buf, size_t len, unsigned want_types,
+		      mtc_rx_drops *d, mtc_frame *ret);
+
 /* Random non-zero 32-bit id for this start. */
 uint32_t mtc_daemon_boot_id(void);
 

@@ -56,7 +56,8 @@ typedef struct agent {
 	mtc_fit fit;
 	uint32_t boot, seq;
 	unsigned long rx[MTC_NET_COUNT], tx[MTC_NET_COUNT], tx_errors[MTC_NET_COUNT];
-	unsigned long bad_auth, malformed, unknown_host, stale, wrong_type;
+	mtc_rx_drops drops;
+	unsigned long unknown_host, stale;
 } agent;
 
 static int host_cmp_name(const void *key, const void *elem)
@@ -223,25 +224,10 @@ static void handle_frame(agent *a, int net, const uint8_t *buf, ssize_t len)
 {
 	agent_host *h;
 	mtc_frame f;
-	int r;
 
-	r = mtc_decode(buf, (size_t)len, &a->key, &f);
-	if (r == -EKEYREJECTED) {
-		if (a->bad_auth++ % 100 == 0)
-			log_warn("frame via %s failed authentication; dropped (%lu so far)", mtc_net_name((unsigned)net),
-				 a->bad_auth);
+	if (mtc_daemon_decode(&a->key, net, buf, (size_t)len, MTC_TYPE_BIT(MTC_ALIVE) | MTC_TYPE_BIT(MTC_ACK),
+			      &a->drops, &f) < 0)
 		return;
-	}
-	if (r < 0) {
-		if (a->malformed++ % 100 == 0)
-			log_warn("malformed frame via %s dropped: %s (%lu so far)", mtc_net_name((unsigned)net),
-				 strerror(-r), a->malformed);
-		return;
-	}
-	if (f.type != MTC_ALIVE && f.type != MTC_ACK) {
-		a->wrong_type++;
-		return;
-	}
 	h = find_host(a, f.hostname);
 	if (!h) {
 		if (a->unknown_host++ % 100 == 0)
@@ -430,11 +416,11 @@ static void reply_list(agent *a, reply *fd, bool json)
 		n = snprintf(line, sizeof(line),
 			     "],\"frames\":{\"rx\":%lu,\"tx\":%lu,\"tx_errors\":%lu},"
 			     "\"dropped\":{\"bad_auth\":%lu,\"malformed\":%lu,\"unknown_host\":%lu,\"stale\":%lu}}\n",
-			     rx, tx, a->tx_errors[0] + a->tx_errors[1] + a->tx_errors[2], a->bad_auth, a->malformed,
+			     rx, tx, a->tx_errors[0] + a->tx_errors[1] + a->tx_errors[2], a->drops.bad_auth, a->drops.malformed,
 			     a->unknown_host, a->stale);
 	else
 		n = snprintf(line, sizeof(line), "frames: rx=%lu tx=%lu; dropped: bad_auth=%lu malformed=%lu unknown_host=%lu stale=%lu\n",
-			     rx, tx, a->bad_auth, a->malformed, a->unknown_host, a->stale);
+			     rx, tx, a->drops.bad_auth, a->drops.malformed, a->unknown_host, a->stale);
 	write_all(fd, line, (size_t)n);
 }
 
@@ -620,7 +606,7 @@ static int run(agent *a)
 	unlink(a->cfg.control_socket);
 	free(a->hosts);
 	sodium_memzero(&a->key, sizeof(a->key));
-	log_notice("stopped: bad auth %lu, malformed %lu, unknown host %lu, stale %lu", a->bad_auth, a->malformed,
+	log_notice("stopped: bad auth %lu, malformed %lu, unknown host %lu, stale %lu", a->drops.bad_auth, a->drops.malformed,
 		   a->unknown_host, a->stale);
 	return r;
 }

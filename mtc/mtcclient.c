@@ -41,7 +41,8 @@ typedef struct client {
 	mtc_fit fit;
 	uint32_t boot, seq;
 	net_counters nc[MTC_NET_COUNT];
-	unsigned long bad_auth, malformed, stale, duplicates, wrong_host, wrong_type;
+	mtc_rx_drops drops;
+	unsigned long stale, duplicates, wrong_host;
 	unsigned long locks_applied, unlocks_applied, flag_errors;
 	char last_status[256];
 } client;
@@ -160,25 +161,10 @@ static void handle_frame(client *c, int net, const uint8_t *buf, ssize_t len)
 {
 	mtc_frame f, ack = { .type = MTC_ACK };
 	bool fresh = false;
-	int r;
 
-	r = mtc_decode(buf, (size_t)len, &c->key, &f);
-	if (r == -EKEYREJECTED) {
-		if (c->bad_auth++ % 100 == 0)
-			log_warn("frame via %s failed authentication; dropped (%lu so far)", mtc_net_name((unsigned)net),
-				 c->bad_auth);
+	if (mtc_daemon_decode(&c->key, net, buf, (size_t)len, MTC_TYPE_BIT(MTC_LOCKED) | MTC_TYPE_BIT(MTC_UNLOCKED),
+			      &c->drops, &f) < 0)
 		return;
-	}
-	if (r < 0) {
-		if (c->malformed++ % 100 == 0)
-			log_warn("malformed frame via %s dropped: %s (%lu so far)", mtc_net_name((unsigned)net),
-				 strerror(-r), c->malformed);
-		return;
-	}
-	if (f.type != MTC_LOCKED && f.type != MTC_UNLOCKED) {
-		c->wrong_type++;
-		return;
-	}
 	if (strcmp(f.hostname, c->hostname) != 0) {
 		if (c->wrong_host++ % 100 == 0)
 			log_warn("%s via %s is for host '%s', not us; dropped", mtc_type_name(f.type),
@@ -416,7 +402,7 @@ static int run(client *c)
 	sd_event_unref(c->event);
 	sodium_memzero(&c->key, sizeof(c->key));
 	log_notice("stopped: locks %lu, unlocks %lu, stale %lu, bad auth %lu, malformed %lu", c->locks_applied,
-		   c->unlocks_applied, c->stale, c->bad_auth, c->malformed);
+		   c->unlocks_applied, c->stale, c->drops.bad_auth, c->drops.malformed);
 	return r;
 }
 
