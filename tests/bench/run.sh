@@ -167,7 +167,9 @@ bench_codec() {
 }
 
 for b in ${BENCHES:-bench_codec bench_lock bench_mismatch bench_idle bench_agent_scale}; do
-	out=$("$b" 2>&1); rc=$?
+	# Each benchmark runs in a subshell: it must clean up there, or its temp
+	# dir and cleanup list vanish with the subshell.
+	out=$({ "$b"; r=$?; t_cleanup; exit $r; } 2>&1); rc=$?
 	echo "$out"
 	if [ $rc -eq 0 ] && grep -q '^summary:' <<<"$out"; then t_ok "$b ran"; else t_fail "$b"; fi
 done
