@@ -130,12 +130,41 @@ void mtc_netio_close(mtc_netio *io, int net)
 	mtc_sock_close(&io->socks[net], &mtc_real_sock_ops, NULL);
 }
 
-int mtc_netio_net_of(const mtc_netio *io, const sd_event_source *s)
+static int netio_on_rx(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
+	mtc_netio *io = userdata;
+	int net = -1;
+
+	(void)revents;
 	for (int i = 0; i < MTC_NET_COUNT; i++)
 		if (io->rx_src[i] == s)
-			return i;
-	return -1;
+			net = i;
+	if (net < 0)
+		return 0;
+	for (int i = 0; i < io->rx_budget; i++) {
+		uint8_t buf[2048];
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR) {
+				log_warn("receive on %s failed: %m; closing for recovery", mtc_net_name((unsigned)net));
+				mtc_netio_close(io, net);
+			}
+			break;
+		}
+		io->rx[net]++;
+		if (mtc_fit_check(io->fit, io->cfg, MTC_FIT_DROP_RX, net)) {
+			if (n >= 4 && (buf[3] == MTC_LOCKED || buf[3] == MTC_UNLOCKED))
+				log_notice("FIT: %s via %s dropped on receipt", mtc_type_name(buf[3]),
+					   mtc_net_name((unsigned)net));
+			continue;
+		}
+		io->on_frame(io->userdata, net, buf, (size_t)n);
+		/* The handler may have closed this network (a failed send). */
+		if (!io->rx_src[net])
+			break;
+	}
+	return 0;
 }
 
 void mtc_netio_recover(mtc_netio *io)
@@ -155,7 +184,7 @@ void mtc_netio_recover(mtc_netio *io)
 		bool up = mtc_sock_up(s);
 
 		if (up && !io->rx_src[net] &&
-		    sd_event_add_io(io->event, &io->rx_src[net], s->rx_fd, EPOLLIN, io->on_rx, io->userdata) < 0) {
+		    sd_event_add_io(io->event, &io->rx_src[net], s->rx_fd, EPOLLIN, netio_on_rx, io) < 0) {
 			mtc_netio_close(io, net);
 			up = false;
 		}

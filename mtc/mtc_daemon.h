@@ -37,16 +37,21 @@ int mtc_daemon_signals(sd_event *e, int (*reload)(void *userdata), void *userdat
 /* The per-network sockets of a daemon wired into its event loop: the
  * recovery walk, FIT close_<net>, rx event sources, and logs of each
  * network going up or down. */
+/* One received datagram, after FIT drop_rx_<net> let it through. */
+typedef void (*mtc_frame_handler)(void *userdata, int net, const uint8_t *buf, size_t len);
+
 typedef struct mtc_netio {
 	sd_event *event;
 	const mtc_config *cfg;          /* for FIT */
 	mtc_fit *fit;
-	sd_event_io_handler_t on_rx;    /* called with userdata */
+	mtc_frame_handler on_frame;     /* called with userdata */
 	void *userdata;
+	int rx_budget;                  /* datagrams read per wakeup, so timers still run */
 	int retry_s;                    /* for the "down" log line */
 	mtc_sock socks[MTC_NET_COUNT];
 	sd_event_source *rx_src[MTC_NET_COUNT];
 	bool was_up[MTC_NET_COUNT];
+	unsigned long rx[MTC_NET_COUNT]; /* datagrams received, FIT drops included */
 } mtc_netio;
 
 /* Close both sockets of net and drop its event source. */
@@ -56,9 +61,6 @@ void mtc_netio_close(mtc_netio *io, int net);
  * provisioned network that is down (pxeboot, mgmt, cluster, each on its
  * own), wire new rx sockets into the loop, log transitions. */
 void mtc_netio_recover(mtc_netio *io);
-
-/* Which network an rx event source belongs to, or -1. */
-int mtc_netio_net_of(const mtc_netio *io, const sd_event_source *s);
 
 /* What a daemon drops on receipt, for status and logs. */
 typedef struct mtc_rx_drops {

@@ -55,7 +55,7 @@ typedef struct agent {
 	size_t n_hosts;
 	mtc_fit fit;
 	uint32_t boot, seq;
-	unsigned long rx[MTC_NET_COUNT], tx[MTC_NET_COUNT], tx_errors[MTC_NET_COUNT];
+	unsigned long tx[MTC_NET_COUNT], tx_errors[MTC_NET_COUNT];
 	mtc_rx_drops drops;
 	unsigned long unknown_host, stale;
 } agent;
@@ -220,12 +220,13 @@ static void handle_report(agent *a, agent_host *h, const mtc_frame *f, int net)
 		send_admin_state(a, h, d.log ? "correction" : "correction resend");
 }
 
-static void handle_frame(agent *a, int net, const uint8_t *buf, ssize_t len)
+static void handle_frame(void *userdata, int net, const uint8_t *buf, size_t len)
 {
+	agent *a = userdata;
 	agent_host *h;
 	mtc_frame f;
 
-	if (mtc_daemon_decode(&a->key, net, buf, (size_t)len, MTC_TYPE_BIT(MTC_ALIVE) | MTC_TYPE_BIT(MTC_ACK),
+	if (mtc_daemon_decode(&a->key, net, buf, len, MTC_TYPE_BIT(MTC_ALIVE) | MTC_TYPE_BIT(MTC_ACK),
 			      &a->drops, &f) < 0)
 		return;
 	h = find_host(a, f.hostname);
@@ -236,33 +237,6 @@ static void handle_frame(agent *a, int net, const uint8_t *buf, ssize_t len)
 		return;
 	}
 	handle_report(a, h, &f, net);
-}
-
-static int on_rx(sd_event_source *s, int fd, uint32_t revents, void *userdata)
-{
-	agent *a = userdata;
-	int net = mtc_netio_net_of(&a->io, s);
-
-	(void)revents;
-	if (net < 0)
-		return 0;
-	for (int i = 0; i < 256; i++) {
-		uint8_t buf[2048];
-		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EINTR) {
-				log_warn("receive on %s failed: %m; closing for recovery", mtc_net_name((unsigned)net));
-				mtc_netio_close(&a->io, net);
-			}
-			break;
-		}
-		a->rx[net]++;
-		if (mtc_fit_check(&a->fit, &a->cfg, MTC_FIT_DROP_RX, net))
-			continue;
-		handle_frame(a, net, buf, n);
-	}
-	return 0;
 }
 
 static void recover(agent *a)
@@ -410,7 +384,7 @@ static void reply_list(agent *a, reply *fd, bool json)
 		}
 		write_all(fd, line, (size_t)n);
 	}
-	unsigned long rx = a->rx[0] + a->rx[1] + a->rx[2], tx = a->tx[0] + a->tx[1] + a->tx[2];
+	unsigned long rx = a->io.rx[0] + a->io.rx[1] + a->io.rx[2], tx = a->tx[0] + a->tx[1] + a->tx[2];
 
 	if (json)
 		n = snprintf(line, sizeof(line),
@@ -576,8 +550,8 @@ static int run(agent *a)
 	if (r < 0)
 		return r;
 	sd_event_set_watchdog(a->event, true);
-	a->io = (mtc_netio){ .event = a->event, .cfg = &a->cfg, .fit = &a->fit, .on_rx = on_rx, .userdata = a,
-			     .retry_s = 1 };
+	a->io = (mtc_netio){ .event = a->event, .cfg = &a->cfg, .fit = &a->fit, .on_frame = handle_frame, .userdata = a,
+			     .rx_budget = 256, .retry_s = 1 };
 	for (int net = 0; net < MTC_NET_COUNT; net++)
 		mtc_sock_config(&a->io.socks[net], a->cfg.net[net].address, a->cfg.net[net].agent_port);
 	recover(a);

@@ -23,7 +23,7 @@
 #include "util.h"
 
 typedef struct net_counters {
-	unsigned long rx, tx, tx_errors, commands, acks;
+	unsigned long tx, tx_errors, commands, acks;
 } net_counters;
 
 typedef struct client {
@@ -157,12 +157,13 @@ static void apply_command(client *c, const mtc_frame *cmd, int net)
 	}
 }
 
-static void handle_frame(client *c, int net, const uint8_t *buf, ssize_t len)
+static void handle_frame(void *userdata, int net, const uint8_t *buf, size_t len)
 {
+	client *c = userdata;
 	mtc_frame f, ack = { .type = MTC_ACK };
 	bool fresh = false;
 
-	if (mtc_daemon_decode(&c->key, net, buf, (size_t)len, MTC_TYPE_BIT(MTC_LOCKED) | MTC_TYPE_BIT(MTC_UNLOCKED),
+	if (mtc_daemon_decode(&c->key, net, buf, len, MTC_TYPE_BIT(MTC_LOCKED) | MTC_TYPE_BIT(MTC_UNLOCKED),
 			      &c->drops, &f) < 0)
 		return;
 	if (strcmp(f.hostname, c->hostname) != 0) {
@@ -195,39 +196,6 @@ static void handle_frame(client *c, int net, const uint8_t *buf, ssize_t len)
 	/* Tell the agent the new state at once, on every network. */
 	if (fresh)
 		send_alive_all(c);
-}
-
-static int on_rx(sd_event_source *s, int fd, uint32_t revents, void *userdata)
-{
-	client *c = userdata;
-	int net = mtc_netio_net_of(&c->io, s);
-
-	(void)revents;
-	if (net < 0)
-		return 0;
-	for (int i = 0; i < 32; i++) {
-		uint8_t buf[2048];
-		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EINTR) {
-				log_warn("receive on %s failed: %m; closing for recovery", mtc_net_name((unsigned)net));
-				mtc_netio_close(&c->io, net);
-			}
-			break;
-		}
-		c->nc[net].rx++;
-		if (mtc_fit_check(&c->fit, &c->cfg, MTC_FIT_DROP_RX, net)) {
-			if (n >= 4 && (buf[3] == MTC_LOCKED || buf[3] == MTC_UNLOCKED))
-				log_notice("FIT: %s via %s dropped on receipt", mtc_type_name(buf[3]),
-					   mtc_net_name((unsigned)net));
-			continue;
-		}
-		handle_frame(c, net, buf, n);
-		if (!c->io.rx_src[net])
-			break;
-	}
-	return 0;
 }
 
 static void recover(client *c)
@@ -378,8 +346,8 @@ static int run(client *c)
 	if (r < 0)
 		return r;
 	sd_event_set_watchdog(c->event, true);
-	c->io = (mtc_netio){ .event = c->event, .cfg = &c->cfg, .fit = &c->fit, .on_rx = on_rx, .userdata = c,
-			     .retry_s = c->cfg.recover_interval };
+	c->io = (mtc_netio){ .event = c->event, .cfg = &c->cfg, .fit = &c->fit, .on_frame = handle_frame, .userdata = c,
+			     .rx_budget = 32, .retry_s = c->cfg.recover_interval };
 	setup_networks(c);
 	recover(c);
 	sd_event_now(c->event, CLOCK_MONOTONIC, &t0);
