@@ -1,13 +1,25 @@
-# Builds a one-controller, one-node loopback world in $D for mtc tests and
-# the demo: agent on 127.0.1.1 / 127.0.2.1 / 127.0.3.1, node "node-1" on
-# 127.0.1.2 / 127.0.2.2 / 127.0.3.2, every path under $D.
+# Builds a one-controller, one-node world in $D for mtc tests, the seed
+# scenario and the demo: on loopback by default, agent on 127.0.1.1 /
+# 127.0.2.1 / 127.0.3.1, node "node-1" on 127.0.1.2 / 127.0.2.2 / 127.0.3.2,
+# every path under $D.
 # Requires lib.sh (BIN, t_spawn) to be sourced first.
+
+# Addresses per network (pxeboot, mgmt, cluster); callers may set their own
+# (the netns harness does) before writing the configs.
+[ -n "${AGENT_IP+x}" ] || AGENT_IP=(127.0.1.1 127.0.2.1 127.0.3.1)
+[ -n "${NODE_IP+x}" ] || NODE_IP=(127.0.1.2 127.0.2.2 127.0.3.2)
 
 # mtc_world DIR [alive_period]
 mtc_world() {
 	D=$1
-	local alive=${2:-1}
 	mkdir -p "$D/node/run" "$D/node/persist" "$D/node/fit" "$D/ctl" "$D/ctl/fit"
+	mtc_agent_conf 1
+	mtc_client_conf "${2:-1}" 1 1 1
+	CTL="$BIN/mtcctl -c $D/agent.conf"
+}
+
+# mtc_agent_conf FIT(0|1): a fresh key, agent.conf and hosts.conf (node-1).
+mtc_agent_conf() {
 	rm -f "$D/mtc.key"
 	"$BIN/mtcctl" keygen "$D/mtc.key" >/dev/null
 	cat >"$D/agent.conf" <<CONF
@@ -19,26 +31,23 @@ resend_interval_ms = 1000
 [auth]
 key_file = $D/mtc.key
 [pxeboot]
-address = 127.0.1.1
+address = ${AGENT_IP[0]}
 [mgmt]
-address = 127.0.2.1
+address = ${AGENT_IP[1]}
 [cluster]
-address = 127.0.3.1
-[fit]
-enabled = 1
-dir = $D/ctl/fit
+address = ${AGENT_IP[2]}
 CONF
+	[ "$1" = 1 ] && printf '[fit]\nenabled = 1\ndir = %s\n' "$D/ctl/fit" >>"$D/agent.conf"
 	cat >"$D/hosts.conf" <<CONF
 [host node-1]
-pxeboot = 127.0.1.2
-mgmt = 127.0.2.2
-cluster = 127.0.3.2
+pxeboot = ${NODE_IP[0]}
+mgmt = ${NODE_IP[1]}
+cluster = ${NODE_IP[2]}
 CONF
-	mtc_client_conf "$alive" 1 1 1
-	CTL="$BIN/mtcctl -c $D/agent.conf"
 }
 
-# mtc_client_conf ALIVE PXE MGMT CLUSTER (1 = provisioned)
+# mtc_client_conf ALIVE PXE MGMT CLUSTER (1 = provisioned); the node reports
+# configured when ${CONFIGURED_FILE:-$D/node/configured} exists.
 mtc_client_conf() {
 	local pxe=$2 mgmt=$3 cluster=$4
 	cat >"$D/client.conf" <<CONF
@@ -47,18 +56,18 @@ hostname = node-1
 alive_period = $1
 locked_file = $D/node/run/.node_locked
 locked_backup = $D/node/persist/.node_locked
-configured_file = $D/node/configured
+configured_file = ${CONFIGURED_FILE:-$D/node/configured}
 [auth]
 key_file = $D/mtc.key
 [pxeboot]
-address = $([ "$pxe" = 1 ] && echo 127.0.1.2)
-agent_address = 127.0.1.1
+address = $([ "$pxe" = 1 ] && echo "${NODE_IP[0]}")
+agent_address = ${AGENT_IP[0]}
 [mgmt]
-address = $([ "$mgmt" = 1 ] && echo 127.0.2.2)
-agent_address = 127.0.2.1
+address = $([ "$mgmt" = 1 ] && echo "${NODE_IP[1]}")
+agent_address = ${AGENT_IP[1]}
 [cluster]
-address = $([ "$cluster" = 1 ] && echo 127.0.3.2)
-agent_address = 127.0.3.1
+address = $([ "$cluster" = 1 ] && echo "${NODE_IP[2]}")
+agent_address = ${AGENT_IP[2]}
 [fit]
 enabled = 1
 dir = $D/node/fit

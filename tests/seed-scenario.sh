@@ -15,56 +15,15 @@
 #   rx_unblock NET
 # Checks are reported with t_check; SEED_LABEL prefixes them.
 
+. "$ROOT/tests/mtc-lib.sh"
+
 SEED_THRESHOLD=4     # bad periods of 1 s before the action
 SEED_GRACE=2
 
 seed_write_configs() {
 	mkdir -p "$D/node/run" "$D/node/persist" "$D/node/fit" "$D/node/gates" "$D/ctl/fit" "$D/node/hostwd"
-	rm -f "$D/mtc.key"
-	"$BIN/mtcctl" keygen "$D/mtc.key" >/dev/null
-	cat >"$D/agent.conf" <<CONF
-[agent]
-hosts_file = $D/hosts.conf
-state_file = $D/ctl/admin.state
-control_socket = $D/ctl/agent.sock
-resend_interval_ms = 1000
-[auth]
-key_file = $D/mtc.key
-[pxeboot]
-address = ${AGENT_IP[0]}
-[mgmt]
-address = ${AGENT_IP[1]}
-[cluster]
-address = ${AGENT_IP[2]}
-CONF
-	cat >"$D/hosts.conf" <<CONF
-[host node-1]
-pxeboot = ${NODE_IP[0]}
-mgmt = ${NODE_IP[1]}
-cluster = ${NODE_IP[2]}
-CONF
-	cat >"$D/client.conf" <<CONF
-[client]
-hostname = node-1
-alive_period = 1
-locked_file = $D/node/run/.node_locked
-locked_backup = $D/node/persist/.node_locked
-configured_file = $D/node/gates/initial_config_complete
-[auth]
-key_file = $D/mtc.key
-[pxeboot]
-address = ${NODE_IP[0]}
-agent_address = ${AGENT_IP[0]}
-[mgmt]
-address = ${NODE_IP[1]}
-agent_address = ${AGENT_IP[1]}
-[cluster]
-address = ${NODE_IP[2]}
-agent_address = ${AGENT_IP[2]}
-[fit]
-enabled = 1
-dir = $D/node/fit
-CONF
+	mtc_agent_conf 0
+	CONFIGURED_FILE=$D/node/gates/initial_config_complete mtc_client_conf 1 1 1 1
 	cat >"$D/hostwd.conf" <<CONF
 [watchdog]
 device = $D/node/watchdog.fifo
