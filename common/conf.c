@@ -22,7 +22,7 @@ typedef struct conf_ctx {
 	void *cfg;
 	conf_extra_fn extra;
 	void *extra_user;
-	unsigned *key_lines;
+	unsigned *key_lines;    /* t->n entries */
 	conf_source *src;
 	unsigned sections_seen; /* value of src->sections at the last key */
 } conf_ctx;
@@ -43,6 +43,18 @@ void conf_error(conf_errors *e, const char *file, unsigned line, const char *fmt
 		snprintf(e->text + used, sizeof(e->text) - used, "%s:%u: %s\n", file, line, msg);
 	else
 		snprintf(e->text + used, sizeof(e->text) - used, "%s: %s\n", file, msg);
+}
+
+void conf_key_error(const conf_origin *o, const char *section, const char *key, const char *fmt, ...)
+{
+	int i = conf_find(o->t, section, key);
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	conf_error(o->errs, o->name, i >= 0 ? o->lines[i] : 0, "%s", msg);
 }
 
 int conf_parse_bool(const char *s, bool *ret)
@@ -138,9 +150,13 @@ void conf_set_defaults(const conf_table *t, void *cfg)
 {
 	char msg[256];
 
+	/* Too many keys or a bad default: programming errors the unit tests
+	 * catch (every table is loaded there). */
+	if (t->n > CONF_MAX_KEYS)
+		abort();
 	for (size_t i = 0; i < t->n; i++) {
 		int r = conf_store(&t->keys[i], cfg, t->keys[i].def, msg, sizeof(msg));
-		/* A bad default is a programming error caught by the unit tests. */
+
 		if (r < 0)
 			abort();
 	}
@@ -158,7 +174,7 @@ static int conf_handler(void *user, const char *section, const char *name, const
 	if (i >= 0) {
 		if (conf_store(&c->t->keys[i], c->cfg, value, msg, sizeof(msg)) < 0)
 			conf_error(c->src->errs, c->src->name, c->src->line, "%s", msg);
-		else if (c->key_lines)
+		else
 			c->key_lines[i] = c->src->line;
 		return 1;
 	}
@@ -260,23 +276,27 @@ static char *conf_reader(char *str, int num, void *stream)
 }
 
 static int conf_run(const conf_table *t, void *cfg, conf_source *src, conf_extra_fn extra,
-		    void *extra_user, unsigned *key_lines)
+		    void *extra_user)
 {
-	conf_ctx c = { t, cfg, extra, extra_user, key_lines, src, 0 };
+	unsigned lines[CONF_MAX_KEYS] = { 0 };
+	conf_ctx c = { t, cfg, extra, extra_user, lines, src, 0 };
 	unsigned before = src->errs->count;
 	int r;
 
 	conf_set_defaults(t, cfg);
-	if (key_lines)
-		memset(key_lines, 0, t->n * sizeof(*key_lines));
 	r = ini_parse_stream(conf_reader, src, conf_handler, &c);
 	if (r > 0 && src->errs->count == before)
 		conf_error(src->errs, src->name, (unsigned)r, "syntax error");
+	if (t->check) {
+		conf_origin o = { t, src->name, lines, src->errs };
+
+		t->check(cfg, &o);
+	}
 	return src->errs->count > before ? -EINVAL : 0;
 }
 
 int conf_load_file(const conf_table *t, void *cfg, const char *path, conf_extra_fn extra,
-		   void *extra_user, unsigned *key_lines, conf_errors *errs)
+		   void *extra_user, conf_errors *errs)
 {
 	conf_source src = { .name = path, .errs = errs };
 	int r;
@@ -287,17 +307,17 @@ int conf_load_file(const conf_table *t, void *cfg, const char *path, conf_extra_
 		conf_error(errs, path, 0, "cannot open: %s", strerror(-r));
 		return r;
 	}
-	r = conf_run(t, cfg, &src, extra, extra_user, key_lines);
+	r = conf_run(t, cfg, &src, extra, extra_user);
 	fclose(src.f);
 	return r;
 }
 
 int conf_load_string(const conf_table *t, void *cfg, const char *name, const char *text,
-		     conf_extra_fn extra, void *extra_user, unsigned *key_lines, conf_errors *errs)
+		     conf_extra_fn extra, void *extra_user, conf_errors *errs)
 {
 	conf_source src = { .text = text, .name = name, .errs = errs };
 
-	return conf_run(t, cfg, &src, extra, extra_user, key_lines);
+	return conf_run(t, cfg, &src, extra, extra_user);
 }
 
 static void value_text(const conf_key *k, const void *cfg, char *buf, size_t size)

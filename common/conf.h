@@ -22,16 +22,38 @@ typedef struct conf_key {
 	const char *help;
 } conf_key;
 
-typedef struct conf_table {
-	const conf_key *keys;
-	size_t n;
-} conf_table;
-
 /* Errors collected while loading, one "file:line: message" per line. */
 typedef struct conf_errors {
 	char text[4096];
 	unsigned count;
 } conf_errors;
+
+typedef struct conf_table conf_table;
+
+/* What a table's check sees besides the config: where each key was set. */
+typedef struct conf_origin {
+	const conf_table *t;
+	const char *name;       /* file name for messages */
+	const unsigned *lines;  /* per key: line it was set on, 0 = default */
+	conf_errors *errs;
+} conf_origin;
+
+/* Cross-key rules and derived fields of one table. Runs once after the
+ * whole text was read, also when some lines were bad, so that one pass
+ * reports every error. Report with conf_key_error(). */
+typedef void (*conf_check_fn)(void *cfg, const conf_origin *o);
+
+struct conf_table {
+	const conf_key *keys;
+	size_t n;                /* at most CONF_MAX_KEYS */
+	conf_check_fn check;     /* optional */
+};
+
+#define CONF_MAX_KEYS 64
+
+/* An error about [section] key, at the line that set it (or the file). */
+void conf_key_error(const conf_origin *o, const char *section, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* For sections the table does not describe (e.g. "[host NAME]").
  * section_start is true for the first key after a section header, so a
@@ -46,17 +68,16 @@ typedef int (*conf_extra_fn)(void *user, const char *section, bool section_start
 
 void conf_set_defaults(const conf_table *t, void *cfg);
 
-/* Defaults, then the file. key_lines (optional, t->n entries) receives the
- * line each key was set on (0 = default). Returns 0, -ENOENT/-EACCES if the
- * file cannot be read, -EINVAL with errs filled if anything was wrong. */
+/* Defaults, then the file, then the table's check. Returns 0, -ENOENT/
+ * -EACCES if the file cannot be read, -EINVAL with errs filled if anything
+ * was wrong. */
 int conf_load_file(const conf_table *t, void *cfg, const char *path,
-		   conf_extra_fn extra, void *extra_user, unsigned *key_lines,
-		   conf_errors *errs);
+		   conf_extra_fn extra, void *extra_user, conf_errors *errs);
 
 /* Same, from text; name is used in messages. */
 int conf_load_string(const conf_table *t, void *cfg, const char *name,
 		     const char *text, conf_extra_fn extra, void *extra_user,
-		     unsigned *key_lines, conf_errors *errs);
+		     conf_errors *errs);
 
 void conf_error(conf_errors *e, const char *file, unsigned line,
 		const char *fmt, ...) __attribute__((format(printf, 4, 5)));

@@ -46,8 +46,6 @@ static const conf_key mtc_keys[] = {
 	STR("fit", "dir", fit_dir, "/run/mtc/fit", "Fault files: drop_rx_<net>, drop_tx_<net>, close_<net>."),
 };
 
-const conf_table mtc_conf_table = { mtc_keys, ARRAY_SIZE(mtc_keys) };
-
 static bool ipv4_ok(const char *s)
 {
 	struct in_addr a;
@@ -55,46 +53,40 @@ static bool ipv4_ok(const char *s)
 	return inet_pton(AF_INET, s, &a) == 1;
 }
 
-static int validate(mtc_config *cfg, const char *name, const unsigned *lines, conf_errors *errs)
+static void check(void *data, const conf_origin *o)
 {
-	unsigned before = errs->count;
+	const mtc_config *cfg = data;
 
 	for (int i = 0; i < MTC_NET_COUNT; i++) {
 		const char *sec = mtc_net_name((unsigned)i);
 		const mtc_net_config *n = &cfg->net[i];
 
 		if (n->address[0] && !ipv4_ok(n->address))
-			conf_error(errs, name, lines[conf_find(&mtc_conf_table, sec, "address")],
-				   "[%s] address = %s: not an IPv4 address", sec, n->address);
+			conf_key_error(o, sec, "address", "[%s] address = %s: not an IPv4 address", sec, n->address);
 		if (n->agent_address[0] && !ipv4_ok(n->agent_address))
-			conf_error(errs, name, lines[conf_find(&mtc_conf_table, sec, "agent_address")],
-				   "[%s] agent_address = %s: not an IPv4 address", sec, n->agent_address);
+			conf_key_error(o, sec, "agent_address", "[%s] agent_address = %s: not an IPv4 address", sec,
+				       n->agent_address);
 	}
 	if (cfg->hostname[0] && !mtc_hostname_valid(cfg->hostname))
-		conf_error(errs, name, lines[conf_find(&mtc_conf_table, "client", "hostname")],
-			   "[client] hostname = %s: letters, digits, '-', '.', '_' only, at most %d",
-			   cfg->hostname, MTC_HOSTNAME_MAX);
-	return errs->count > before ? -EINVAL : 0;
+		conf_key_error(o, "client", "hostname",
+			       "[client] hostname = %s: letters, digits, '-', '.', '_' only, at most %d", cfg->hostname,
+			       MTC_HOSTNAME_MAX);
 }
+
+const conf_table mtc_conf_table = { mtc_keys, ARRAY_SIZE(mtc_keys), check };
 
 int mtc_config_load(mtc_config *cfg, const char *path, conf_errors *errs)
 {
-	unsigned lines[ARRAY_SIZE(mtc_keys)];
-	int r = conf_load_file(&mtc_conf_table, cfg, path, NULL, NULL, lines, errs);
-
-	return r < 0 ? r : validate(cfg, path, lines, errs);
+	return conf_load_file(&mtc_conf_table, cfg, path, NULL, NULL, errs);
 }
 
 int mtc_config_load_string(mtc_config *cfg, const char *text, conf_errors *errs)
 {
-	unsigned lines[ARRAY_SIZE(mtc_keys)];
-	int r = conf_load_string(&mtc_conf_table, cfg, "<string>", text, NULL, NULL, lines, errs);
-
-	return r < 0 ? r : validate(cfg, "<string>", lines, errs);
+	return conf_load_string(&mtc_conf_table, cfg, "<string>", text, NULL, NULL, errs);
 }
 
 /* The hosts file has no fixed keys: every section is "[host NAME]". */
-static const conf_table hosts_table = { NULL, 0 };
+static const conf_table hosts_table = { NULL, 0, NULL };
 
 static int hosts_extra(void *user, const char *section, bool section_start, const char *key, const char *value,
 		       char *msg, size_t msglen)
@@ -165,13 +157,13 @@ static int hosts_finish(mtc_host_list *list, int r)
 int mtc_hosts_load(mtc_host_list *list, const char *path, conf_errors *errs)
 {
 	memset(list, 0, sizeof(*list));
-	return hosts_finish(list, conf_load_file(&hosts_table, NULL, path, hosts_extra, list, NULL, errs));
+	return hosts_finish(list, conf_load_file(&hosts_table, NULL, path, hosts_extra, list, errs));
 }
 
 int mtc_hosts_load_string(mtc_host_list *list, const char *text, conf_errors *errs)
 {
 	memset(list, 0, sizeof(*list));
-	return hosts_finish(list, conf_load_string(&hosts_table, NULL, "<string>", text, hosts_extra, list, NULL, errs));
+	return hosts_finish(list, conf_load_string(&hosts_table, NULL, "<string>", text, hosts_extra, list, errs));
 }
 
 void mtc_hosts_free(mtc_host_list *list)

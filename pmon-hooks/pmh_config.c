@@ -18,50 +18,45 @@ static const conf_key pmh_keys[] = {
 	    "Comma-separated process names (/proc/PID/comm) or absolute pidfile paths that must run."),
 };
 
-const conf_table pmh_conf_table = { pmh_keys, ARRAY_SIZE(pmh_keys) };
-
-static int derive(pmh_config *cfg, const char *name, const unsigned *lines, conf_errors *errs)
+static void derive(void *data, const conf_origin *o)
 {
+	pmh_config *cfg = data;
 	int n;
 
 	memcpy(cfg->gates_buf, cfg->config_gates, sizeof(cfg->gates_buf));
 	memcpy(cfg->procs_buf, cfg->quorum_processes, sizeof(cfg->procs_buf));
 	n = pmh_split_list(cfg->gates_buf, cfg->gates, PMH_MAX_ITEMS);
 	if (n < 0) {
-		conf_error(errs, name, lines[2], "[hook] config_gates: more than %d entries", PMH_MAX_ITEMS);
-		return -EINVAL;
+		conf_key_error(o, "hook", "config_gates", "[hook] config_gates: more than %d entries", PMH_MAX_ITEMS);
+		return;
 	}
 	cfg->n_gates = (size_t)n;
 	n = pmh_split_list(cfg->procs_buf, cfg->procs, PMH_MAX_ITEMS);
 	if (n < 0) {
-		conf_error(errs, name, lines[3], "[hook] quorum_processes: more than %d entries", PMH_MAX_ITEMS);
-		return -EINVAL;
+		conf_key_error(o, "hook", "quorum_processes", "[hook] quorum_processes: more than %d entries",
+			       PMH_MAX_ITEMS);
+		return;
 	}
 	cfg->n_procs = (size_t)n;
 	for (size_t i = 0; i < cfg->n_procs; i++) {
 		if (cfg->procs[i][0] != '/' && strlen(cfg->procs[i]) > 15) {
-			conf_error(errs, name, lines[3],
-				   "[hook] quorum_processes: '%s' is longer than a /proc comm name (15)", cfg->procs[i]);
-			return -EINVAL;
+			conf_key_error(o, "hook", "quorum_processes",
+				       "[hook] quorum_processes: '%s' is longer than a /proc comm name (15)", cfg->procs[i]);
+			return;
 		}
 	}
-	return 0;
 }
+
+const conf_table pmh_conf_table = { pmh_keys, ARRAY_SIZE(pmh_keys), derive };
 
 int pmh_config_load(pmh_config *cfg, const char *path, conf_errors *errs)
 {
-	unsigned lines[ARRAY_SIZE(pmh_keys)];
-	int r = conf_load_file(&pmh_conf_table, cfg, path, NULL, NULL, lines, errs);
-
-	return r < 0 ? r : derive(cfg, path, lines, errs);
+	return conf_load_file(&pmh_conf_table, cfg, path, NULL, NULL, errs);
 }
 
 int pmh_config_load_string(pmh_config *cfg, const char *text, conf_errors *errs)
 {
-	unsigned lines[ARRAY_SIZE(pmh_keys)];
-	int r = conf_load_string(&pmh_conf_table, cfg, "<string>", text, NULL, NULL, lines, errs);
-
-	return r < 0 ? r : derive(cfg, "<string>", lines, errs);
+	return conf_load_string(&pmh_conf_table, cfg, "<string>", text, NULL, NULL, errs);
 }
 
 void pmh_config_copy(pmh_config *dst, const pmh_config *src)

@@ -33,7 +33,6 @@ static const conf_key hwd_keys[] = {
 	STR("fit", "dir", fit_dir, "/run/hostwd/fit", "Fault files: drop_reports, fail_kick."),
 };
 
-const conf_table hwd_conf_table = { hwd_keys, ARRAY_SIZE(hwd_keys) };
 
 const char *hwd_action_name(int action)
 {
@@ -63,48 +62,32 @@ static int parse_uids(hwd_config *cfg, char *msg, size_t msglen)
 	return 0;
 }
 
-static int validate(hwd_config *cfg, const char *name, const unsigned *lines, conf_errors *errs)
+static void check(void *data, const conf_origin *o)
 {
+	hwd_config *cfg = data;
 	char msg[256];
-	int before = (int)errs->count;
 
 	if (cfg->kick_interval > cfg->timeout / 2)
-		conf_error(errs, name, lines[conf_find(&hwd_conf_table, "watchdog", "kick_interval")],
-			   "[watchdog] kick_interval = %d must be <= timeout/2 = %d",
-			   cfg->kick_interval, cfg->timeout / 2);
+		conf_key_error(o, "watchdog", "kick_interval", "[watchdog] kick_interval = %d must be <= timeout/2 = %d",
+			       cfg->kick_interval, cfg->timeout / 2);
 	if (parse_uids(cfg, msg, sizeof(msg)) < 0)
-		conf_error(errs, name, lines[conf_find(&hwd_conf_table, "health", "allowed_uids")], "%s", msg);
+		conf_key_error(o, "health", "allowed_uids", "%s", msg);
 	if (!cfg->health_socket[0])
-		conf_error(errs, name, lines[conf_find(&hwd_conf_table, "health", "socket")],
-			   "[health] socket must not be empty");
+		conf_key_error(o, "health", "socket", "[health] socket must not be empty");
 	if (!cfg->lock_file[0])
-		conf_error(errs, name, lines[conf_find(&hwd_conf_table, "lock", "file")],
-			   "[lock] file must not be empty");
-	return (int)errs->count > before ? -EINVAL : 0;
+		conf_key_error(o, "lock", "file", "[lock] file must not be empty");
 }
+
+const conf_table hwd_conf_table = { hwd_keys, ARRAY_SIZE(hwd_keys), check };
 
 int hwd_config_load(hwd_config *cfg, const char *path, conf_errors *errs)
 {
-	unsigned lines[ARRAY_SIZE(hwd_keys)];
-	int r;
-
-	r = conf_load_file(&hwd_conf_table, cfg, path, NULL, NULL, lines, errs);
-	if (r == -EINVAL)
-		validate(cfg, path, lines, errs);
-	if (r < 0)
-		return r;
-	return validate(cfg, path, lines, errs);
+	return conf_load_file(&hwd_conf_table, cfg, path, NULL, NULL, errs);
 }
 
 int hwd_config_load_string(hwd_config *cfg, const char *text, conf_errors *errs)
 {
-	unsigned lines[ARRAY_SIZE(hwd_keys)];
-	int r;
-
-	r = conf_load_string(&hwd_conf_table, cfg, "<string>", text, NULL, NULL, lines, errs);
-	if (r < 0)
-		return r;
-	return validate(cfg, "<string>", lines, errs);
+	return conf_load_string(&hwd_conf_table, cfg, "<string>", text, NULL, NULL, errs);
 }
 
 bool hwd_config_uid_allowed(const hwd_config *cfg, uid_t uid)

@@ -129,6 +129,25 @@ static void test_kick_vs_timeout(void **state)
 	assert_int_equal(load("[watchdog]\ntimeout = 10\nkick_interval = 5\n", &c, &e), 0);
 }
 
+/* One pass reports every error: a bad line does not hide a cross-key rule
+ * broken elsewhere in the file, and each names its own line. */
+static void test_all_errors_in_one_pass(void **state)
+{
+	hwd_config c;
+	conf_errors e;
+
+	(void)state;
+	assert_int_equal(load("[watchdog]\ntimeout = 10\nbogus = 1\nkick_interval = 6\n[health]\nallowed_uids = 0,x\n",
+			      &c, &e), -EINVAL);
+	assert_int_equal(e.count, 3);
+	assert_non_null(strstr(e.text, "<string>:3: unknown key 'bogus' in section [watchdog]"));
+	assert_non_null(strstr(e.text, "<string>:4: [watchdog] kick_interval = 6 must be <= timeout/2 = 5"));
+	assert_non_null(strstr(e.text, "<string>:6: [health] allowed_uids: 'x' is not a uid"));
+	/* A rule about a key left at its default names the file only. */
+	assert_int_equal(load("[watchdog]\ntimeout = 2\n", &c, &e), -EINVAL);
+	assert_non_null(strstr(e.text, "<string>: [watchdog] kick_interval = 5 must be <= timeout/2 = 1"));
+}
+
 static void test_missing_file(void **state)
 {
 	hwd_config c;
@@ -209,6 +228,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_and_malformed),
 		cmocka_unit_test(test_indented_and_long_lines),
 		cmocka_unit_test(test_kick_vs_timeout),
+		cmocka_unit_test(test_all_errors_in_one_pass),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_dump_roundtrip),
 		cmocka_unit_test(test_report_parse),
