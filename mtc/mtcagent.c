@@ -4,7 +4,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include <sodium.h>
 #include <systemd/sd-event.h>
 
+#include "cli.h"
 #include "fileops.h"
 #include "log.h"
 #include "mtc_codec.h"
@@ -43,8 +43,7 @@ typedef struct agent_host {
 } agent_host;
 
 typedef struct agent {
-	const char *config_path;
-	bool config_explicit;
+	cli_daemon cli;
 	mtc_config cfg;
 	mtc_key key;
 	sd_event *event;
@@ -496,8 +495,8 @@ static int reload(void *userdata)
 	mtc_config next;
 	mtc_key key;
 
-	if (mtc_daemon_load_config(a->config_path, true, &next) < 0 || mtc_daemon_load_key(&next, &key) < 0) {
-		log_err("reload of %s failed; keeping the running configuration", a->config_path);
+	if (mtc_daemon_load_config(a->cli.config_path, true, &next) < 0 || mtc_daemon_load_key(&next, &key) < 0) {
+		log_err("reload of %s failed; keeping the running configuration", a->cli.config_path);
 		return 0;
 	}
 	if (load_hosts(a, &next) < 0) {
@@ -513,20 +512,6 @@ static int reload(void *userdata)
 	recover(a);
 	log_notice("configuration reloaded: %zu hosts", a->n_hosts);
 	return 0;
-}
-
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"Usage: mtcagent [OPTIONS]\n"
-		"Maintenance agent: keeps each host's admin lock state and delivers it over\n"
-		"pxeboot, mgmt and cluster, correcting hosts that report otherwise.\n\n"
-		"  -c, --config FILE   configuration file (default %s)\n"
-		"      --check-config  validate the configuration and hosts file, and exit\n"
-		"      --dump-config   print the effective configuration and exit\n"
-		"  -h, --help          show this help\n"
-		"  -V, --version       show the version\n",
-		MTC_DEFAULT_CONFIG);
 }
 
 static int run(agent *a)
@@ -587,33 +572,24 @@ static int run(agent *a)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' }, { "check-config", no_argument, NULL, 'C' },
-		{ "dump-config", no_argument, NULL, 'D' }, { "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' }, { 0 }
+	static agent a = {
+		.cli = { .name = "mtcagent",
+			 .about = "Maintenance agent: keeps each host's admin lock state and delivers it over\n"
+				  "pxeboot, mgmt and cluster, correcting hosts that report otherwise.",
+			 .check_what = "the configuration and the hosts file",
+			 .footer = "Signals: SIGHUP reloads the configuration, SIGTERM stops cleanly.",
+			 .table = &mtc_conf_table,
+			 .config_path = MTC_DEFAULT_CONFIG },
+		.control_fd = -1,
 	};
-	static agent a = { .config_path = MTC_DEFAULT_CONFIG, .control_fd = -1 };
-	bool check = false, dump = false;
-	int o;
+	int r = cli_daemon_parse(&a.cli, argc, argv);
 
-	while ((o = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
-		switch (o) {
-		case 'c': a.config_path = optarg; a.config_explicit = true; break;
-		case 'C': check = true; break;
-		case 'D': dump = true; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': printf("mtcagent %s\n", PROJECT_VERSION); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "mtcagent: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
+	if (r >= 0)
+		return r;
 	log_open("mtcagent");
-	if (mtc_daemon_load_config(a.config_path, a.config_explicit, &a.cfg) < 0)
+	if (mtc_daemon_load_config(a.cli.config_path, a.cli.config_explicit, &a.cfg) < 0)
 		return 1;
-	if (check) {
+	if (a.cli.mode == CLI_CHECK_CONFIG) {
 		mtc_host_list l;
 		conf_errors errs = { 0 };
 
@@ -621,11 +597,11 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s", errs.text);
 			return 1;
 		}
-		printf("%s: configuration valid; %s: %zu hosts\n", a.config_path, a.cfg.hosts_file, l.n);
+		printf("%s: configuration valid; %s: %zu hosts\n", a.cli.config_path, a.cfg.hosts_file, l.n);
 		mtc_hosts_free(&l);
 		return 0;
 	}
-	if (dump) {
+	if (a.cli.mode == CLI_DUMP_CONFIG) {
 		conf_dump(&mtc_conf_table, &a.cfg, stdout);
 		return 0;
 	}

@@ -2,7 +2,6 @@
  * Locked/Unlocked commands to the lock flag hostwd reads. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include <sodium.h>
 #include <systemd/sd-event.h>
 
+#include "cli.h"
 #include "log.h"
 #include "mtc_codec.h"
 #include "mtc_config.h"
@@ -27,8 +27,7 @@ typedef struct net_counters {
 } net_counters;
 
 typedef struct client {
-	const char *config_path;
-	bool config_explicit;
+	cli_daemon cli;
 	mtc_config cfg;
 	mtc_key key;
 	char hostname[MTC_HOSTNAME_MAX + 1];
@@ -256,8 +255,8 @@ static int reload(void *userdata)
 	mtc_config next;
 	mtc_key key;
 
-	if (mtc_daemon_load_config(c->config_path, true, &next) < 0) {
-		log_err("reload of %s failed; keeping the running configuration", c->config_path);
+	if (mtc_daemon_load_config(c->cli.config_path, true, &next) < 0) {
+		log_err("reload of %s failed; keeping the running configuration", c->cli.config_path);
 		return 0;
 	}
 	if (mtc_daemon_load_key(&next, &key) < 0) {
@@ -271,7 +270,7 @@ static int reload(void *userdata)
 	c->io.retry_s = c->cfg.recover_interval;
 	setup_networks(c);
 	recover(c);
-	log_notice("configuration reloaded from %s", c->config_path);
+	log_notice("configuration reloaded from %s", c->cli.config_path);
 	return 0;
 }
 
@@ -300,20 +299,6 @@ static int restore_flag(client *c)
 		return r;
 	}
 	return 0;
-}
-
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"Usage: mtcclient [OPTIONS]\n"
-		"Maintenance client: sends mtcAlive on the pxeboot, mgmt and cluster networks\n"
-		"and applies Locked/Unlocked commands to the node's lock flag.\n\n"
-		"  -c, --config FILE   configuration file (default %s)\n"
-		"      --check-config  validate the configuration and exit\n"
-		"      --dump-config   print the effective configuration and exit\n"
-		"  -h, --help          show this help\n"
-		"  -V, --version       show the version\n",
-		MTC_DEFAULT_CONFIG);
 }
 
 static int run(client *c)
@@ -376,39 +361,27 @@ static int run(client *c)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' }, { "check-config", no_argument, NULL, 'C' },
-		{ "dump-config", no_argument, NULL, 'D' }, { "help", no_argument, NULL, 'h' },
-		{ "describe-config", no_argument, NULL, 'T' },
-		{ "version", no_argument, NULL, 'V' }, { 0 }
+	static client c = {
+		.cli = { .name = "mtcclient",
+			 .about = "Maintenance client: sends mtcAlive on the pxeboot, mgmt and cluster networks\n"
+				  "and applies Locked/Unlocked commands to the node's lock flag.",
+			 .check_what = "the configuration",
+			 .footer = "Signals: SIGHUP reloads the configuration, SIGTERM stops cleanly.",
+			 .table = &mtc_conf_table,
+			 .config_path = MTC_DEFAULT_CONFIG },
 	};
-	static client c = { .config_path = MTC_DEFAULT_CONFIG };
-	bool check = false, dump = false;
-	int o;
+	int r = cli_daemon_parse(&c.cli, argc, argv);
 
-	while ((o = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
-		switch (o) {
-		case 'c': c.config_path = optarg; c.config_explicit = true; break;
-		case 'C': check = true; break;
-		case 'D': dump = true; break;
-		case 'T': conf_describe(&mtc_conf_table, stdout); return 0; /* for the man page */
-		case 'h': usage(stdout); return 0;
-		case 'V': printf("mtcclient %s\n", PROJECT_VERSION); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "mtcclient: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
+	if (r >= 0)
+		return r;
 	log_open("mtcclient");
-	if (mtc_daemon_load_config(c.config_path, c.config_explicit, &c.cfg) < 0)
+	if (mtc_daemon_load_config(c.cli.config_path, c.cli.config_explicit, &c.cfg) < 0)
 		return 1;
-	if (check) {
-		printf("%s: configuration valid\n", c.config_path);
+	if (c.cli.mode == CLI_CHECK_CONFIG) {
+		printf("%s: configuration valid\n", c.cli.config_path);
 		return 0;
 	}
-	if (dump) {
+	if (c.cli.mode == CLI_DUMP_CONFIG) {
 		conf_dump(&mtc_conf_table, &c.cfg, stdout);
 		return 0;
 	}

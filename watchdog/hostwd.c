@@ -2,7 +2,6 @@
  * a crashdump when quorum stays lost, unless the node is locked. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 
 #include <systemd/sd-event.h>
 
+#include "cli.h"
 #include "fileops.h"
 #include "hwd_config.h"
 #include "hwd_device.h"
@@ -31,8 +31,7 @@ typedef struct hwd_counters {
 } hwd_counters;
 
 typedef struct hostwd {
-	const char *config_path;
-	bool config_path_explicit;
+	cli_daemon cli;
 	hwd_config cfg;
 	sd_event *event;
 	sd_event_source *kick_src, *period_src, *health_src;
@@ -371,11 +370,11 @@ static int load_config(hostwd *h, hwd_config *cfg)
 	conf_errors errs = { 0 };
 	int r;
 
-	if (!h->config_path_explicit && !path_exists(h->config_path)) {
+	if (!h->cli.config_explicit && !path_exists(h->cli.config_path)) {
 		conf_set_defaults(&hwd_conf_table, cfg);
 		return hwd_config_load_string(cfg, "", &errs);
 	}
-	r = hwd_config_load(cfg, h->config_path, &errs);
+	r = hwd_config_load(cfg, h->cli.config_path, &errs);
 	if (r < 0)
 		fprintf(stderr, "%s", errs.text);
 	return r;
@@ -388,7 +387,7 @@ static int reload(hostwd *h)
 
 	notify_reloading();
 	if (load_config(h, &next) < 0) {
-		log_err("reload of %s failed; keeping the running configuration", h->config_path);
+		log_err("reload of %s failed; keeping the running configuration", h->cli.config_path);
 		notify_ready();
 		return 0;
 	}
@@ -407,7 +406,7 @@ static int reload(hostwd *h)
 	if (next.fit_enabled && !h->cfg.fit_enabled)
 		log_emit(LOG_WARNING, MSGID_FIT, "FIT enabled: fault files in %s are honoured", next.fit_dir);
 	h->cfg = next;
-	log_notice("configuration reloaded from %s", h->config_path);
+	log_notice("configuration reloaded from %s", h->cli.config_path);
 	notify_ready();
 	update_status(h);
 	return 0;
@@ -422,22 +421,6 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 	log_notice("received %s, stopping", strsignal((int)si->ssi_signo));
 	notify_stopping();
 	return sd_event_exit(sd_event_source_get_event(s), 0);
-}
-
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"Usage: hostwd [OPTIONS]\n"
-		"Host watchdog: kicks the watchdog device and forces a crashdump when\n"
-		"process-monitor quorum stays lost, unless the node is locked.\n\n"
-		"  -c, --config FILE   configuration file (default %s)\n"
-		"      --check-config  validate the configuration and exit (0 valid, 1 errors)\n"
-		"      --dump-config   print the effective configuration as ini and exit\n"
-		"  -h, --help          show this help\n"
-		"  -V, --version       show the version\n\n"
-		"Signals: SIGHUP reloads the configuration, SIGTERM stops cleanly\n"
-		"(disarming a kernel watchdog with the magic close).\n",
-		HWD_DEFAULT_CONFIG);
 }
 
 static int run(hostwd *h)
@@ -518,42 +501,29 @@ static int run(hostwd *h)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check-config", no_argument, NULL, 'C' },
-		{ "dump-config", no_argument, NULL, 'D' },
-		{ "describe-config", no_argument, NULL, 'T' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ 0 }
+	hostwd h = {
+		.cli = { .name = "hostwd",
+			 .about = "Host watchdog: kicks the watchdog device and forces a crashdump when\n"
+				  "process-monitor quorum stays lost, unless the node is locked.",
+			 .check_what = "the configuration",
+			 .footer = "Signals: SIGHUP reloads the configuration, SIGTERM stops cleanly\n"
+				   "(disarming a kernel watchdog with the magic close).",
+			 .table = &hwd_conf_table,
+			 .config_path = HWD_DEFAULT_CONFIG },
+		.health_fd = -1,
 	};
-	hostwd h = { .config_path = HWD_DEFAULT_CONFIG, .health_fd = -1 };
-	bool check = false, dump = false;
-	int c;
+	int r = cli_daemon_parse(&h.cli, argc, argv);
 
-	while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c': h.config_path = optarg; h.config_path_explicit = true; break;
-		case 'C': check = true; break;
-		case 'D': dump = true; break;
-		case 'T': conf_describe(&hwd_conf_table, stdout); return 0; /* for the man page */
-		case 'h': usage(stdout); return 0;
-		case 'V': printf("hostwd %s\n", PROJECT_VERSION); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "hostwd: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
+	if (r >= 0)
+		return r;
 	log_open("hostwd");
 	if (load_config(&h, &h.cfg) < 0)
 		return 1;
-	if (check) {
-		printf("%s: configuration valid\n", h.config_path);
+	if (h.cli.mode == CLI_CHECK_CONFIG) {
+		printf("%s: configuration valid\n", h.cli.config_path);
 		return 0;
 	}
-	if (dump) {
+	if (h.cli.mode == CLI_DUMP_CONFIG) {
 		conf_dump(&hwd_conf_table, &h.cfg, stdout);
 		return 0;
 	}

@@ -12,6 +12,14 @@ for b in mtcclient mtcagent mtcctl; do
 	t_check "$b --version" sh -c "'$BIN/$b' --version | grep -q '^$b [0-9]'"
 	t_check "$b --help" sh -c "'$BIN/$b' --help | grep -qi usage"
 done
+for b in mtcclient mtcagent; do
+	"$BIN/$b" --no-such-option >/dev/null 2>&1; rc=$?
+	t_check "$b rejects an unknown option with exit 2 (rc=$rc)" test "$rc" -eq 2
+	out=$("$BIN/$b" -c "$D/client.conf" stray 2>&1); rc=$?
+	t_check "$b rejects a stray argument with exit 2, naming it (rc=$rc)" \
+		sh -c "[ $rc -eq 2 ] && echo \"\$1\" | grep -q \"unexpected argument 'stray'\"" _ "$out"
+	t_check "$b --help documents -c and the signals" sh -c "'$BIN/$b' --help | grep -q -- '--config FILE' && '$BIN/$b' --help | grep -q SIGHUP"
+done
 t_check "mtcagent --check-config validates config and hosts" "$BIN/mtcagent" --check-config -c "$D/agent.conf"
 printf '[host a]\npxeboot = 1.2.3\n' >"$D/bad-hosts.conf"
 sed "s|$D/hosts.conf|$D/bad-hosts.conf|" "$D/agent.conf" >"$D/agent-bad.conf"
