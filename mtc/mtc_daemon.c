@@ -1,11 +1,9 @@
 #include "mtc_daemon.h"
 #include "log.h"
-#include "notify.h"
 #include "util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,19 +34,6 @@ bool mtc_fit_check(mtc_fit *f, const mtc_config *cfg, mtc_fit_kind kind, int net
 	return on;
 }
 
-int mtc_daemon_load_config(const char *path, bool explicit_path, mtc_config *cfg)
-{
-	conf_errors errs = { 0 };
-	int r;
-
-	if (!explicit_path && !path_exists(path))
-		return mtc_config_load_string(cfg, "", &errs);
-	r = mtc_config_load(cfg, path, &errs);
-	if (r < 0)
-		fprintf(stderr, "%s", errs.text);
-	return r;
-}
-
 int mtc_daemon_load_key(const mtc_config *cfg, mtc_key *key)
 {
 	char msg[512];
@@ -68,50 +53,6 @@ int mtc_daemon_load_key(const mtc_config *cfg, mtc_key *key)
 	if (r < 0)
 		log_err("%s", msg);
 	return r;
-}
-
-typedef struct signal_ctx {
-	int (*reload)(void *userdata);
-	void *userdata;
-} signal_ctx;
-
-static signal_ctx sig_ctx; /* one event loop per process */
-
-static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
-{
-	signal_ctx *c = userdata;
-
-	if (si->ssi_signo == SIGHUP) {
-		notify_reloading();
-		c->reload(c->userdata);
-		notify_ready();
-		return 0;
-	}
-	log_notice("received %s, stopping", strsignal((int)si->ssi_signo));
-	notify_stopping();
-	return sd_event_exit(sd_event_source_get_event(s), 0);
-}
-
-int mtc_daemon_signals(sd_event *e, int (*reload)(void *userdata), void *userdata)
-{
-	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
-	sigset_t ss;
-	int r;
-
-	/* A vanished peer is an error return, never a fatal signal. */
-	signal(SIGPIPE, SIG_IGN);
-	sig_ctx.reload = reload;
-	sig_ctx.userdata = userdata;
-	sigemptyset(&ss);
-	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
-		sigaddset(&ss, sigs[i]);
-	sigprocmask(SIG_BLOCK, &ss, NULL);
-	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++) {
-		r = sd_event_add_signal(e, NULL, sigs[i], on_signal, &sig_ctx);
-		if (r < 0)
-			return r;
-	}
-	return 0;
 }
 
 uint32_t mtc_daemon_boot_id(void)

@@ -1,6 +1,6 @@
 /* Plumbing shared by mtcclient and mtcagent (not by the pure modules):
- * loading config and key with operator-facing messages, fault insertion,
- * signal wiring. */
+ * loading the key with operator-facing messages, fault insertion, the
+ * per-network sockets in the event loop. */
 #ifndef MTC_DAEMON_H
 #define MTC_DAEMON_H
 
@@ -24,15 +24,8 @@ typedef struct mtc_fit {
 bool mtc_fit_check(mtc_fit *f, const mtc_config *cfg, mtc_fit_kind kind, int net);
 const char *mtc_fit_name(mtc_fit_kind kind);
 
-/* Defaults when path is the implicit default and missing; errors printed
- * to stderr as "file:line: message". */
-int mtc_daemon_load_config(const char *path, bool explicit_path, mtc_config *cfg);
-
 /* The shared key, or auth disabled with a warning. Logs why on failure. */
 int mtc_daemon_load_key(const mtc_config *cfg, mtc_key *key);
-
-/* SIGTERM/SIGINT stop the loop, SIGHUP calls reload(userdata). */
-int mtc_daemon_signals(sd_event *e, int (*reload)(void *userdata), void *userdata);
 
 /* The per-network sockets of a daemon wired into its event loop: the
  * recovery walk, FIT close_<net>, rx event sources, and logs of each

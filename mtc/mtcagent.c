@@ -15,7 +15,6 @@
 #include <sodium.h>
 #include <systemd/sd-event.h>
 
-#include "cli.h"
 #include "fileops.h"
 #include "log.h"
 #include "mtc_codec.h"
@@ -24,6 +23,7 @@
 #include "mtc_episode.h"
 #include "mtc_net.h"
 #include "notify.h"
+#include "service.h"
 #include "unixsock.h"
 #include "util.h"
 
@@ -43,7 +43,7 @@ typedef struct agent_host {
 } agent_host;
 
 typedef struct agent {
-	cli_daemon cli;
+	service svc;
 	mtc_config cfg;
 	mtc_key key;
 	sd_event *event;
@@ -495,8 +495,8 @@ static int reload(void *userdata)
 	mtc_config next;
 	mtc_key key;
 
-	if (mtc_daemon_load_config(a->cli.config_path, true, &next) < 0 || mtc_daemon_load_key(&next, &key) < 0) {
-		log_err("reload of %s failed; keeping the running configuration", a->cli.config_path);
+	if (service_load_config(&a->svc, &next) < 0 || mtc_daemon_load_key(&next, &key) < 0) {
+		log_err("reload of %s failed; keeping the running configuration", a->svc.config_path);
 		return 0;
 	}
 	if (load_hosts(a, &next) < 0) {
@@ -531,7 +531,7 @@ static int run(agent *a)
 	r = sd_event_default(&a->event);
 	if (r < 0)
 		return r;
-	r = mtc_daemon_signals(a->event, reload, a);
+	r = service_signals(&a->svc, a->event, reload, a);
 	if (r < 0)
 		return r;
 	sd_event_set_watchdog(a->event, true);
@@ -573,7 +573,7 @@ static int run(agent *a)
 int main(int argc, char **argv)
 {
 	static agent a = {
-		.cli = { .name = "mtcagent",
+		.svc = { .name = "mtcagent",
 			 .about = "Maintenance agent: keeps each host's admin lock state and delivers it over\n"
 				  "pxeboot, mgmt and cluster, correcting hosts that report otherwise.",
 			 .check_what = "the configuration and the hosts file",
@@ -582,14 +582,14 @@ int main(int argc, char **argv)
 			 .config_path = MTC_DEFAULT_CONFIG },
 		.control_fd = -1,
 	};
-	int r = cli_daemon_parse(&a.cli, argc, argv);
+	int r = service_parse_cli(&a.svc, argc, argv);
 
 	if (r >= 0)
 		return r;
 	log_open("mtcagent");
-	if (mtc_daemon_load_config(a.cli.config_path, a.cli.config_explicit, &a.cfg) < 0)
+	if (service_load_config(&a.svc, &a.cfg) < 0)
 		return 1;
-	if (a.cli.mode == CLI_CHECK_CONFIG) {
+	if (a.svc.mode == SERVICE_CHECK_CONFIG) {
 		mtc_host_list l;
 		conf_errors errs = { 0 };
 
@@ -597,11 +597,11 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s", errs.text);
 			return 1;
 		}
-		printf("%s: configuration valid; %s: %zu hosts\n", a.cli.config_path, a.cfg.hosts_file, l.n);
+		printf("%s: configuration valid; %s: %zu hosts\n", a.svc.config_path, a.cfg.hosts_file, l.n);
 		mtc_hosts_free(&l);
 		return 0;
 	}
-	if (a.cli.mode == CLI_DUMP_CONFIG) {
+	if (a.svc.mode == SERVICE_DUMP_CONFIG) {
 		conf_dump(&mtc_conf_table, &a.cfg, stdout);
 		return 0;
 	}

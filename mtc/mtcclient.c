@@ -11,7 +11,6 @@
 #include <sodium.h>
 #include <systemd/sd-event.h>
 
-#include "cli.h"
 #include "log.h"
 #include "mtc_codec.h"
 #include "mtc_config.h"
@@ -20,6 +19,7 @@
 #include "mtc_net.h"
 #include "mtc_replay.h"
 #include "notify.h"
+#include "service.h"
 #include "util.h"
 
 typedef struct net_counters {
@@ -27,7 +27,7 @@ typedef struct net_counters {
 } net_counters;
 
 typedef struct client {
-	cli_daemon cli;
+	service svc;
 	mtc_config cfg;
 	mtc_key key;
 	char hostname[MTC_HOSTNAME_MAX + 1];
@@ -255,8 +255,8 @@ static int reload(void *userdata)
 	mtc_config next;
 	mtc_key key;
 
-	if (mtc_daemon_load_config(c->cli.config_path, true, &next) < 0) {
-		log_err("reload of %s failed; keeping the running configuration", c->cli.config_path);
+	if (service_load_config(&c->svc, &next) < 0) {
+		log_err("reload of %s failed; keeping the running configuration", c->svc.config_path);
 		return 0;
 	}
 	if (mtc_daemon_load_key(&next, &key) < 0) {
@@ -270,7 +270,7 @@ static int reload(void *userdata)
 	c->io.retry_s = c->cfg.recover_interval;
 	setup_networks(c);
 	recover(c);
-	log_notice("configuration reloaded from %s", c->cli.config_path);
+	log_notice("configuration reloaded from %s", c->svc.config_path);
 	return 0;
 }
 
@@ -327,7 +327,7 @@ static int run(client *c)
 	r = sd_event_default(&c->event);
 	if (r < 0)
 		return r;
-	r = mtc_daemon_signals(c->event, reload, c);
+	r = service_signals(&c->svc, c->event, reload, c);
 	if (r < 0)
 		return r;
 	sd_event_set_watchdog(c->event, true);
@@ -362,7 +362,7 @@ static int run(client *c)
 int main(int argc, char **argv)
 {
 	static client c = {
-		.cli = { .name = "mtcclient",
+		.svc = { .name = "mtcclient",
 			 .about = "Maintenance client: sends mtcAlive on the pxeboot, mgmt and cluster networks\n"
 				  "and applies Locked/Unlocked commands to the node's lock flag.",
 			 .check_what = "the configuration",
@@ -370,18 +370,18 @@ int main(int argc, char **argv)
 			 .table = &mtc_conf_table,
 			 .config_path = MTC_DEFAULT_CONFIG },
 	};
-	int r = cli_daemon_parse(&c.cli, argc, argv);
+	int r = service_parse_cli(&c.svc, argc, argv);
 
 	if (r >= 0)
 		return r;
 	log_open("mtcclient");
-	if (mtc_daemon_load_config(c.cli.config_path, c.cli.config_explicit, &c.cfg) < 0)
+	if (service_load_config(&c.svc, &c.cfg) < 0)
 		return 1;
-	if (c.cli.mode == CLI_CHECK_CONFIG) {
-		printf("%s: configuration valid\n", c.cli.config_path);
+	if (c.svc.mode == SERVICE_CHECK_CONFIG) {
+		printf("%s: configuration valid\n", c.svc.config_path);
 		return 0;
 	}
-	if (c.cli.mode == CLI_DUMP_CONFIG) {
+	if (c.svc.mode == SERVICE_DUMP_CONFIG) {
 		conf_dump(&mtc_conf_table, &c.cfg, stdout);
 		return 0;
 	}

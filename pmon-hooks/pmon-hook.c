@@ -1,7 +1,6 @@
 /* pmon-hook: one-shot reports, hostwd status, and the reporter service. */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include "pmh_config.h"
 #include "pmh_eval.h"
 #include "pmonhook.h"
+#include "service.h"
 #include "util.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NOT_RUNNING = 3, EXIT_DENIED = 4 };
@@ -163,7 +163,7 @@ static int cmd_status(int argc, char **argv)
 }
 
 typedef struct reporter {
-	const char *config_path;
+	service svc;
 	pmh_config cfg;
 	pmh *hook;
 	sd_event_source *timer;
@@ -216,31 +216,13 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 	return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 }
 
-static int load_reporter_config(const char *path, bool explicit_path, pmh_config *cfg)
-{
-	conf_errors errs = { 0 };
-	int r;
-
-	if (!explicit_path && !path_exists(path))
-		return pmh_config_load_string(cfg, "", &errs);
-	r = pmh_config_load(cfg, path, &errs);
-	if (r < 0)
-		fprintf(stderr, "%s", errs.text);
-	return r;
-}
-
-static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+static int reload(void *userdata)
 {
 	reporter *rp = userdata;
 	pmh_config next;
 
-	if (si->ssi_signo != SIGHUP) {
-		notify_stopping();
-		return sd_event_exit(sd_event_source_get_event(s), 0);
-	}
-	notify_reloading();
-	if (load_reporter_config(rp->config_path, true, &next) < 0) {
-		log_err("reload of %s failed; keeping the running configuration", rp->config_path);
+	if (service_load_config(&rp->svc, &next) < 0) {
+		log_err("reload of %s failed; keeping the running configuration", rp->svc.config_path);
 	} else {
 		pmh *h = NULL;
 		if (strcmp(next.socket, rp->cfg.socket) != 0 && pmh_open(next.socket, &h) == 0) {
@@ -248,44 +230,36 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 			rp->hook = h;
 		}
 		pmh_config_copy(&rp->cfg, &next);
-		log_notice("configuration reloaded from %s", rp->config_path);
+		log_notice("configuration reloaded from %s", rp->svc.config_path);
 		evaluate_and_report(rp);
 	}
-	notify_ready();
 	return 0;
 }
 
 static int cmd_run(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' }, { "check-config", no_argument, NULL, 'C' },
-		{ "dump-config", no_argument, NULL, 'D' }, { "help", no_argument, NULL, 'h' },
-		{ "describe-config", no_argument, NULL, 'T' }, { 0 }
+	reporter rp = {
+		.svc = { .name = "pmon-hook run",
+			 .about = "The reporter service: every report_period, evaluates the config gates and\n"
+				  "quorum processes and reports the result to hostwd.",
+			 .check_what = "the configuration",
+			 .footer = "Signals: SIGHUP reloads the configuration, SIGTERM stops cleanly.",
+			 .table = &pmh_conf_table,
+			 .config_path = PMH_DEFAULT_CONFIG },
 	};
-	reporter rp = { .config_path = PMH_DEFAULT_CONFIG };
-	bool explicit_path = false, check = false, dump = false;
 	sd_event *e = NULL;
-	sigset_t ss;
-	int c, r;
+	int r = service_parse_cli(&rp.svc, argc, argv);
 
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c': rp.config_path = optarg; explicit_path = true; break;
-		case 'C': check = true; break;
-		case 'D': dump = true; break;
-		case 'T': conf_describe(&pmh_conf_table, stdout); return EXIT_OK; /* for the man page */
-		case 'h': usage(stdout); return EXIT_OK;
-		default: usage(stderr); return EXIT_USAGE;
-		}
-	}
+	if (r >= 0)
+		return r;
 	log_open("pmon-hook");
-	if (load_reporter_config(rp.config_path, explicit_path, &rp.cfg) < 0)
+	if (service_load_config(&rp.svc, &rp.cfg) < 0)
 		return EXIT_FAIL;
-	if (check) {
-		printf("%s: configuration valid\n", rp.config_path);
+	if (rp.svc.mode == SERVICE_CHECK_CONFIG) {
+		printf("%s: configuration valid\n", rp.svc.config_path);
 		return EXIT_OK;
 	}
-	if (dump) {
+	if (rp.svc.mode == SERVICE_DUMP_CONFIG) {
 		conf_dump(&pmh_conf_table, &rp.cfg, stdout);
 		return EXIT_OK;
 	}
@@ -294,18 +268,9 @@ static int cmd_run(int argc, char **argv)
 		log_err("cannot use socket %s: %s", rp.cfg.socket, explain(r));
 		return EXIT_FAIL;
 	}
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&ss);
-	sigaddset(&ss, SIGTERM);
-	sigaddset(&ss, SIGINT);
-	sigaddset(&ss, SIGHUP);
-	sigprocmask(SIG_BLOCK, &ss, NULL);
 	r = sd_event_default(&e);
-	if (r < 0)
+	if (r < 0 || service_signals(&rp.svc, e, reload, &rp) < 0)
 		return EXIT_FAIL;
-	sd_event_add_signal(e, NULL, SIGTERM, on_signal, &rp);
-	sd_event_add_signal(e, NULL, SIGINT, on_signal, &rp);
-	sd_event_add_signal(e, NULL, SIGHUP, on_signal, &rp);
 	sd_event_set_watchdog(e, true);
 	log_notice("started: reporting to %s every %ds, %zu gates, %zu quorum processes", rp.cfg.socket,
 		   rp.cfg.report_period, rp.cfg.n_gates, rp.cfg.n_procs);

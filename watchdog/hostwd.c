@@ -2,7 +2,6 @@
  * a crashdump when quorum stays lost, unless the node is locked. */
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +12,6 @@
 
 #include <systemd/sd-event.h>
 
-#include "cli.h"
 #include "fileops.h"
 #include "hwd_config.h"
 #include "hwd_device.h"
@@ -22,6 +20,7 @@
 #include "kvtext.h"
 #include "log.h"
 #include "notify.h"
+#include "service.h"
 #include "unixsock.h"
 #include "util.h"
 
@@ -31,7 +30,7 @@ typedef struct hwd_counters {
 } hwd_counters;
 
 typedef struct hostwd {
-	cli_daemon cli;
+	service svc;
 	hwd_config cfg;
 	sd_event *event;
 	sd_event_source *kick_src, *period_src, *health_src;
@@ -365,30 +364,14 @@ static int health_open(const char *path, int *ret_fd)
 	return 0;
 }
 
-static int load_config(hostwd *h, hwd_config *cfg)
+static int reload(void *userdata)
 {
-	conf_errors errs = { 0 };
-	int r;
-
-	if (!h->cli.config_explicit && !path_exists(h->cli.config_path)) {
-		conf_set_defaults(&hwd_conf_table, cfg);
-		return hwd_config_load_string(cfg, "", &errs);
-	}
-	r = hwd_config_load(cfg, h->cli.config_path, &errs);
-	if (r < 0)
-		fprintf(stderr, "%s", errs.text);
-	return r;
-}
-
-static int reload(hostwd *h)
-{
+	hostwd *h = userdata;
 	hwd_config next;
 	int t;
 
-	notify_reloading();
-	if (load_config(h, &next) < 0) {
-		log_err("reload of %s failed; keeping the running configuration", h->cli.config_path);
-		notify_ready();
+	if (service_load_config(&h->svc, &next) < 0) {
+		log_err("reload of %s failed; keeping the running configuration", h->svc.config_path);
 		return 0;
 	}
 	if (strcmp(next.device, h->cfg.device) != 0 || strcmp(next.health_socket, h->cfg.health_socket) != 0) {
@@ -406,26 +389,13 @@ static int reload(hostwd *h)
 	if (next.fit_enabled && !h->cfg.fit_enabled)
 		log_emit(LOG_WARNING, MSGID_FIT, "FIT enabled: fault files in %s are honoured", next.fit_dir);
 	h->cfg = next;
-	log_notice("configuration reloaded from %s", h->cli.config_path);
-	notify_ready();
+	log_notice("configuration reloaded from %s", h->svc.config_path);
 	update_status(h);
 	return 0;
 }
 
-static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
-{
-	hostwd *h = userdata;
-
-	if (si->ssi_signo == SIGHUP)
-		return reload(h);
-	log_notice("received %s, stopping", strsignal((int)si->ssi_signo));
-	notify_stopping();
-	return sd_event_exit(sd_event_source_get_event(s), 0);
-}
-
 static int run(hostwd *h)
 {
-	sigset_t ss;
 	int t, r;
 
 	if (h->cfg.fit_enabled)
@@ -445,20 +415,12 @@ static int run(hostwd *h)
 		return r;
 	}
 
-	/* A vanished peer is an error return, never a fatal signal. */
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&ss);
-	sigaddset(&ss, SIGTERM);
-	sigaddset(&ss, SIGINT);
-	sigaddset(&ss, SIGHUP);
-	sigprocmask(SIG_BLOCK, &ss, NULL);
-
 	r = sd_event_default(&h->event);
 	if (r < 0)
 		return r;
-	sd_event_add_signal(h->event, NULL, SIGTERM, on_signal, h);
-	sd_event_add_signal(h->event, NULL, SIGINT, on_signal, h);
-	sd_event_add_signal(h->event, NULL, SIGHUP, on_signal, h);
+	r = service_signals(&h->svc, h->event, reload, h);
+	if (r < 0)
+		return r;
 	/* Pings WATCHDOG=1 at half of WATCHDOG_USEC from the loop itself. */
 	sd_event_set_watchdog(h->event, true);
 
@@ -502,7 +464,7 @@ static int run(hostwd *h)
 int main(int argc, char **argv)
 {
 	hostwd h = {
-		.cli = { .name = "hostwd",
+		.svc = { .name = "hostwd",
 			 .about = "Host watchdog: kicks the watchdog device and forces a crashdump when\n"
 				  "process-monitor quorum stays lost, unless the node is locked.",
 			 .check_what = "the configuration",
@@ -512,18 +474,18 @@ int main(int argc, char **argv)
 			 .config_path = HWD_DEFAULT_CONFIG },
 		.health_fd = -1,
 	};
-	int r = cli_daemon_parse(&h.cli, argc, argv);
+	int r = service_parse_cli(&h.svc, argc, argv);
 
 	if (r >= 0)
 		return r;
 	log_open("hostwd");
-	if (load_config(&h, &h.cfg) < 0)
+	if (service_load_config(&h.svc, &h.cfg) < 0)
 		return 1;
-	if (h.cli.mode == CLI_CHECK_CONFIG) {
-		printf("%s: configuration valid\n", h.cli.config_path);
+	if (h.svc.mode == SERVICE_CHECK_CONFIG) {
+		printf("%s: configuration valid\n", h.svc.config_path);
 		return 0;
 	}
-	if (h.cli.mode == CLI_DUMP_CONFIG) {
+	if (h.svc.mode == SERVICE_DUMP_CONFIG) {
 		conf_dump(&hwd_conf_table, &h.cfg, stdout);
 		return 0;
 	}

@@ -120,6 +120,18 @@ t_check "pxeboot-only node: lock delivered" test -e "$(flag)"
 t_check "pxeboot-only node: mgmt and cluster skipped, not fatal" grep -q 'mgmt: not provisioned' "$D/client.log"
 $CTL unlock node-1 >/dev/null
 wait_for 3 sh -c "! test -e '$(flag)'"
+# SIGHUP: a broken file keeps the running configuration; a good one applies
+# (here: mgmt and cluster become provisioned and come up).
+printf '[client]\nalive_period = 0\n' >"$D/client.conf"
+: >"$D/client.log"
+kill -HUP "$CLIENT_PID"; sleep 0.3
+t_check "client SIGHUP with a broken file: still running, says it keeps its configuration" \
+	sh -c "kill -0 $CLIENT_PID && grep -q 'client.conf:2: \[client\] alive_period = 0' '$D/client.log' && grep -q 'keeping the running configuration' '$D/client.log'"
+mtc_client_conf 1 1 1 1
+kill -HUP "$CLIENT_PID"
+wait_for 3 sh -c "grep -q 'mgmt socket up' '$D/client.log' && grep -q 'cluster socket up' '$D/client.log'"
+t_check "client SIGHUP with a good file applies it (mgmt and cluster now up)" \
+	sh -c "grep -q 'configuration reloaded from' '$D/client.log' && grep -q 'mgmt socket up' '$D/client.log' && grep -q 'cluster socket up' '$D/client.log'"
 stop_pid "$CLIENT_PID"
 
 # --- replay: capture a real Locked frame, replay it after unlock ---------

@@ -135,6 +135,13 @@ start_pair
 printf '[hook]\nreport_period = x\n' >"$D/hook.conf"
 kill -HUP "$HOOK"; sleep 0.3
 t_check "hook SIGHUP with a broken file keeps running" sh -c "kill -0 $HOOK && grep -q 'keeping the running configuration' '$D/hook.log'"
+t_check "hook still reports configured (gates a, b present) under the old configuration" sh -c "$STATUS | grep -q '^configured *yes'"
+printf '[hook]\nsocket = %s\nreport_period = 1\nconfig_gates = %s\n' "$D/health.sock" "$D/gates/missing" >"$D/hook.conf"
+kill -HUP "$HOOK"
+wait_for 3 sh -c "$STATUS | grep -q '^configured *no'"
+t_check "hook SIGHUP with a good file applies it (a missing gate: unconfigured)" \
+	sh -c "$STATUS | grep -q '^configured *no' && grep -q 'configuration reloaded from' '$D/hook.log'"
 stop_pair
+t_check "hook SIGTERM: logs the stop" grep -q 'received Terminated, stopping' "$D/hook.log"
 
 t_done

@@ -1,0 +1,106 @@
+#include "service.h"
+#include "log.h"
+#include "notify.h"
+#include "util.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+static void usage(const service *s, FILE *out)
+{
+	fprintf(out,
+		"Usage: %s [OPTIONS]\n"
+		"%s\n\n"
+		"  -c, --config FILE   configuration file (default %s)\n"
+		"      --check-config  validate %s and exit (0 valid, 1 errors)\n"
+		"      --dump-config   print the effective configuration as ini and exit\n"
+		"  -h, --help          show this help\n"
+		"  -V, --version       show the version\n",
+		s->name, s->about, s->config_path, s->check_what);
+	if (s->footer)
+		fprintf(out, "\n%s\n", s->footer);
+}
+
+int service_parse_cli(service *s, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "dump-config", no_argument, NULL, 'D' },
+		{ "describe-config", no_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 }
+	};
+	int c;
+
+	s->mode = SERVICE_RUN;
+	while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': s->config_path = optarg; s->config_explicit = true; break;
+		case 'C': s->mode = SERVICE_CHECK_CONFIG; break;
+		case 'D': s->mode = SERVICE_DUMP_CONFIG; break;
+		case 'T': conf_describe(s->table, stdout); return 0;
+		case 'h': usage(s, stdout); return 0;
+		case 'V': printf("%s %s\n", s->name, PROJECT_VERSION); return 0;
+		default: usage(s, stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", s->name, argv[optind]);
+		return 2;
+	}
+	return -1;
+}
+
+int service_load_config(const service *s, void *cfg)
+{
+	conf_errors errs = { 0 };
+	int r;
+
+	if (!s->config_explicit && !path_exists(s->config_path))
+		r = conf_load_string(s->table, cfg, s->config_path, "", NULL, NULL, &errs);
+	else
+		r = conf_load_file(s->table, cfg, s->config_path, NULL, NULL, &errs);
+	if (r < 0)
+		fprintf(stderr, "%s", errs.text);
+	return r;
+}
+
+static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata)
+{
+	service *s = userdata;
+
+	if (si->ssi_signo == SIGHUP) {
+		notify_reloading();
+		s->reload(s->userdata);
+		notify_ready();
+		return 0;
+	}
+	log_notice("received %s, stopping", strsignal((int)si->ssi_signo));
+	notify_stopping();
+	return sd_event_exit(sd_event_source_get_event(src), 0);
+}
+
+int service_signals(service *s, sd_event *e, int (*reload)(void *userdata), void *userdata)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	sigset_t ss;
+	int r;
+
+	signal(SIGPIPE, SIG_IGN);
+	s->reload = reload;
+	s->userdata = userdata;
+	sigemptyset(&ss);
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+		sigaddset(&ss, sigs[i]);
+	sigprocmask(SIG_BLOCK, &ss, NULL);
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++) {
+		r = sd_event_add_signal(e, NULL, sigs[i], on_signal, s);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
