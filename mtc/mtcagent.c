@@ -509,6 +509,7 @@ static int reload(void *userdata)
 	}
 	a->cfg = next;
 	a->key = key;
+	a->io.rx_coalesce_usec = (uint64_t)next.rx_coalesce_ms * USEC_PER_MSEC;
 	recover(a);
 	log_notice("configuration reloaded: %zu hosts", a->n_hosts);
 	return 0;
@@ -536,7 +537,8 @@ static int run(agent *a)
 		return r;
 	sd_event_set_watchdog(a->event, true);
 	a->io = (mtc_netio){ .event = a->event, .cfg = &a->cfg, .fit = &a->fit, .on_frame = handle_frame, .userdata = a,
-			     .rx_budget = 256, .retry_s = 1 };
+			     .rx_budget = 256, .retry_s = 1,
+			     .rx_coalesce_usec = (uint64_t)a->cfg.rx_coalesce_ms * USEC_PER_MSEC };
 	for (int net = 0; net < MTC_NET_COUNT; net++)
 		mtc_sock_config(&a->io.socks[net], a->cfg.net[net].address, a->cfg.net[net].agent_port);
 	recover(a);
