@@ -128,13 +128,13 @@ $(TBIN)/%: $(OBJ)/tests/tools/%.o $(COMMON_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-BENCHES := $(patsubst tests/bench/%.c,$(TBIN)/%,$(wildcard tests/bench/bench_*.c))
+BENCH_BINS := $(patsubst tests/bench/%.c,$(TBIN)/%,$(wildcard tests/bench/bench_*.c))
 
 $(TBIN)/bench_%: $(OBJ)/tests/bench/bench_%.o $(MTC_A) $(COMMON_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-tests: all $(UNIT_TESTS) $(TOOLS) $(BENCHES)
+tests: all $(UNIT_TESTS) $(TOOLS) $(BENCH_BINS)
 
 check: tests
 	BUILD=$(BUILD) bash tests/run-all.sh

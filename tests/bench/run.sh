@@ -201,7 +201,12 @@ bench_codec() {
 	"$TBIN/bench_codec" "$(sm 0.3 3)"
 }
 
-for b in ${BENCHES:-bench_codec bench_lock bench_mismatch bench_idle bench_agent_scale}; do
+ALL_BENCHES="bench_codec bench_lock bench_mismatch bench_idle bench_agent_scale"
+for b in ${BENCHES:-$ALL_BENCHES}; do
+	case " $ALL_BENCHES " in
+	*" $b "*) ;;
+	*) t_fail "unknown benchmark '$b' in BENCHES (known: $ALL_BENCHES)"; continue ;;
+	esac
 	# Each benchmark runs in a subshell: it must clean up there, or its temp
 	# dir and cleanup list vanish with the subshell.
 	out=$({ "$b"; r=$?; t_cleanup; exit $r; } 2>&1); rc=$?
