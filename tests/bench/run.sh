@@ -138,12 +138,26 @@ CONF
 		t_spawn "$T_DIR/watchdog.log" /usr/sbin/watchdog -F -q -f -c "$T_DIR/watchdog.conf"
 		wp=$T_LAST_PID
 	fi
-	sleep 1
-	local hc0 wc0 hs0 ws0 hc1 wc1 hs1 ws1
-	hc0=$(proc_cpu_us "$hp"); hs0=$(proc_vcsw "$hp")
-	[ -n "$wp" ] && { wc0=$(proc_cpu_us "$wp"); ws0=$(proc_vcsw "$wp"); }
-	sleep "$S"
-	hc1=$(proc_cpu_us "$hp"); hs1=$(proc_vcsw "$hp")
+	# window: after 1 s of settling, measure both over S seconds and print
+	# the table; sets hc/wc (CPU µs), hs/ws (voluntary switches), and
+	# clears wp if watchdog is not running.
+	local hc wc hs ws
+	window() {
+		local hc0 wc0 hs0 ws0
+		sleep 1
+		hc0=$(proc_cpu_us "$hp"); hs0=$(proc_vcsw "$hp")
+		[ -n "$wp" ] && { wc0=$(proc_cpu_us "$wp"); ws0=$(proc_vcsw "$wp"); }
+		sleep "$S"
+		hc=$(( $(proc_cpu_us "$hp") - hc0 )); hs=$(( $(proc_vcsw "$hp") - hs0 ))
+		printf '%-10s %8s %8s %14s %14s %8s %15s\n' daemon RSS Pss Private_Dirty Private_Clean "CPU ms" "vol.ctxsw/min"
+		row hostwd "$hp" "$hc" "$hs"
+		if [ -n "$wp" ] && kill -0 "$wp" 2>/dev/null; then
+			wc=$(( $(proc_cpu_us "$wp") - wc0 )); ws=$(( $(proc_vcsw "$wp") - ws0 ))
+			row watchdog "$wp" "$wc" "$ws"
+		else
+			wp=""
+		fi
+	}
 	row() { # name pid cpu_us ctxsw
 		printf '%-10s %8s %8s %14s %14s %8s %15s\n' "$1" "$(proc_rss_kb "$2")" "$(proc_smaps "$2" Pss)" \
 			"$(proc_smaps "$2" Private_Dirty)" "$(proc_smaps "$2" Private_Clean)" "$(us_ms "$3")" $(( $4 * 60 / S ))
@@ -151,47 +165,37 @@ CONF
 	echo "(KiB; Private_Clean is library text no other process maps on this machine: with systemd"
 	echo " running, libsystemd's pages are shared with PID 1 and journald. Private_Dirty is what the"
 	echo " daemon itself owns.)"
-	printf '%-10s %8s %8s %14s %14s %8s %15s\n' daemon RSS Pss Private_Dirty Private_Clean "CPU ms" "vol.ctxsw/min"
-	row hostwd "$hp" $((hc1 - hc0)) $((hs1 - hs0))
-	if [ -n "$wp" ] && kill -0 "$wp" 2>/dev/null; then
-		wc1=$(proc_cpu_us "$wp"); ws1=$(proc_vcsw "$wp")
-		row watchdog "$wp" $((wc1 - wc0)) $((ws1 - ws0))
+	window
+	if [ -n "$wp" ]; then
 		local hd wd met=met
 		hd=$(proc_smaps "$hp" Private_Dirty); wd=$(proc_smaps "$wp" Private_Dirty)
 		[ "$hd" -le "$wd" ] || met="NOT met"
-		[ $((hc1 - hc0)) -le $((wc1 - wc0)) ] || met="NOT met"
+		[ "$hc" -le "$wc" ] || met="NOT met"
 		# A window of S seconds holds at most S + 1 kicks of a 1 s timer.
-		[ $((hs1 - hs0)) -le $((S + 1)) ] || met="NOT met"
-		echo "summary: hostwd/watchdog private dirty $(awk -v a="$hd" -v b="$wd" 'BEGIN { printf "%.2f", a / b }'), private total $(awk -v a="$(proc_private_kb "$hp")" -v b="$(proc_private_kb "$wp")" 'BEGIN { printf "%.2f", a / b }'), CPU $(us_ms $((hc1 - hc0))) vs $(us_ms $((wc1 - wc0))) ms, hostwd wakeups/min $(( (hs1 - hs0) * 60 / S )) (kicks 60 + reports 0) (targets: dirty and CPU <= watchdog, wakeups <= kicks + reports): $met"
+		[ "$hs" -le $((S + 1)) ] || met="NOT met"
+		echo "summary: hostwd/watchdog private dirty $(awk -v a="$hd" -v b="$wd" 'BEGIN { printf "%.2f", a / b }'), private total $(awk -v a="$(proc_private_kb "$hp")" -v b="$(proc_private_kb "$wp")" 'BEGIN { printf "%.2f", a / b }'), CPU $(us_ms "$hc") vs $(us_ms "$wc") ms, hostwd wakeups/min $(( hs * 60 / S )) (kicks 60 + reports 0) (targets: dirty and CPU <= watchdog, wakeups <= kicks + reports): $met"
 	else
-		echo "summary: hostwd private dirty $(proc_smaps "$hp" Private_Dirty) KiB, wakeups/min $(( (hs1 - hs0) * 60 / S )); Debian watchdog not installed: no ratio (bash scripts/install-bench-deps.sh)"
+		echo "summary: hostwd private dirty $(proc_smaps "$hp" Private_Dirty) KiB, wakeups/min $(( hs * 60 / S )); Debian watchdog not installed: no ratio (bash scripts/install-bench-deps.sh)"
 	fi
 
 	# 4b. As on a node: pmon-hook run reports once a second, and maps the
 	# same libsystemd text, which then counts as shared, not private.
 	printf '[hook]\nsocket = %s\nreport_period = 1\nconfig_gates =\n' "$T_DIR/health.sock" >"$T_DIR/hook.conf"
 	t_spawn "$T_DIR/hook.log" "$BIN/pmon-hook" run -c "$T_DIR/hook.conf"
-	sleep 1
-	hc0=$(proc_cpu_us "$hp"); hs0=$(proc_vcsw "$hp")
-	[ -n "$wp" ] && { wc0=$(proc_cpu_us "$wp"); ws0=$(proc_vcsw "$wp"); }
-	sleep "$S"
-	hc1=$(proc_cpu_us "$hp"); hs1=$(proc_vcsw "$hp")
 	echo "-- 4b. the same, with pmon-hook run reporting to hostwd once a second (as on a node)"
-	printf '%-10s %8s %8s %14s %14s %8s %15s\n' daemon RSS Pss Private_Dirty Private_Clean "CPU ms" "vol.ctxsw/min"
-	row hostwd "$hp" $((hc1 - hc0)) $((hs1 - hs0))
-	if [ -n "$wp" ] && kill -0 "$wp" 2>/dev/null; then
-		wc1=$(proc_cpu_us "$wp"); ws1=$(proc_vcsw "$wp")
-		row watchdog "$wp" $((wc1 - wc0)) $((ws1 - ws0))
-		local hp_tot wp_tot met=met
+	window
+	if [ -n "$wp" ]; then
+		local hp_tot wp_tot
+		met=met
 		hp_tot=$(proc_private_kb "$hp"); wp_tot=$(proc_private_kb "$wp")
 		# CPU is shown, not judged: hostwd handles a report as well as a
 		# kick each second here, watchdog only kicks. Per wakeup is the
 		# comparable figure.
 		[ "$hp_tot" -le "$wp_tot" ] || met="NOT met"
-		[ $((hs1 - hs0)) -le $((2 * (S + 1))) ] || met="NOT met"
-		echo "summary: with the reporter: hostwd/watchdog private total $(awk -v a="$hp_tot" -v b="$wp_tot" 'BEGIN { printf "%.2f", a / b }') ($hp_tot vs $wp_tot KiB), CPU $(us_ms $((hc1 - hc0))) vs $(us_ms $((wc1 - wc0))) ms ($(( (hc1 - hc0) / (hs1 - hs0 + 1) )) vs $(( (wc1 - wc0) / (ws1 - ws0 + 1) )) us per wakeup), hostwd wakeups/min $(( (hs1 - hs0) * 60 / S )) (kicks 60 + reports 60) (targets: private total <= watchdog, wakeups <= kicks + reports): $met"
+		[ "$hs" -le $((2 * (S + 1))) ] || met="NOT met"
+		echo "summary: with the reporter: hostwd/watchdog private total $(awk -v a="$hp_tot" -v b="$wp_tot" 'BEGIN { printf "%.2f", a / b }') ($hp_tot vs $wp_tot KiB), CPU $(us_ms "$hc") vs $(us_ms "$wc") ms ($(( hc / (hs + 1) )) vs $(( wc / (ws + 1) )) us per wakeup), hostwd wakeups/min $(( hs * 60 / S )) (kicks 60 + reports 60) (targets: private total <= watchdog, wakeups <= kicks + reports): $met"
 	else
-		echo "summary: with the reporter: hostwd private total $(proc_private_kb "$hp") KiB, wakeups/min $(( (hs1 - hs0) * 60 / S )) (kicks 60 + reports 60); Debian watchdog not installed: no ratio"
+		echo "summary: with the reporter: hostwd private total $(proc_private_kb "$hp") KiB, wakeups/min $(( hs * 60 / S )) (kicks 60 + reports 60); Debian watchdog not installed: no ratio"
 	fi
 	t_stop_all
 }
