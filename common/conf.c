@@ -3,10 +3,16 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <string.h>
 
 #include <ini.h>
+
+/* Keys tracked per section run of a section the table does not describe. */
+#define CONF_EXTRA_KEYS 16
 
 typedef struct conf_source {
 	FILE *f;           /* file source, or */
@@ -14,6 +20,8 @@ typedef struct conf_source {
 	const char *name;
 	unsigned line;
 	unsigned sections;  /* section headers read so far */
+	bool read_error;    /* the file source failed mid-way (EIO, EISDIR) */
+	int read_errno;
 	conf_errors *errs;
 } conf_source;
 
@@ -25,6 +33,11 @@ typedef struct conf_ctx {
 	unsigned *key_lines;    /* t->n entries */
 	conf_source *src;
 	unsigned sections_seen; /* value of src->sections at the last key */
+	unsigned *seen_lines;   /* t->n entries: line a key first appeared on */
+	/* Keys of the current run of an extra section, for duplicates there. */
+	char extra_keys[CONF_EXTRA_KEYS][32];
+	unsigned extra_lines[CONF_EXTRA_KEYS];
+	unsigned n_extra;
 } conf_ctx;
 
 void conf_error(conf_errors *e, const char *file, unsigned line, const char *fmt, ...)
@@ -162,6 +175,27 @@ void conf_set_defaults(const conf_table *t, void *cfg)
 	}
 }
 
+/* A key repeated within one run of an extra section (e.g. two "mgmt =" in
+ * one [host NAME]); reports it and returns true. */
+static bool extra_duplicate(conf_ctx *c, bool section_start, const char *name)
+{
+	if (section_start)
+		c->n_extra = 0;
+	for (unsigned k = 0; k < c->n_extra; k++) {
+		if (strcmp(c->extra_keys[k], name) == 0) {
+			conf_error(c->src->errs, c->src->name, c->src->line,
+				   "key '%s' set again in this section (first set on line %u)", name,
+				   c->extra_lines[k]);
+			return true;
+		}
+	}
+	if (c->n_extra < CONF_EXTRA_KEYS && strlen(name) < sizeof(c->extra_keys[0])) {
+		strcpy(c->extra_keys[c->n_extra], name);
+		c->extra_lines[c->n_extra++] = c->src->line;
+	}
+	return false;
+}
+
 static int conf_handler(void *user, const char *section, const char *name, const char *value)
 {
 	conf_ctx *c = user;
@@ -172,6 +206,15 @@ static int conf_handler(void *user, const char *section, const char *name, const
 	c->sections_seen = c->src->sections;
 	i = conf_find(c->t, section, name);
 	if (i >= 0) {
+		/* The last of two values silently winning hides typos and
+		 * merge accidents: an operator who wrote the key twice meant
+		 * one of them, and we cannot know which. */
+		if (c->seen_lines[i]) {
+			conf_error(c->src->errs, c->src->name, c->src->line,
+				   "[%s] %s set again (first set on line %u)", section, name, c->seen_lines[i]);
+			return 1;
+		}
+		c->seen_lines[i] = c->src->line;
 		if (conf_store(&c->t->keys[i], c->cfg, value, msg, sizeof(msg)) < 0)
 			conf_error(c->src->errs, c->src->name, c->src->line, "%s", msg);
 		else
@@ -179,6 +222,8 @@ static int conf_handler(void *user, const char *section, const char *name, const
 		return 1;
 	}
 	if (!section_known(c->t, section) && c->extra) {
+		if (extra_duplicate(c, section_start, name))
+			return 1;
 		msg[0] = '\0';
 		if (c->extra(c->extra_user, section, section_start, name, value, msg, sizeof(msg)) < 0)
 			conf_error(c->src->errs, c->src->name, c->src->line, "%s", msg);
@@ -195,15 +240,21 @@ static int conf_handler(void *user, const char *section, const char *name, const
 
 /* Fetch the next raw line from the source into buf (NUL-terminated, newline
  * kept); false at end. Over-long lines are consumed and flagged. */
-static bool source_next(conf_source *s, char *buf, size_t size, bool *too_long)
+static bool source_next(conf_source *s, char *buf, size_t size, bool *too_long, int *bad_char)
 {
 	size_t n = 0;
 	int ch;
 
 	*too_long = false;
+	*bad_char = -1;
 	for (;;) {
 		if (s->f) {
 			ch = fgetc(s->f);
+			if (ch == EOF && ferror(s->f)) {
+				s->read_error = true;
+				s->read_errno = errno ? errno : EIO;
+				return false;
+			}
 		} else {
 			ch = *s->text ? (unsigned char)*s->text : EOF;
 			if (ch != EOF)
@@ -214,6 +265,10 @@ static bool source_next(conf_source *s, char *buf, size_t size, bool *too_long)
 				return false;
 			break;
 		}
+		/* A NUL would end the value early (C strings), other control
+		 * bytes are invisible in an editor: neither belongs in a config. */
+		if (ch < 0x20 && ch != '\t' && ch != '\n' && ch != '\r' && *bad_char < 0)
+			*bad_char = ch;
 		if (n < size - 2)
 			buf[n++] = (char)ch;
 		else
@@ -245,11 +300,18 @@ static char *conf_reader(char *str, int num, void *stream)
 	conf_source *s = stream;
 	char raw[CONF_MAX_LINE + 64];
 	bool too_long;
+	int bad_char;
 	char *p;
 
-	if (!source_next(s, raw, sizeof(raw), &too_long))
+	if (!source_next(s, raw, sizeof(raw), &too_long, &bad_char))
 		return NULL;
 	s->line++;
+	if (bad_char >= 0) {
+		conf_error(s->errs, s->name, s->line, "control character 0x%02x in line", bad_char);
+		str[0] = '\n';
+		str[1] = '\0';
+		return str;
+	}
 	p = trim(raw);
 	if (too_long || strlen(p) > CONF_MAX_LINE || (int)strlen(p) + 2 > num) {
 		conf_error(s->errs, s->name, s->line, "line too long (max %d characters)", CONF_MAX_LINE);
@@ -279,7 +341,9 @@ static int conf_run(const conf_table *t, void *cfg, conf_source *src, conf_extra
 		    void *extra_user)
 {
 	unsigned lines[CONF_MAX_KEYS] = { 0 };
-	conf_ctx c = { t, cfg, extra, extra_user, lines, src, 0 };
+	unsigned seen[CONF_MAX_KEYS] = { 0 };
+	conf_ctx c = { .t = t, .cfg = cfg, .extra = extra, .extra_user = extra_user,
+		       .key_lines = lines, .src = src, .seen_lines = seen };
 	unsigned before = src->errs->count;
 	int r;
 
@@ -287,6 +351,8 @@ static int conf_run(const conf_table *t, void *cfg, conf_source *src, conf_extra
 	r = ini_parse_stream(conf_reader, src, conf_handler, &c);
 	if (r > 0 && src->errs->count == before)
 		conf_error(src->errs, src->name, (unsigned)r, "syntax error");
+	if (src->read_error)
+		conf_error(src->errs, src->name, src->line + 1, "read error: %s", strerror(src->read_errno));
 	if (t->check) {
 		conf_origin o = { t, src->name, lines, src->errs };
 
@@ -299,11 +365,33 @@ int conf_load_file(const conf_table *t, void *cfg, const char *path, conf_extra_
 		   void *extra_user, conf_errors *errs)
 {
 	conf_source src = { .name = path, .errs = errs };
-	int r;
+	struct stat st;
+	int fd, r;
 
-	src.f = fopen(path, "re");
+	/* O_NONBLOCK: a FIFO must not hang a daemon at start or on SIGHUP;
+	 * only regular files are configs (a directory would read as empty,
+	 * i.e. all defaults, e.g. action "log" silently becoming "crashdump"). */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		r = -errno;
+		conf_error(errs, path, 0, "cannot open: %s", strerror(-r));
+		return r;
+	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		close(fd);
+		conf_error(errs, path, 0, "cannot stat: %s", strerror(-r));
+		return r;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		conf_error(errs, path, 0, "not a regular file but a %s", file_type_name(st.st_mode));
+		close(fd);
+		return -EINVAL;
+	}
+	src.f = fdopen(fd, "r");
 	if (!src.f) {
 		r = -errno;
+		close(fd);
 		conf_error(errs, path, 0, "cannot open: %s", strerror(-r));
 		return r;
 	}

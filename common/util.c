@@ -53,3 +53,17 @@ bool path_exists(const char *path)
 
 	return path && *path && lstat(path, &st) == 0;
 }
+
+const char *file_type_name(unsigned mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG: return "regular file";
+	case S_IFDIR: return "directory";
+	case S_IFIFO: return "FIFO";
+	case S_IFCHR: return "character device";
+	case S_IFBLK: return "block device";
+	case S_IFSOCK: return "socket";
+	case S_IFLNK: return "symbolic link";
+	default: return "unknown file type";
+	}
+}

@@ -44,4 +44,7 @@ int parse_long(const char *s, long min, long max, long *ret);
 /* True if path exists (any type). */
 bool path_exists(const char *path);
 
+/* "regular file", "directory", "FIFO", ... for messages about st_mode. */
+const char *file_type_name(unsigned mode);
+
 #endif
