@@ -30,9 +30,23 @@ endif
 
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 	-Wno-format-nonliteral -fPIC -DPROJECT_VERSION='"$(VERSION)"' $(OPT) $(SAN_FLAGS)
-CPPFLAGS_ALL := -Icommon -Iwatchdog -Ipmon-hooks -Imtc $(PKG_CFLAGS)
-ALL_CFLAGS := $(CFLAGS_BASE) $(CPPFLAGS_ALL) $(CFLAGS)
+# The architecture, enforced by the include path: a component sees its own
+# headers and common/ only, so watchdog <-> mtc, hook -> mtc or common -> any
+# include fails to build (tests/integration/architecture.sh). Tests and tools
+# see everything.
+INC_common := -Icommon
+INC_watchdog := -Icommon -Iwatchdog
+INC_pmon-hooks := -Icommon -Ipmon-hooks
+INC_mtc := -Icommon -Imtc
+INC_tests := -Icommon -Iwatchdog -Ipmon-hooks -Imtc
+CPPFLAGS_ALL := $(INC_tests) $(PKG_CFLAGS)
+# CPPFLAGS, CFLAGS and LDFLAGS from the environment come last, so a
+# distribution's hardening (dpkg-buildflags: _FORTIFY_SOURCE, stack
+# protector, relro/now) reaches every object and link.
+comp_cflags = $(CFLAGS_BASE) $(INC_$(1)) $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS)
+ALL_CFLAGS = $(call comp_cflags,$(COMP))
 ALL_LDFLAGS := $(SAN_FLAGS) $(LDFLAGS)
+COMP = tests
 
 OBJ := $(BUILD)/obj
 BIN := $(BUILD)/bin
@@ -80,6 +94,15 @@ $(BUILD)/man/mtc.conf.5: man/mtc.conf.5.in $(BIN)/mtcclient scripts/gen-man-keys
 $(BUILD)/man/pmon-hook.conf.5: man/pmon-hook.conf.5.in $(BIN)/pmon-hook scripts/gen-man-keys.sh
 	@mkdir -p $(dir $@)
 	$(BIN)/pmon-hook run --describe-config > $@.tsv && bash scripts/gen-man-keys.sh $< $@.tsv $(VERSION) > $@
+
+$(OBJ)/common/%.o: COMP = common
+$(OBJ)/watchdog/%.o: COMP = watchdog
+$(OBJ)/pmon-hooks/%.o: COMP = pmon-hooks
+$(OBJ)/mtc/%.o: COMP = mtc
+
+# For the architecture test: the flags a component's sources compile with.
+print-cflags-%:
+	@echo $(call comp_cflags,$*)
 
 $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -196,8 +219,8 @@ uninstall:
 # libFuzzer targets (clang): decoders of bytes from the network or a file.
 FUZZ_CC := clang
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS_ALL)
-FUZZ_LIB_SRC := $(COMMON_SRC) mtc/mtc_codec.c mtc/mtc_config.c watchdog/hwd_report.c watchdog/hwd_config.c \
-	pmon-hooks/pmonhook.c pmon-hooks/pmh_config.c pmon-hooks/pmh_eval.c
+# The same module lists as the libraries, so a new module needs no second entry.
+FUZZ_LIB_SRC := $(COMMON_SRC) $(HWD_LIB_SRC) $(PMH_LIB_SRC) $(PMH_EVAL_SRC) $(MTC_LIB_SRC)
 FUZZ_TARGETS := mtc_decode health conf
 FUZZ_SECONDS ?= 60
 

@@ -10,7 +10,7 @@ PKGS=(
   iproute2 nftables procps psmisc
   valgrind
   python3
-  debhelper lintian fakeroot dpkg-dev
+  debhelper lintian fakeroot dpkg-dev blhc
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -57,8 +58,14 @@ static void test_int_bounds(void **state)
 		if (k->type != CONF_INT)
 			continue;
 		for (int v = 0; v < 4; v++) {
-			/* timeout must stay >= 2*kick_interval for the valid cases */
-			snprintf(text, sizeof(text), "[watchdog]\ntimeout = 3600\nkick_interval = 1\n[%s]\n%s = %ld\n",
+			/* timeout must stay >= 2*kick_interval for the valid cases;
+			 * the key under test is set once (twice is an error). */
+			bool is_timeout = strcmp(k->key, "timeout") == 0 && strcmp(k->section, "watchdog") == 0;
+			bool is_kick = strcmp(k->key, "kick_interval") == 0;
+
+			snprintf(text, sizeof(text), "[watchdog]\n%s\n%s\n[%s]\n%s = %ld\n",
+				 is_timeout ? "# timeout under test" : "timeout = 3600",
+				 is_kick ? "# kick_interval under test" : "kick_interval = 1",
 				 k->section, k->key, vals[v]);
 			int r = load(text, &c, &e);
 

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The module boundaries of DESIGN.md, enforced by the build: each component
+# compiles with its own include path plus common/ only. A probe including
+# another component's header must fail to compile with the flags the
+# Makefile uses for that component; its own and common/ headers must work.
+. "$(dirname "$0")/../lib.sh"
+t_tmpdir
+
+# component, one of its own headers
+declare -A OWN=([common]=util.h [watchdog]=hwd_policy.h [pmon-hooks]=pmonhook.h [mtc]=mtc_codec.h)
+compile_probe() { # component header -> exit status of cc
+	local flags
+	flags=$(make -s -C "$ROOT" --no-print-directory print-cflags-"$1") || return 2
+	printf '#include "%s"\nint probe(void);\nint probe(void) { return 0; }\n' "$2" >"$T_DIR/probe.c"
+	# shellcheck disable=SC2086 # the flags are a word list
+	(cd "$ROOT" && cc $flags -c "$T_DIR/probe.c" -o "$T_DIR/probe.o") 2>"$T_DIR/cc.log"
+}
+
+for comp in common watchdog pmon-hooks mtc; do
+	if [ "$comp" != common ]; then
+		if compile_probe "$comp" "${OWN[$comp]}" && compile_probe "$comp" util.h; then
+			t_ok "$comp sees its own headers and common/"
+		else
+			t_fail "$comp sees its own headers and common/"; cat "$T_DIR/cc.log"
+		fi
+	fi
+	for other in watchdog pmon-hooks mtc; do
+		[ "$other" = "$comp" ] && continue
+		if compile_probe "$comp" "${OWN[$other]}"; then
+			t_fail "$comp including ${OWN[$other]} ($other) builds: the boundary is not enforced"
+		else
+			t_check "$comp cannot include $other's ${OWN[$other]}" grep -q "No such file" "$T_DIR/cc.log"
+		fi
+	done
+done
+
+# The flags above are the ones the object rules really use.
+line=$(make -C "$ROOT" -n -B BUILD="$BUILD/arch-probe" "$BUILD/arch-probe/obj/mtc/mtc_codec.o" 2>/dev/null | grep -- '-c mtc/mtc_codec.c')
+t_match "mtc objects compile with -Icommon -Imtc only" '-Icommon -Imtc ' "$line"
+if grep -qE -- '-I(watchdog|pmon-hooks)' <<<"$line"; then
+	t_fail "... and not with another component's directory: $line"
+else
+	t_ok "... and not with another component's directory"
+fi
+
+# Distribution flags from the environment reach compile and link lines.
+line=$(make -C "$ROOT" -n -B BUILD="$BUILD/arch-probe" CPPFLAGS=-DPROBE_CPP CFLAGS=-DPROBE_CFLAGS LDFLAGS=-Wl,-zprobe \
+	"$BUILD/arch-probe/bin/mtcctl" 2>/dev/null)
+t_match "CPPFLAGS and CFLAGS reach the compile lines" '-c mtc/mtcctl.c' "$(grep -- '-DPROBE_CPP -DPROBE_CFLAGS' <<<"$line")"
+t_match "LDFLAGS reach the link line" '-Wl,-zprobe .*-o [^ ]*/bin/mtcctl' "$line"
+t_done
