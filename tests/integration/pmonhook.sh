@@ -47,7 +47,8 @@ stop_pair() { kill "$HOOK" "$HWD" 2>/dev/null; wait "$HOOK" "$HWD" 2>/dev/null; 
 STATUS="$BIN/pmon-hook status --socket $D/health.sock"
 # A quorum process with a distinctive /proc comm name.
 cp "$(command -v sleep)" "$D/qproc-a"
-start_qproc() { "$D/qproc-a" 600 & QP=$!; T_PIDS+=($QP); }
+# Returns once it runs under its own name (the hook looks for it by comm).
+start_qproc() { "$D/qproc-a" 600 & QP=$!; T_PIDS+=($QP); t_wait_for 5 "qproc-a to run" grep -qx qproc-a "/proc/$QP/comm"; }
 
 # --- CLI exit codes --------------------------------------------------------
 "$BIN/pmon-hook" report --configured --quorum ok --socket "$D/none.sock" 2>"$D/err"; rc=$?
