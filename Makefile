@@ -2,6 +2,7 @@
 # make              build everything into build/
 # make check        build and run the whole test suite (ends "N passed, N failed")
 # make asan         the same suite under ASan+UBSan (build/asan)
+# make check STRESS=1 (or make asan STRESS=1): the suite under CPU hogs and a slow python3 start
 # make demo         the locked-node scenario on loopback, unprivileged
 # make install PREFIX=/usr DESTDIR=...
 
@@ -159,8 +160,11 @@ $(TBIN)/bench_%: $(OBJ)/tests/bench/bench_%.o $(MTC_A) $(COMMON_A)
 
 tests: all $(UNIT_TESTS) $(TOOLS) $(BENCH_BINS)
 
+# STRESS=1: CPU hogs and a slow python3 start during the run (tests/run-all.sh);
+# reaches `make asan` too (a command-line variable goes down to sub-makes).
+STRESS ?= 0
 check: tests
-	BUILD=$(BUILD) bash tests/run-all.sh
+	BUILD=$(BUILD) STRESS=$(STRESS) bash tests/run-all.sh
 
 asan:
 	$(MAKE) --no-print-directory SANITIZE=1 check

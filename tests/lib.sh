@@ -25,10 +25,12 @@ t_tmpdir() {
 
 t_reap() {
 	pkill -TERM -f -- "$1" 2>/dev/null || return 0
-	sleep 0.3
-	pkill -KILL -f -- "$1" 2>/dev/null
+	# Up to 5 s to exit on their own (a sanitizer build writes its leak
+	# report at exit), then SIGKILL.
+	wait_for 5 t_none_running "$1" || pkill -KILL -f -- "$1" 2>/dev/null
 	return 0
 }
+t_none_running() { ! pgrep -f -- "$1" >/dev/null; }
 
 # HWM_WRAP (e.g. valgrind ...) prefixes every daemon the tests start.
 HWM_WRAP=${HWM_WRAP:-}
@@ -66,6 +68,38 @@ wait_for() {
 		sleep 0.05
 	done
 	"$@"
+}
+
+# Waits. A test waits for the condition it needs, never for a fixed time:
+# a loaded machine (or a slow python3 start) stretches every start-up.
+# wait_for above is silent: use it right before a t_check of the same
+# condition, which reports. t_wait_for is for readiness (a socket bound, a
+# daemon's "started" line, a helper's ready file) with no check of its own:
+# when it never comes, that is a failure, named.
+# t_wait_for SECONDS WHAT CMD...
+t_wait_for() {
+	local limit=$1 what=$2
+	shift 2
+	wait_for "$limit" "$@" && return 0
+	t_fail "gave up after ${limit} s waiting for $what"
+	return 1
+}
+
+# t_wait_line FILE REGEX [FROM [SECONDS]]: a line matching REGEX (grep -E)
+# appears in FILE below its first FROM lines (take FROM with t_lines before
+# the action, so an older line does not count); SECONDS defaults to 10.
+t_wait_line() {
+	t_wait_for "${4:-10}" "/$2/ in ${1##*/}${3:+ below line $3}" t_has_line "$1" "$2" "${3:-0}"
+}
+t_has_line() { tail -n +"$(( ${3:-0} + 1 ))" -- "$1" 2>/dev/null | grep -qE -- "$2"; }
+t_lines() { local n; n=$({ wc -l <"$1"; } 2>/dev/null); echo "${n:-0}"; }
+
+# t_gone PID: the process has exited (no longer exists, or is a zombie).
+t_gone() {
+	local st
+	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	st=${st##*) }
+	[ "${st%% *}" = Z ]
 }
 
 # t_match WHAT PATTERN TEXT: TEXT contains PATTERN (grep -E).

@@ -74,8 +74,10 @@ dir = $D/node/fit
 CONF
 }
 
-start_agent() { t_spawn "$D/agent.log" "$BIN/mtcagent" -c "$D/agent.conf"; AGENT_PID=$T_LAST_PID; wait_for 3 test -S "$D/ctl/agent.sock"; }
-start_client() { t_spawn "$D/client.log" "$BIN/mtcclient" -c "$D/client.conf"; CLIENT_PID=$T_LAST_PID; }
+# Both return once the daemon is up: the agent's control socket exists, the
+# client logged its start (below the lines its log already had).
+start_agent() { t_spawn "$D/agent.log" "$BIN/mtcagent" -c "$D/agent.conf"; AGENT_PID=$T_LAST_PID; t_wait_for 10 "mtcagent's control socket $D/ctl/agent.sock" test -S "$D/ctl/agent.sock"; }
+start_client() { local n; n=$(t_lines "$D/client.log"); t_spawn "$D/client.log" "$BIN/mtcclient" -c "$D/client.conf"; CLIENT_PID=$T_LAST_PID; t_wait_line "$D/client.log" 'started as ' "$n"; }
 stop_pid() { kill -TERM "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 ctl() { "$BIN/mtcctl" -c "$D/agent.conf" "$@"; }
 

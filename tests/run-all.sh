@@ -14,6 +14,15 @@ rm -rf "$SAN_DIR"; mkdir -p "$SAN_DIR"
 export ASAN_OPTIONS="log_path=$SAN_DIR/asan:detect_leaks=1:abort_on_error=0"
 export UBSAN_OPTIONS="log_path=$SAN_DIR/ubsan:print_stacktrace=1"
 
+# STRESS=1: the suite under CPU hogs and a slow python3 start (tests/stress.sh).
+STRESS=${STRESS:-0}
+if [ "$STRESS" = 1 ]; then
+	. tests/stress.sh
+	stress_start
+else
+	echo "stress mode: off (STRESS=1 turns it on)"
+fi
+
 add_counts() { # suite-name output-file rc
 	local p f s
 	if grep -q '^\[==========\]' "$2"; then
@@ -67,5 +76,6 @@ fi
 
 echo
 [ "${#failed_suites[@]}" -eq 0 ] || echo "failed suites: ${failed_suites[*]}"
+echo "stress mode: $([ "$STRESS" = 1 ] && echo ON || echo off)"
 echo "total: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

@@ -68,7 +68,7 @@ seed_scenario() {
 	# Controller up; the operator locks node-1 before the node reports.
 	"${CTL_PREFIX[@]}" $HWM_WRAP "$BIN/mtcagent" -c "$D/agent.conf" >>"$D/agent.log" 2>&1 &
 	T_PIDS+=($!); SEED_AGENT=$!
-	wait_for 3 test -S "$D/ctl/agent.sock"
+	t_wait_for 10 "mtcagent's control socket $D/ctl/agent.sock" test -S "$D/ctl/agent.sock"
 	"${CTL_PREFIX[@]}" "$BIN/mtcctl" -c "$D/agent.conf" lock node-1 >/dev/null
 	mark "operator: mtcctl lock node-1 (node not reporting yet)"
 
@@ -85,12 +85,18 @@ seed_scenario() {
 	T_PIDS+=($!); SEED_CLIENT=$!
 	"${NODE_PREFIX[@]}" $HWM_WRAP "$BIN/hostwd" -c "$D/hostwd.conf" >>"$D/hostwd.log" 2>&1 &
 	T_PIDS+=($!); SEED_HOSTWD=$!
-	wait_for 3 test -S "$D/node/hostwd/health.sock"
+	t_wait_for 10 "hostwd's health socket $D/node/hostwd/health.sock" test -S "$D/node/hostwd/health.sock"
 	"${NODE_PREFIX[@]}" $HWM_WRAP "$BIN/pmon-hook" run -c "$D/pmon-hook.conf" >>"$D/pmon-hook.log" 2>&1 &
 	T_PIDS+=($!); SEED_PMON=$!
+	t_wait_line "$D/client.log" 'started as '
+	t_wait_line "$D/pmon-hook.log" 'started'
 	mark "node: mtcclient, hostwd, pmon-hook started (gates absent: unconfigured)"
 
-	sleep 2.5
+	# The agent hears the node's mtcAlives and corrects (the correction is
+	# lost); then an absence proof: 1.5 s more (a resend at 1 s) and still
+	# no flag.
+	t_wait_line "$D/agent.log" 'mtcAlive reporting unlocked while locked ; correcting'
+	sleep 1.5
 	t_check "$L: lock not delivered while every path into the node is cut" test ! -e "$flag"
 	rx_unblock pxeboot
 	mark "fault: node pxeboot receive restored (mgmt, cluster still down)"
@@ -105,7 +111,7 @@ seed_scenario() {
 	local k0 k1 kstart ok=1 idle=0
 	k0=$(seed_kicks); kstart=$k0
 	for _ in 1 2 3 4 5 6 7; do
-		sleep 1
+		sleep 1   # a sampling window, not a wait
 		k1=$(seed_kicks)
 		if [ "$k1" -gt "$k0" ]; then idle=0; else idle=$((idle + 1)); fi
 		[ "$idle" -lt 2 ] || ok=0

@@ -64,13 +64,15 @@ agent_start() {
 	ip netns exec "$CTL" "$BIN/mtcagent" -c "$D/agent.conf" >>"$D/agent.log" 2>&1 9>&- &
 	echo $! >"$D/agent.pid"
 	disown $!
-	wait_for 3 test -S "$D/agent.sock"
+	t_wait_for 10 "mtcagent's control socket $D/agent.sock" test -S "$D/agent.sock"
 }
 agent_restart() { # kill -9 and restart, serialised between workers
 	(
 		flock 9
-		kill -9 "$(cat "$D/agent.pid")" 2>/dev/null
-		sleep 0.3
+		local old
+		old=$(cat "$D/agent.pid")
+		kill -9 "$old" 2>/dev/null
+		wait_for 5 t_gone "$old"   # its ports are free once it is gone
 		rm -f "$D/agent.sock"
 		agent_start
 	) 9>"$D/agent.lock"
@@ -142,6 +144,8 @@ node_run() { # i dir daemon -> pid in $N/$daemon.pid
 	disown $!
 }
 node_kill() { kill -9 "$(cat "$2/$3.pid" 2>/dev/null)" 2>/dev/null; }
+node_gone() { local p; p=$(cat "$2/$3.pid" 2>/dev/null) || return 0; t_gone "$p"; }
+node_all_gone() { node_gone "$1" "$2" client && node_gone "$1" "$2" hostwd && node_gone "$1" "$2" hook; }
 node_alive() { kill -0 "$(cat "$2/$3.pid" 2>/dev/null)" 2>/dev/null; }
 
 flapper() { # i net dir: link down/up at random 0.2-0.6 s, bounded
@@ -178,10 +182,10 @@ cell() { # i pxe mgmt cluster action fault
 	node_run "$i" "$N" client
 	if [ "$action" = unlock ]; then
 		node_run "$i" "$N" hostwd
-		wait_for 3 test -S "$N/hostwd/health.sock"
+		wait_for 10 test -S "$N/hostwd/health.sock" || { verdict=FAIL; why="hostwd socket not up in 10 s;"; }
 	fi
 	node_run "$i" "$N" hook
-	wait_for 5 sh -c "'$BIN/mtcctl' -c '$D/agent.conf' list 2>/dev/null | grep -q '^node-$i *${init}ed *${init}ed'" ||
+	wait_for 10 sh -c "'$BIN/mtcctl' -c '$D/agent.conf' list 2>/dev/null | grep -q '^node-$i *${init}ed *${init}ed'" ||
 		{ verdict=FAIL; why="no initial sync;"; }
 	for k in 0 1 2; do
 		case ${nets[$k]} in
@@ -194,20 +198,21 @@ cell() { # i pxe mgmt cluster action fault
 	local t0 tfault
 	t0=$(now_ms)
 	ctl "$action" "node-$i" >/dev/null
+	# Deliberate: the fault lands 0.2 s into the delivery.
 	[ "$fault" = none ] || sleep 0.2
 	case $fault in
-	kill-client) node_kill "$i" "$N" client; sleep 0.3; node_run "$i" "$N" client ;;
+	kill-client) node_kill "$i" "$N" client; wait_for 5 node_gone "$i" "$N" client; node_run "$i" "$N" client ;;
 	kill-agent) agent_restart ;;
 	reboot)
 		local had_hostwd=0
 		node_alive "$i" "$N" hostwd && had_hostwd=1
 		node_kill "$i" "$N" client; node_kill "$i" "$N" hostwd; node_kill "$i" "$N" hook
 		rm -rf "$N/run"; mkdir -p "$N/run"   # volatile storage is gone, persist/ survives
-		sleep 0.3
+		wait_for 5 node_all_gone "$i" "$N"
 		node_run "$i" "$N" client  # restores the flag before hostwd starts
 		if [ "$had_hostwd" = 1 ]; then
 			node_run "$i" "$N" hostwd
-			wait_for 3 test -S "$N/hostwd/health.sock"
+			wait_for 10 test -S "$N/hostwd/health.sock"
 		fi
 		node_run "$i" "$N" hook ;;
 	esac
@@ -223,9 +228,11 @@ cell() { # i pxe mgmt cluster action fault
 			# Locked now: hostwd without grace must never act, through the rest
 			# of the fault, and must say it suppressed.
 			node_alive "$i" "$N" hostwd || node_run "$i" "$N" hostwd
+			# Absence proof: T + 1.5 periods with no crashdump byte; then
+			# the suppression must have been logged (waited for, bounded).
 			sleep "$((T + 1)).5"
 			if [ -s "$N/sysrq" ]; then verdict=FAIL; why="$why crashdump while locked;"; fi
-			grep -q 'quorum failure suppressed: node locked' "$N/hostwd.log" ||
+			wait_for 5 grep -q 'quorum failure suppressed: node locked' "$N/hostwd.log" ||
 				{ verdict=FAIL; why="$why no suppression logged;"; }
 		else
 			why="$why no path: lock cannot arrive;"
@@ -238,6 +245,7 @@ cell() { # i pxe mgmt cluster action fault
 		elif [ "$ta" -gt $((deadline + 150)) ]; then verdict=FAIL; why="$why crashdump late by $((ta - deadline)) ms;"; fi
 	else
 		# No path: the node cannot hear the unlock; it must stay locked.
+		# Absence proof over T + 1.5 periods.
 		sleep "$((T + 1)).5"
 		flag_is "$N" 1 || { verdict=FAIL; why="$why flag lost without an unlock;"; }
 		[ -s "$N/sysrq" ] && { verdict=FAIL; why="$why crashdump while still locked;"; }

@@ -38,16 +38,25 @@ start_hostwd() { # log
 	NOTIFY_SOCKET=$D/notify.sock WATCHDOG_USEC=2000000 \
 		t_spawn "$1" "$BIN/hostwd" -c "$D/hostwd.conf"
 	HWD_PID=$T_LAST_PID
-	wait_for 3 test -S "$D/health.sock"
+	t_wait_for 10 "hostwd's health socket $D/health.sock" test -S "$D/health.sock"
 }
 
+# The FIFO's reader ends at EOF once hostwd, the only writer, is gone: wait
+# for that (bounded) so the last bytes, the magic close, are in $D/kicks.
+reader_drained() { wait_for 5 t_gone "$CAT_PID"; kill "$CAT_PID" 2>/dev/null; wait "$CAT_PID" 2>/dev/null; }
 stop_hostwd() {
 	kill -TERM "$HWD_PID" 2>/dev/null; wait "$HWD_PID" 2>/dev/null
-	kill "$CAT_PID" 2>/dev/null; wait "$CAT_PID" 2>/dev/null
+	reader_drained
 }
 
 sink_bytes() { stat -c %s "$D/sysrq"; }
 kick_count() { stat -c %s "$D/kicks" 2>/dev/null || echo 0; }
+kicks_above() { [ "$(kick_count)" -gt "$1" ]; }
+status_has() { # [--json] REGEX: hostwd's status shows REGEX
+	local re=${!#} opt=()
+	[ $# -gt 1 ] && opt=("$1")
+	"$BIN/pmon-hook" status "${opt[@]}" --socket "$D/health.sock" 2>/dev/null | grep -qE -- "$re"
+}
 
 # --- CLI basics ---------------------------------------------------------
 t_check "--version prints the version" sh -c "'$BIN/hostwd' --version | grep -q '^hostwd [0-9]'"
@@ -66,7 +75,7 @@ t_check "--dump-config prints effective values" sh -c "'$BIN/hostwd' --dump-conf
 "$TBIN/notify-listen" "$D/notify.sock" 30 >"$D/notify.log" &
 T_PIDS+=($!)
 NL_PID=$!
-wait_for 2 test -S "$D/notify.sock"
+t_wait_for 10 "notify-listen's socket $D/notify.sock" test -S "$D/notify.sock"
 write_conf 1 1 2
 t0=$(now_ms)
 start_hostwd "$D/run1.log"
@@ -76,7 +85,10 @@ t_check "crashdump byte 'c' written with no reports and no lock" grep -qx c "$D/
 t_check "action came after grace + threshold x period = 3 s (took ${t_act} ms)" test "$t_act" -ge 2900 -a "$t_act" -le 4500
 t_check "log line 'quorum failure: crashdump'" grep -q 'quorum failure: crashdump (no report' "$D/run1.log"
 t_check "last words written to console_path" grep -q 'hostwd: quorum failure: crashdump' "$D/console"
-k1=$(kick_count); sleep 2.2; k2=$(kick_count)
+# Absence proof: no kick after the action. Kicks from just before it may
+# still sit in the FIFO, so count from 1 s after it, then allow none over a
+# generous 3 s (3 kick intervals).
+sleep 1; k1=$(kick_count); sleep 3; k2=$(kick_count)
 t_check "kicking stopped after the action ($k1 -> $k2 kicks)" test "$k1" -eq "$k2" -a "$k1" -ge 2
 t_check "READY=1 sent" grep -q 'READY=1' "$D/notify.log"
 t_check "WATCHDOG=1 pings sent" grep -q 'WATCHDOG=1' "$D/notify.log"
@@ -89,7 +101,7 @@ kill "$NL_PID" 2>/dev/null
 # --- kicks at the configured interval, magic close on clean stop ---------
 write_conf 100 1 2
 start_hostwd "$D/run2.log"
-sleep 3.2
+sleep 3.2   # a measuring window (the kick rate), not a wait
 k=$(kick_count)
 stop_hostwd
 t_check "kicks arrive every 1 s (saw $k bytes in 3.2 s)" test "$k" -ge 3 -a "$k" -le 5
@@ -98,9 +110,9 @@ t_check "clean stop writes the magic close 'V'" grep -q 'V' "$D/kicks"
 # --- kill -9: no magic close (the kernel watchdog stays armed); restart kicks
 write_conf 100 1 2
 start_hostwd "$D/run2b.log"
-sleep 1.2
+wait_for 10 kicks_above 1
 kill -9 "$HWD_PID"; wait "$HWD_PID" 2>/dev/null
-sleep 0.3
+wait_for 5 t_gone "$CAT_PID"   # the reader copied all hostwd wrote, to EOF
 t_check "SIGKILLed hostwd leaves the watchdog armed (no magic close)" sh -c "! grep -q V '$D/kicks'"
 k1=$(kick_count)
 kill "$CAT_PID" 2>/dev/null; wait "$CAT_PID" 2>/dev/null   # the reader saw EOF with the writer gone
@@ -108,7 +120,7 @@ cat "$D/wd.fifo" >>"$D/kicks" &
 T_PIDS+=($!); CAT_PID=$!
 NOTIFY_SOCKET= t_spawn "$D/run2b.log" "$BIN/hostwd" -c "$D/hostwd.conf"
 HWD_PID=$T_LAST_PID
-sleep 1.5
+wait_for 10 kicks_above "$k1"
 t_check "restarted hostwd resumes kicking ($k1 -> $(kick_count))" test "$(kick_count)" -gt "$k1"
 stop_hostwd
 
@@ -116,11 +128,14 @@ stop_hostwd
 write_conf 0 1 2
 : >"$D/node_locked"
 start_hostwd "$D/run3.log"
-sleep 4.5
+t_wait_line "$D/run3.log" 'quorum failure suppressed: node locked'
+# Absence proof: 4 more bad periods (2 x threshold) with no byte and no
+# second suppression line.
+sleep 4
 t_check "locked: sink never receives a byte" test "$(sink_bytes)" -eq 0
 n=$(count_lines 'quorum failure suppressed: node locked' "$D/run3.log")
 t_check "locked: suppression logged exactly once over 4 bad periods (got $n)" test "$n" -eq 1
-k1=$(kick_count); sleep 1.5; k2=$(kick_count)
+k1=$(kick_count); wait_for 10 kicks_above "$k1"; k2=$(kick_count)
 t_check "locked: still kicking ($k1 -> $k2)" test "$k2" -gt "$k1"
 status=$("$BIN/pmon-hook" status --socket "$D/health.sock")
 t_check "status shows locked and suppressed" sh -c "echo '$status' | grep -q '^locked *yes' && echo '$status' | grep -q '^suppressed *yes'"
@@ -132,7 +147,8 @@ stop_hostwd
 # --- good report restores quorum; malformed and oversized are counted ----
 write_conf 0 1 3
 start_hostwd "$D/run4.log"
-sleep 1.3
+# A bad period first (no report yet), so that a good report restores quorum.
+t_wait_for 10 "hostwd to count a bad period" status_has '^bad_periods *[1-9]'
 "$BIN/pmon-hook" report --configured --quorum ok --socket "$D/health.sock"
 t_check "one-shot report accepted (exit 0)" test $? -eq 0
 wait_for 2 grep -q 'quorum restored' "$D/run4.log"
@@ -141,7 +157,7 @@ $POKE unix-send "$D/health.sock" "garbage"
 $POKE unix-send "$D/health.sock" "v2 configured=1 quorum=ok"
 $POKE unix-send "$D/health.sock" "v1 configured=1 quorum=$(head -c 700 /dev/zero | tr '\0' x)"
 $POKE unix-send-hex "$D/health.sock" "7631206300ff"
-sleep 0.2
+wait_for 5 status_has --json '"malformed":4'
 json=$("$BIN/pmon-hook" status --json --socket "$D/health.sock")
 t_check "malformed, wrong-version and oversized datagrams counted (4)" sh -c "echo '$json' | grep -q '\"malformed\":4'"
 t_check "hostwd survived bad input" kill -0 "$HWD_PID"
@@ -150,12 +166,15 @@ t_check "status JSON has the documented fields" sh -c "echo '$json' | python3 -c
 # --- SIGHUP: broken file keeps the old config; a good one applies ----------
 cp "$D/hostwd.conf" "$D/good.conf"
 printf '[health]\nreport_period = banana\n' >"$D/hostwd.conf"
-kill -HUP "$HWD_PID"; sleep 0.3
+n=$(t_lines "$D/run4.log")
+kill -HUP "$HWD_PID"
+t_wait_line "$D/run4.log" 'keeping the running configuration|configuration reloaded' "$n"
 t_check "SIGHUP with a broken file: still running" kill -0 "$HWD_PID"
 t_check "SIGHUP with a broken file: logs why and keeps the old config" \
 	sh -c "grep -q 'report_period = banana: not an integer' '$D/run4.log' && grep -q 'keeping the running configuration' '$D/run4.log'"
 sed 's/^failure_threshold = 3/failure_threshold = 7/' "$D/good.conf" >"$D/hostwd.conf"
-kill -HUP "$HWD_PID"; sleep 0.3
+kill -HUP "$HWD_PID"
+wait_for 10 status_has '^failure_threshold *7'
 t_check "SIGHUP with a good file applies it" sh -c "'$BIN/pmon-hook' status --socket '$D/health.sock' | grep -q '^failure_threshold *7'"
 stop_hostwd
 
@@ -166,17 +185,18 @@ enabled = 1
 dir = $D/fit"
 : >"$D/fit/fail_kick"
 start_hostwd "$D/run5.log"
-sleep 1.5
+t_wait_line "$D/run5.log" 'FIT fail_kick: injecting'
+sleep 2   # absence proof: 2 more kick intervals with no byte at the device
 t_check "FIT fail_kick: no kicks reach the device" test "$(kick_count)" -eq 0
 t_check "FIT on is logged loudly" grep -q 'FIT enabled' "$D/run5.log"
 rm -f "$D/fit/fail_kick"
-wait_for 3 test "$(kick_count)" -gt 0
+wait_for 10 kicks_above 0
 t_check "FIT fail_kick removed: kicks resume" test "$(kick_count)" -gt 0
 stop_hostwd
 write_conf 0 1 2
 : >"$D/fit/fail_kick"
 start_hostwd "$D/run6.log"
-sleep 1.5
+wait_for 10 kicks_above 0
 t_check "FIT files have no effect when [fit] enabled = 0" test "$(kick_count)" -ge 1
 stop_hostwd
 
@@ -187,7 +207,7 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
 	start_hostwd "$D/run7.log"
 	chmod 755 "$D"
 	setpriv --reuid=65534 --regid=65534 --clear-groups "$BIN/pmon-hook" report --configured --quorum ok --socket "$D/health.sock"
-	sleep 0.2
+	wait_for 5 status_has --json '"rejected":1'
 	t_check "report from uid 65534 rejected and counted" \
 		sh -c "'$BIN/pmon-hook' status --json --socket '$D/health.sock' | grep -q '\"rejected\":1'"
 	t_check "rejection logged with the uid" grep -q 'report from uid 65534 rejected' "$D/run7.log"

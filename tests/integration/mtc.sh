@@ -6,6 +6,12 @@
 t_tmpdir
 POKE="python3 $ROOT/tests/tools/netpoke.py"
 mtc_world "$T_DIR" 1
+# mtcAlive frames the agent took from node-1 (its only host here).
+alives() { $CTL list --json | sed -n 's/.*"alives":\([0-9]*\).*/\1/p'; }
+alives_at_least() { [ "$(alives)" -ge "$1" ] 2>/dev/null; }
+AGENT_HUP='configuration reloaded|keeping the running'
+# hup PID LOG REGEX: SIGHUP, then wait for the reload's verdict line.
+hup() { local n; n=$(t_lines "$2"); kill -HUP "$1"; t_wait_line "$2" "$3" "$n"; }
 
 # --- CLI basics ---
 for b in mtcclient mtcagent mtcctl; do
@@ -63,8 +69,9 @@ t_check "mtcctl list --json is valid JSON with per-network last seen" \
 	sh -c "echo '$json' | python3 -c 'import json,sys; d=json.load(sys.stdin); h=d[\"hosts\"][0]; assert h[\"name\"]==\"node-1\" and h[\"last_seen_ms_ago\"][\"pxeboot\"] is not None'"
 
 # Frames of one mtcAlive batch are read from three sockets in any order:
-# none may be counted as stale, and every network stays fresh.
-sleep 2.5
+# none may be counted as stale, and every network stays fresh. An absence
+# proof: 3 s (3 batches at alive_period 1) with no frame taken for stale.
+sleep 3
 json=$($CTL list --json)
 t_check "all three networks seen within 2.5 s, no frame taken for stale" \
 	sh -c "echo '$json' | python3 -c 'import json,sys; d=json.load(sys.stdin); h=d[\"hosts\"][0]; s=h[\"last_seen_ms_ago\"]; assert all(s[n] is not None and s[n] < 2500 for n in s), s; assert d[\"dropped\"][\"stale\"] == 0, d'"
@@ -73,12 +80,15 @@ t_check "all three networks seen within 2.5 s, no frame taken for stale" \
 # on the control connection, found by the fault matrix).
 cp "$D/hosts.conf" "$D/hosts.small"
 for i in $(seq 1 4000); do printf "[host filler-%d]\npxeboot = 127.0.9.%d\n" "$i" $((i % 250 + 1)); done >>"$D/hosts.conf"  # list > socket buffer
-kill -HUP "$AGENT_PID"; sleep 0.3
+hup "$AGENT_PID" "$D/agent.log" "$AGENT_HUP"
 for i in $(seq 1 20); do $CTL list 2>/dev/null | head -1 >/dev/null; done
-sleep 0.2
+# Absence proof: the agent meets the last hang-up after mtcctl is gone; it
+# has 1 s to die of it, and must then still answer.
+sleep 1
+t_check "agent answers after readers hung up" sh -c "$CTL list >/dev/null"
 t_check "agent survives readers that hang up mid-reply (mtcctl list | head)" kill -0 "$AGENT_PID"
 cp "$D/hosts.small" "$D/hosts.conf"
-kill -HUP "$AGENT_PID"; sleep 0.3
+hup "$AGENT_PID" "$D/agent.log" "$AGENT_HUP"
 
 # --- agent restart keeps the admin state ---
 $CTL lock node-1 >/dev/null
@@ -91,12 +101,16 @@ t_check "agent restart: admin state survives" sh -c "$CTL list | grep -q '^node-
 stop_pid "$CLIENT_PID"
 rm -f "$(flag)"   # a reboot empties /var/run
 : >"$D/client.log"
+a0=$(alives)
 start_client
 wait_for 3 grep -q 'started as node-1' "$D/client.log"
 t_check "restart: flag restored from backup" test -e "$(flag)"
 t_check "restart: restore logged before the client started sending" \
 	sh -c "grep -n 'restored from backup' '$D/client.log' | cut -d: -f1 | { read a; b=\$(grep -n 'started as' '$D/client.log' | cut -d: -f1); [ \"\$a\" -lt \"\$b\" ]; }"
-sleep 1.5
+# The agent judged the new client's first mtcAlives (a mismatch would be
+# logged as it arrives).
+wait_for 10 alives_at_least $((a0 + 2))
+t_check "restart: the agent heard the restarted client ($a0 -> $(alives) mtcAlives)" test "$(alives)" -ge $((a0 + 2))
 t_check "restart: no correction needed (flag was right from the first mtcAlive)" sh -c "! grep -q 'correcting' '$D/agent.log'"
 
 # --- stale volatile flag without backup is removed at start ---
@@ -124,7 +138,7 @@ wait_for 3 sh -c "! test -e '$(flag)'"
 # (here: mgmt and cluster become provisioned and come up).
 printf '[client]\nalive_period = 0\n' >"$D/client.conf"
 : >"$D/client.log"
-kill -HUP "$CLIENT_PID"; sleep 0.3
+hup "$CLIENT_PID" "$D/client.log" 'keeping the running configuration|configuration reloaded'
 t_check "client SIGHUP with a broken file: still running, says it keeps its configuration" \
 	sh -c "kill -0 $CLIENT_PID && grep -q 'client.conf:2: \[client\] alive_period = 0' '$D/client.log' && grep -q 'keeping the running configuration' '$D/client.log'"
 mtc_client_conf 1 1 1 1
@@ -138,24 +152,32 @@ stop_pid "$CLIENT_PID"
 # The node's cluster address in the hosts file points at a capture socket.
 mtc_client_conf 1 1 0 0
 sed -i 's/^cluster = 127.0.3.2/cluster = 127.0.3.9/' "$D/hosts.conf"
-kill -HUP "$AGENT_PID"; sleep 0.3
+hup "$AGENT_PID" "$D/agent.log" "$AGENT_HUP"
 start_client
-wait_for 3 sh -c "$CTL list | grep -q 'node-1 .*unlocked *unlocked'"
-$POKE udp-capture 127.0.3.9 2115 "$D/captured" 5 1 &
+wait_for 10 sh -c "$CTL list | grep -q 'node-1 .*unlocked *unlocked'"
+# The capture creates its ready file once bound; python3 may take a second
+# to get there.
+$POKE udp-capture 127.0.3.9 2115 "$D/captured" 5 1 "$D/captured.ready" &
 CAP=$!
-sleep 0.3
+t_wait_for 15 "the capture socket on 127.0.3.9:2115 (netpoke udp-capture ready file)" test -e "$D/captured.ready"
 $CTL lock node-1 >/dev/null
 wait "$CAP"
 t_check "captured a Locked frame off the wire" test -s "$D/captured"
 wait_for 3 test -e "$(flag)"
 $CTL unlock node-1 >/dev/null
 wait_for 3 sh -c "! test -e '$(flag)'"
+n=$(t_lines "$D/client.log")
 $POKE udp-send 127.0.1.2 2119 "$(head -1 "$D/captured")" 127.0.1.1
-sleep 0.5
+# Wait until the client has judged the replay (a duplicate, or not fresh).
+wait_for 5 t_has_line "$D/client.log" 'Locked via pxeboot(:| does not| is )' "$n"
 t_check "replayed Locked right after unlock does not re-lock" test ! -e "$(flag)"
-sleep 16   # the captured nonce ages out of the client's window
+# The captured nonce ages out of the client's window of 15 recent nonces
+# (one per mtcAlive on pxeboot here): wait until 16 more have gone out.
+a0=$(alives)
+t_wait_for 40 "16 more mtcAlives from node-1 (the captured nonce aging out)" alives_at_least $((a0 + 16))
+n=$(t_lines "$D/client.log")
 $POKE udp-send 127.0.1.2 2119 "$(head -1 "$D/captured")" 127.0.1.1
-sleep 0.5
+wait_for 5 t_has_line "$D/client.log" 'does not echo a recent nonce' "$n"
 t_check "replayed Locked 16 s later does not re-lock" test ! -e "$(flag)"
 t_check "replay logged as not echoing a recent nonce" grep -q 'does not echo a recent nonce' "$D/client.log"
 
@@ -167,7 +189,8 @@ $POKE udp-send 127.0.1.2 2119 "${forged:0:40}" 127.0.1.1          # truncated
 $POKE udp-send 127.0.1.2 2119 "${forged}00" 127.0.1.1             # oversized by one
 $POKE udp-send 127.0.1.2 2119 "$(head -c 600 /dev/zero | od -v -An -tx1 | tr -d ' \n')" 127.0.1.1
 $POKE udp-send 127.0.1.2 2119 "4d5402$(printf '%0180d' 0)" 127.0.1.1  # wrong version
-sleep 0.5
+# The sends above are done when netpoke exits; wait for the client's verdicts.
+wait_for 5 sh -c "grep -q 'failed authentication' '$D/client.log' && [ \$(grep -c 'malformed frame via pxeboot dropped' '$D/client.log') -ge 3 ]"
 t_check "frame signed with another key: ignored, no flag" test ! -e "$(flag)"
 t_check "forgery logged as failed authentication" grep -q 'failed authentication' "$D/client.log"
 t_check "malformed frames logged and dropped" grep -q 'malformed frame via pxeboot dropped' "$D/client.log"
@@ -176,7 +199,7 @@ realkey=$(od -v -An -tx1 "$D/mtc.key" | tr -d ' \n')
 unknown=$($POKE mtc-frame "$realkey" 1 0 0 7 1 00112233445566778899aabbccddeeff intruder-9)
 $POKE udp-send 127.0.1.1 2102 "$unknown" 127.0.1.2
 $POKE udp-send 127.0.1.1 2102 "$forged" 127.0.1.2
-sleep 0.3
+wait_for 5 sh -c "$CTL list --json | grep -q '\"unknown_host\":[1-9]' && $CTL list --json | grep -q '\"bad_auth\":[1-9]'"
 json=$($CTL list --json)
 t_check "agent counts unknown-host and bad-auth frames" \
 	sh -c "echo '$json' | python3 -c 'import json,sys; d=json.load(sys.stdin)[\"dropped\"]; assert d[\"unknown_host\"]>=1 and d[\"bad_auth\"]>=1, d'"
@@ -197,7 +220,7 @@ rm -f "$D/node/fit/close_mgmt"
 cp "$D/client.conf" "$D/client.good"
 echo 'alive_period = soon' >>"$D/client.conf"
 sed -i 's/^alive_period = soon//' "$D/client.conf"; printf '[client]\nalive_period = soon\n' >>"$D/client.conf"
-kill -HUP "$CLIENT_PID"; sleep 0.3
+hup "$CLIENT_PID" "$D/client.log" 'keeping the running configuration|configuration reloaded'
 t_check "client SIGHUP with a broken file keeps running" sh -c "kill -0 $CLIENT_PID && grep -q 'keeping the running configuration' '$D/client.log'"
 cp "$D/client.good" "$D/client.conf"
 

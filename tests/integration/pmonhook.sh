@@ -38,16 +38,17 @@ CONF
 start_pair() {
 	: >"$D/sysrq"
 	t_spawn "$D/hostwd.log" "$BIN/hostwd" -c "$D/hostwd.conf"; HWD=$T_LAST_PID
-	wait_for 3 test -S "$D/health.sock"
+	t_wait_for 10 "hostwd's health socket $D/health.sock" test -S "$D/health.sock"
 	: >"$D/hook.log"
 	t_spawn "$D/hook.log" "$BIN/pmon-hook" run -c "$D/hook.conf"; HOOK=$T_LAST_PID
-	wait_for 3 grep -q 'started' "$D/hook.log"
+	t_wait_line "$D/hook.log" 'started'
 }
 stop_pair() { kill "$HOOK" "$HWD" 2>/dev/null; wait "$HOOK" "$HWD" 2>/dev/null; }
 STATUS="$BIN/pmon-hook status --socket $D/health.sock"
 # A quorum process with a distinctive /proc comm name.
 cp "$(command -v sleep)" "$D/qproc-a"
-start_qproc() { "$D/qproc-a" 600 & QP=$!; T_PIDS+=($QP); }
+# Returns once it runs under its own name (the hook looks for it by comm).
+start_qproc() { "$D/qproc-a" 600 & QP=$!; T_PIDS+=($QP); t_wait_for 5 "qproc-a to run" grep -qx qproc-a "/proc/$QP/comm"; }
 
 # --- CLI exit codes --------------------------------------------------------
 "$BIN/pmon-hook" report --configured --quorum ok --socket "$D/none.sock" 2>"$D/err"; rc=$?
@@ -71,7 +72,7 @@ t_match "run --check-config message" "bad.conf:2: \[hook\] report_period = 0" "$
 hostwd_conf 3
 hook_conf ""
 start_pair
-sleep 0.5
+wait_for 5 sh -c "$STATUS | grep -q '^configured *no'"
 t_check "hook reports from its first second (status unconfigured)" sh -c "$STATUS | grep -q '^configured *no'"
 wait_for 5 test -s "$D/sysrq"
 t_check "gates absent, no lock: crashdump byte after the threshold" grep -qx c "$D/sysrq"
@@ -80,8 +81,10 @@ stop_pair
 
 # --- gates absent but locked: never ---------------------------------------
 : >"$D/locked"
+n=$(t_lines "$D/hostwd.log")
 start_pair
-sleep 4.5
+t_wait_line "$D/hostwd.log" 'quorum failure suppressed: node locked' "$n"
+sleep 4   # absence proof: 4 more periods (threshold 3) with no byte
 t_check "gates absent, locked: no crashdump in 4 periods" test "$(stat -c %s "$D/sysrq")" -eq 0
 t_check "status shows suppressed with reason" sh -c "$STATUS | grep -q '^reason *unconfigured' && $STATUS | grep -q '^suppressed *yes'"
 stop_pair
@@ -92,7 +95,8 @@ rm -f "$D/locked"
 start_qproc
 hook_conf "qproc-a"
 start_pair
-sleep 4.5
+wait_for 10 sh -c "$STATUS | grep -q '^quorum *ok'"
+sleep 4   # absence proof: 4 periods (threshold 3) with no byte
 t_check "configured + quorum running: no action in 4 periods" test "$(stat -c %s "$D/sysrq")" -eq 0
 t_check "status: configured, quorum ok, 0 bad periods" \
 	sh -c "$STATUS | grep -q '^quorum *ok' && $STATUS | grep -q '^configured *yes' && $STATUS | grep -q '^bad_periods *0/3'"
@@ -133,7 +137,8 @@ stop_pair
 hook_conf ""
 start_pair
 printf '[hook]\nreport_period = x\n' >"$D/hook.conf"
-kill -HUP "$HOOK"; sleep 0.3
+kill -HUP "$HOOK"
+t_wait_line "$D/hook.log" 'keeping the running configuration|configuration reloaded'
 t_check "hook SIGHUP with a broken file keeps running" sh -c "kill -0 $HOOK && grep -q 'keeping the running configuration' '$D/hook.log'"
 t_check "hook still reports configured (gates a, b present) under the old configuration" sh -c "$STATUS | grep -q '^configured *yes'"
 printf '[hook]\nsocket = %s\nreport_period = 1\nconfig_gates = %s\n' "$D/health.sock" "$D/gates/missing" >"$D/hook.conf"

@@ -20,11 +20,14 @@ def unix_send(path, payload):
     s.sendto(payload, path)
 
 
-def udp_capture(addr, port, out, seconds, count):
+def udp_capture(addr, port, out, seconds, count, ready=None):
     only_loopback(addr)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((addr, int(port)))
+    if ready:
+        # Bound: the caller may send now (it waits for this file, not a time).
+        open(ready, "w").close()
     end = time.time() + float(seconds)
     n = 0
     with open(out, "w") as f:
@@ -64,7 +67,7 @@ def main(argv):
     elif cmd == "unix-send-hex":
         unix_send(argv[2], bytes.fromhex(argv[3]))
     elif cmd == "udp-capture":
-        udp_capture(*argv[2:7])
+        udp_capture(*argv[2:8])
     elif cmd == "udp-send":
         udp_send(*argv[2:])
     elif cmd == "mtc-frame":
