@@ -591,9 +591,12 @@ static int health_open(const hwd_config *c, int *ret_fd)
 	return 0;
 }
 
+static void check_action(hostwd *h);
+
 static int reload(void *userdata)
 {
 	hostwd *h = userdata;
+	bool count_moved;
 	hwd_config next;
 	int t;
 
@@ -607,6 +610,13 @@ static int reload(void *userdata)
 		memcpy(next.device, h->cfg.device, sizeof(next.device));
 		memcpy(next.health_socket, h->cfg.health_socket, sizeof(next.health_socket));
 	}
+	if (strcmp(next.socket_group, h->cfg.socket_group) != 0 || strcmp(next.socket_mode, h->cfg.socket_mode) != 0) {
+		log_warn("reload: [health] socket_group and socket_mode changes need a restart; keeping '%s' and %s",
+			 h->cfg.socket_group, h->cfg.socket_mode);
+		memcpy(next.socket_group, h->cfg.socket_group, sizeof(next.socket_group));
+		memcpy(next.socket_mode, h->cfg.socket_mode, sizeof(next.socket_mode));
+		next.socket_mode_bits = h->cfg.socket_mode_bits;
+	}
 	if (next.timeout != h->cfg.timeout) {
 		if (hwd_device_set_timeout(h->device, next.timeout, &t) < 0)
 			log_warn("reload: cannot set watchdog timeout %d: %m", next.timeout);
@@ -615,8 +625,13 @@ static int reload(void *userdata)
 	}
 	if (next.fit_enabled && !h->cfg.fit_enabled)
 		log_emit(LOG_WARNING, MSGID_FIT, "FIT enabled: fault files in %s are honoured", next.fit_dir);
+	count_moved = strcmp(next.count_file, h->cfg.count_file) != 0;
 	h->cfg = next;
 	log_notice("configuration reloaded from %s", h->svc.config_path);
+	if (count_moved)
+		load_count(h);
+	check_limit(h);
+	check_action(h);
 	update_status(h);
 	return 0;
 }

@@ -45,7 +45,7 @@ for kind in missing regular directory; do
 	conf "$dev" "$D/sysrq"
 	start "$D/dev-$kind.log"
 	wait_for 3 exited
-	wait "$HWD"; rc=$?
+	if exited; then wait "$HWD"; rc=$?; else rc=0; stop; fi   # rc 0: it ran
 	t_check "device path $kind: hostwd refuses to start (rc=$rc)" test "$rc" -ne 0
 	t_check "device path $kind: the error names the path" grep -qF "cannot open watchdog device $want" "$D/dev-$kind.log"
 done
@@ -114,6 +114,36 @@ t_check "sysrq path missing: status shows action_ready NO" sh -c "$STATUS | grep
 "$BIN/pmon-hook" report --configured --quorum ok --socket "$D/health.sock"
 wait_for 2 sh -c "$STATUS --json | grep -q '\"reports\":1'"
 t_check "sysrq path missing: reports still accepted" sh -c "$STATUS --json | grep -q '\"reports\":1'"
+
+# --- descriptors passed in datagrams are always closed ----------------------
+"$BIN/pmon-hook" report --configured --quorum ok --socket "$D/health.sock"
+before=$(ls /proc/"$HWD"/fd | wc -l)
+python3 - "$D/health.sock" >"$D/fds.out" <<'PY'
+import array, os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+sent = 0
+r, w = os.pipe()
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+for i in range(3000):
+    msg = [b"v1 status", b"v1 configured=1 quorum=ok seq=9", b"junk"][i % 3]
+    fds = [[r, w, b.fileno()], [r] * 12, [w], [b.fileno()]][i % 4]   # 12: more than fit (MSG_CTRUNC)
+    while True:
+        try:
+            # (socket.send_fds ignores its address argument before 3.12)
+            s.sendmsg([msg], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))], 0, sys.argv[1])
+            sent += 1
+            break
+        except BlockingIOError:
+            pass
+print(f"sent={sent}")
+PY
+# every datagram but the status requests is dropped as malformed (a report
+# carries no descriptors): wait until hostwd has read them all
+wait_for 5 sh -c "$STATUS --json | python3 -c 'import json,sys; sys.exit(json.load(sys.stdin)[\"malformed\"] < 2000)'"
+after=$(ls /proc/"$HWD"/fd | wc -l)
+t_check "3000 datagrams carrying descriptors were sent ($(cat "$D/fds.out"))" grep -qx sent=3000 "$D/fds.out"
+t_check "3000 datagrams carrying descriptors: hostwd's fd count unchanged ($before -> $after)" test "$after" -le "$before"
+t_check "... and hostwd still answers status" sh -c "$STATUS | grep -q '^state'"
 stop
 
 # --- consecutive actions: log only beyond the limit, reset by a healthy period
