@@ -692,6 +692,23 @@ static void check_action(hostwd *h)
 			 h->consecutive, h->cfg.count_file, h->cfg.max_consecutive);
 	if (h->cfg.on_quorum_failure == HWD_ACTION_LOG)
 		return;
+	if (h->cfg.count_file[0] && h->cfg.max_consecutive > 0) {
+		char dir[sizeof(h->cfg.count_file)], *slash;
+		int r = 0;
+
+		snprintf(dir, sizeof(dir), "%s", h->cfg.count_file);
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			r = mkdir_parents(dir, 0755);
+			if (r == 0 && access(dir, W_OK) < 0)
+				r = -errno;
+		}
+		if (r < 0)
+			log_emit(LOG_CRIT, MSGID_ACTION_UNAVAILABLE,
+				 "cannot write the consecutive-action count in %s: %s; the crash-loop breaker "
+				 "(max_consecutive = %d) will not count across boots", dir, strerror(-r), h->cfg.max_consecutive);
+	}
 	if (access(h->cfg.sysrq_path, W_OK) < 0) {
 		snprintf(h->action_blocked, sizeof(h->action_blocked), "%s: %s", h->cfg.sysrq_path, strerror(errno));
 		log_emit(LOG_CRIT, MSGID_ACTION_UNAVAILABLE,
