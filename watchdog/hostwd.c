@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -644,9 +645,18 @@ static void harden(const hostwd *h)
 #if defined(__SANITIZE_ADDRESS__)
 		log_warn("[watchdog] lock_memory: skipped in a sanitizer build (its shadow memory cannot be locked)");
 #else
-		if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
+		struct rlimit rl;
+		/* MCL_FUTURE under a finite RLIMIT_MEMLOCK would make later
+		 * allocations fail once the limit is reached: lock what we
+		 * have then, and say so. */
+		bool future = getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur == RLIM_INFINITY;
+
+		if (mlockall(MCL_CURRENT | (future ? MCL_FUTURE : 0)) < 0)
 			log_warn("[watchdog] lock_memory: mlockall failed: %m; kicks may wait for paging "
-				 "(needs CAP_IPC_LOCK or LimitMEMLOCK=infinity)");
+				 "(needs LimitMEMLOCK=infinity)");
+		else if (!future)
+			log_warn("[watchdog] lock_memory: RLIMIT_MEMLOCK is finite, so only memory mapped at start is locked "
+				 "(needs LimitMEMLOCK=infinity)");
 #endif
 	}
 	if (h->cfg.realtime) {
