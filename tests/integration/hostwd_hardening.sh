@@ -10,8 +10,9 @@ D=$T_DIR
 chmod 755 "$D"
 mkdir -p "$D/gates"
 
-conf() { # device sysrq [extra ini lines...]
+conf() { # device sysrq [extra ini lines...]: an extra "key = value" replaces the base line of that key
 	local dev=$1 sysrq=$2; shift 2
+	local base=$D/hostwd.conf.base l
 	{
 		printf '[watchdog]\ndevice = %s\ntimeout = 10\nkick_interval = 1\n' "$dev"
 		printf '[health]\nsocket = %s\nreport_period = 1\nfailure_threshold = 1\nstart_grace = 0\nallowed_uids = 0,%s\n' \
@@ -19,9 +20,12 @@ conf() { # device sysrq [extra ini lines...]
 		printf '[action]\nsysrq_path = %s\nconsole_path =\nkexec_crash_loaded = %s\ncount_file = %s\n' \
 			"$sysrq" "$D/kexec" "$D/count"
 		printf '[lock]\nfile = %s\n' "$D/locked"
-		local l
-		for l in "$@"; do printf '%s\n' "$l"; done
-	} >"$D/hostwd.conf"
+	} >"$base"
+	# A key set twice is a config error, so overrides replace, not repeat.
+	for l in "$@"; do
+		case $l in *' = '*) sed -i "/^${l%% = *} = /d" "$base" ;; esac
+	done
+	{ cat "$base"; for l in "$@"; do printf '%s\n' "$l"; done; } >"$D/hostwd.conf"
 }
 start() { # log [prefix...]
 	local log=$1; shift
