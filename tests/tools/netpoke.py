@@ -48,11 +48,11 @@ def udp_send(addr, port, hexdata, src=None):
     s.sendto(bytes.fromhex(hexdata), (addr, int(port)))
 
 
-def mtc_frame(keyhex, ftype, net, flags, boot, seq, noncehex, host):
-    """Build a frame per docs/protocol.md, signed with keyhex."""
+def mtc_frame(keyhex, ftype, net, flags, boot, seq, noncehex, host, cmdseq=0):
+    """Build a version-2 frame per docs/protocol.md, signed with keyhex."""
     h = host.encode()
-    hdr = b"MT" + struct.pack(">BBBBBBII", 1, int(ftype), int(net), int(flags), len(h), 0,
-                              int(boot), int(seq)) + bytes.fromhex(noncehex) + h
+    hdr = b"MT" + struct.pack(">BBBBBBIII", 2, int(ftype), int(net), int(flags), len(h), 0,
+                              int(boot), int(seq), int(cmdseq)) + bytes.fromhex(noncehex) + h
     mac = hmac.new(bytes.fromhex(keyhex), hdr, hashlib.sha256).digest()
     return (hdr + mac).hex()
 
@@ -68,7 +68,7 @@ def main(argv):
     elif cmd == "udp-send":
         udp_send(*argv[2:])
     elif cmd == "mtc-frame":
-        print(mtc_frame(*argv[2:10]))
+        print(mtc_frame(*argv[2:11]))
     else:
         sys.exit(f"netpoke: unknown command {cmd}")
 
