@@ -15,6 +15,96 @@ def only_loopback(addr):
         sys.exit(f"netpoke: refusing non-loopback address {addr}")
 
 
+def udp_flood(addr, port, hexdata, count, src=None):
+    """Send one frame count times (replay floods)."""
+    only_loopback(addr)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    if src:
+        only_loopback(src)
+        s.bind((src, 0))
+    data = bytes.fromhex(hexdata)
+    for i in range(int(count)):
+        try:
+            s.sendto(data, (addr, int(port)))
+        except (BlockingIOError, ConnectionRefusedError):
+            pass
+        if i % 200 == 199:
+            time.sleep(0.002)  # let the receiver drain: count frames, not drops
+
+
+def udp_alternate(addr_ports, hexfile, seconds, src=None):
+    """Replay the frames in hexfile (one per line) in turn to every
+    addr:port, every 20 ms, for a bounded time."""
+    frames = [bytes.fromhex(l.strip()) for l in open(hexfile) if l.strip()]
+    targets = []
+    for ap in addr_ports.split(","):
+        a, p = ap.rsplit(":", 1)
+        only_loopback(a)
+        targets.append((a, int(p)))
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    if src:
+        only_loopback(src)
+        s.bind((src, 0))
+    end = time.time() + float(seconds)
+    i = 0
+    while time.time() < end:
+        for t in targets:
+            try:
+                s.sendto(frames[i % len(frames)], t)
+            except OSError:
+                pass
+        i += 1
+        time.sleep(0.02)
+
+
+def udp_squat(addr_ports, seconds, ready_file, mode="reuse"):
+    """Bind every addr:port like a hostile local user would, report each
+    result, hold the bound ones. mode reuse: with SO_REUSEADDR and
+    SO_REUSEPORT (to share a port a daemon holds); plain: without (to keep
+    a port from a daemon that starts later)."""
+    held = []
+    results = []
+    for ap in addr_ports.split(","):
+        a, p = ap.rsplit(":", 1)
+        only_loopback(a)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        if mode == "reuse":
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        try:
+            s.bind((a, int(p)))
+            held.append(s)
+            results.append(f"{ap} bound")
+        except OSError as e:
+            results.append(f"{ap} refused {e.strerror}")
+    out = sys.stdout if ready_file == "-" else open(ready_file, "w")
+    out.write("\n".join(results) + "\n")
+    out.flush()
+    end = time.time() + float(seconds)
+    got = 0
+    while time.time() < end:
+        for s in held:
+            s.settimeout(0.05)
+            try:
+                s.recvfrom(4096)
+                got += 1
+            except (socket.timeout, BlockingIOError):
+                pass
+    out.write(f"received {got}\n")
+    out.flush()
+
+
+def unix_hold(path, count, seconds):
+    """Connect count times to a stream socket and send nothing."""
+    conns = []
+    for _ in range(int(count)):
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.connect(path)
+        conns.append(c)
+    print(f"holding {len(conns)}", flush=True)
+    time.sleep(float(seconds))
+
+
 def unix_send(path, payload):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     s.sendto(payload, path)
@@ -67,6 +157,14 @@ def main(argv):
         udp_capture(*argv[2:7])
     elif cmd == "udp-send":
         udp_send(*argv[2:])
+    elif cmd == "udp-flood":
+        udp_flood(*argv[2:])
+    elif cmd == "udp-alternate":
+        udp_alternate(*argv[2:])
+    elif cmd == "udp-squat":
+        udp_squat(*argv[2:6])
+    elif cmd == "unix-hold":
+        unix_hold(*argv[2:5])
     elif cmd == "mtc-frame":
         print(mtc_frame(*argv[2:11]))
     else:
