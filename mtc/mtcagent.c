@@ -236,13 +236,14 @@ static void send_admin_state(agent *a, agent_host *h, const char *why)
 			   mtc_type_name(type));
 		return;
 	}
+	/* The host applied our newest command (or one of an agent that lost
+	 * its state) and still disagrees: a newer command. Not saved here (a
+	 * state write per correction would cost an fsync each): after a
+	 * restart the agent learns the host's last applied sequence from its
+	 * first mtcAlive, before it can send anything, and an admin change
+	 * always goes above it. */
 	cmdseq = mtc_order_send_cmdseq(h->cmdseq, h->applied);
-	if (cmdseq != h->cmdseq) {
-		/* The host applied our newest command (or one of an agent that
-		 * lost its state) and still disagrees: a newer command. */
-		h->cmdseq = cmdseq;
-		save_state(a);
-	}
+	h->cmdseq = cmdseq;
 	a->seq++;
 	for (int net = 0; net < MTC_NET_COUNT; net++) {
 		int r = send_cmd(a, h, net, type, cmdseq);
