@@ -180,9 +180,9 @@ static void log_unknown(const agent *a, const agent_host *h)
 		 "Unlocked is never sent for it", h->entry.name, a->cfg.state_file);
 }
 
-static int send_to(agent *a, int net, const uint8_t *buf, size_t n, const struct sockaddr_in *to)
+static int send_to(agent *a, int net, int fd, const uint8_t *buf, size_t n, const struct sockaddr_in *to)
 {
-	if (sendto(a->io.socks[net].tx_fd, buf, n, MSG_DONTWAIT, (const struct sockaddr *)to, sizeof(*to)) < 0) {
+	if (sendto(fd, buf, n, MSG_DONTWAIT, (const struct sockaddr *)to, sizeof(*to)) < 0) {
 		a->tx_errors[net]++;
 		return -errno;
 	}
@@ -209,12 +209,17 @@ static int send_cmd(agent *a, agent_host *h, int net, uint8_t type, uint32_t cmd
 		return n;
 	if (mtc_fit_check(&a->fit, &a->cfg, MTC_FIT_DROP_TX, net))
 		return -ENETDOWN;
-	r = send_to(a, net, buf, (size_t)n, &h->dest[net]);
+	r = send_to(a, net, a->io.socks[net].tx_fd, buf, (size_t)n, &h->dest[net]);
 	/* Also to the port the client sends from: if another process holds
-	 * the client port, the command still reaches mtcclient. */
-	if (h->has_src[net] && h->src[net].sin_port != h->dest[net].sin_port &&
-	    send_to(a, net, buf, (size_t)n, &h->src[net]) == 0)
-		r = 0;
+	 * the client port, the command still reaches mtcclient. Sent from the
+	 * port the mtcAlive went to, so to a stateful firewall on the node it
+	 * is the reply of that flow. */
+	if (h->has_src[net] && h->src[net].sin_port != h->dest[net].sin_port) {
+		int fd = a->io.socks[net].rx_fd >= 0 ? a->io.socks[net].rx_fd : a->io.socks[net].tx_fd;
+
+		if (send_to(a, net, fd, buf, (size_t)n, &h->src[net]) == 0)
+			r = 0;
+	}
 	return r;
 }
 

@@ -284,4 +284,51 @@ for kind in other fifo dir; do
 	done
 done
 
+# --- 9. squat on real interfaces: node and controller in network namespaces
+if [ "$ROOTED" = 1 ] && . "$ROOT/tests/fault/netns-lib.sh" && netns_can_run; then
+	t_stop_all
+	if netns_setup 1; then
+		AGENT_IP=("$(netns_ctl_ip 0)" "$(netns_ctl_ip 1)" "$(netns_ctl_ip 2)")
+		NODE_IP=("$(netns_node_ip 1 0)" "$(netns_node_ip 1 1)" "$(netns_node_ip 1 2)")
+		mtc_world "$T_DIR/netns" 1
+		NSN=$(netns_node 1)
+		# A stateful node firewall as in docs/operations.md: client ports
+		# and replies only. The command copy to the client's send port must
+		# pass as the reply of the mtcAlive flow.
+		ip netns exec "$NSN" nft add rule inet hwm input iifname lo accept
+		ip netns exec "$NSN" nft add rule inet hwm input ct state established,related accept
+		ip netns exec "$NSN" nft add rule inet hwm input udp dport '{ 2115, 2118, 2119 }' accept
+		ip netns exec "$NSN" nft add rule inet hwm input drop
+		t_spawn "$D/agent.log" ip netns exec "$(netns_ctl)" "$BIN/mtcagent" -c "$D/agent.conf"
+		AGENT_PID=$T_LAST_PID
+		wait_for 3 test -S "$D/ctl/agent.sock"
+		ports=${NODE_IP[0]}:2119,${NODE_IP[1]}:2118,${NODE_IP[2]}:2115
+		ip netns exec "$NSN" $NOBODY /usr/bin/python3 "$ROOT/tests/tools/netpoke.py" udp-squat "$ports" 60 - plain \
+			>"$D/squat.out" 2>&1 &
+		SQUAT=$!
+		T_CLEANUP+=("kill $SQUAT 2>/dev/null")
+		wait_for 5 grep -q "${NODE_IP[2]}:2115" "$D/squat.out"
+		t_check "netns squat first: uid 65534 holds the client ports on the node's interfaces (setup)" \
+			sh -c "[ \$(grep -c ' bound' '$D/squat.out') -eq 3 ]"
+		t_spawn "$D/client.log" ip netns exec "$NSN" "$BIN/mtcclient" -c "$D/client.conf"
+		CLIENT_PID=$T_LAST_PID
+		wait_for 5 reports unlocked
+		t_check "netns squat first (stateful node firewall): the client reports, naming the held port" \
+			grep -q "cannot bind ${NODE_IP[0]}:2119: Address already in use" "$D/client.log"
+		lock_unlock_works "netns squat first"
+		kill "$SQUAT" 2>/dev/null; wait "$SQUAT" 2>/dev/null
+		t_check "netns squat first: the squatter only got copies ($(sed -n 's/^received //p' "$D/squat.out") frames)" \
+			grep -q '^received [0-9]' "$D/squat.out"
+		wait_for 5 grep -q 'pxeboot socket up' "$D/client.log"
+		out=$(ip netns exec "$NSN" $NOBODY /usr/bin/python3 "$ROOT/tests/tools/netpoke.py" udp-squat "$ports" 0 - 2>&1)
+		t_check "netns squat while running: uid 65534 cannot share the client's ports" \
+			sh -c "[ \$(echo '$out' | grep -c 'refused') -eq 3 ]"
+		lock_unlock_works "netns squat while running"
+	else
+		t_fail "netns squat: could not build the namespaces"
+	fi
+else
+	t_skip "netns squat: needs root, ip and nft"
+fi
+
 t_done

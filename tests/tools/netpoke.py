@@ -4,6 +4,7 @@ replay UDP frames, forge mtc frames. Loopback addresses only; every wait is
 bounded."""
 import hashlib
 import hmac
+import signal
 import socket
 import struct
 import sys
@@ -11,8 +12,10 @@ import time
 
 
 def only_loopback(addr):
-    if not addr.startswith("127."):
-        sys.exit(f"netpoke: refusing non-loopback address {addr}")
+    # 10.250.0.0/16 exists only inside the test namespaces of
+    # tests/fault/netns-lib.sh.
+    if not addr.startswith("127.") and not addr.startswith("10.250."):
+        sys.exit(f"netpoke: refusing address {addr} (loopback or the netns test bed only)")
 
 
 def udp_flood(addr, port, hexdata, count, src=None):
@@ -80,18 +83,21 @@ def udp_squat(addr_ports, seconds, ready_file, mode="reuse"):
     out = sys.stdout if ready_file == "-" else open(ready_file, "w")
     out.write("\n".join(results) + "\n")
     out.flush()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     end = time.time() + float(seconds)
     got = 0
-    while time.time() < end:
-        for s in held:
-            s.settimeout(0.05)
-            try:
-                s.recvfrom(4096)
-                got += 1
-            except (socket.timeout, BlockingIOError):
-                pass
-    out.write(f"received {got}\n")
-    out.flush()
+    try:
+        while time.time() < end:
+            for s in held:
+                s.settimeout(0.05)
+                try:
+                    s.recvfrom(4096)
+                    got += 1
+                except (socket.timeout, BlockingIOError):
+                    pass
+    finally:
+        out.write(f"received {got}\n")
+        out.flush()
 
 
 def unix_hold(path, count, seconds):
