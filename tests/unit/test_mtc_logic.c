@@ -15,6 +15,7 @@
 
 #include "fileops.h"
 #include "mtc_config.h"
+#include "mtc_daemon.h"
 #include "mtc_episode.h"
 #include "mtc_flag.h"
 #include "mtc_net.h"
@@ -563,6 +564,45 @@ static void test_config_and_hosts(void **state)
 	assert_int_equal(mtc_hosts_load_string(&l, "[hots a]\npxeboot = 1.2.3.4\n", &e), -EINVAL);
 }
 
+/* The client's boot counter and command sequence files. */
+static void test_boot_counter(void **state)
+{
+	char path[160], buf[32];
+	mtc_config cfg;
+	conf_errors e = { 0 };
+	uint32_t v = 0, b1, b2;
+	bool persisted = false;
+	int err = 0;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/persist/mtc/.boot_count", dir);
+	assert_int_equal(mtc_counter_read(path, &v), -ENOENT);
+	/* Missing: from the wall clock, above any counter of an earlier install. */
+	b1 = mtc_daemon_next_boot(path, &persisted, &err);
+	assert_true(persisted);
+	assert_true(b1 > 1700000000u);
+	b2 = mtc_daemon_next_boot(path, &persisted, &err);
+	assert_int_equal(b2, b1 + 1);
+	assert_int_equal(mtc_counter_read(path, &v), 0);
+	assert_int_equal(v, b2);
+	atomic_write_file(path, "41\n", 3, 0644);
+	assert_int_equal(mtc_daemon_next_boot(path, &persisted, &err), 42);
+	atomic_write_file(path, "junk", 4, 0644);
+	assert_int_equal(mtc_counter_read(path, &v), -EBADMSG);
+	assert_true(mtc_daemon_next_boot(path, &persisted, &err) > 1700000000u);
+	/* Unwritable: reported, so the client can refuse to start. */
+	snprintf(path, sizeof(path), "%s/persist/mtc/.boot_count/sub", dir);
+	mtc_daemon_next_boot(path, &persisted, &err);
+	assert_false(persisted);
+	assert_true(err < 0);
+	/* Default paths sit beside locked_backup. */
+	assert_int_equal(mtc_config_load_string(&cfg, "[client]\nlocked_backup = /p/mtc/.node_locked\n", &e), 0);
+	mtc_client_state_path(&cfg, cfg.boot_file, ".boot_count", buf, sizeof(buf));
+	assert_string_equal(buf, "/p/mtc/.boot_count");
+	mtc_client_state_path(&cfg, "/x/seq", ".cmdseq", buf, sizeof(buf));
+	assert_string_equal(buf, "/x/seq");
+}
+
 static void test_key_file_rules(void **state)
 {
 	char path[160], msg[256];
@@ -621,6 +661,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_flag_write_failure_reported, flag_setup, flag_teardown),
 		cmocka_unit_test(test_config_and_hosts),
 		cmocka_unit_test_setup_teardown(test_key_file_rules, flag_setup, flag_teardown),
+		cmocka_unit_test_setup_teardown(test_boot_counter, flag_setup, flag_teardown),
 	};
 	return cmocka_run_group_tests_name("mtc_logic", tests, NULL, NULL);
 }
