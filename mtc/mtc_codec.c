@@ -64,7 +64,8 @@ int mtc_encode(const mtc_frame *f, const mtc_key *key, uint8_t *buf, size_t size
 	buf[7] = 0;
 	put32(buf + 8, f->boot);
 	put32(buf + 12, f->seq);
-	memcpy(buf + 16, f->nonce, MTC_NONCE_LEN);
+	put32(buf + 16, f->cmdseq);
+	memcpy(buf + 20, f->nonce, MTC_NONCE_LEN);
 	memcpy(buf + MTC_HEADER_LEN, f->hostname, hl);
 	mac(buf, MTC_HEADER_LEN + hl, key, buf + MTC_HEADER_LEN + hl);
 	return (int)len;
@@ -108,7 +109,8 @@ int mtc_decode(const uint8_t *buf, size_t len, const mtc_key *key, mtc_frame *re
 		return -EBADMSG;
 	f.boot = get32(buf + 8);
 	f.seq = get32(buf + 12);
-	memcpy(f.nonce, buf + 16, MTC_NONCE_LEN);
+	f.cmdseq = get32(buf + 16);
+	memcpy(f.nonce, buf + 20, MTC_NONCE_LEN);
 	memcpy(f.hostname, buf + MTC_HEADER_LEN, hl);
 	f.hostname[hl] = '\0';
 	/* An embedded NUL would make two byte strings name one host. */

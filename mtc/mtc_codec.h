@@ -7,13 +7,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MTC_VERSION 1
-#define MTC_HEADER_LEN 32
+#define MTC_VERSION 2
+#define MTC_HEADER_LEN 36
 #define MTC_MAC_LEN 32
 #define MTC_KEY_LEN 32
 #define MTC_NONCE_LEN 16
 #define MTC_HOSTNAME_MAX 63
-#define MTC_FRAME_MAX (MTC_HEADER_LEN + MTC_HOSTNAME_MAX + MTC_MAC_LEN) /* 127 */
+#define MTC_FRAME_MAX (MTC_HEADER_LEN + MTC_HOSTNAME_MAX + MTC_MAC_LEN) /* 131 */
 #define MTC_FRAME_MIN (MTC_HEADER_LEN + 1 + MTC_MAC_LEN)
 
 typedef enum mtc_type {
@@ -33,8 +33,10 @@ typedef struct mtc_frame {
 	uint8_t type;    /* mtc_type */
 	uint8_t net;     /* mtc_net_id the frame was sent on */
 	uint8_t flags;   /* MTC_FLAG_* (ALIVE, ACK) */
-	uint32_t boot;   /* sender's random id, new at every start */
+	uint32_t boot;   /* sender's start id: the client's persisted boot counter */
 	uint32_t seq;    /* sender's frame counter within one boot */
+	uint32_t cmdseq; /* Locked/Unlocked: the agent's per-host command sequence;
+			  * mtcAlive: the last one the client applied; Ack: the acked one's */
 	uint8_t nonce[MTC_NONCE_LEN];
 	char hostname[MTC_HOSTNAME_MAX + 1]; /* the client the frame is from or for */
 } mtc_frame;

@@ -30,11 +30,20 @@ static const conf_key mtc_keys[] = {
 	INT("client", "recover_interval", recover_interval, "1", 1, 60, "Seconds between socket recovery attempts."),
 	STR("client", "locked_file", locked_file, "/var/run/.node_locked", "Volatile lock flag read by hostwd."),
 	STR("client", "locked_backup", locked_backup, "/var/persist/mtc/.node_locked", "Persistent copy of the lock flag, restored at start."),
+	STR("client", "boot_file", boot_file, "",
+	    "Persistent boot counter, incremented and fsynced at every start; frames of an older boot are "
+	    "ignored by the agent. Empty: .boot_count beside locked_backup."),
+	STR("client", "cmdseq_file", cmdseq_file, "",
+	    "Persistent sequence of the last command applied; older commands are refused. "
+	    "Empty: .cmdseq beside locked_backup."),
 	STR("client", "configured_file", configured_file, "/etc/platform/.initial_config_complete", "Present when the node is configured."),
 	STR("agent", "hosts_file", hosts_file, "/etc/mtc/hosts.conf", "Nodes and their per-network addresses."),
 	STR("agent", "state_file", state_file, "/var/lib/mtc/admin.state", "Admin lock state per host, persisted atomically."),
 	STR("agent", "control_socket", control_socket, "/run/mtc/agent.sock", "Unix socket mtcctl talks to."),
 	INT("agent", "resend_interval_ms", resend_interval_ms, "2000", 0, 600000, "Minimum time between correction resends to one host."),
+	INT("agent", "boot_reset_silence_s", boot_reset_silence_s, "60", 1, 86400,
+	    "A host's frames of a lower boot counter than known (its persistent state was wiped) are believed "
+	    "only after it has been silent on every network this long; until then they are dropped as replays."),
 	INT("agent", "rx_coalesce_ms", rx_coalesce_ms, "10", 0, 100,
 	    "Under load, wake at most four times per this many ms on each network and read all that is queued "
 	    "(at 10,000 hosts about a third less CPU); adds at most this much to a correction, only when busy. "
@@ -71,6 +80,10 @@ static void check(void *data, const conf_origin *o)
 			conf_key_error(o, sec, "agent_address", "[%s] agent_address = %s: not an IPv4 address", sec,
 				       n->agent_address);
 	}
+	if (!strchr(cfg->locked_backup, '/') && (!cfg->boot_file[0] || !cfg->cmdseq_file[0]))
+		conf_key_error(o, "client", "locked_backup",
+			       "[client] locked_backup = %s: must be a path with a directory (boot_file and "
+			       "cmdseq_file default beside it)", cfg->locked_backup);
 	if (cfg->hostname[0] && !mtc_hostname_valid(cfg->hostname))
 		conf_key_error(o, "client", "hostname",
 			       "[client] hostname = %s: letters, digits, '-', '.', '_' only, at most %d", cfg->hostname,
@@ -178,19 +191,37 @@ void mtc_hosts_free(mtc_host_list *list)
 
 int mtc_key_load(const char *path, mtc_key *key, char *msg, size_t msglen)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	struct stat st;
+	/* O_NONBLOCK: a FIFO planted as the key must not hang the start;
+	 * O_NOFOLLOW: the file itself is checked, not a link's target. */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	struct stat st = { 0 };
 	uint8_t buf[MTC_KEY_LEN + 1];
 	ssize_t n;
 
 	if (fd < 0) {
-		snprintf(msg, msglen, "cannot open key file %s: %s (create one with: mtcctl keygen %s)", path,
-			 strerror(errno), path);
-		return -errno;
+		int e = errno;
+
+		if (e == ELOOP)
+			snprintf(msg, msglen, "key file %s is a symbolic link: refused (point key_file at the file)",
+				 path);
+		else
+			snprintf(msg, msglen, "cannot open key file %s: %s (create one with: mtcctl keygen %s)", path,
+				 strerror(e), path);
+		return -e;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(msg, msglen, "key file %s is not a regular file", path);
+		snprintf(msg, msglen, "key file %s is not a regular file (%s)", path,
+			 S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO" :
+			 S_ISSOCK(st.st_mode) ? "a socket" : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" :
+			 "not a file");
 		return -EINVAL;
+	}
+	/* Whoever owns the key can rewrite it: only root or ourselves. */
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		snprintf(msg, msglen, "key file %s is owned by uid %u: it must be owned by root or uid %u "
+			 "(the daemon's user) (chown %u %s)", path, (unsigned)st.st_uid, (unsigned)geteuid(),
+			 (unsigned)geteuid(), path);
+		return -EPERM;
 	}
 	if (st.st_mode & 0077) {
 		snprintf(msg, msglen, "key file %s has mode %04o: it must not be accessible by group or others "
@@ -223,4 +254,15 @@ int mtc_key_generate(const char *path)
 	r = atomic_write_file(path, k, sizeof(k), 0600);
 	sodium_memzero(k, sizeof(k));
 	return r;
+}
+
+void mtc_client_state_path(const mtc_config *cfg, const char *configured, const char *name, char *buf,
+			   size_t size)
+{
+	const char *slash = strrchr(cfg->locked_backup, '/');
+
+	if (configured[0] || !slash)
+		snprintf(buf, size, "%s", configured[0] ? configured : name);
+	else
+		snprintf(buf, size, "%.*s/%s", (int)(slash - cfg->locked_backup), cfg->locked_backup, name);
 }

@@ -27,11 +27,14 @@ typedef struct mtc_config {
 	char locked_file[MTC_PATH_MAX];
 	char locked_backup[MTC_PATH_MAX];
 	char configured_file[MTC_PATH_MAX];
+	char boot_file[MTC_PATH_MAX];   /* "" = beside locked_backup */
+	char cmdseq_file[MTC_PATH_MAX]; /* "" = beside locked_backup */
 
 	char hosts_file[MTC_PATH_MAX];
 	char state_file[MTC_PATH_MAX];
 	char control_socket[108];
 	int resend_interval_ms;
+	int boot_reset_silence_s;
 	int rx_coalesce_ms;
 
 	bool auth_enabled;
@@ -69,5 +72,10 @@ void mtc_hosts_free(mtc_host_list *list);
  * On error msg says why. */
 int mtc_key_load(const char *path, mtc_key *key, char *msg, size_t msglen);
 int mtc_key_generate(const char *path);
+
+/* path of [client] boot_file or cmdseq_file: the configured one, or name
+ * in locked_backup's directory. */
+void mtc_client_state_path(const mtc_config *cfg, const char *configured, const char *name, char *buf,
+			   size_t size);
 
 #endif

@@ -1,11 +1,14 @@
 #include "mtc_daemon.h"
+#include "fileops.h"
 #include "log.h"
 #include "util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -65,9 +68,52 @@ uint32_t mtc_daemon_boot_id(void)
 	return id;
 }
 
+int mtc_counter_read(const char *path, uint32_t *ret)
+{
+	char buf[32], *end;
+	unsigned long v;
+	int r = read_small_file(path, buf, sizeof(buf));
+
+	if (r < 0)
+		return r;
+	errno = 0;
+	v = strtoul(buf, &end, 10);
+	if (end == buf || (*end && *end != '\n') || errno || v > UINT32_MAX)
+		return -EBADMSG;
+	*ret = (uint32_t)v;
+	return 0;
+}
+
+int mtc_counter_write(const char *path, uint32_t value)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%u\n", value);
+
+	return atomic_write_file(path, buf, (size_t)n, 0644);
+}
+
+uint32_t mtc_daemon_next_boot(const char *path, bool *ret_persisted, int *ret_error)
+{
+	uint32_t boot = 0;
+	int r = mtc_counter_read(path, &boot);
+
+	if (r < 0 || boot == UINT32_MAX) {
+		time_t now = time(NULL);
+
+		boot = now > 1 ? (uint32_t)now : 1;
+	} else {
+		boot++;
+	}
+	r = mtc_counter_write(path, boot);
+	*ret_persisted = r == 0;
+	*ret_error = r;
+	return boot;
+}
+
 void mtc_netio_close(mtc_netio *io, int net)
 {
 	io->rx_src[net] = sd_event_source_unref(io->rx_src[net]);
+	io->tx_src[net] = sd_event_source_unref(io->tx_src[net]);
 	mtc_sock_close(&io->socks[net], &mtc_real_sock_ops, NULL);
 }
 
@@ -78,13 +124,15 @@ static int netio_on_rx(sd_event_source *s, int fd, uint32_t revents, void *userd
 
 	(void)revents;
 	for (int i = 0; i < MTC_NET_COUNT; i++)
-		if (io->rx_src[i] == s)
+		if (io->rx_src[i] == s || io->tx_src[i] == s)
 			net = i;
 	if (net < 0)
 		return 0;
 	for (int i = 0; i < io->rx_budget; i++) {
 		uint8_t buf[2048];
-		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		struct sockaddr_in from = { 0 };
+		socklen_t fromlen = sizeof(from);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fromlen);
 
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR) {
@@ -100,24 +148,24 @@ static int netio_on_rx(sd_event_source *s, int fd, uint32_t revents, void *userd
 					   mtc_net_name((unsigned)net));
 			continue;
 		}
-		io->on_frame(io->userdata, net, buf, (size_t)n);
+		io->on_frame(io->userdata, net, buf, (size_t)n, &from);
 		/* The handler may have closed this network (a failed send). */
-		if (!io->rx_src[net])
+		if (io->socks[net].tx_fd < 0)
 			break;
 	}
 	return 0;
 }
 
-static int netio_add_rx(mtc_netio *io, int net, int fd)
+static int netio_add_rx(mtc_netio *io, sd_event_source **src, int fd)
 {
-	int r = sd_event_add_io(io->event, &io->rx_src[net], fd, EPOLLIN, netio_on_rx, io);
+	int r = sd_event_add_io(io->event, src, fd, EPOLLIN, netio_on_rx, io);
 
 	/* A busy socket is put to sleep for the rest of the interval after four
 	 * wakeups and then drained in one; a quiet one is read at once. Below
 	 * four datagrams per interval nothing changes (the sleep costs a timer
 	 * and two epoll_ctl calls, a loss at low rates). */
 	if (r >= 0 && io->rx_coalesce_usec)
-		r = sd_event_source_set_ratelimit(io->rx_src[net], io->rx_coalesce_usec, 4);
+		r = sd_event_source_set_ratelimit(*src, io->rx_coalesce_usec, 4);
 	return r;
 }
 
@@ -135,39 +183,71 @@ void mtc_netio_recover(mtc_netio *io)
 	mtc_net_recover_all(io->socks, &mtc_real_sock_ops, NULL, NULL);
 	for (int net = 0; net < MTC_NET_COUNT; net++) {
 		mtc_sock *s = &io->socks[net];
-		bool up = mtc_sock_up(s);
+		bool up;
 
-		if (up && !io->rx_src[net] && netio_add_rx(io, net, s->rx_fd) < 0) {
+		if (s->rx_fd >= 0 && !io->rx_src[net] && netio_add_rx(io, &io->rx_src[net], s->rx_fd) < 0)
 			mtc_netio_close(io, net);
-			up = false;
+		if (io->rx_on_tx && s->tx_fd >= 0 && !io->tx_src[net] &&
+		    netio_add_rx(io, &io->tx_src[net], s->tx_fd) < 0)
+			mtc_netio_close(io, net);
+		up = mtc_sock_up(s);
+		if (s->provisioned && mtc_sock_can_send(s) && !up && s->last_error != io->logged_error[net]) {
+			/* Send-only: the rx port is taken (a squatter, or a
+			 * daemon still running). Say who to look for. */
+			log_warn("%s: cannot bind %s:%d: %s%s; sending works, retrying every %ds",
+				 mtc_net_name((unsigned)net), inet_ntoa(s->local.sin_addr), s->rx_port,
+				 strerror(-s->last_error),
+				 s->last_error == -EADDRINUSE ? " (another process holds this address and port)" : "",
+				 io->retry_s);
+			io->logged_error[net] = s->last_error;
 		}
 		if (up != io->was_up[net] && s->provisioned) {
 			if (up)
 				log_notice("%s socket up on %s:%d", mtc_net_name((unsigned)net),
 					   inet_ntoa(s->local.sin_addr), s->rx_port);
-			else
+			else if (!mtc_sock_can_send(s))
 				log_warn("%s socket down: %s (retrying every %ds)", mtc_net_name((unsigned)net),
 					 s->last_error ? strerror(-s->last_error) : "closed", io->retry_s);
 		}
+		if (up)
+			io->logged_error[net] = 0;
 		io->was_up[net] = up;
 	}
 }
 
-int mtc_daemon_decode(const mtc_key *key, int net, const uint8_t *buf, size_t len, unsigned want_types,
-		      mtc_rx_drops *d, mtc_frame *ret)
+const char *mtc_addr_str(const struct sockaddr_in *sa, char *buf, size_t size)
+{
+	char a[INET_ADDRSTRLEN] = "?";
+
+	if (!sa || sa->sin_family != AF_INET) {
+		snprintf(buf, size, "?");
+		return buf;
+	}
+	inet_ntop(AF_INET, &sa->sin_addr, a, sizeof(a));
+	snprintf(buf, size, "%s:%u", a, ntohs(sa->sin_port));
+	return buf;
+}
+
+int mtc_daemon_decode(const mtc_key *key, int net, const uint8_t *buf, size_t len, const struct sockaddr_in *from,
+		      unsigned want_types, mtc_rx_drops *d, mtc_frame *ret)
 {
 	int r = mtc_decode(buf, len, key, ret);
+	unsigned long n;
+	char who[32];
 
 	if (r == -EKEYREJECTED) {
-		if (d->bad_auth++ % 100 == 0)
-			log_warn("frame via %s failed authentication; dropped (%lu so far)", mtc_net_name((unsigned)net),
-				 d->bad_auth);
+		d->bad_auth++;
+		if (mtc_ratelog_hit(&d->bad_auth_log, now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
+			log_warn("%lu frame(s) via %s failed authentication; dropped (last from %s, %lu so far)", n,
+				 mtc_net_name((unsigned)net), mtc_addr_str(from, who, sizeof(who)), d->bad_auth);
 		return r;
 	}
 	if (r < 0) {
-		if (d->malformed++ % 100 == 0)
-			log_warn("malformed frame via %s dropped: %s (%lu so far)", mtc_net_name((unsigned)net),
-				 strerror(-r), d->malformed);
+		d->malformed++;
+		if (mtc_ratelog_hit(&d->malformed_log, now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
+			log_warn("malformed frame via %s dropped: %s (%lu in this line, last from %s, %lu so far)",
+				 mtc_net_name((unsigned)net), strerror(-r), n, mtc_addr_str(from, who, sizeof(who)),
+				 d->malformed);
 		return r;
 	}
 	if (!(want_types & MTC_TYPE_BIT(ret->type))) {
@@ -175,4 +255,16 @@ int mtc_daemon_decode(const mtc_key *key, int net, const uint8_t *buf, size_t le
 		return -EBADMSG;
 	}
 	return 0;
+}
+
+void mtc_daemon_flush_drop_logs(mtc_rx_drops *d)
+{
+	unsigned long n;
+
+	if (mtc_ratelog_flush(&d->bad_auth_log, now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
+		log_warn("%lu more frame(s) failed authentication in the last %d s (%lu so far)", n,
+			 MTC_DROP_LOG_INTERVAL_MS / 1000, d->bad_auth);
+	if (mtc_ratelog_flush(&d->malformed_log, now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
+		log_warn("%lu more malformed frame(s) dropped in the last %d s (%lu so far)", n,
+			 MTC_DROP_LOG_INTERVAL_MS / 1000, d->malformed);
 }

@@ -11,6 +11,10 @@
 #include "mtc_codec.h"
 #include "mtc_config.h"
 #include "mtc_net.h"
+#include "mtc_order.h"
+
+/* Dropped-frame classes are logged at most once per this interval. */
+#define MTC_DROP_LOG_INTERVAL_MS 10000
 
 typedef enum mtc_fit_kind { MTC_FIT_DROP_RX, MTC_FIT_DROP_TX, MTC_FIT_CLOSE, MTC_FIT_KINDS } mtc_fit_kind;
 
@@ -31,7 +35,8 @@ int mtc_daemon_load_key(const mtc_config *cfg, mtc_key *key);
  * recovery walk, FIT close_<net>, rx event sources, and logs of each
  * network going up or down. */
 /* One received datagram, after FIT drop_rx_<net> let it through. */
-typedef void (*mtc_frame_handler)(void *userdata, int net, const uint8_t *buf, size_t len);
+typedef void (*mtc_frame_handler)(void *userdata, int net, const uint8_t *buf, size_t len,
+				  const struct sockaddr_in *from);
 
 typedef struct mtc_netio {
 	sd_event *event;
@@ -42,8 +47,11 @@ typedef struct mtc_netio {
 	int rx_budget;                  /* datagrams read per wakeup, so timers still run */
 	uint64_t rx_coalesce_usec;      /* 0, or: at most four wakeups per network in this time */
 	int retry_s;                    /* for the "down" log line */
+	bool rx_on_tx;                  /* also read the tx sockets (client: commands
+					 * sent back to the mtcAlive source port) */
 	mtc_sock socks[MTC_NET_COUNT];
-	sd_event_source *rx_src[MTC_NET_COUNT];
+	sd_event_source *rx_src[MTC_NET_COUNT], *tx_src[MTC_NET_COUNT];
+	int logged_error[MTC_NET_COUNT]; /* last bind error logged, for log-once */
 	bool was_up[MTC_NET_COUNT];
 	unsigned long rx[MTC_NET_COUNT]; /* datagrams received, FIT drops included */
 } mtc_netio;
@@ -59,17 +67,36 @@ void mtc_netio_recover(mtc_netio *io);
 /* What a daemon drops on receipt, for status and logs. */
 typedef struct mtc_rx_drops {
 	unsigned long bad_auth, malformed, wrong_type;
+	mtc_ratelog bad_auth_log, malformed_log;
 } mtc_rx_drops;
 
 #define MTC_TYPE_BIT(t) (1u << (t))
 
 /* Decode and verify one received frame; accept only the types in
  * want_types (MTC_TYPE_BIT mask). Drops are counted in d and logged at
- * most once per 100. Returns 0 with *ret filled, or -errno. */
-int mtc_daemon_decode(const mtc_key *key, int net, const uint8_t *buf, size_t len, unsigned want_types,
-		      mtc_rx_drops *d, mtc_frame *ret);
+ * most once per MTC_DROP_LOG_INTERVAL_MS per class, naming the last sender.
+ * Returns 0 with *ret filled, or -errno. */
+int mtc_daemon_decode(const mtc_key *key, int net, const uint8_t *buf, size_t len, const struct sockaddr_in *from,
+		      unsigned want_types, mtc_rx_drops *d, mtc_frame *ret);
 
-/* Random non-zero 32-bit id for this start. */
+/* From a timer: the summary lines of drops suppressed in the last interval. */
+void mtc_daemon_flush_drop_logs(mtc_rx_drops *d);
+
+/* "a.b.c.d:port" of a sender, in a static buffer per call site slot (0, 1). */
+const char *mtc_addr_str(const struct sockaddr_in *sa, char *buf, size_t size);
+
+/* Random non-zero 32-bit id for this start (the agent's). */
 uint32_t mtc_daemon_boot_id(void);
+
+/* The client's boot counter: read path, add one, write it back atomically
+ * (fsync) before any frame is sent. Missing or unreadable: start from the
+ * wall clock in seconds, above any counter a previous install reached.
+ * *ret_persisted false if it could not be written (logged by the caller). */
+uint32_t mtc_daemon_next_boot(const char *path, bool *ret_persisted, int *ret_error);
+
+/* A small persisted unsigned counter (decimal text): read, and write
+ * atomically. Read: 0 and -ENOENT if missing, -EBADMSG if not a number. */
+int mtc_counter_read(const char *path, uint32_t *ret);
+int mtc_counter_write(const char *path, uint32_t value);
 
 #endif

@@ -9,14 +9,14 @@
 int mtc_udp_open(const struct sockaddr_in *addr, int port)
 {
 	struct sockaddr_in sa = *addr;
-	int one = 1, fd, r;
+	int fd, r;
 
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
 	sa.sin_port = htons((uint16_t)port);
-	if (port && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
-		goto fail;
+	/* No SO_REUSEADDR / SO_REUSEPORT: with either, any local user could
+	 * bind the same address and port and take our datagrams. */
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		goto fail;
 	return fd;
@@ -55,6 +55,11 @@ int mtc_sock_config(mtc_sock *s, const char *address, int rx_port)
 	return 0;
 }
 
+bool mtc_sock_can_send(const mtc_sock *s)
+{
+	return s->provisioned && s->tx_fd >= 0;
+}
+
 bool mtc_sock_up(const mtc_sock *s)
 {
 	return s->provisioned && s->tx_fd >= 0 && (s->rx_port == 0 || s->rx_fd >= 0);
@@ -72,13 +77,14 @@ void mtc_sock_close(mtc_sock *s, const mtc_sock_ops *ops, void *user)
 static int open_one(mtc_sock *s, int net, const mtc_sock_ops *ops, void *user)
 {
 	bool was_tried = s->failures > 0 || s->last_error != 0;
-	int fd;
+	int fd, rx_error = 0;
 
 	if (s->rx_port && s->rx_fd < 0) {
 		fd = ops->open_udp(user, net, &s->local, s->rx_port);
-		if (fd < 0)
-			goto fail;
-		s->rx_fd = fd;
+		if (fd >= 0)
+			s->rx_fd = fd;
+		else
+			rx_error = fd; /* e.g. the port is held by another process */
 	}
 	if (s->tx_fd < 0) {
 		fd = ops->open_udp(user, net, &s->local, 0);
@@ -86,12 +92,19 @@ static int open_one(mtc_sock *s, int net, const mtc_sock_ops *ops, void *user)
 			goto fail;
 		s->tx_fd = fd;
 	}
+	if (rx_error) {
+		/* Send-only is still worth having: mtcAlive goes out, and a
+		 * client takes commands on its tx socket too. Retried. */
+		s->failures++;
+		s->last_error = rx_error;
+		return rx_error;
+	}
 	if (was_tried)
 		s->recoveries++;
 	s->last_error = 0;
 	return 0;
 fail:
-	/* Half-open is not up: close what we got so the next try starts clean. */
+	/* No tx socket is not up: close what we got so the next try starts clean. */
 	mtc_sock_close(s, ops, user);
 	s->failures++;
 	s->last_error = fd;

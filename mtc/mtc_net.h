@@ -14,7 +14,8 @@ typedef struct mtc_sock {
 	struct sockaddr_in local;  /* this side's address */
 	int rx_port;               /* 0: no rx socket on this network */
 	int rx_fd, tx_fd;          /* -1 when down */
-	int last_error;            /* -errno of the last failed open, 0 if none */
+	int last_error;            /* -errno of the last failed open, 0 if none; with
+				    * tx_fd open and rx_fd not, the rx bind's */
 	unsigned long failures;    /* failed open attempts */
 	unsigned long recoveries;  /* successful re-opens after a failure or close */
 } mtc_sock;
@@ -30,7 +31,12 @@ extern const mtc_sock_ops mtc_real_sock_ops;
 /* Set up slot net from an address string ("" = not provisioned). */
 int mtc_sock_config(mtc_sock *s, const char *address, int rx_port);
 
+/* Both sockets open (nothing left for recovery to do). */
 bool mtc_sock_up(const mtc_sock *s);
+
+/* The tx socket is open: sending works, even if the rx port could not be
+ * bound (held by another process; recovery retries it). */
+bool mtc_sock_can_send(const mtc_sock *s);
 
 /* Try to open every provisioned network that is down, in order pxeboot,
  * mgmt, cluster, each independently. order_out (optional) records the

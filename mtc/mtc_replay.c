@@ -17,21 +17,18 @@ void mtc_replay_add_nonce(mtc_replay *r, const uint8_t nonce[MTC_NONCE_LEN])
 		r->n_nonces++;
 }
 
-mtc_replay_verdict mtc_replay_check(mtc_replay *r, const mtc_frame *cmd)
+mtc_replay_verdict mtc_replay_check(const mtc_replay *r, uint32_t last_applied, const mtc_frame *cmd)
 {
 	bool known = false;
 
+	/* Order first: a command older than one applied never acts, whatever
+	 * nonce it carries (a frame stolen before delivery echoes a nonce that
+	 * may still be recent). */
+	if (cmd->cmdseq < last_applied)
+		return MTC_REPLAY_OLD;
 	for (unsigned i = 0; i < r->n_nonces; i++)
 		known |= sodium_memcmp(r->nonces[i], cmd->nonce, MTC_NONCE_LEN) == 0;
 	if (!known)
 		return MTC_REPLAY_STALE;
-	for (unsigned i = 0; i < r->n_seen; i++)
-		if (r->seen[i].boot == cmd->boot && r->seen[i].seq == cmd->seq)
-			return MTC_REPLAY_DUPLICATE;
-	r->seen[r->next_seen].boot = cmd->boot;
-	r->seen[r->next_seen].seq = cmd->seq;
-	r->next_seen = (r->next_seen + 1) % MTC_SEEN_COMMANDS;
-	if (r->n_seen < MTC_SEEN_COMMANDS)
-		r->n_seen++;
-	return MTC_REPLAY_FRESH;
+	return cmd->cmdseq == last_applied ? MTC_REPLAY_DUPLICATE : MTC_REPLAY_FRESH;
 }

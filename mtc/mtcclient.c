@@ -17,6 +17,7 @@
 #include "mtc_daemon.h"
 #include "mtc_flag.h"
 #include "mtc_net.h"
+#include "mtc_order.h"
 #include "mtc_replay.h"
 #include "notify.h"
 #include "service.h"
@@ -39,9 +40,12 @@ typedef struct client {
 	mtc_replay replay;
 	mtc_fit fit;
 	uint32_t boot, seq;
+	uint32_t last_applied;         /* cmdseq of the last command applied, persisted */
+	char boot_path[MTC_PATH_MAX + 32], cmdseq_path[MTC_PATH_MAX + 32];
 	net_counters nc[MTC_NET_COUNT];
 	mtc_rx_drops drops;
-	unsigned long stale, duplicates, wrong_host;
+	unsigned long stale, old, duplicates, wrong_host;
+	mtc_ratelog stale_log, old_log, wrong_host_log;
 	unsigned long locks_applied, unlocks_applied, flag_errors;
 	char last_status[256];
 } client;
@@ -61,7 +65,8 @@ static void update_status(client *c)
 		if (!c->io.socks[i].provisioned)
 			continue;
 		used += (size_t)snprintf(buf + used, sizeof(buf) - used, " %s %s", mtc_net_name((unsigned)i),
-					 mtc_sock_up(&c->io.socks[i]) ? "up" : "down");
+					 mtc_sock_up(&c->io.socks[i])         ? "up" :
+					 mtc_sock_can_send(&c->io.socks[i]) ? "send-only" : "down");
 		if (used >= sizeof(buf))
 			break;
 	}
@@ -76,7 +81,7 @@ static int send_frame(client *c, int net, mtc_frame *f)
 	uint8_t buf[MTC_FRAME_MAX];
 	int n;
 
-	if (!mtc_sock_up(&c->io.socks[net]) || !c->agent_known[net])
+	if (!mtc_sock_can_send(&c->io.socks[net]) || !c->agent_known[net])
 		return -ENETDOWN;
 	f->net = (uint8_t)net;
 	f->boot = c->boot;
@@ -115,9 +120,11 @@ static void send_alive_all(client *c)
 	uint8_t flags = current_flags(c);
 
 	for (int net = 0; net < MTC_NET_COUNT; net++) {
-		mtc_frame f = { .type = MTC_ALIVE, .flags = flags };
+		/* cmdseq: the agent orders its next command after this one,
+		 * even if it lost its own state. */
+		mtc_frame f = { .type = MTC_ALIVE, .flags = flags, .cmdseq = c->last_applied };
 
-		if (!mtc_sock_up(&c->io.socks[net]) || !c->agent_known[net])
+		if (!mtc_sock_can_send(&c->io.socks[net]) || !c->agent_known[net])
 			continue;
 		/* Fresh nonce per frame: a command must echo one of these. */
 		randombytes_buf(f.nonce, sizeof(f.nonce));
@@ -127,7 +134,7 @@ static void send_alive_all(client *c)
 	update_status(c);
 }
 
-static void apply_command(client *c, const mtc_frame *cmd, int net)
+static int apply_command(client *c, const mtc_frame *cmd, int net)
 {
 	int r;
 
@@ -137,7 +144,7 @@ static void apply_command(client *c, const mtc_frame *cmd, int net)
 			c->flag_errors++;
 			log_err("Locked via %s: cannot write %s / %s: %s", mtc_net_name((unsigned)net),
 				c->cfg.locked_file, c->cfg.locked_backup, strerror(-r));
-			return;
+			return r;
 		}
 		c->locks_applied++;
 		log_emit(LOG_NOTICE, MSGID_FLAG_WRITTEN, "Locked via %s: lock flag %s written (backup %s)",
@@ -148,47 +155,79 @@ static void apply_command(client *c, const mtc_frame *cmd, int net)
 			c->flag_errors++;
 			log_err("Unlocked via %s: cannot remove %s / %s: %s", mtc_net_name((unsigned)net),
 				c->cfg.locked_file, c->cfg.locked_backup, strerror(-r));
-			return;
+			return r;
 		}
 		c->unlocks_applied++;
 		log_emit(LOG_NOTICE, MSGID_FLAG_REMOVED, "Unlocked via %s: lock flag %s removed",
 			 mtc_net_name((unsigned)net), c->cfg.locked_file);
 	}
+	/* After the flag: a crash in between leaves the older sequence, so
+	 * the same command may apply again (harmless), never a newer one
+	 * counted as applied without its effect. */
+	c->last_applied = cmd->cmdseq;
+	r = mtc_counter_write(c->cmdseq_path, c->last_applied);
+	if (r < 0) {
+		c->flag_errors++;
+		log_err("cannot persist command sequence %u to %s: %s", c->last_applied, c->cmdseq_path,
+			strerror(-r));
+	}
+	return 0;
 }
 
-static void handle_frame(void *userdata, int net, const uint8_t *buf, size_t len)
+static void drop_log(mtc_ratelog *rl, const char *what, const mtc_frame *f, int net, const struct sockaddr_in *from,
+		     unsigned long total)
+{
+	unsigned long n;
+	char who[32];
+
+	if (mtc_ratelog_hit(rl, now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
+		log_warn("%lu command(s) dropped: %s (last: %s seq %u via %s from %s; %lu so far)", n, what,
+			 mtc_type_name(f->type), f->cmdseq, mtc_net_name((unsigned)net),
+			 mtc_addr_str(from, who, sizeof(who)), total);
+}
+
+static void handle_frame(void *userdata, int net, const uint8_t *buf, size_t len, const struct sockaddr_in *from)
 {
 	client *c = userdata;
 	mtc_frame f, ack = { .type = MTC_ACK };
 	bool fresh = false;
 
-	if (mtc_daemon_decode(&c->key, net, buf, len, MTC_TYPE_BIT(MTC_LOCKED) | MTC_TYPE_BIT(MTC_UNLOCKED),
+	if (mtc_daemon_decode(&c->key, net, buf, len, from, MTC_TYPE_BIT(MTC_LOCKED) | MTC_TYPE_BIT(MTC_UNLOCKED),
 			      &c->drops, &f) < 0)
 		return;
 	if (strcmp(f.hostname, c->hostname) != 0) {
-		if (c->wrong_host++ % 100 == 0)
-			log_warn("%s via %s is for host '%s', not us; dropped", mtc_type_name(f.type),
-				 mtc_net_name((unsigned)net), f.hostname);
+		unsigned long n;
+
+		c->wrong_host++;
+		if (mtc_ratelog_hit(&c->wrong_host_log, now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
+			log_warn("%lu command(s) for another host dropped (last: %s via %s for '%s')", n,
+				 mtc_type_name(f.type), mtc_net_name((unsigned)net), f.hostname);
 		return;
 	}
 	c->nc[net].commands++;
-	switch (mtc_replay_check(&c->replay, &f)) {
+	switch (mtc_replay_check(&c->replay, c->last_applied, &f)) {
 	case MTC_REPLAY_STALE:
 		c->stale++;
-		log_warn("%s via %s does not echo a recent nonce (replayed or too old); dropped",
-			 mtc_type_name(f.type), mtc_net_name((unsigned)net));
+		drop_log(&c->stale_log, "does not echo a recent nonce (replayed or too old)", &f, net, from, c->stale);
+		return;
+	case MTC_REPLAY_OLD:
+		c->old++;
+		drop_log(&c->old_log, "older than the last command applied (replayed or delayed)", &f, net, from,
+			 c->old);
 		return;
 	case MTC_REPLAY_DUPLICATE:
 		c->duplicates++;
-		log_info("%s via %s: duplicate of a command already applied", mtc_type_name(f.type),
-			 mtc_net_name((unsigned)net));
+		log_debug("%s via %s: duplicate of command %u already applied", mtc_type_name(f.type),
+			  mtc_net_name((unsigned)net), f.cmdseq);
 		break;
 	case MTC_REPLAY_FRESH:
-		apply_command(c, &f, net);
+		if (apply_command(c, &f, net) < 0)
+			return; /* not applied: no ack, the agent resends */
 		fresh = true;
 		break;
 	}
 	ack.flags = current_flags(c);
+	ack.cmdseq = f.cmdseq;
 	memcpy(ack.nonce, f.nonce, sizeof(ack.nonce));
 	if (send_frame(c, net, &ack) == 0)
 		c->nc[net].acks++;
@@ -215,8 +254,17 @@ static int on_alive_timer(sd_event_source *s, uint64_t usec, void *userdata)
 static int on_recover_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	client *c = userdata;
+	unsigned long n;
 
 	recover(c);
+	mtc_daemon_flush_drop_logs(&c->drops);
+	if (mtc_ratelog_flush(&c->stale_log, now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
+		log_warn("%lu more command(s) dropped in the last %d s: no recent nonce (%lu so far)", n,
+			 MTC_DROP_LOG_INTERVAL_MS / 1000, c->stale);
+	if (mtc_ratelog_flush(&c->old_log, now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
+		log_warn("%lu more command(s) dropped in the last %d s: older than the last applied (%lu so far)", n,
+			 MTC_DROP_LOG_INTERVAL_MS / 1000, c->old);
+	mtc_ratelog_flush(&c->wrong_host_log, now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n);
 	sd_event_source_set_time(s, usec + (uint64_t)c->cfg.recover_interval * USEC_PER_SEC);
 	return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 }
@@ -268,6 +316,8 @@ static int reload(void *userdata)
 	c->cfg = next;
 	c->key = key;
 	c->io.retry_s = c->cfg.recover_interval;
+	/* boot_file / cmdseq_file keep the paths of this start: the counter
+	 * was taken from them. */
 	setup_networks(c);
 	recover(c);
 	log_notice("configuration reloaded from %s", c->svc.config_path);
@@ -301,6 +351,34 @@ static int restore_flag(client *c)
 	return 0;
 }
 
+/* The boot counter and the last applied command, beside the backup. */
+static int load_order_state(client *c)
+{
+	bool persisted;
+	int r;
+
+	mtc_client_state_path(&c->cfg, c->cfg.boot_file, ".boot_count", c->boot_path, sizeof(c->boot_path));
+	mtc_client_state_path(&c->cfg, c->cfg.cmdseq_file, ".cmdseq", c->cmdseq_path, sizeof(c->cmdseq_path));
+	r = mtc_counter_read(c->cmdseq_path, &c->last_applied);
+	if (r == -EBADMSG)
+		log_warn("%s is not a number; commands are ordered from 0 (the nonce check still applies)",
+			 c->cmdseq_path);
+	else if (r < 0 && r != -ENOENT) {
+		log_err("cannot read command sequence %s: %s", c->cmdseq_path, strerror(-r));
+		return r;
+	}
+	if (r < 0)
+		c->last_applied = 0;
+	c->boot = mtc_daemon_next_boot(c->boot_path, &persisted, &r);
+	/* Without a persisted counter the next start may reuse this boot and
+	 * the agent would take its frames for replays: refuse to run. */
+	if (!persisted) {
+		log_err("cannot persist boot counter %s: %s", c->boot_path, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
 static int run(client *c)
 {
 	uint64_t t0;
@@ -321,7 +399,9 @@ static int run(client *c)
 	r = restore_flag(c);
 	if (r < 0)
 		return r;
-	c->boot = mtc_daemon_boot_id();
+	r = load_order_state(c);
+	if (r < 0)
+		return r;
 	mtc_replay_init(&c->replay);
 
 	r = sd_event_default(&c->event);
@@ -332,7 +412,7 @@ static int run(client *c)
 		return r;
 	sd_event_set_watchdog(c->event, true);
 	c->io = (mtc_netio){ .event = c->event, .cfg = &c->cfg, .fit = &c->fit, .on_frame = handle_frame, .userdata = c,
-			     .rx_budget = 32, .retry_s = c->cfg.recover_interval };
+			     .rx_budget = 32, .retry_s = c->cfg.recover_interval, .rx_on_tx = true };
 	setup_networks(c);
 	recover(c);
 	sd_event_now(c->event, CLOCK_MONOTONIC, &t0);
@@ -343,8 +423,8 @@ static int run(client *c)
 				      on_recover_timer, c);
 	if (r < 0)
 		return r;
-	log_notice("started as %s (boot %08x): alive every %ds, flag %s, backup %s, auth %s", c->hostname, c->boot,
-		   c->cfg.alive_period, c->cfg.locked_file, c->cfg.locked_backup,
+	log_notice("started as %s (boot %u, last command %u): alive every %ds, flag %s, backup %s, auth %s",
+		   c->hostname, c->boot, c->last_applied, c->cfg.alive_period, c->cfg.locked_file, c->cfg.locked_backup,
 		   c->key.enabled ? "hmac-sha256" : "DISABLED");
 	notify_ready();
 	r = sd_event_loop(c->event);
@@ -354,8 +434,8 @@ static int run(client *c)
 	sd_event_source_unref(c->recover_timer);
 	sd_event_unref(c->event);
 	sodium_memzero(&c->key, sizeof(c->key));
-	log_notice("stopped: locks %lu, unlocks %lu, stale %lu, bad auth %lu, malformed %lu", c->locks_applied,
-		   c->unlocks_applied, c->stale, c->drops.bad_auth, c->drops.malformed);
+	log_notice("stopped: locks %lu, unlocks %lu, stale %lu, old %lu, bad auth %lu, malformed %lu",
+		   c->locks_applied, c->unlocks_applied, c->stale, c->old, c->drops.bad_auth, c->drops.malformed);
 	return r;
 }
 

@@ -18,7 +18,8 @@ mtc_world() {
 	CTL="$BIN/mtcctl -c $D/agent.conf"
 }
 
-# mtc_agent_conf FIT(0|1): a fresh key, agent.conf and hosts.conf (node-1).
+# mtc_agent_conf FIT(0|1): a fresh key, agent.conf, hosts.conf (node-1) and
+# a saved admin state with node-1 unlocked.
 mtc_agent_conf() {
 	rm -f "$D/mtc.key"
 	"$BIN/mtcctl" keygen "$D/mtc.key" >/dev/null
@@ -44,6 +45,10 @@ pxeboot = ${NODE_IP[0]}
 mgmt = ${NODE_IP[1]}
 cluster = ${NODE_IP[2]}
 CONF
+	# An operator unlocked node-1 earlier: without saved state the agent
+	# would treat it as locked (issue 11).
+	mkdir -p "$D/ctl"
+	printf 'node-1 unlocked 0\n' >"$D/ctl/admin.state"
 }
 
 # mtc_client_conf ALIVE PXE MGMT CLUSTER (1 = provisioned); the node reports

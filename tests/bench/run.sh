@@ -76,6 +76,8 @@ bench_agent_scale() {
 	local H S
 	H=$(sm 1000 10000); S=$(sm 6 60)
 	"$TBIN/bench_agent_load" hosts "$D/hosts.conf" "$H"
+	# Known admin state (unlocked) for every simulated host: unknown is locked.
+	sed -n 's/^\[host \(.*\)\]$/\1 unlocked 0/p' "$D/hosts.conf" >"$D/ctl/admin.state"
 	sed -i 's/^resend_interval_ms = .*/resend_interval_ms = 2000/' "$D/agent.conf"
 	sed -i 's/^enabled = 1$/enabled = 0/' "$D/agent.conf"   # [fit] off, as in production
 	# RX_COALESCE_MS=0 measures the agent waking for every datagram.

@@ -57,6 +57,7 @@ CONF
 for i in $(seq 1 "$NODES"); do
 	printf '[host node-%d]\npxeboot = %s\nmgmt = %s\ncluster = %s\n' "$i" \
 		"$(netns_node_ip "$i" 0)" "$(netns_node_ip "$i" 1)" "$(netns_node_ip "$i" 2)" >>"$D/hosts.conf"
+	echo "node-$i unlocked 0" >>"$D/admin.state"   # known state: unknown would be locked
 done
 
 agent_start() {

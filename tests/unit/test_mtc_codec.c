@@ -27,7 +27,7 @@ static int setup(void **state)
 static mtc_frame sample(uint8_t type)
 {
 	mtc_frame f = { .type = type, .net = MTC_NET_PXEBOOT, .flags = MTC_FLAG_LOCKED, .boot = 0xdeadbeef,
-			.seq = 42 };
+			.seq = 42, .cmdseq = 0x01020304 };
 
 	for (int i = 0; i < MTC_NONCE_LEN; i++)
 		f.nonce[i] = (uint8_t)i;
@@ -52,6 +52,25 @@ static void test_roundtrip_all_types(void **state)
 		assert_int_equal(mtc_decode(buf, (size_t)n, &key_a, &g), 0);
 		assert_memory_equal(&f, &g, sizeof(f));
 	}
+}
+
+/* Version 2 layout: cmdseq big-endian at offset 16, nonce at 20, and the
+ * frame still fits MTC_FRAME_MAX with the longest hostname. */
+static void test_v2_layout(void **state)
+{
+	mtc_frame f = sample(MTC_LOCKED);
+	uint8_t buf[MTC_FRAME_MAX];
+
+	(void)state;
+	assert_int_equal(MTC_FRAME_MAX, 131);
+	assert_int_equal(mtc_encode(&f, &key_a, buf, sizeof(buf)), MTC_HEADER_LEN + 12 + MTC_MAC_LEN);
+	assert_int_equal(buf[2], 2);
+	assert_int_equal(buf[16], 1);
+	assert_int_equal(buf[17], 2);
+	assert_int_equal(buf[18], 3);
+	assert_int_equal(buf[19], 4);
+	assert_memory_equal(buf + 20, f.nonce, MTC_NONCE_LEN);
+	assert_memory_equal(buf + MTC_HEADER_LEN, "controller-0", 12);
 }
 
 static void test_max_hostname(void **state)
@@ -128,7 +147,10 @@ static void test_error_classes(void **state)
 	/* magic and version */
 	memcpy(m, buf, (size_t)n); m[0] = 'X';
 	assert_int_equal(mtc_decode(m, (size_t)n, &key_a, &g), -EPROTO);
-	memcpy(m, buf, (size_t)n); m[2] = 2;
+	memcpy(m, buf, (size_t)n); m[2] = 3;
+	assert_int_equal(mtc_decode(m, (size_t)n, &key_a, &g), -EPROTO);
+	/* a version-1 frame (no cmdseq field) is dropped, never misread */
+	memcpy(m, buf, (size_t)n); m[2] = 1;
 	assert_int_equal(mtc_decode(m, (size_t)n, &key_a, &g), -EPROTO);
 	/* embedded NUL in the hostname (fuzzer finding): "com\0\0\0\0-12" is not "com" */
 	{
@@ -203,6 +225,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip_all_types),
+		cmocka_unit_test(test_v2_layout),
 		cmocka_unit_test(test_max_hostname),
 		cmocka_unit_test(test_encode_rejects_bad_fields),
 		cmocka_unit_test(test_truncation_and_bitflips),

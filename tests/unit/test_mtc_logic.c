@@ -15,9 +15,11 @@
 
 #include "fileops.h"
 #include "mtc_config.h"
+#include "mtc_daemon.h"
 #include "mtc_episode.h"
 #include "mtc_flag.h"
 #include "mtc_net.h"
+#include "mtc_order.h"
 #include "mtc_replay.h"
 #include "util.h"
 
@@ -99,17 +101,57 @@ static void test_episode_one_log_per_hour(void **state)
 	assert_int_equal(sends, 720); /* one per alive period, not three */
 }
 
-/* ---- replay guard ---- */
+/* ---- client command guard: apply / duplicate / stale / old ---- */
 
-static mtc_frame cmd(const uint8_t nonce[MTC_NONCE_LEN], uint32_t boot, uint32_t seq)
+static mtc_frame cmd(const uint8_t nonce[MTC_NONCE_LEN], uint32_t cmdseq)
 {
-	mtc_frame f = { .type = MTC_LOCKED, .boot = boot, .seq = seq };
+	mtc_frame f = { .type = MTC_LOCKED, .boot = 1, .seq = 1, .cmdseq = cmdseq };
 
 	memcpy(f.nonce, nonce, MTC_NONCE_LEN);
 	return f;
 }
 
-static void test_replay(void **state)
+typedef struct guard_row {
+	const char *name;
+	uint32_t last_applied;
+	bool nonce_recent;
+	uint32_t cmdseq;
+	mtc_replay_verdict want;
+} guard_row;
+
+static const guard_row guard_rows[] = {
+	{ "newer command, recent nonce: apply", 4, true, 5, MTC_REPLAY_FRESH },
+	{ "first command ever", 0, true, 1, MTC_REPLAY_FRESH },
+	{ "same command via another network: duplicate", 5, true, 5, MTC_REPLAY_DUPLICATE },
+	{ "stolen Locked replayed after a later Unlocked, nonce still recent: old", 6, true, 5, MTC_REPLAY_OLD },
+	{ "stolen command, nonce aged out: old (order checked first)", 6, false, 5, MTC_REPLAY_OLD },
+	{ "newer command with an unknown nonce: stale", 4, false, 5, MTC_REPLAY_STALE },
+	{ "wiped client (0) and a captured command: the nonce still guards", 0, false, 9, MTC_REPLAY_STALE },
+	{ "agent far ahead after its state loss fix-up: apply", 3, true, 1000, MTC_REPLAY_FRESH },
+	{ "duplicate with an aged-out nonce: stale", 5, false, 5, MTC_REPLAY_STALE },
+};
+
+static void test_command_guard_rows(void **state)
+{
+	uint8_t recent[MTC_NONCE_LEN], unknown[MTC_NONCE_LEN];
+	mtc_replay r;
+
+	(void)state;
+	memset(recent, 0x11, sizeof(recent));
+	memset(unknown, 0x22, sizeof(unknown));
+	mtc_replay_init(&r);
+	mtc_replay_add_nonce(&r, recent);
+	for (size_t i = 0; i < sizeof(guard_rows) / sizeof(guard_rows[0]); i++) {
+		const guard_row *g = &guard_rows[i];
+		mtc_frame f = cmd(g->nonce_recent ? recent : unknown, g->cmdseq);
+		mtc_replay_verdict v = mtc_replay_check(&r, g->last_applied, &f);
+
+		if (v != g->want)
+			fail_msg("'%s': verdict %d, want %d", g->name, v, g->want);
+	}
+}
+
+static void test_replay_nonce_window(void **state)
 {
 	mtc_replay r;
 	uint8_t n[40][MTC_NONCE_LEN];
@@ -119,22 +161,129 @@ static void test_replay(void **state)
 	for (int i = 0; i < 40; i++)
 		memset(n[i], i + 1, MTC_NONCE_LEN);
 	mtc_replay_init(&r);
-	f = cmd(n[0], 7, 1);
-	assert_int_equal(mtc_replay_check(&r, &f), MTC_REPLAY_STALE); /* no nonce sent yet */
+	f = cmd(n[0], 1);
+	assert_int_equal(mtc_replay_check(&r, 0, &f), MTC_REPLAY_STALE); /* no nonce sent yet */
 	mtc_replay_add_nonce(&r, n[0]);
-	assert_int_equal(mtc_replay_check(&r, &f), MTC_REPLAY_FRESH);
-	assert_int_equal(mtc_replay_check(&r, &f), MTC_REPLAY_DUPLICATE); /* same cmd via another net */
-	f = cmd(n[0], 7, 2);
-	assert_int_equal(mtc_replay_check(&r, &f), MTC_REPLAY_FRESH);     /* next command, same nonce */
-	f = cmd(n[0], 8, 1);
-	assert_int_equal(mtc_replay_check(&r, &f), MTC_REPLAY_FRESH);     /* restarted agent */
+	assert_int_equal(mtc_replay_check(&r, 0, &f), MTC_REPLAY_FRESH);
 	/* Age the nonce out: a captured command replayed later is stale. */
 	for (int i = 1; i <= MTC_RECENT_NONCES; i++)
 		mtc_replay_add_nonce(&r, n[i]);
-	f = cmd(n[0], 9, 1);
-	assert_int_equal(mtc_replay_check(&r, &f), MTC_REPLAY_STALE);
-	f = cmd(n[MTC_RECENT_NONCES], 9, 1);
-	assert_int_equal(mtc_replay_check(&r, &f), MTC_REPLAY_FRESH);
+	assert_int_equal(mtc_replay_check(&r, 0, &f), MTC_REPLAY_STALE);
+	f = cmd(n[MTC_RECENT_NONCES], 1);
+	assert_int_equal(mtc_replay_check(&r, 0, &f), MTC_REPLAY_FRESH);
+}
+
+/* ---- agent: ordering of a host's frames ---- */
+
+typedef struct order_step {
+	uint32_t boot, seq;
+	int net;
+	uint64_t at_ms;
+	mtc_rx_verdict want;
+} order_step;
+
+typedef struct order_row {
+	const char *name;
+	order_step steps[10];
+} order_row;
+
+#define SILENCE 60000
+#define END { 0, 0, -1, 0, 0 }
+
+static const order_row order_rows[] = {
+	{ "first frame, then in order on every network", {
+		{ 10, 1, 0, 0, MTC_RX_NEW_BOOT }, { 10, 2, 1, 1, MTC_RX_ACCEPT }, { 10, 3, 2, 2, MTC_RX_ACCEPT }, END } },
+	{ "reordered across networks: seen, not applied", {
+		{ 10, 5, 0, 0, MTC_RX_NEW_BOOT }, { 10, 4, 1, 1, MTC_RX_REORDERED }, { 10, 6, 1, 2, MTC_RX_ACCEPT }, END } },
+	{ "replay of an old frame of this boot: stale", {
+		{ 10, 5, 0, 0, MTC_RX_NEW_BOOT }, { 10, 5, 0, 1, MTC_RX_STALE }, { 10, 3, 0, 2, MTC_RX_STALE }, END } },
+	{ "issue 11 attack: old boot and old frame alternately never reset", {
+		{ 10, 1, 0, 0, MTC_RX_NEW_BOOT }, { 10, 7, 0, 5000, MTC_RX_ACCEPT },
+		{ 9, 100, 0, 5100, MTC_RX_OLD_BOOT }, { 10, 1, 0, 5200, MTC_RX_STALE },
+		{ 9, 100, 0, 5300, MTC_RX_OLD_BOOT }, { 10, 1, 0, 5400, MTC_RX_STALE },
+		{ 10, 8, 0, 10000, MTC_RX_ACCEPT }, END } },
+	{ "client restart: higher boot resets ordering", {
+		{ 10, 900, 0, 0, MTC_RX_NEW_BOOT }, { 11, 1, 0, 1000, MTC_RX_NEW_BOOT }, { 11, 2, 1, 1001, MTC_RX_ACCEPT },
+		{ 10, 901, 0, 1002, MTC_RX_OLD_BOOT }, END } },
+	{ "lower boot after silence on every network: wiped node, reset", {
+		{ 10, 5, 0, 0, MTC_RX_NEW_BOOT }, { 10, 6, 1, 10, MTC_RX_ACCEPT },
+		{ 1, 1, 0, 10 + SILENCE - 1, MTC_RX_OLD_BOOT }, { 1, 1, 0, 10 + SILENCE, MTC_RX_BOOT_RESET },
+		{ 1, 2, 1, 10 + SILENCE + 1, MTC_RX_ACCEPT }, END } },
+	{ "lower boot while one network still hears the host: no reset", {
+		{ 10, 5, 0, 0, MTC_RX_NEW_BOOT }, { 10, 6, 2, SILENCE, MTC_RX_ACCEPT },
+		{ 1, 1, 0, SILENCE + 100, MTC_RX_OLD_BOOT }, END } },
+	{ "dropped frames do not count as heard", {
+		{ 10, 5, 0, 0, MTC_RX_NEW_BOOT }, { 10, 5, 0, SILENCE - 1, MTC_RX_STALE },
+		{ 1, 1, 0, SILENCE, MTC_RX_BOOT_RESET }, END } },
+};
+
+static void test_agent_order_rows(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(order_rows) / sizeof(order_rows[0]); i++) {
+		const order_row *row = &order_rows[i];
+		mtc_order o;
+
+		memset(&o, 0, sizeof(o));
+		for (const order_step *s = row->steps; s->net >= 0; s++) {
+			mtc_rx_verdict v = mtc_order_check(&o, s->boot, s->seq, s->net, s->at_ms, SILENCE);
+
+			if (v != s->want)
+				fail_msg("'%s' step %td: %s, want %s", row->name, s - row->steps, mtc_rx_verdict_name(v),
+					 mtc_rx_verdict_name(s->want));
+			mtc_order_apply(&o, v, s->boot, s->seq, s->net, s->at_ms);
+		}
+	}
+	assert_true(mtc_order_in_order(MTC_RX_ACCEPT) && mtc_order_in_order(MTC_RX_NEW_BOOT) &&
+		    mtc_order_in_order(MTC_RX_BOOT_RESET));
+	assert_false(mtc_order_in_order(MTC_RX_REORDERED) || mtc_order_in_order(MTC_RX_STALE) ||
+		     mtc_order_in_order(MTC_RX_OLD_BOOT));
+}
+
+static void test_agent_cmdseq(void **state)
+{
+	static const struct { uint32_t agent, applied, send, fresh; } rows[] = {
+		{ 5, 4, 5, 6 },   /* not applied yet: a resend is the same command */
+		{ 5, 5, 6, 6 },   /* applied and still disagrees: newer one */
+		{ 0, 0, 1, 1 },   /* nothing yet */
+		{ 0, 42, 43, 43 },/* agent state lost: never look old to the client */
+		{ 7, 42, 43, 43 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		assert_int_equal(mtc_order_send_cmdseq(rows[i].agent, rows[i].applied), rows[i].send);
+		assert_int_equal(mtc_order_new_cmdseq(rows[i].agent, rows[i].applied), rows[i].fresh);
+	}
+}
+
+static void test_ratelog(void **state)
+{
+	mtc_ratelog r = { 0 };
+	unsigned long n = 0, lines = 0, total = 0;
+
+	(void)state;
+	/* 100,000 hits over 20 s: the first at once, then one per interval. */
+	for (uint64_t i = 0; i < 100000; i++) {
+		uint64_t t = i / 5;
+
+		if (mtc_ratelog_hit(&r, t, 10000, &n)) {
+			lines++;
+			total += n;
+		}
+		if (i % 1000 == 0 && mtc_ratelog_flush(&r, t, 10000, &n)) {
+			lines++;
+			total += n;
+		}
+	}
+	assert_true(lines <= 3);
+	if (mtc_ratelog_flush(&r, 40000, 10000, &n))
+		total += n;
+	assert_int_equal(total, 100000); /* every hit is in some line */
+	/* Quiet for a whole interval: the next hit logs at once again. */
+	assert_false(mtc_ratelog_flush(&r, 60000, 10000, &n));
+	assert_true(mtc_ratelog_hit(&r, 60001, 10000, &n));
+	assert_int_equal(n, 1);
 }
 
 /* ---- recovery walk ---- */
@@ -142,6 +291,7 @@ static void test_replay(void **state)
 typedef struct fake_net {
 	bool fail[MTC_NET_COUNT];
 	bool fail_tx[MTC_NET_COUNT]; /* only the unbound-port (tx) open fails */
+	bool fail_rx[MTC_NET_COUNT]; /* only the fixed-port (rx) open fails: EADDRINUSE */
 	int attempts[MTC_NET_COUNT];
 	int order[16];
 	int n_order;
@@ -159,6 +309,8 @@ static int fake_open(void *user, int net, const struct sockaddr_in *addr, int po
 		f->order[f->n_order++] = net;
 	if (f->fail[net] || (port == 0 && f->fail_tx[net]))
 		return -EADDRNOTAVAIL;
+	if (port != 0 && f->fail_rx[net])
+		return -EADDRINUSE;
 	return 100 + f->next_fd++;
 }
 
@@ -258,6 +410,29 @@ static void test_recovery_half_open_closed(void **state)
 	mtc_net_recover_all(s, &fake_ops, &f, NULL);
 	assert_true(mtc_sock_up(&s[MTC_NET_MGMT]));
 	assert_int_equal(f.attempts[MTC_NET_MGMT], 4); /* rx+tx twice */
+}
+
+static void test_recovery_rx_port_squatted(void **state)
+{
+	/* Another process holds the rx port: the tx socket still opens (mtcAlive
+	 * goes out, commands come back to it), the rx bind is retried alone. */
+	fake_net f = { .fail_rx = { true, false, false } };
+	mtc_sock s[MTC_NET_COUNT];
+
+	(void)state;
+	setup_socks(s, true, true, true);
+	mtc_net_recover_all(s, &fake_ops, &f, NULL);
+	assert_false(mtc_sock_up(&s[MTC_NET_PXEBOOT]));
+	assert_true(mtc_sock_can_send(&s[MTC_NET_PXEBOOT]));
+	assert_int_equal(s[MTC_NET_PXEBOOT].last_error, -EADDRINUSE);
+	assert_int_equal(f.closed, 0);
+	assert_true(mtc_sock_up(&s[MTC_NET_MGMT]));
+	mtc_net_recover_all(s, &fake_ops, &f, NULL);
+	assert_int_equal(f.attempts[MTC_NET_PXEBOOT], 3); /* rx, tx, then rx alone */
+	f.fail_rx[MTC_NET_PXEBOOT] = false;
+	mtc_net_recover_all(s, &fake_ops, &f, NULL);
+	assert_true(mtc_sock_up(&s[MTC_NET_PXEBOOT]));
+	assert_int_equal(s[MTC_NET_PXEBOOT].last_error, 0);
 }
 
 /* ---- lock flag files ---- */
@@ -389,6 +564,45 @@ static void test_config_and_hosts(void **state)
 	assert_int_equal(mtc_hosts_load_string(&l, "[hots a]\npxeboot = 1.2.3.4\n", &e), -EINVAL);
 }
 
+/* The client's boot counter and command sequence files. */
+static void test_boot_counter(void **state)
+{
+	char path[160], buf[32];
+	mtc_config cfg;
+	conf_errors e = { 0 };
+	uint32_t v = 0, b1, b2;
+	bool persisted = false;
+	int err = 0;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/persist/mtc/.boot_count", dir);
+	assert_int_equal(mtc_counter_read(path, &v), -ENOENT);
+	/* Missing: from the wall clock, above any counter of an earlier install. */
+	b1 = mtc_daemon_next_boot(path, &persisted, &err);
+	assert_true(persisted);
+	assert_true(b1 > 1700000000u);
+	b2 = mtc_daemon_next_boot(path, &persisted, &err);
+	assert_int_equal(b2, b1 + 1);
+	assert_int_equal(mtc_counter_read(path, &v), 0);
+	assert_int_equal(v, b2);
+	atomic_write_file(path, "41\n", 3, 0644);
+	assert_int_equal(mtc_daemon_next_boot(path, &persisted, &err), 42);
+	atomic_write_file(path, "junk", 4, 0644);
+	assert_int_equal(mtc_counter_read(path, &v), -EBADMSG);
+	assert_true(mtc_daemon_next_boot(path, &persisted, &err) > 1700000000u);
+	/* Unwritable: reported, so the client can refuse to start. */
+	snprintf(path, sizeof(path), "%s/persist/mtc/.boot_count/sub", dir);
+	mtc_daemon_next_boot(path, &persisted, &err);
+	assert_false(persisted);
+	assert_true(err < 0);
+	/* Default paths sit beside locked_backup. */
+	assert_int_equal(mtc_config_load_string(&cfg, "[client]\nlocked_backup = /p/mtc/.node_locked\n", &e), 0);
+	mtc_client_state_path(&cfg, cfg.boot_file, ".boot_count", buf, sizeof(buf));
+	assert_string_equal(buf, "/p/mtc/.boot_count");
+	mtc_client_state_path(&cfg, "/x/seq", ".cmdseq", buf, sizeof(buf));
+	assert_string_equal(buf, "/x/seq");
+}
+
 static void test_key_file_rules(void **state)
 {
 	char path[160], msg[256];
@@ -409,6 +623,23 @@ static void test_key_file_rules(void **state)
 	atomic_write_file(path, "short", 5, 0600);
 	assert_int_equal(mtc_key_load(path, &k, msg, sizeof(msg)), -EINVAL);
 	assert_non_null(strstr(msg, "exactly 32 bytes"));
+	/* A FIFO must not hang the start; a directory is named as such. */
+	unlink(path);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(mtc_key_load(path, &k, msg, sizeof(msg)), -EINVAL);
+	assert_non_null(strstr(msg, "a FIFO"));
+	unlink(path);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(mtc_key_load(path, &k, msg, sizeof(msg)), -EINVAL);
+	assert_non_null(strstr(msg, "a directory"));
+	rmdir(path);
+	/* Owned by someone else (only testable as root). */
+	assert_int_equal(mtc_key_generate(path), 0);
+	if (geteuid() == 0) {
+		assert_int_equal(chown(path, 65534, 65534), 0);
+		assert_int_equal(mtc_key_load(path, &k, msg, sizeof(msg)), -EPERM);
+		assert_non_null(strstr(msg, "owned by uid 65534"));
+	}
 }
 
 int main(void)
@@ -416,15 +647,21 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_episode_rows),
 		cmocka_unit_test(test_episode_one_log_per_hour),
-		cmocka_unit_test(test_replay),
+		cmocka_unit_test(test_command_guard_rows),
+		cmocka_unit_test(test_replay_nonce_window),
+		cmocka_unit_test(test_agent_order_rows),
+		cmocka_unit_test(test_agent_cmdseq),
+		cmocka_unit_test(test_ratelog),
 		cmocka_unit_test(test_recovery_all_failure_combinations),
 		cmocka_unit_test(test_recovery_retries_only_failed),
 		cmocka_unit_test(test_recovery_skips_unprovisioned),
 		cmocka_unit_test(test_recovery_half_open_closed),
+		cmocka_unit_test(test_recovery_rx_port_squatted),
 		cmocka_unit_test_setup_teardown(test_flag_lifecycle, flag_setup, flag_teardown),
 		cmocka_unit_test_setup_teardown(test_flag_write_failure_reported, flag_setup, flag_teardown),
 		cmocka_unit_test(test_config_and_hosts),
 		cmocka_unit_test_setup_teardown(test_key_file_rules, flag_setup, flag_teardown),
+		cmocka_unit_test_setup_teardown(test_boot_counter, flag_setup, flag_teardown),
 	};
 	return cmocka_run_group_tests_name("mtc_logic", tests, NULL, NULL);
 }
