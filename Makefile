@@ -213,6 +213,9 @@ fuzz: fuzz-build
 # Real parts (issue 12): a real kernel and watchdog card in QEMU, a real
 # systemd in a container. Both also run in `make check` (skipped without
 # their tools or root).
-.PHONY: vm
+.PHONY: vm system
 vm: all
 	BUILD=$(BUILD) bash tests/vm/vm.sh
+
+system: all
+	BUILD=$(BUILD) bash tests/system/system.sh
