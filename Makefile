@@ -40,7 +40,7 @@ LIB := $(BUILD)/lib
 TBIN := $(BUILD)/tests
 
 COMMON_SRC := $(wildcard common/*.c)
-HWD_LIB_SRC := watchdog/hwd_policy.c watchdog/hwd_report.c watchdog/hwd_device.c watchdog/hwd_config.c
+HWD_LIB_SRC := watchdog/hwd_action.c watchdog/hwd_policy.c watchdog/hwd_report.c watchdog/hwd_device.c watchdog/hwd_config.c
 PMH_LIB_SRC := pmon-hooks/pmonhook.c
 PMH_EVAL_SRC := pmon-hooks/pmh_eval.c pmon-hooks/pmh_config.c
 MTC_LIB_SRC := $(filter-out mtc/mtcclient.c mtc/mtcagent.c mtc/mtcctl.c,$(wildcard mtc/*.c))

@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 #define KV_MAX_MSG 512   /* largest datagram either side accepts */
-#define KV_MAX_PAIRS 24
+#define KV_MAX_PAIRS 32
 
 typedef struct kv_pair {
 	const char *key;

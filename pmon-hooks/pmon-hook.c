@@ -7,6 +7,7 @@
 
 #include <systemd/sd-event.h>
 
+#include "kvtext.h"
 #include "log.h"
 #include "notify.h"
 #include "pmh_config.h"
@@ -99,17 +100,52 @@ static int cmd_report(int argc, char **argv)
 	return EXIT_OK;
 }
 
-static void print_status(const struct pmh_status *s, bool json)
+/* Fields struct pmh_status does not carry (it is ABI), read from the raw
+ * reply; "-" when an older hostwd does not send them. */
+typedef struct status_extra {
+	char device[16], action_ready[4], consecutive[12], max_consecutive[12], log_only[4];
+} status_extra;
+
+static void get_extra(const char *text, int len, status_extra *x)
+{
+	kv_msg m;
+	const char *v;
+
+	strcpy(x->device, "-");
+	strcpy(x->action_ready, "-");
+	strcpy(x->consecutive, "-");
+	strcpy(x->max_consecutive, "-");
+	strcpy(x->log_only, "-");
+	if (kv_parse(text, (size_t)len, &m) < 0)
+		return;
+#define X(field, key) if ((v = kv_get(&m, key))) snprintf(x->field, sizeof(x->field), "%s", v)
+	X(device, "device");
+	X(action_ready, "action_ready");
+	X(consecutive, "consecutive_actions");
+	X(max_consecutive, "max_consecutive");
+	X(log_only, "log_only");
+#undef X
+}
+
+static const char *json_bool(const char *v)
+{
+	return strcmp(v, "1") == 0 ? "true" : strcmp(v, "0") == 0 ? "false" : "null";
+}
+
+static void print_status(const struct pmh_status *s, const status_extra *x, bool json)
 {
 	if (json) {
 		printf("{\"state\":\"%s\",\"locked\":%s,\"configured\":%s,\"quorum\":\"%s\",\"bad_periods\":%u,"
 		       "\"failure_threshold\":%u,\"suppressed\":%s,\"action\":\"%s\",\"last_report_age_s\":%ld,"
 		       "\"reason\":\"%s\",\"reports\":%lu,\"malformed\":%lu,\"rejected\":%lu,\"kicks\":%lu,"
-		       "\"actions\":%lu,\"kicking\":%s}\n",
+		       "\"actions\":%lu,\"kicking\":%s,\"device\":\"%s\",\"action_ready\":%s,"
+		       "\"consecutive_actions\":%s,\"max_consecutive\":%s,\"log_only\":%s}\n",
 		       s->state, s->locked ? "true" : "false", s->configured ? "true" : "false", s->quorum,
 		       s->bad_periods, s->failure_threshold, s->suppressed ? "true" : "false", s->action,
 		       s->last_report_age_s, s->reason, s->reports, s->malformed, s->rejected, s->kicks,
-		       s->actions, s->kicking ? "true" : "false");
+		       s->actions, s->kicking ? "true" : "false", x->device, json_bool(x->action_ready),
+		       strcmp(x->consecutive, "-") ? x->consecutive : "null",
+		       strcmp(x->max_consecutive, "-") ? x->max_consecutive : "null", json_bool(x->log_only));
 		return;
 	}
 	printf("state              %s\n", s->state);
@@ -125,6 +161,11 @@ static void print_status(const struct pmh_status *s, bool json)
 	else
 		printf("last_report_age_s  %ld\n", s->last_report_age_s);
 	printf("reason             %s\n", s->reason[0] ? s->reason : "-");
+	printf("device             %s\n", x->device);
+	printf("action_ready       %s\n", strcmp(x->action_ready, "1") == 0 ? "yes" : strcmp(x->action_ready, "0") == 0 ? "NO" : "-");
+	printf("consecutive        %s/%s\n", x->consecutive, x->max_consecutive);
+	printf("log_only           %s\n", strcmp(x->log_only, "1") == 0 ? "YES (consecutive-action limit reached)" :
+					  strcmp(x->log_only, "0") == 0 ? "no" : "-");
 	printf("counters           reports=%lu malformed=%lu rejected=%lu kicks=%lu actions=%lu\n",
 	       s->reports, s->malformed, s->rejected, s->kicks, s->actions);
 }
@@ -136,7 +177,9 @@ static int cmd_status(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' }, { 0 }
 	};
 	const char *sock = PMH_DEFAULT_SOCKET;
+	char text[KV_MAX_MSG + 1];
 	struct pmh_status st;
+	status_extra x;
 	bool json = false;
 	int c, r;
 	pmh *h;
@@ -151,14 +194,18 @@ static int cmd_status(int argc, char **argv)
 	}
 	r = pmh_open(sock, &h);
 	if (r == 0) {
-		r = pmh_status(h, &st, 1000);
+		r = pmh_status_text(h, text, sizeof(text), 1000);
 		pmh_close(h);
+		if (r >= 0) {
+			get_extra(text, r, &x);
+			r = pmh_status_parse(text, (unsigned long)r, &st);
+		}
 	}
 	if (r < 0) {
 		fprintf(stderr, "pmon-hook: status from %s: %s\n", sock, explain(r));
 		return exit_code_for(r);
 	}
-	print_status(&st, json);
+	print_status(&st, &x, json);
 	return EXIT_OK;
 }
 
@@ -197,7 +244,10 @@ static void evaluate_and_report(reporter *rp)
 		notify_status("reporting %s", summary);
 		memcpy(rp->last_summary, summary, sizeof(summary));
 	}
-	r = pmh_report(rp->hook, res.configured, res.quorum_ok, res.quorum_ok ? NULL : res.lost_process);
+	/* A full queue is waited out (bounded) rather than losing the period's
+	 * report: a flood on the socket must not become a missed report. */
+	r = pmh_report_wait(rp->hook, res.configured, res.quorum_ok, res.quorum_ok ? NULL : res.lost_process,
+			    rp->cfg.report_period * 1000 / 2 < 5000 ? rp->cfg.report_period * 1000 / 2 : 5000);
 	if (r < 0 && r != rp->last_error)
 		log_warn("report to %s failed: %s", rp->cfg.socket, explain(r));
 	else if (r == 0 && rp->last_error)

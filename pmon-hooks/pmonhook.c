@@ -20,7 +20,6 @@ struct pmh {
 
 int pmh_open(const char *socket_path, pmh **ret)
 {
-	struct sockaddr_un self = { .sun_family = AF_UNIX };
 	struct stat st;
 	pmh *h;
 
@@ -36,11 +35,10 @@ int pmh_open(const char *socket_path, pmh **ret)
 	h->addr.sun_family = AF_UNIX;
 	strcpy(h->addr.sun_path, socket_path);
 	h->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	/* Autobind an abstract address so hostwd can reply to status. */
-	if (h->fd < 0 || bind(h->fd, (struct sockaddr *)&self, sizeof(sa_family_t)) < 0) {
+	/* Unbound: status replies come back over a socketpair passed with the
+	 * request, never to an address anyone could send to. */
+	if (h->fd < 0) {
 		int r = -errno;
-		if (h->fd >= 0)
-			close(h->fd);
 		free(h);
 		return r;
 	}
@@ -69,10 +67,61 @@ static bool process_name_ok(const char *p)
 	return true;
 }
 
-int pmh_report(pmh *h, bool configured, bool quorum_ok, const char *process)
+static long elapsed_ms(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* hostwd's queue is full (a burst, or someone flooding the socket): wait
+ * for room on a connected socket, whose POLLOUT follows the receiver's
+ * queue, and send as soon as there is. Bounded by timeout_ms. */
+static int send_waiting(pmh *h, const char *text, size_t len, int timeout_ms)
+{
+	struct timespec t0;
+	int fd, r;
+
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&h->addr, sizeof(h->addr)) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct pollfd p = { fd, POLLOUT, 0 };
+		long left;
+
+		if (send(fd, text, len, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) {
+			r = 0;
+			break;
+		}
+		if (errno != EAGAIN && errno != EINTR) {
+			r = -errno;
+			break;
+		}
+		left = timeout_ms - elapsed_ms(&t0);
+		if (left <= 0) {
+			r = -EAGAIN;
+			break;
+		}
+		if (poll(&p, 1, (int)left) < 0 && errno != EINTR) {
+			r = -errno;
+			break;
+		}
+	}
+	close(fd);
+	return r;
+}
+
+int pmh_report_wait(pmh *h, bool configured, bool quorum_ok, const char *process, int timeout_ms)
 {
 	char buf[160];
-	int n;
+	int n, r;
 
 	if (!h)
 		return -EINVAL;
@@ -81,7 +130,15 @@ int pmh_report(pmh *h, bool configured, bool quorum_ok, const char *process)
 	n = snprintf(buf, sizeof(buf), "v1 configured=%d quorum=%s%s%s seq=%u", configured ? 1 : 0,
 		     quorum_ok ? "ok" : "lost", process && *process ? " process=" : "",
 		     process && *process ? process : "", ++h->seq);
-	return send_text(h, buf, (size_t)n);
+	r = send_text(h, buf, (size_t)n);
+	if (r == -EAGAIN && timeout_ms > 0)
+		r = send_waiting(h, buf, (size_t)n, timeout_ms);
+	return r;
+}
+
+int pmh_report(pmh *h, bool configured, bool quorum_ok, const char *process)
+{
+	return pmh_report_wait(h, configured, quorum_ok, process, 0);
 }
 
 static void copy_field(char *dst, size_t size, const char *v)
@@ -138,49 +195,79 @@ int pmh_status_parse(const char *data, unsigned long len, struct pmh_status *ret
 	return 0;
 }
 
-static long elapsed_ms(const struct timespec *t0)
+/* The request carries one end of a fresh socketpair (SCM_RIGHTS); hostwd
+ * answers into it and closes it. Nothing but the holder of that end can
+ * write to ours, and no address is involved, so this works across network
+ * namespaces (abstract unix addresses do not). */
+int pmh_status_text(pmh *h, char *buf, unsigned long size, int timeout_ms)
 {
-	struct timespec t;
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} control;
+	struct iovec iov = { (void *)"v1 status", 9 };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = &control, .msg_controllen = sizeof(control),
+	};
+	struct cmsghdr *c;
+	struct timespec t0;
+	int sv[2], r;
 
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+	if (!h || !buf || size < 2)
+		return -EINVAL;
+	if (timeout_ms <= 0)
+		timeout_ms = 1000;
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	mh.msg_name = &h->addr;
+	mh.msg_namelen = sizeof(h->addr);
+	memset(&control, 0, sizeof(control));
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &sv[1], sizeof(int));
+	r = sendmsg(h->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 ? -errno : 0;
+	close(sv[1]);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (r == 0) {
+		long left = timeout_ms - elapsed_ms(&t0);
+		struct pollfd p = { sv[0], POLLIN, 0 };
+		ssize_t n;
+
+		if (left <= 0) {
+			r = -ETIMEDOUT;
+			break;
+		}
+		if (poll(&p, 1, (int)left) < 0 && errno != EINTR) {
+			r = -errno;
+			break;
+		}
+		n = recv(sv[0], buf, size - 1, MSG_DONTWAIT);
+		if (n >= 0) {
+			buf[n] = '\0';
+			r = (int)n;
+			break;
+		}
+		if (errno != EAGAIN && errno != EINTR)
+			r = -errno;
+	}
+	close(sv[0]);
+	return r;
 }
 
 int pmh_status(pmh *h, struct pmh_status *ret, int timeout_ms)
 {
 	char buf[KV_MAX_MSG + 1];
-	struct timespec t0;
-	int r;
+	int n;
 
 	if (!h || !ret)
 		return -EINVAL;
-	if (timeout_ms <= 0)
-		timeout_ms = 1000;
-	/* Drop replies to earlier requests that timed out. */
-	while (recv(h->fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
-		;
-	r = send_text(h, "v1 status", 9);
-	if (r < 0)
-		return r;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		long left = timeout_ms - elapsed_ms(&t0);
-		struct pollfd p = { h->fd, POLLIN, 0 };
-		ssize_t n;
-
-		if (left <= 0)
-			return -ETIMEDOUT;
-		r = poll(&p, 1, (int)left);
-		if (r < 0 && errno != EINTR)
-			return -errno;
-		if (r <= 0)
-			continue;
-		n = recv(h->fd, buf, sizeof(buf), MSG_DONTWAIT);
-		if (n < 0)
-			continue;
-		if (pmh_status_parse(buf, (unsigned long)n, ret) == 0)
-			return 0;
-	}
+	n = pmh_status_text(h, buf, sizeof(buf), timeout_ms);
+	if (n < 0)
+		return n;
+	return pmh_status_parse(buf, (unsigned long)n, ret);
 }
 
 void pmh_close(pmh *h)

@@ -41,8 +41,18 @@ int pmh_open(const char *socket_path, pmh **ret);
  * -EAGAIN: hostwd's queue is full. */
 int pmh_report(pmh *h, bool configured, bool quorum_ok, const char *process);
 
-/* Ask hostwd for its state, waiting at most timeout_ms (<= 0: 1000). */
+/* Like pmh_report, but when hostwd's queue is full (-EAGAIN) wait up to
+ * timeout_ms for room instead of losing the report. */
+int pmh_report_wait(pmh *h, bool configured, bool quorum_ok, const char *process, int timeout_ms);
+
+/* Ask hostwd for its state, waiting at most timeout_ms (<= 0: 1000). The
+ * reply comes back over a socketpair passed with the request, so only
+ * hostwd can answer and it works across network namespaces. */
 int pmh_status(pmh *h, struct pmh_status *ret, int timeout_ms);
+
+/* The raw reply ("v1 key=value ..."), NUL-terminated; returns its length.
+ * For fields struct pmh_status does not carry. */
+int pmh_status_text(pmh *h, char *buf, unsigned long size, int timeout_ms);
 
 /* Parse a status reply (exposed for tests and other transports). */
 int pmh_status_parse(const char *data, unsigned long len, struct pmh_status *ret);

@@ -26,7 +26,7 @@ seed_write_configs() {
 	CONFIGURED_FILE=$D/node/gates/initial_config_complete mtc_client_conf 1 1 1 1
 	cat >"$D/hostwd.conf" <<CONF
 [watchdog]
-device = $D/node/watchdog.fifo
+device = file:$D/node/watchdog.fifo
 timeout = 10
 kick_interval = 1
 [health]
@@ -38,6 +38,8 @@ allowed_uids = 0,$(id -u)
 [action]
 on_quorum_failure = crashdump
 sysrq_path = $D/node/sysrq-trigger
+kexec_crash_loaded = $D/node/kexec_crash_loaded
+count_file = $D/node/persist/hostwd-actions
 console_path = $D/node/console
 [lock]
 file = $D/node/run/.node_locked
@@ -48,7 +50,7 @@ socket = $D/node/hostwd/health.sock
 report_period = 1
 config_gates = $D/node/gates/initial_config_complete,$D/node/gates/goenabled
 CONF
-	: >"$D/node/sysrq-trigger"
+	: >"$D/node/sysrq-trigger"; echo 1 >"$D/node/kexec_crash_loaded"
 	: >"$D/node/console"
 	mkfifo "$D/node/watchdog.fifo"
 }

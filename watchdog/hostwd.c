@@ -2,9 +2,12 @@
  * a crashdump when quorum stays lost, unless the node is locked. */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -13,6 +16,7 @@
 #include <systemd/sd-event.h>
 
 #include "fileops.h"
+#include "hwd_action.h"
 #include "hwd_config.h"
 #include "hwd_device.h"
 #include "hwd_policy.h"
@@ -24,23 +28,39 @@
 #include "unixsock.h"
 #include "util.h"
 
+/* Stable MESSAGE_IDs of hostwd's own loud lines (docs/operations.md). */
+#define MSGID_ACTION_LIMIT "4b1d7e0c9a3f4c55b0f2d6e8a1c3e5f7"
+#define MSGID_ACTION_FAILED "9e2c4a6b8d0f4e13a5c7e9b1d3f5a7c9"
+#define MSGID_ACTION_UNAVAILABLE "d1e3f5a7b9c14d2e8f0a2c4e6b8d0f12"
+#define MSGID_NO_BACKSTOP "6a8c0e2f4b6d48f1a3c5e7f9b1d3e5a7"
+
+/* Descriptors one datagram may carry before it is cut (MSG_CTRUNC); the
+ * kernel drops the rest, we close what we got. */
+#define HWD_MAX_RX_FDS 4
+
 typedef struct hwd_counters {
 	unsigned long reports, malformed, rejected, dropped_fit, status_requests;
 	unsigned long kicks, kick_failures, actions;
+	/* at the last per-period summary, so a flood logs one line a period */
+	unsigned long malformed_logged, rejected_logged;
+	long last_rejected_uid;
 } hwd_counters;
 
 typedef struct hostwd {
 	service svc;
 	hwd_config cfg;
 	sd_event *event;
-	sd_event_source *kick_src, *period_src, *health_src;
+	sd_event_source *kick_src, *period_src, *health_src, *fallback_src;
 	hwd_device *device;
 	int health_fd;
 	hwd_policy policy;
 	hwd_counters n;
 	bool kicking;          /* false once the action byte is written */
+	unsigned consecutive;  /* actions with no healthy period between, persisted */
+	bool log_only;         /* consecutive >= max_consecutive */
+	char action_blocked[HWD_PATH_MAX + 64]; /* why the action cannot be taken, "" if it can */
 	bool fit_drop_reports, fit_fail_kick; /* last seen, for log-once */
-	char last_status[256];
+	char last_status[512];
 } hostwd;
 
 static hwd_policy_cfg policy_cfg(const hwd_config *c)
@@ -103,8 +123,15 @@ static void state_text(const hostwd *h, char *buf, size_t size)
 static void update_status(hostwd *h)
 {
 	char buf[sizeof(h->last_status)];
+	size_t len;
 
 	state_text(h, buf, sizeof(buf));
+	len = strlen(buf);
+	if (h->log_only)
+		snprintf(buf + len, sizeof(buf) - len, " [LOG ONLY: %u consecutive actions, max_consecutive %d]",
+			 h->consecutive, h->cfg.max_consecutive);
+	else if (h->action_blocked[0])
+		snprintf(buf + len, sizeof(buf) - len, " [ACTION UNAVAILABLE: %s]", h->action_blocked);
 	if (strcmp(buf, h->last_status) == 0)
 		return;
 	memcpy(h->last_status, buf, sizeof(buf));
@@ -136,13 +163,16 @@ static int format_status(const hostwd *h, char *buf, size_t size)
 			"v1 state=%s locked=%d configured=%d quorum=%s bad_periods=%u failure_threshold=%d "
 			"suppressed=%d action=%s last_report_age_s=%ld reason=%s reason_process=%s "
 			"reports=%lu malformed=%lu rejected=%lu dropped_fit=%lu kicks=%lu kick_failures=%lu "
-			"actions=%lu kicking=%d",
+			"actions=%lu kicking=%d device=%s action_ready=%d consecutive_actions=%u max_consecutive=%d "
+			"log_only=%d",
 			state, lock_present(h), p->have_report && p->last.configured, quorum_text(h, now),
 			p->bad_periods, h->cfg.failure_threshold, p->suppressed,
 			hwd_action_name(h->cfg.on_quorum_failure), age, reason_code(p),
 			strncmp(p->reason, "process ", 8) == 0 && p->last.process[0] ? p->last.process : "-",
 			h->n.reports, h->n.malformed, h->n.rejected, h->n.dropped_fit, h->n.kicks,
-			h->n.kick_failures, h->n.actions, h->kicking);
+			h->n.kick_failures, h->n.actions, h->kicking,
+			h->device ? hwd_device_kind_name(hwd_device_get_kind(h->device)) : "none",
+			!h->action_blocked[0] && !h->log_only, h->consecutive, h->cfg.max_consecutive, h->log_only);
 }
 
 static void write_best_effort(const char *path, const char *data, size_t len)
@@ -156,30 +186,147 @@ static void write_best_effort(const char *path, const char *data, size_t len)
 		log_warn("cannot write to %s: %m", path);
 }
 
+static hwd_kexec_state read_kexec(const hostwd *h)
+{
+	char buf[16];
+	int n;
+
+	if (!h->cfg.kexec_crash_loaded[0])
+		return HWD_KEXEC_UNKNOWN;
+	n = read_small_file(h->cfg.kexec_crash_loaded, buf, sizeof(buf));
+	return hwd_kexec_parse(n >= 0 ? buf : NULL, n);
+}
+
+static void store_count(hostwd *h, unsigned v)
+{
+	char buf[16];
+	int n, r;
+
+	h->consecutive = v;
+	if (!h->cfg.count_file[0])
+		return;
+	n = snprintf(buf, sizeof(buf), "%u\n", v);
+	r = atomic_write_file(h->cfg.count_file, buf, (size_t)n, 0644);
+	if (r < 0)
+		log_err("cannot persist the consecutive-action count %u to %s: %s; the loop breaker cannot count across boots",
+			v, h->cfg.count_file, strerror(-r));
+}
+
+static void load_count(hostwd *h)
+{
+	char buf[16];
+	int n;
+
+	h->consecutive = 0;
+	if (!h->cfg.count_file[0])
+		return;
+	n = read_small_file(h->cfg.count_file, buf, sizeof(buf));
+	if (n == -ENOENT)
+		return;
+	if (n < 0 || hwd_count_parse(buf, n, &h->consecutive) < 0)
+		log_warn("consecutive-action count %s unreadable (%s); starting from 0", h->cfg.count_file,
+			 n < 0 ? strerror(-n) : "not a number");
+}
+
+static void check_limit(hostwd *h)
+{
+	h->log_only = h->cfg.max_consecutive > 0 && h->consecutive >= (unsigned)h->cfg.max_consecutive;
+}
+
+/* What happens to the node when the action byte could not be written,
+ * said as it is, from the device we actually have. */
+static const char *without_sysrq(const hostwd *h)
+{
+	switch (h->device ? hwd_device_get_kind(h->device) : HWD_DEV_NONE) {
+	case HWD_DEV_KERNEL:
+		return "hostwd stops kicking, so the kernel watchdog resets the node when its timeout expires";
+	case HWD_DEV_FILE:
+		return "hostwd stops kicking, but the device is a test fake: nothing resets the node";
+	default:
+		return "there is no watchdog device: NOTHING will reset this node";
+	}
+}
+
+static int write_sysrq(const hostwd *h, char byte)
+{
+	_cleanup_close_ int fd = open(h->cfg.sysrq_path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, &byte, 1) != 1)
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
+static int on_fallback(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	hostwd *h = userdata;
+	int r;
+
+	(void)s;
+	(void)usec;
+	log_emit(LOG_CRIT, MSGID_ACTION_FAILED, "still running %ds after the quorum-failure action: writing 'b' (reboot) to %s",
+		 h->cfg.reboot_fallback_after, h->cfg.sysrq_path);
+	r = write_sysrq(h, 'b');
+	if (r < 0)
+		log_emit(LOG_CRIT, MSGID_ACTION_FAILED, "reboot fallback NOT taken: cannot write 'b' to %s: %s; %s",
+			 h->cfg.sysrq_path, strerror(-r), without_sysrq(h));
+	return 0;
+}
+
 static void take_action(hostwd *h)
 {
-	const char *name = hwd_action_name(h->cfg.on_quorum_failure);
-	char last_words[256];
+	hwd_action configured = (hwd_action)h->cfg.on_quorum_failure;
+	hwd_kexec_state kexec = configured == HWD_ACTION_CRASHDUMP ? read_kexec(h) : HWD_KEXEC_UNKNOWN;
+	hwd_action_plan plan = hwd_action_choose(configured, h->cfg.crashdump_fallback ? HWD_ACTION_LOG : HWD_ACTION_REBOOT,
+						 kexec, h->consecutive, (unsigned)h->cfg.max_consecutive);
+	const char *name = hwd_action_name(plan.action);
+	char last_words[256], why[HWD_PATH_MAX + 128] = "";
 	char byte;
-	int fd, n;
+	int n, r;
 
 	h->n.actions++;
-	log_emit(LOG_CRIT, MSGID_QUORUM_FAILURE, "quorum failure: %s (%s for %d periods of %ds)", name,
-		 h->policy.reason, h->cfg.failure_threshold, h->cfg.report_period);
-	if (h->cfg.on_quorum_failure == HWD_ACTION_LOG)
+	if (plan.why == HWD_WHY_LIMIT) {
+		h->log_only = true;
+		log_emit(LOG_CRIT, MSGID_ACTION_LIMIT,
+			 "quorum failure: log (%s for %d periods of %ds); LOG ONLY: %u consecutive %s actions with no healthy "
+			 "period between them reached [action] max_consecutive = %d; no action until a healthy period",
+			 h->policy.reason, h->cfg.failure_threshold, h->cfg.report_period, h->consecutive,
+			 hwd_action_name(configured), h->cfg.max_consecutive);
+		return;
+	}
+	if (plan.why == HWD_WHY_NO_CRASH_KERNEL || plan.why == HWD_WHY_KEXEC_UNKNOWN)
+		snprintf(why, sizeof(why), "; crashdump configured but %s (%s), so %s per crashdump_fallback",
+			 plan.why == HWD_WHY_NO_CRASH_KERNEL ? "no crash kernel is loaded" : "the crash kernel state is unknown",
+			 h->cfg.kexec_crash_loaded[0] ? h->cfg.kexec_crash_loaded : "kexec_crash_loaded unset", name);
+	log_emit(LOG_CRIT, MSGID_QUORUM_FAILURE, "quorum failure: %s (%s for %d periods of %ds)%s", name,
+		 h->policy.reason, h->cfg.failure_threshold, h->cfg.report_period, why);
+	if (plan.action == HWD_ACTION_LOG)
 		return;
 
+	/* Counted before the byte: after a crashdump there is no later. */
+	store_count(h, h->consecutive + 1);
 	n = snprintf(last_words, sizeof(last_words), "<2>hostwd: quorum failure: %s (%s)\n", name, h->policy.reason);
 	write_best_effort(h->cfg.console_path, last_words, (size_t)n);
 
-	byte = h->cfg.on_quorum_failure == HWD_ACTION_REBOOT ? 'b' : 'c';
-	/* From here the kernel watchdog finishes the job if sysrq does not. */
+	byte = plan.action == HWD_ACTION_REBOOT ? 'b' : 'c';
+	/* Stop kicking either way: if the byte is written, the kernel watchdog
+	 * finishes the job should sysrq not; if it cannot be, the watchdog
+	 * reset is the only way left to carry out the decision. */
 	h->kicking = false;
-	fd = open(h->cfg.sysrq_path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0 || write(fd, &byte, 1) != 1)
-		log_err("cannot write '%c' to %s: %m; the watchdog device will reset the node", byte, h->cfg.sysrq_path);
-	if (fd >= 0)
-		close(fd);
+	r = write_sysrq(h, byte);
+	if (r < 0)
+		log_emit(LOG_CRIT, MSGID_ACTION_FAILED, "quorum failure: %s NOT taken: cannot write '%c' to %s: %s; %s", name,
+			 byte, h->cfg.sysrq_path, strerror(-r), without_sysrq(h));
+	if (h->cfg.reboot_fallback_after > 0 && !h->fallback_src) {
+		uint64_t t;
+
+		sd_event_now(h->event, CLOCK_MONOTONIC, &t);
+		if (sd_event_add_time(h->event, &h->fallback_src, CLOCK_MONOTONIC,
+				      t + (uint64_t)h->cfg.reboot_fallback_after * USEC_PER_SEC, USEC_PER_MSEC,
+				      on_fallback, h) < 0)
+			log_err("cannot arm the reboot fallback timer");
+	}
 }
 
 static void handle_event(hostwd *h, hwd_event ev)
@@ -250,53 +397,83 @@ static int on_period(sd_event_source *s, uint64_t usec, void *userdata)
 	hostwd *h = userdata;
 	hwd_policy_cfg pc = policy_cfg(&h->cfg);
 
-	handle_event(h, hwd_policy_period_end(&h->policy, &pc, now_ms(), lock_present(h)));
+	uint64_t now = now_ms();
+
+	handle_event(h, hwd_policy_period_end(&h->policy, &pc, now, lock_present(h)));
+	if (h->consecutive > 0 && hwd_policy_healthy(&h->policy, &pc, now)) {
+		log_emit(LOG_NOTICE, MSGID_ACTION_LIMIT, "healthy period: consecutive-action count %u reset to 0%s",
+			 h->consecutive, h->log_only ? "; quorum-failure action re-armed (was LOG ONLY)" : "");
+		store_count(h, 0);
+		check_limit(h);
+		update_status(h);
+	}
+	/* A flood of bad datagrams costs one line a period, not one each. */
+	if (h->n.rejected != h->n.rejected_logged) {
+		log_warn("report from uid %ld rejected: not in [health] allowed_uids (%lu in the last period, %lu so far)",
+			 h->n.last_rejected_uid, h->n.rejected - h->n.rejected_logged, h->n.rejected);
+		h->n.rejected_logged = h->n.rejected;
+	}
+	if (h->n.malformed != h->n.malformed_logged) {
+		log_warn("malformed health datagrams dropped: %lu in the last period, %lu so far",
+			 h->n.malformed - h->n.malformed_logged, h->n.malformed);
+		h->n.malformed_logged = h->n.malformed;
+	}
 	return rearm(s, usec, (uint64_t)h->cfg.report_period * USEC_PER_SEC);
 }
 
-static void reply_status(hostwd *h, const struct sockaddr_un *peer, socklen_t peer_len)
+/* The reply goes only into the socket the request carried: no address,
+ * so it crosses network namespaces, and nobody else can answer in our
+ * name. Only a unix datagram socket is written to, never blocking. */
+static void reply_status(hostwd *h, int reply_fd)
 {
 	char buf[KV_MAX_MSG];
-	int n;
+	int domain = 0, type = 0, n;
+	socklen_t l1 = sizeof(domain), l2 = sizeof(type);
 
 	h->n.status_requests++;
-	if (peer_len <= sizeof(sa_family_t)) {
-		log_debug("status request from an unbound socket: cannot reply");
+	if (getsockopt(reply_fd, SOL_SOCKET, SO_DOMAIN, &domain, &l1) < 0 ||
+	    getsockopt(reply_fd, SOL_SOCKET, SO_TYPE, &type, &l2) < 0 || domain != AF_UNIX || type != SOCK_DGRAM) {
+		h->n.malformed++;
 		return;
 	}
 	n = format_status(h, buf, sizeof(buf));
-	if (sendto(h->health_fd, buf, (size_t)n, MSG_DONTWAIT, (const struct sockaddr *)peer, peer_len) < 0)
+	if (send(reply_fd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 		log_debug("status reply failed: %m");
 }
 
-static void handle_datagram(hostwd *h, const char *buf, ssize_t len, int flags, const struct ucred *cred,
-			    const struct sockaddr_un *peer, socklen_t peer_len)
+/* Every descriptor a datagram brings is closed, whatever the datagram, or
+ * anyone able to send could exhaust our fd table. A socket with a linger
+ * time set could make close() wait: clear it first. */
+static void close_received(const int *fds, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct linger off = { 0, 0 };
+
+		setsockopt(fds[i], SOL_SOCKET, SO_LINGER, &off, sizeof(off));
+		close(fds[i]);
+	}
+}
+
+static void handle_datagram(hostwd *h, const char *buf, ssize_t len, bool truncated, const struct ucred *cred,
+			    const int *fds, unsigned n_fds)
 {
 	hwd_report rep;
 	hwd_event ev;
-	int k;
+	int k = hwd_report_parse(buf, (size_t)len, &rep);
 
-	if (flags & MSG_TRUNC) {
+	switch (hwd_intake_classify(k, truncated, cred != NULL, cred && hwd_config_uid_allowed(&h->cfg, cred->uid), n_fds)) {
+	case HWD_IN_MALFORMED:
 		h->n.malformed++;
-		log_debug("oversized datagram dropped");
 		return;
-	}
-	k = hwd_report_parse(buf, (size_t)len, &rep);
-	if (k < 0) {
-		if (h->n.malformed++ % 100 == 0)
-			log_warn("malformed health datagram dropped (%s, %lu so far)",
-				 k == -EPROTO ? "unknown version" : "bad syntax", h->n.malformed);
+	case HWD_IN_STATUS:
+		reply_status(h, fds[0]);
 		return;
-	}
-	if (k == HWD_MSG_STATUS_REQUEST) {
-		reply_status(h, peer, peer_len);
+	case HWD_IN_REJECTED:
+		h->n.rejected++;
+		h->n.last_rejected_uid = cred ? (long)cred->uid : -1L;
 		return;
-	}
-	if (!cred || !hwd_config_uid_allowed(&h->cfg, cred->uid)) {
-		if (h->n.rejected++ % 100 == 0)
-			log_warn("report from uid %ld rejected: not in [health] allowed_uids (%lu so far)",
-				 cred ? (long)cred->uid : -1L, h->n.rejected);
-		return;
+	case HWD_IN_REPORT:
+		break;
 	}
 	if (fit_check(h, "drop_reports", &h->fit_drop_reports)) {
 		h->n.dropped_fit++;
@@ -313,21 +490,22 @@ static int on_health(sd_event_source *s, int fd, uint32_t revents, void *userdat
 
 	(void)s;
 	(void)revents;
-	/* Bounded per wakeup so a flood cannot starve the kick timer. */
-	for (int i = 0; i < 64; i++) {
+	/* Drain, bounded per wakeup so a flood cannot starve the timers (which
+	 * also run at a higher priority); the fd stays readable if more wait. */
+	for (int i = 0; i < 256; i++) {
 		char buf[KV_MAX_MSG + 1];
 		union {
 			struct cmsghdr align;
-			char buf[CMSG_SPACE(sizeof(struct ucred))];
+			char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * HWD_MAX_RX_FDS)];
 		} control;
-		struct sockaddr_un peer;
 		struct iovec iov = { buf, sizeof(buf) - 1 };
 		struct msghdr mh = {
-			.msg_name = &peer, .msg_namelen = sizeof(peer),
 			.msg_iov = &iov, .msg_iovlen = 1,
 			.msg_control = &control, .msg_controllen = sizeof(control),
 		};
 		const struct ucred *cred = NULL;
+		int fds[HWD_MAX_RX_FDS * 2];
+		unsigned n_fds = 0;
 		ssize_t n;
 
 		n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
@@ -337,29 +515,78 @@ static int on_health(sd_event_source *s, int fd, uint32_t revents, void *userdat
 			log_warn("health socket receive failed: %m");
 			break;
 		}
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
-			    c->cmsg_len == CMSG_LEN(sizeof(struct ucred)))
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+			if (c->cmsg_level != SOL_SOCKET)
+				continue;
+			if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
 				cred = (const struct ucred *)CMSG_DATA(c);
-		handle_datagram(h, buf, n, mh.msg_flags, cred, &peer, mh.msg_namelen);
+			} else if (c->cmsg_type == SCM_RIGHTS && c->cmsg_len >= CMSG_LEN(0)) {
+				size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+				for (size_t j = 0; j < k && n_fds < ARRAY_SIZE(fds); j++)
+					memcpy(&fds[n_fds++], CMSG_DATA(c) + j * sizeof(int), sizeof(int));
+			}
+		}
+		handle_datagram(h, buf, n, mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC), cred, fds, n_fds);
+		close_received(fds, n_fds);
 	}
 	return 0;
 }
 
-static int health_open(const char *path, int *ret_fd)
+static int resolve_group(const char *name, gid_t *ret)
 {
-	int one = 1, fd, r;
+	struct group gr, *res = NULL;
+	char buf[1024];
+	long v;
 
-	r = unix_socket_bind(path, SOCK_DGRAM, &fd);
+	if (parse_long(name, 0, 0x7fffffff, &v) == 0) {
+		*ret = (gid_t)v;
+		return 0;
+	}
+	if (getgrnam_r(name, &gr, buf, sizeof(buf), &res) != 0 || !res)
+		return -ESRCH;
+	*ret = res->gr_gid;
+	return 0;
+}
+
+/* Who may connect at all is decided by the file system: the socket is
+ * created closed (umask 0177) and then given its group and mode, so it is
+ * never open to everyone, not even for a moment. */
+static int health_open(const hwd_config *c, int *ret_fd)
+{
+	char dir[sizeof(c->health_socket)], *slash;
+	int one = 1, rcvbuf = 1 << 20, fd, r;
+	gid_t gid = (gid_t)-1;
+	mode_t old;
+
+	if (c->socket_group[0] && resolve_group(c->socket_group, &gid) < 0) {
+		log_err("[health] socket_group '%s': no such group", c->socket_group);
+		return -ESRCH;
+	}
+	snprintf(dir, sizeof(dir), "%s", c->health_socket);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		r = mkdir_parents(dir, 0755);
+		if (r < 0)
+			return r;
+	}
+	old = umask(0177);
+	r = unix_socket_bind(c->health_socket, SOCK_DGRAM, &fd);
+	umask(old);
 	if (r < 0)
 		return r;
-	if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0) {
+	if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0 ||
+	    (gid != (gid_t)-1 && chown(c->health_socket, (uid_t)-1, gid) < 0) ||
+	    chmod(c->health_socket, c->socket_mode_bits) < 0) {
 		r = -errno;
 		close(fd);
+		unlink(c->health_socket);
 		return r;
 	}
-	/* Anyone may ask for status; reports are checked by peer uid. */
-	chmod(path, 0666);
+	/* Room for bursts; the queue length itself is net.unix.max_dgram_qlen. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	*ret_fd = fd;
 	return 0;
 }
@@ -394,6 +621,74 @@ static int reload(void *userdata)
 	return 0;
 }
 
+/* sbd and Debian's watchdog do the same: a kick must not wait for the
+ * scheduler or for paging. Neither is fatal: containers often refuse. */
+static void harden(const hostwd *h)
+{
+	if (h->cfg.lock_memory) {
+#if defined(__SANITIZE_ADDRESS__)
+		log_warn("[watchdog] lock_memory: skipped in a sanitizer build (its shadow memory cannot be locked)");
+#else
+		if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
+			log_warn("[watchdog] lock_memory: mlockall failed: %m; kicks may wait for paging "
+				 "(needs CAP_IPC_LOCK or LimitMEMLOCK=infinity)");
+#endif
+	}
+	if (h->cfg.realtime) {
+		struct sched_param sp = { .sched_priority = 1 };
+
+		if (sched_setscheduler(0, SCHED_RR | SCHED_RESET_ON_FORK, &sp) < 0)
+			log_warn("[watchdog] realtime: cannot run at SCHED_RR priority 1: %m; kicks may be delayed under load "
+				 "(needs CAP_SYS_NICE and RestrictRealtime=no)");
+	}
+}
+
+static void device_error(const char *path, int r)
+{
+	struct stat st;
+	const char *what = "not a character device";
+
+	if (r == -ENODEV && stat(strncmp(path, HWD_DEVICE_FAKE_PREFIX, strlen(HWD_DEVICE_FAKE_PREFIX)) == 0 ?
+				 path + strlen(HWD_DEVICE_FAKE_PREFIX) : path, &st) == 0)
+		what = S_ISDIR(st.st_mode) ? "a directory" : S_ISREG(st.st_mode) ? "a regular file" : "not a character device";
+	if (strncmp(path, HWD_DEVICE_FAKE_PREFIX, strlen(HWD_DEVICE_FAKE_PREFIX)) == 0)
+		log_err("cannot open watchdog device '%s': %s", path,
+			r == -ENODEV ? "a test fake must be a regular file or a FIFO" : strerror(-r));
+	else if (r == -ENOENT)
+		log_err("cannot open watchdog device '%s': no such file; refusing to start without the configured watchdog "
+			"(empty [watchdog] device: none, file:PATH: test fake)", path);
+	else if (r == -ENODEV)
+		log_err("cannot open watchdog device '%s': %s, not a watchdog; refusing to start (a test fake is written "
+			"file:%s)", path, what, path);
+	else
+		log_err("cannot open watchdog device '%s': %s", path, strerror(-r));
+}
+
+/* Say at start, loudly, what a quorum failure would really do here. */
+static void check_action(hostwd *h)
+{
+	const char *name = hwd_action_name(h->cfg.on_quorum_failure);
+
+	h->action_blocked[0] = '\0';
+	if (h->log_only)
+		log_emit(LOG_CRIT, MSGID_ACTION_LIMIT,
+			 "LOG ONLY: %u consecutive quorum-failure actions with no healthy period between them (%s) reached "
+			 "[action] max_consecutive = %d; no action until a healthy period",
+			 h->consecutive, h->cfg.count_file, h->cfg.max_consecutive);
+	if (h->cfg.on_quorum_failure == HWD_ACTION_LOG)
+		return;
+	if (access(h->cfg.sysrq_path, W_OK) < 0) {
+		snprintf(h->action_blocked, sizeof(h->action_blocked), "%s: %s", h->cfg.sysrq_path, strerror(errno));
+		log_emit(LOG_CRIT, MSGID_ACTION_UNAVAILABLE,
+			 "cannot take the quorum-failure action %s: %s; on quorum failure %s", name, h->action_blocked,
+			 without_sysrq(h));
+	}
+	if (h->cfg.on_quorum_failure == HWD_ACTION_CRASHDUMP && read_kexec(h) != HWD_KEXEC_LOADED)
+		log_warn("crashdump configured but no crash kernel is loaded (%s): a quorum failure will %s instead",
+			 h->cfg.kexec_crash_loaded[0] ? h->cfg.kexec_crash_loaded : "kexec_crash_loaded unset",
+			 h->cfg.crashdump_fallback ? "only be logged" : "reboot");
+}
+
 static int run(hostwd *h)
 {
 	int t, r;
@@ -401,14 +696,20 @@ static int run(hostwd *h)
 	if (h->cfg.fit_enabled)
 		log_emit(LOG_WARNING, MSGID_FIT, "FIT enabled: fault files in %s are honoured; never use in production",
 			 h->cfg.fit_dir);
+	harden(h);
 	r = hwd_device_open(h->cfg.device, h->cfg.timeout, &h->device, &t);
 	if (r < 0) {
-		log_err("cannot open watchdog device '%s': %s", h->cfg.device, strerror(-r));
+		device_error(h->cfg.device, r);
 		return r;
 	}
 	if (t != h->cfg.timeout)
 		log_warn("watchdog driver chose timeout %ds instead of %ds", t, h->cfg.timeout);
-	r = health_open(h->cfg.health_socket, &h->health_fd);
+	if (hwd_device_get_kind(h->device) == HWD_DEV_FILE)
+		log_emit(LOG_WARNING, MSGID_NO_BACKSTOP, "watchdog device is a TEST FAKE (%s): no hardware backstop", h->cfg.device);
+	else if (hwd_device_get_kind(h->device) == HWD_DEV_NONE)
+		log_emit(LOG_WARNING, MSGID_NO_BACKSTOP,
+			 "no watchdog device configured ([watchdog] device is empty): nothing resets this node if hostwd or the kernel hangs");
+	r = health_open(&h->cfg, &h->health_fd);
 	if (r < 0) {
 		log_err("cannot open health socket %s: %s", h->cfg.health_socket,
 			r == -EEXIST ? "path exists and is not a socket" : strerror(-r));
@@ -426,6 +727,9 @@ static int run(hostwd *h)
 
 	hwd_policy_init(&h->policy, now_ms());
 	h->kicking = true;
+	load_count(h);
+	check_limit(h);
+	check_action(h);
 	uint64_t t0;
 	sd_event_now(h->event, CLOCK_MONOTONIC, &t0);
 	r = sd_event_add_time(h->event, &h->kick_src, CLOCK_MONOTONIC, t0, 10 * USEC_PER_MSEC, on_kick, h);
@@ -434,6 +738,11 @@ static int run(hostwd *h)
 				      t0 + (uint64_t)h->cfg.report_period * USEC_PER_SEC, 1 * USEC_PER_MSEC, on_period, h);
 	if (r >= 0)
 		r = sd_event_add_io(h->event, &h->health_src, h->health_fd, EPOLLIN, on_health, h);
+	/* Kicks and period ends before any datagram, however many wait. */
+	if (r >= 0)
+		r = sd_event_source_set_priority(h->kick_src, SD_EVENT_PRIORITY_IMPORTANT);
+	if (r >= 0)
+		r = sd_event_source_set_priority(h->period_src, SD_EVENT_PRIORITY_IMPORTANT);
 	if (r < 0) {
 		log_err("event loop setup failed: %s", strerror(-r));
 		return r;
@@ -454,6 +763,7 @@ static int run(hostwd *h)
 	sd_event_source_unref(h->kick_src);
 	sd_event_source_unref(h->period_src);
 	sd_event_source_unref(h->health_src);
+	sd_event_source_unref(h->fallback_src);
 	sd_event_unref(h->event);
 	close(h->health_fd);
 	unlink(h->cfg.health_socket);

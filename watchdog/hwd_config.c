@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const action_names[] = { "crashdump", "reboot", "log", NULL };
+static const char *const fallback_names[] = { "reboot", "log", NULL };
 
 #define STR(sec, key, field, def, help) \
 	{ sec, key, CONF_STR, offsetof(hwd_config, field), sizeof(((hwd_config *)0)->field), def, 0, 0, NULL, help }
@@ -15,16 +17,32 @@ static const char *const action_names[] = { "crashdump", "reboot", "log", NULL }
 
 static const conf_key hwd_keys[] = {
 	STR("watchdog", "device", device, "/dev/watchdog",
-	    "Watchdog device. Character device: kernel ioctl API. Regular file or FIFO: one byte per kick (test fake). Empty: no kernel watchdog."),
+	    "Watchdog device: an existing character device (kernel ioctl API); anything else is a start error. file:PATH: test fake, one byte per kick. Empty: no kernel watchdog."),
 	INT("watchdog", "timeout", timeout, "180", 2, 3600, "Seconds set on the device with WDIOC_SETTIMEOUT."),
 	INT("watchdog", "kick_interval", kick_interval, "5", 1, 1800, "Seconds between kicks; must be at most timeout/2."),
+	{ "watchdog", "realtime", CONF_BOOL, offsetof(hwd_config, realtime), 0, "1", 0, 1, NULL,
+	  "Run at real-time priority (SCHED_RR 1) so load cannot delay kicks; failure is a warning." },
+	{ "watchdog", "lock_memory", CONF_BOOL, offsetof(hwd_config, lock_memory), 0, "1", 0, 1, NULL,
+	  "Lock all memory (mlockall) so swapping cannot delay kicks; failure is a warning." },
 	STR("health", "socket", health_socket, "/run/hostwd/health.sock", "Unix datagram socket for health reports and status requests."),
 	INT("health", "report_period", report_period, "30", 1, 3600, "Seconds between expected reports; one evaluation per period."),
 	INT("health", "failure_threshold", failure_threshold, "3", 1, 100, "Consecutive bad periods before quorum failure."),
 	INT("health", "start_grace", start_grace, "300", 0, 86400, "Seconds after start before bad periods count."),
 	STR("health", "allowed_uids", allowed_uids, "0", "Comma-separated uids allowed to send reports (SO_PASSCRED)."),
+	STR("health", "socket_group", socket_group, "", "Group (name or gid) owning the health socket; empty: the daemon's group."),
+	STR("health", "socket_mode", socket_mode, "0600", "Octal mode of the health socket; who may connect at all (reports and status)."),
 	{ "action", "on_quorum_failure", CONF_ENUM, offsetof(hwd_config, on_quorum_failure), 0, "crashdump", 0, 0,
 	  action_names, "crashdump (sysrq c), reboot (sysrq b) or log only." },
+	{ "action", "crashdump_fallback", CONF_ENUM, offsetof(hwd_config, crashdump_fallback), 0, "reboot", 0, 0,
+	  fallback_names, "Action when crashdump is configured but no crash kernel is loaded: reboot or log." },
+	STR("action", "kexec_crash_loaded", kexec_crash_loaded, "/sys/kernel/kexec_crash_loaded",
+	    "File saying whether a crash kernel is loaded (1); crashdump is only written then."),
+	INT("action", "reboot_fallback_after", reboot_fallback_after, "60", 0, 3600,
+	    "Seconds after a crashdump or reboot byte: if still alive, write the reboot byte (0: never)."),
+	STR("action", "count_file", count_file, "/var/lib/hostwd/consecutive-actions",
+	    "Persistent count of consecutive actions with no healthy period between them."),
+	INT("action", "max_consecutive", max_consecutive, "3", 0, 1000,
+	    "Above this many consecutive actions, log only (0: no limit); a healthy period resets the count."),
 	STR("action", "sysrq_path", sysrq_path, "/proc/sysrq-trigger", "Where the action byte is written."),
 	STR("action", "console_path", console_path, "/dev/kmsg", "Where the last words before the action are written; empty to skip."),
 	STR("lock", "file", lock_file, "/var/run/.node_locked", "While this file exists no quorum-failure action is taken."),
@@ -62,6 +80,21 @@ static int parse_uids(hwd_config *cfg, char *msg, size_t msglen)
 	return 0;
 }
 
+static int parse_mode(hwd_config *cfg)
+{
+	char *end;
+	unsigned long v;
+
+	if (!cfg->socket_mode[0])
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(cfg->socket_mode, &end, 8);
+	if (errno || *end || v > 0777 || cfg->socket_mode[0] == '-' || cfg->socket_mode[0] == '+')
+		return -EINVAL;
+	cfg->socket_mode_bits = (mode_t)v;
+	return 0;
+}
+
 static void check(void *data, const conf_origin *o)
 {
 	hwd_config *cfg = data;
@@ -74,6 +107,10 @@ static void check(void *data, const conf_origin *o)
 		conf_key_error(o, "health", "allowed_uids", "%s", msg);
 	if (!cfg->health_socket[0])
 		conf_key_error(o, "health", "socket", "[health] socket must not be empty");
+	if (parse_mode(cfg) < 0)
+		conf_key_error(o, "health", "socket_mode", "[health] socket_mode = %s: not an octal mode <= 0777", cfg->socket_mode);
+	if (!cfg->count_file[0] && cfg->max_consecutive > 0)
+		conf_key_error(o, "action", "count_file", "[action] count_file must not be empty while max_consecutive > 0");
 	if (!cfg->lock_file[0])
 		conf_key_error(o, "lock", "file", "[lock] file must not be empty");
 }

@@ -17,12 +17,21 @@ typedef struct hwd_config {
 	char device[HWD_PATH_MAX];
 	int timeout;
 	int kick_interval;
+	bool realtime;
+	bool lock_memory;
 	char health_socket[108];
 	int report_period;
 	int failure_threshold;
 	int start_grace;
 	char allowed_uids[128];
+	char socket_group[64];
+	char socket_mode[8];
 	int on_quorum_failure; /* hwd_action */
+	int crashdump_fallback; /* 0 reboot, 1 log */
+	char kexec_crash_loaded[HWD_PATH_MAX];
+	int reboot_fallback_after;
+	char count_file[HWD_PATH_MAX];
+	int max_consecutive;
 	char sysrq_path[HWD_PATH_MAX];
 	char console_path[HWD_PATH_MAX];
 	char lock_file[HWD_PATH_MAX];
@@ -32,6 +41,7 @@ typedef struct hwd_config {
 	/* derived by hwd_config_load */
 	uid_t uids[HWD_MAX_UIDS];
 	unsigned n_uids;
+	mode_t socket_mode_bits;
 } hwd_config;
 
 extern const conf_table hwd_conf_table;

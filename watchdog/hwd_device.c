@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/watchdog.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -100,16 +101,32 @@ int hwd_device_open(const char *path, int timeout_s, hwd_device **ret, int *ret_
 	d->fd = -1;
 	if (!path || !*path) {
 		d->ops = &none_ops;
-	} else if (stat(path, &st) == 0 && S_ISCHR(st.st_mode)) {
-		d->ops = &kernel_ops;
-		d->fd = open(path, O_WRONLY | O_CLOEXEC);
-	} else if (stat(path, &st) == 0 && S_ISFIFO(st.st_mode)) {
+	} else if (strncmp(path, HWD_DEVICE_FAKE_PREFIX, strlen(HWD_DEVICE_FAKE_PREFIX)) == 0) {
+		/* The test fake is asked for by name, never guessed from the
+		 * file type: a typo in a real device path must not become one. */
+		const char *fake = path + strlen(HWD_DEVICE_FAKE_PREFIX);
+
 		d->ops = &file_ops;
-		/* O_RDWR: never blocks waiting for a reader, never ENXIO. */
-		d->fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		if (!*fake) {
+			free(d);
+			return -EINVAL;
+		}
+		if (stat(fake, &st) == 0 && S_ISFIFO(st.st_mode))
+			/* O_RDWR: never blocks waiting for a reader, never ENXIO. */
+			d->fd = open(fake, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		else if (stat(fake, &st) == 0 && !S_ISREG(st.st_mode))
+			errno = ENODEV;
+		else
+			d->fd = open(fake, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	} else {
-		d->ops = &file_ops;
-		d->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		/* A real device: it must exist and be a character device. */
+		d->ops = &kernel_ops;
+		if (stat(path, &st) < 0)
+			; /* errno set: ENOENT for a typo */
+		else if (!S_ISCHR(st.st_mode))
+			errno = ENODEV;
+		else
+			d->fd = open(path, O_WRONLY | O_CLOEXEC);
 	}
 	if (d->ops != &none_ops && d->fd < 0) {
 		r = -errno;

@@ -1,6 +1,6 @@
 /* The watchdog device behind a small ops table: the kernel ioctl API for a
- * character device, one byte per kick for a regular file or FIFO (the test
- * fake), or nothing when no device is configured. */
+ * character device, one byte per kick for "file:PATH" (the test fake), or
+ * nothing when no device is configured. */
 #ifndef HWD_DEVICE_H
 #define HWD_DEVICE_H
 
@@ -12,8 +12,15 @@ typedef enum hwd_device_kind {
 	HWD_DEV_FILE,
 } hwd_device_kind;
 
-/* Open path ("" = none) and arm it with timeout_s. For a kernel device,
- * *ret_timeout_s is what the driver accepted (may differ). */
+#define HWD_DEVICE_FAKE_PREFIX "file:"
+
+/* Open path and arm it with timeout_s. path is "" (no device), "file:PATH"
+ * (the test fake: a regular file or FIFO, created if missing), or a
+ * character device using the kernel watchdog ioctl API; anything else is
+ * an error: -ENOENT (missing), -ENODEV (exists but is not a character
+ * device, or a fake that is neither a regular file nor a FIFO), -EINVAL
+ * ("file:" with no path). For a kernel device, *ret_timeout_s is what the
+ * driver accepted (may differ). */
 int hwd_device_open(const char *path, int timeout_s, hwd_device **ret, int *ret_timeout_s);
 
 int hwd_device_kick(hwd_device *d);

@@ -80,6 +80,11 @@ hwd_event hwd_policy_period_end(hwd_policy *p, const hwd_policy_cfg *cfg, uint64
 	return HWD_EV_BAD_PERIOD;
 }
 
+bool hwd_policy_healthy(const hwd_policy *p, const hwd_policy_cfg *cfg, uint64_t now_ms)
+{
+	return hwd_policy_report_fresh(p, cfg, now_ms) && report_good(&p->last) && p->bad_periods == 0 && !p->failed;
+}
+
 hwd_event hwd_policy_lock_raced(hwd_policy *p)
 {
 	p->failed = false;

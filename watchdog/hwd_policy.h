@@ -62,6 +62,10 @@ hwd_event hwd_policy_lock_raced(hwd_policy *p);
  * reporter's timer and ours never turns one late report into a miss. */
 bool hwd_policy_report_fresh(const hwd_policy *p, const hwd_policy_cfg *cfg, uint64_t now_ms);
 
+/* The period ending at now_ms was healthy: a fresh good report and no
+ * bad period counted. Resets the consecutive-action count. */
+bool hwd_policy_healthy(const hwd_policy *p, const hwd_policy_cfg *cfg, uint64_t now_ms);
+
 const char *hwd_event_name(hwd_event ev);
 
 #endif

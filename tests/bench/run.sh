@@ -118,7 +118,7 @@ bench_idle() {
 	cat "$T_DIR/wd-w.fifo" >/dev/null & T_PIDS+=($!)
 	cat >"$T_DIR/hostwd.conf" <<CONF
 [watchdog]
-device = $T_DIR/wd-h.fifo
+device = file:$T_DIR/wd-h.fifo
 timeout = 10
 kick_interval = 1
 [health]

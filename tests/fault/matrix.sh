@@ -112,7 +112,7 @@ agent_address = $(netns_ctl_ip 2)
 CONF
 	cat >"$N/hostwd.conf" <<CONF
 [watchdog]
-device = $N/kicks
+device = file:$N/kicks
 timeout = 10
 kick_interval = 1
 [health]
@@ -122,12 +122,14 @@ failure_threshold = $T
 start_grace = $G
 [action]
 sysrq_path = $N/sysrq
+kexec_crash_loaded = $N/kexec_crash_loaded
+count_file = $N/persist/hostwd-actions
 console_path =
 [lock]
 file = $N/run/.node_locked
 CONF
 	printf '[hook]\nsocket = %s\nreport_period = 1\nconfig_gates = %s\n' "$N/hostwd/health.sock" "$N/gates/configured" >"$N/hook.conf"
-	: >"$N/sysrq"
+	: >"$N/sysrq"; echo 1 >"$N/kexec_crash_loaded"
 }
 
 node_run() { # i dir daemon -> pid in $N/$daemon.pid

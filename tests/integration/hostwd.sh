@@ -10,7 +10,7 @@ POKE="python3 $ROOT/tests/tools/netpoke.py"
 write_conf() { # grace period threshold [extra ini]
 	cat >"$D/hostwd.conf" <<CONF
 [watchdog]
-device = $D/wd.fifo
+device = file:$D/wd.fifo
 timeout = 4
 kick_interval = 1
 [health]
@@ -21,6 +21,8 @@ start_grace = $1
 allowed_uids = 0,$(id -u)
 [action]
 sysrq_path = $D/sysrq
+kexec_crash_loaded = $D/kexec
+count_file = $D/actions.count
 console_path = $D/console
 [lock]
 file = $D/node_locked
@@ -29,8 +31,8 @@ CONF
 }
 
 start_hostwd() { # log
-	rm -f "$D/sysrq" "$D/console" "$D/kicks"
-	: >"$D/sysrq"; : >"$D/console"
+	rm -f "$D/sysrq" "$D/console" "$D/kicks" "$D/actions.count"
+	: >"$D/sysrq"; : >"$D/console"; echo 1 >"$D/kexec"
 	[ -p "$D/wd.fifo" ] || mkfifo "$D/wd.fifo"
 	cat "$D/wd.fifo" >"$D/kicks" &
 	T_PIDS+=($!)
@@ -43,6 +45,8 @@ start_hostwd() { # log
 
 stop_hostwd() {
 	kill -TERM "$HWD_PID" 2>/dev/null; wait "$HWD_PID" 2>/dev/null
+	# The reader ends at EOF once it has read all hostwd wrote (the magic close too).
+	wait_for 2 sh -c "! kill -0 $CAT_PID 2>/dev/null"
 	kill "$CAT_PID" 2>/dev/null; wait "$CAT_PID" 2>/dev/null
 }
 
@@ -183,13 +187,14 @@ stop_hostwd
 # --- disallowed uid (root only: needs another uid) ------------------------
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
 	write_conf 100 1 2
-	sed -i 's/^allowed_uids = .*/allowed_uids = 0/' "$D/hostwd.conf"
+	sed -i 's/^allowed_uids = .*/allowed_uids = 0\nsocket_mode = 0666/' "$D/hostwd.conf"
 	start_hostwd "$D/run7.log"
 	chmod 755 "$D"
 	setpriv --reuid=65534 --regid=65534 --clear-groups "$BIN/pmon-hook" report --configured --quorum ok --socket "$D/health.sock"
-	sleep 0.2
+	wait_for 2 sh -c "'$BIN/pmon-hook' status --json --socket '$D/health.sock' | grep -q '\"rejected\":1'"
 	t_check "report from uid 65534 rejected and counted" \
 		sh -c "'$BIN/pmon-hook' status --json --socket '$D/health.sock' | grep -q '\"rejected\":1'"
+	wait_for 3 grep -q 'report from uid 65534 rejected' "$D/run7.log"
 	t_check "rejection logged with the uid" grep -q 'report from uid 65534 rejected' "$D/run7.log"
 	stop_hostwd
 else

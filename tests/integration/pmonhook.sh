@@ -10,7 +10,7 @@ mkdir -p "$D/gates"
 hostwd_conf() { # threshold
 	cat >"$D/hostwd.conf" <<CONF
 [watchdog]
-device = $D/wd
+device = file:$D/wd
 timeout = 10
 kick_interval = 1
 [health]
@@ -21,6 +21,8 @@ start_grace = 0
 allowed_uids = 0,$(id -u)
 [action]
 sysrq_path = $D/sysrq
+kexec_crash_loaded = $D/kexec
+count_file = $D/actions.count
 console_path =
 [lock]
 file = $D/locked
@@ -36,7 +38,7 @@ quorum_processes = $1
 CONF
 }
 start_pair() {
-	: >"$D/sysrq"
+	: >"$D/sysrq"; echo 1 >"$D/kexec"; rm -f "$D/actions.count"
 	t_spawn "$D/hostwd.log" "$BIN/hostwd" -c "$D/hostwd.conf"; HWD=$T_LAST_PID
 	wait_for 3 test -S "$D/health.sock"
 	: >"$D/hook.log"

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -135,7 +136,7 @@ static void test_kernel_settimeout_failure_disarms(void **state)
 
 static void test_file_and_none_kinds(void **state)
 {
-	char path[] = "/tmp/hwm-wd.XXXXXX";
+	char path[] = "/tmp/hwm-wd.XXXXXX", fake[64];
 	hwd_device *d;
 	int t, fd;
 
@@ -143,7 +144,8 @@ static void test_file_and_none_kinds(void **state)
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
 	close(fd);
-	assert_int_equal(hwd_device_open(path, 60, &d, &t), 0);
+	snprintf(fake, sizeof(fake), "file:%s", path);
+	assert_int_equal(hwd_device_open(fake, 60, &d, &t), 0);
 	assert_int_equal(hwd_device_get_kind(d), HWD_DEV_FILE);
 	assert_int_equal(t, 60);
 	assert_int_equal(hwd_device_kick(d), 0);
@@ -151,11 +153,46 @@ static void test_file_and_none_kinds(void **state)
 	assert_int_equal(drv.keepalives, 0);
 	hwd_device_close(d, 0);
 	unlink(path);
+	/* file: creates a missing fake */
+	assert_int_equal(hwd_device_open(fake, 60, &d, &t), 0);
+	assert_int_equal(hwd_device_get_kind(d), HWD_DEV_FILE);
+	hwd_device_close(d, 0);
+	assert_int_equal(access(path, F_OK), 0);
+	unlink(path);
 	assert_int_equal(hwd_device_open("", 60, &d, &t), 0);
 	assert_int_equal(hwd_device_get_kind(d), HWD_DEV_NONE);
 	assert_int_equal(hwd_device_kick(d), 0);
 	hwd_device_close(d, 1);
-	assert_int_equal(hwd_device_open("/nonexistent-dir/wd", 60, &d, &t), -ENOENT);
+	assert_int_equal(hwd_device_open("file:/nonexistent-dir/wd", 60, &d, &t), -ENOENT);
+}
+
+/* A device path that is not a character device is an error, never a file
+ * quietly "kicked": a typo must not disable the hardware backstop. */
+static void test_device_path_must_be_a_chardev(void **state)
+{
+	char path[] = "/tmp/hwm-wd.XXXXXX", fake[64];
+	hwd_device *d = NULL;
+	int t, fd;
+
+	(void)state;
+	assert_int_equal(hwd_device_open("/dev/watchdog-typo-hwm", 60, &d, &t), -ENOENT);
+	assert_int_equal(access("/dev/watchdog-typo-hwm", F_OK), -1); /* not created */
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(hwd_device_open(path, 60, &d, &t), -ENODEV);   /* regular file */
+	assert_int_equal(hwd_device_open("/tmp", 60, &d, &t), -ENODEV);  /* directory */
+	assert_int_equal(hwd_device_open("file:/tmp", 60, &d, &t), -ENODEV); /* a fake must be a file or FIFO */
+	assert_int_equal(hwd_device_open("file:", 60, &d, &t), -EINVAL);
+	assert_null(d);
+	assert_int_equal(drv.n_written, 0);
+	unlink(path);
+	snprintf(fake, sizeof(fake), "file:%s", path);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(hwd_device_open(fake, 60, &d, &t), 0); /* FIFO fake, no reader: no block */
+	assert_int_equal(hwd_device_get_kind(d), HWD_DEV_FILE);
+	hwd_device_close(d, 0);
+	unlink(path);
 }
 
 int main(void)
@@ -166,6 +203,7 @@ int main(void)
 		cmocka_unit_test_setup(test_kernel_no_magic_close_when_not_disarming, reset),
 		cmocka_unit_test_setup(test_kernel_settimeout_failure_disarms, reset),
 		cmocka_unit_test_setup(test_file_and_none_kinds, reset),
+		cmocka_unit_test_setup(test_device_path_must_be_a_chardev, reset),
 	};
 	return cmocka_run_group_tests_name("hwd_device", tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -169,31 +170,67 @@ static void test_lib_report(void **state)
 	pmh_close(h);
 }
 
+/* The fake hostwd answers one status request the way hostwd does: into
+ * the socket passed with it. Before that, a forger that knows the client's
+ * address (any local process can read it from /proc/net/unix) sends a
+ * forged reply there; the client must never take it. */
+static void serve_one_status(const char *reply)
+{
+	const char *forged = "v1 state=failed locked=0 configured=0 quorum=lost bad_periods=3 failure_threshold=3 "
+			     "suppressed=0 action=crashdump last_report_age_s=-1 reason=no-report kicks=1 actions=1";
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * 4)];
+	} control;
+	struct sockaddr_un peer;
+	char buf[600];
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr mh = { .msg_name = &peer, .msg_namelen = sizeof(peer), .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = &control, .msg_controllen = sizeof(control) };
+	int reply_fd = -1;
+	ssize_t n = recvmsg(server_fd, &mh, 0);
+
+	if (n != 9 || memcmp(buf, "v1 status", 9) != 0)
+		return;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			memcpy(&reply_fd, CMSG_DATA(c), sizeof(int));
+	if (mh.msg_namelen > sizeof(sa_family_t)) {
+		int forger = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+		sendto(forger, forged, strlen(forged), 0, (struct sockaddr *)&peer, mh.msg_namelen);
+		close(forger);
+		usleep(50 * 1000);
+	}
+	if (reply_fd >= 0)
+		send(reply_fd, reply, strlen(reply), 0);
+	else if (mh.msg_namelen > sizeof(sa_family_t))
+		sendto(server_fd, reply, strlen(reply), 0, (struct sockaddr *)&peer, mh.msg_namelen);
+}
+
 static void test_lib_status(void **state)
 {
 	struct pmh_status st;
-	struct sockaddr_un peer;
-	socklen_t plen = sizeof(peer);
 	char buf[600];
 	const char *reply = "v1 state=suppressed locked=1 configured=0 quorum=lost bad_periods=2 failure_threshold=3 "
 			    "suppressed=1 action=crashdump last_report_age_s=4 reason=process-lost reason_process=sm "
 			    "reports=9 malformed=1 rejected=0 kicks=77 actions=0 kicking=1";
+	pid_t pid;
 	pmh *h;
 
 	(void)state;
 	assert_int_equal(pmh_open(sock_path, &h), 0);
 	/* No answer: bounded wait, then -ETIMEDOUT. */
 	assert_int_equal(pmh_status(h, &st, 100), -ETIMEDOUT);
-	recvfrom(server_fd, buf, sizeof(buf), 0, (struct sockaddr *)&peer, &plen);
-	/* Answer the next request. */
-	plen = sizeof(peer);
-	if (fork() == 0) {
-		ssize_t n = recvfrom(server_fd, buf, sizeof(buf), 0, (struct sockaddr *)&peer, &plen);
-		if (n == 9 && memcmp(buf, "v1 status", 9) == 0)
-			sendto(server_fd, reply, strlen(reply), 0, (struct sockaddr *)&peer, plen);
+	recv(server_fd, buf, sizeof(buf), 0);
+	/* Answer the next request, after a forger tried to answer first. */
+	pid = fork();
+	if (pid == 0) {
+		serve_one_status(reply);
 		_exit(0);
 	}
 	assert_int_equal(pmh_status(h, &st, 2000), 0);
+	waitpid(pid, NULL, 0);
 	assert_string_equal(st.state, "suppressed");
 	assert_true(st.locked);
 	assert_false(st.configured);
@@ -206,6 +243,34 @@ static void test_lib_status(void **state)
 	pmh_close(h);
 	assert_int_equal(pmh_status_parse("v1 state=ok", 11, &st), -EBADMSG);
 	assert_int_equal(pmh_status_parse("v9 state=ok quorum=ok", 21, &st), -EPROTO);
+}
+
+/* A full queue (net.unix.max_dgram_qlen) fails a plain report with -EAGAIN;
+ * pmh_report_wait waits for room, bounded, instead of losing it. */
+static void test_lib_report_wait(void **state)
+{
+	char buf[600];
+	int filled = 0, r;
+	pid_t pid;
+	pmh *h;
+
+	(void)state;
+	assert_int_equal(pmh_open(sock_path, &h), 0);
+	while ((r = pmh_report(h, false, false, NULL)) == 0 && filled < 10000)
+		filled++;
+	assert_int_equal(r, -EAGAIN);
+	assert_true(filled > 0);
+	assert_int_equal(pmh_report_wait(h, true, true, NULL, 50), -EAGAIN); /* nobody drains: bounded */
+	pid = fork();
+	if (pid == 0) {
+		usleep(100 * 1000);
+		for (int i = 0; i < filled; i++)
+			recv(server_fd, buf, sizeof(buf), 0);
+		_exit(0);
+	}
+	assert_int_equal(pmh_report_wait(h, true, true, NULL, 3000), 0);
+	waitpid(pid, NULL, 0);
+	pmh_close(h);
 }
 
 static void test_lib_errors(void **state)
@@ -235,6 +300,7 @@ int main(void)
 		cmocka_unit_test(test_config),
 		cmocka_unit_test_setup_teardown(test_lib_report, server_setup, server_teardown),
 		cmocka_unit_test_setup_teardown(test_lib_status, server_setup, server_teardown),
+		cmocka_unit_test_setup_teardown(test_lib_report_wait, server_setup, server_teardown),
 		cmocka_unit_test(test_lib_errors),
 	};
 	return cmocka_run_group_tests_name("pmonhook", tests, NULL, NULL);

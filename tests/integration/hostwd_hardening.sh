@@ -1,0 +1,223 @@
+#!/usr/bin/env bash
+# hostwd hardening (issues 11 and 12): the watchdog device contract, what a
+# quorum failure really does (crash kernel, sysrq failure, reboot fallback,
+# consecutive-action limit), status across network namespaces, and a local
+# flood of the health socket. Every case also shows a normal path working,
+# so a broken setup cannot pass. Root-only cases report skipped without root.
+. "$(dirname "$0")/../lib.sh"
+t_tmpdir
+D=$T_DIR
+chmod 755 "$D"
+mkdir -p "$D/gates"
+
+conf() { # device sysrq [extra ini lines...]
+	local dev=$1 sysrq=$2; shift 2
+	{
+		printf '[watchdog]\ndevice = %s\ntimeout = 10\nkick_interval = 1\n' "$dev"
+		printf '[health]\nsocket = %s\nreport_period = 1\nfailure_threshold = 1\nstart_grace = 0\nallowed_uids = 0,%s\n' \
+			"$D/health.sock" "$(id -u)"
+		printf '[action]\nsysrq_path = %s\nconsole_path =\nkexec_crash_loaded = %s\ncount_file = %s\n' \
+			"$sysrq" "$D/kexec" "$D/count"
+		printf '[lock]\nfile = %s\n' "$D/locked"
+		local l
+		for l in "$@"; do printf '%s\n' "$l"; done
+	} >"$D/hostwd.conf"
+}
+start() { # log [prefix...]
+	local log=$1; shift
+	: >"$log"
+	t_spawn "$log" "$@" "$BIN/hostwd" -c "$D/hostwd.conf"
+	HWD=$T_LAST_PID
+}
+stop() { kill -TERM "$HWD" 2>/dev/null; wait "$HWD" 2>/dev/null; }
+exited() { ! kill -0 "$HWD" 2>/dev/null; }
+STATUS="$BIN/pmon-hook status --socket $D/health.sock"
+size() { stat -c %s "$1" 2>/dev/null || echo 0; }
+
+# --- the device contract ---------------------------------------------------
+echo 1 >"$D/kexec"
+for kind in missing regular directory; do
+	case $kind in
+	missing) dev=$D/watchdog-typo; want="'$dev': no such file" ;;
+	regular) dev=$D/regular; : >"$dev"; want="'$dev': a regular file, not a watchdog" ;;
+	directory) dev=$D/adir; mkdir -p "$dev"; want="'$dev': a directory, not a watchdog" ;;
+	esac
+	conf "$dev" "$D/sysrq"
+	start "$D/dev-$kind.log"
+	wait_for 3 exited
+	wait "$HWD"; rc=$?
+	t_check "device path $kind: hostwd refuses to start (rc=$rc)" test "$rc" -ne 0
+	t_check "device path $kind: the error names the path" grep -qF "cannot open watchdog device $want" "$D/dev-$kind.log"
+done
+t_check "a missing device path is not created" test ! -e "$D/watchdog-typo"
+t_check "a regular file at the device path was never 'kicked'" test "$(size "$D/regular")" -eq 0
+
+conf "file:$D/fake" "$D/sysrq" "[health]" "start_grace = 100"
+start "$D/dev-fake.log"
+wait_for 3 test "$(size "$D/fake")" -ge 2
+t_check "file:PATH fake is created and kicked" test "$(size "$D/fake")" -ge 2
+t_check "file:PATH is logged as a test fake" grep -qF "watchdog device is a TEST FAKE (file:$D/fake)" "$D/dev-fake.log"
+t_check "status names the device kind" sh -c "$STATUS | grep -q '^device *file'"
+stop
+conf "" "$D/sysrq" "[health]" "start_grace = 100"
+start "$D/dev-none.log"
+wait_for 3 grep -q 'started' "$D/dev-none.log"
+t_check "empty device: hostwd runs and says there is no watchdog" \
+	grep -q 'no watchdog device configured' "$D/dev-none.log"
+stop
+
+# --- crash kernel: crashdump only when one is loaded ------------------------
+echo 0 >"$D/kexec"; : >"$D/sysrq"; rm -f "$D/count"
+conf "file:$D/fake" "$D/sysrq"
+start "$D/kexec0.log"
+wait_for 5 test -s "$D/sysrq"
+t_check "no crash kernel: the fallback byte 'b' is written, not 'c'" grep -qx b "$D/sysrq"
+t_check "no crash kernel: the log says reboot and why" \
+	grep -qF "quorum failure: reboot (no report for 1 periods of 1s); crashdump configured but no crash kernel is loaded ($D/kexec)" "$D/kexec0.log"
+t_check "no crash kernel: warned at start" grep -q 'crashdump configured but no crash kernel is loaded' "$D/kexec0.log"
+stop
+echo 1 >"$D/kexec"; : >"$D/sysrq"; rm -f "$D/count"
+conf "file:$D/fake" "$D/sysrq" "[action]" "reboot_fallback_after = 1"
+start "$D/kexec1.log"
+wait_for 5 test -s "$D/sysrq"
+t_check "crash kernel loaded: 'c' is written" grep -qx c "$D/sysrq"
+# The test sink is rewritten from its start on each open, like sysrq.
+wait_for 4 grep -qx b "$D/sysrq"
+t_check "still alive reboot_fallback_after (1 s) later: 'b' follows" grep -qx b "$D/sysrq"
+t_check "the reboot fallback is logged" grep -q "still running 1s after the quorum-failure action: writing 'b'" "$D/kexec1.log"
+stop
+
+# --- the sysrq write fails: the log says so ---------------------------------
+rm -f "$D/count"; : >"$D/fake"
+conf "file:$D/fake" /dev/full "[action]" "reboot_fallback_after = 1"
+start "$D/sysrqfail.log"
+wait_for 5 grep -q 'NOT taken' "$D/sysrqfail.log"
+t_check "sysrq write failure: logged as not taken, with the reason and what happens instead" \
+	grep -qF "quorum failure: crashdump NOT taken: cannot write 'c' to /dev/full: No space left on device; hostwd stops kicking, but the device is a test fake: nothing resets the node" "$D/sysrqfail.log"
+t_check "sysrq write failure: no claim that the action was taken or that something resets the node" \
+	sh -c "! grep -q 'the watchdog device will reset the node' '$D/sysrqfail.log'"
+wait_for 4 grep -q "reboot fallback NOT taken" "$D/sysrqfail.log"
+t_check "the reboot fallback failure is logged too" grep -q "reboot fallback NOT taken: cannot write 'b' to /dev/full" "$D/sysrqfail.log"
+k1=$(size "$D/fake"); sleep 1.5; k2=$(size "$D/fake")
+t_check "kicking stopped after the failed action (deliberately: $k1 -> $k2)" test "$k1" -eq "$k2"
+stop
+
+# --- sysrq path missing: start, kick, say which action cannot be taken ------
+rm -f "$D/count"; : >"$D/fake"
+conf "file:$D/fake" "$D/no-such-dir/sysrq-trigger" "[health]" "start_grace = 100"
+start "$D/nosysrq.log"
+wait_for 3 test "$(size "$D/fake")" -ge 2
+t_check "sysrq path missing: hostwd starts and kicks" test "$(size "$D/fake")" -ge 2
+t_check "sysrq path missing: says loudly which action it cannot take" \
+	grep -qF "cannot take the quorum-failure action crashdump: $D/no-such-dir/sysrq-trigger: No such file or directory" "$D/nosysrq.log"
+t_check "sysrq path missing: status shows action_ready NO" sh -c "$STATUS | grep -q '^action_ready *NO'"
+"$BIN/pmon-hook" report --configured --quorum ok --socket "$D/health.sock"
+wait_for 2 sh -c "$STATUS --json | grep -q '\"reports\":1'"
+t_check "sysrq path missing: reports still accepted" sh -c "$STATUS --json | grep -q '\"reports\":1'"
+stop
+
+# --- consecutive actions: log only beyond the limit, reset by a healthy period
+rm -f "$D/count"
+for run in 1 2 3; do
+	: >"$D/sysrq"
+	conf "file:$D/fake" "$D/sysrq" "[action]" "max_consecutive = 2"
+	start "$D/limit$run.log"
+	wait_for 5 grep -q 'quorum failure:' "$D/limit$run.log"
+	[ "$run" -lt 3 ] && t_check "consecutive action $run: 'c' written, count $run persisted" \
+		sh -c "grep -qx c '$D/sysrq' && grep -qx $run '$D/count'"
+	[ "$run" -lt 3 ] && stop
+done
+t_check "after 2 consecutive actions: LOG ONLY said at start" grep -q 'LOG ONLY: 2 consecutive quorum-failure actions' "$D/limit3.log"
+t_check "after 2 consecutive actions: the failure is logged, not acted on" \
+	grep -q 'quorum failure: log (no report for 1 periods of 1s); LOG ONLY' "$D/limit3.log"
+t_check "after 2 consecutive actions: no byte written" test "$(size "$D/sysrq")" -eq 0
+t_check "status shows log_only and the count" \
+	sh -c "$STATUS | grep -q '^log_only *YES' && $STATUS | grep -q '^consecutive *2/2'"
+t_check "STATUS-style json: log_only true" sh -c "$STATUS --json | grep -q '\"log_only\":true'"
+for i in 1 2 3 4; do "$BIN/pmon-hook" report --configured --quorum ok --socket "$D/health.sock"; sleep 0.5; done &
+REP=$!
+wait_for 5 grep -q 'healthy period: consecutive-action count 2 reset to 0' "$D/limit3.log"
+t_check "a healthy period resets the count and re-arms the action" \
+	sh -c "grep -q 'healthy period: consecutive-action count 2 reset to 0; quorum-failure action re-armed' '$D/limit3.log' && grep -qx 0 '$D/count'"
+wait "$REP"
+t_check "status after the reset: log_only no" sh -c "$STATUS | grep -q '^log_only *no'"
+stop
+
+# --- status across network namespaces (root) --------------------------------
+if [ "$(id -u)" -eq 0 ] && unshare -n true 2>/dev/null; then
+	rm -f "$D/count"
+	conf "file:$D/fake" "$D/sysrq" "[health]" "start_grace = 100"
+	start "$D/netns.log" unshare -n
+	wait_for 3 test -S "$D/health.sock"
+	"$BIN/pmon-hook" status --socket "$D/health.sock" >"$D/netns.out" 2>&1; rc=$?
+	t_check "hostwd in another network namespace answers pmon-hook status (rc=$rc)" \
+		sh -c "[ $rc -eq 0 ] && grep -q '^state *ok' '$D/netns.out'"
+	"$BIN/pmon-hook" report --configured --quorum ok --socket "$D/health.sock"
+	t_check "... and takes reports across it" sh -c "$STATUS --json | grep -q '\"reports\":1'"
+	stop
+else
+	t_skip "status across network namespaces: needs root"
+fi
+
+# --- a local unprivileged flood (root: needs uid 65534) ---------------------
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+	AS_NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups"
+	PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3   # not a per-user shim uid 65534 cannot run
+	FLOOD="$PY $ROOT/tests/tools/flood.py $D/health.sock"
+	: >"$D/gates/a"
+	printf '[hook]\nsocket = %s\nreport_period = 2\nconfig_gates = %s\n' "$D/health.sock" "$D/gates/a" >"$D/hook.conf"
+	flood_conf() { # extra health lines
+		rm -f "$D/count"; : >"$D/sysrq"
+		conf "file:$D/fake" "$D/sysrq" "[health]" "report_period = 2" "failure_threshold = 3" "allowed_uids = 0" "$@"
+	}
+
+	# First fence: the socket's group and mode keep other users out.
+	flood_conf "socket_group = 4242" "socket_mode = 0660"
+	start "$D/flood1.log"
+	wait_for 3 test -S "$D/health.sock"
+	t_check "health socket has the configured group and mode (660 4242)" \
+		test "$(stat -c '%a %g' "$D/health.sock")" = "660 4242"
+	$AS_NOBODY $FLOOD 1 >"$D/flood1.out"
+	t_check "uid 65534 cannot send at all: EACCES ($(cat "$D/flood1.out"))" \
+		sh -c "grep -q 'sent=0 ' '$D/flood1.out' && ! grep -q 'eacces=0' '$D/flood1.out'"
+	"$BIN/pmon-hook" report --configured --quorum ok --socket "$D/health.sock"
+	t_check "root still reports through it" sh -c "$STATUS --json | grep -q '\"reports\":1'"
+	stop
+	rm -f "$D/health.sock"
+	conf "file:$D/fake" "$D/sysrq" "[health]" "start_grace = 100"
+	start "$D/flood0.log"; wait_for 3 test -S "$D/health.sock"
+	t_check "default health socket mode is 600" test "$(stat -c '%a' "$D/health.sock")" = 600
+	stop
+
+	# Second fence: a socket opened to everyone (0666); uid 65534 floods
+	# while the reporter runs. No bad period, no action, a bounded log.
+	flood_conf "socket_mode = 0666"
+	start "$D/flood2.log"
+	wait_for 3 test -S "$D/health.sock"
+	t_spawn "$D/hook.log" "$BIN/pmon-hook" run -c "$D/hook.conf"; HOOK=$T_LAST_PID
+	wait_for 3 sh -c "$STATUS --json | grep -q '\"reports\":1'"
+	FL=()
+	for i in 1 2 3 4; do $AS_NOBODY $FLOOD 12 >"$D/flooder$i.out" & FL+=($!); done
+	wait "${FL[@]}"
+	cat "$D"/flooder*.out
+	sent=$(cat "$D"/flooder*.out | sed -n 's/.*sent=\([0-9]*\).*/\1/p' | awk '{s+=$1} END {print s+0}')
+	full=$(cat "$D"/flooder*.out | sed -n 's/.*eagain=\([0-9]*\).*/\1/p' | awk '{s+=$1} END {print s+0}')
+	t_check "the flood was real: $sent datagrams in, queue full $full times" test "$sent" -ge 1000 -a "$full" -ge 1
+	t_check "flood: no bad period while the reporter ran" sh -c "! grep -q 'bad period' '$D/flood2.log'"
+	t_check "flood: no action byte" test "$(size "$D/sysrq")" -eq 0
+	t_check "flood: reports kept arriving (status quorum ok, 0 bad periods)" \
+		sh -c "$STATUS | grep -q '^quorum *ok' && $STATUS | grep -q '^bad_periods *0/3'"
+	lines=$(wc -l <"$D/flood2.log")
+	t_check "flood: the log stays bounded ($lines lines for 12 s)" test "$lines" -le 30
+	t_check "flood: rejections summarised with the uid" grep -q 'report from uid 65534 rejected' "$D/flood2.log"
+	t_check "flood: reporter never lost a report" sh -c "! grep -q 'failed' '$D/hook.log'"
+	# The normal path still works: without the reporter, the action comes.
+	kill "$HOOK"; wait "$HOOK" 2>/dev/null
+	wait_for 12 test -s "$D/sysrq"
+	t_check "reporter stopped: the action follows (the setup could fail)" grep -qx c "$D/sysrq"
+	stop
+else
+	t_skip "health socket flood as uid 65534: needs root and setpriv"
+fi
+
+t_done
