@@ -12,6 +12,7 @@ mount -t devtmpfs dev /dev
 mkdir -p /tmp /run/hostwd
 mount -t tmpfs tmp /tmp
 export HWM_LOG_TARGET=stderr
+EXTRA_WATCHDOG= EXTRA_ACTION= KEXEC_KEY=
 . /etc/vmtest.env
 
 say() { echo "VMTEST $*" >/dev/console; }
@@ -160,6 +161,11 @@ scenario_locked() {
 }
 
 scenario_panic() {
+	if [ -n "$KEXEC_KEY" ]; then
+		echo 1 >/tmp/kexec_crash_loaded
+		EXTRA_ACTION="$EXTRA_ACTION
+kexec_crash_loaded = /tmp/kexec_crash_loaded"
+	fi
 	conf /dev/watchdog 10 1 3 2 crashdump
 	start_hostwd || return
 	i=0

@@ -68,8 +68,12 @@ cp "$HERE/guest-init.sh" "$IR/init"
 chmod 0755 "$IR/init"
 # Extra hostwd keys for the product version at hand (see below).
 : >"$IR/etc/vmtest.env"
-if "$BIN/hostwd" --describe-config | grep -q "^action	crashdump_fallback	"; then
-	echo "EXTRA_ACTION='crashdump_fallback = reboot'" >>"$IR/etc/vmtest.env"
+# hostwd with a consecutive-action count file and a crash-kernel check
+# (crashdump only when kexec_crash_loaded says 1): the count goes to the
+# guest's /tmp, and the panic scenario points the check at a file saying 1,
+# since this guest has no crash kernel (else crashdump falls back to reboot).
+if "$BIN/hostwd" --describe-config | grep -q "^action	kexec_crash_loaded	"; then
+	printf '%s\n' "EXTRA_ACTION='count_file = /tmp/hwd-count'" "KEXEC_KEY=1" >>"$IR/etc/vmtest.env"
 fi
 (cd "$IR" && find . | cpio -o -H newc --quiet) >"$T_DIR/initramfs.cpio"
 echo "initramfs: $(du -k "$T_DIR/initramfs.cpio" | cut -f1) KiB"
