@@ -7,6 +7,8 @@
 # only loopback. The units run as shipped, hardening included; only
 # WatchdogSec of mtcagent is shortened by a drop-in for the freeze case.
 . "$(dirname "$0")/../lib.sh"
+# A timeout or ^C still runs the cleanup (EXIT trap): VMs, container, mounts.
+trap 'exit 143' TERM INT
 
 missing=""
 for t in systemd-nspawn nsenter dpkg-buildpackage dh mount git; do

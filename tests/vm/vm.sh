@@ -6,6 +6,8 @@
 # SHUTDOWN) and console lines, both timestamped on the host by
 # qemu-watch.py. Figures are printed as "figure: ..." lines.
 . "$(dirname "$0")/../lib.sh"
+# A timeout or ^C still runs the cleanup (EXIT trap): VMs, container, mounts.
+trap 'exit 143' TERM INT
 VMDIR=$ROOT/build/vm
 HERE=$ROOT/tests/vm
 
