@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -591,9 +592,12 @@ static int health_open(const hwd_config *c, int *ret_fd)
 	return 0;
 }
 
+static void check_action(hostwd *h);
+
 static int reload(void *userdata)
 {
 	hostwd *h = userdata;
+	bool count_moved;
 	hwd_config next;
 	int t;
 
@@ -607,6 +611,13 @@ static int reload(void *userdata)
 		memcpy(next.device, h->cfg.device, sizeof(next.device));
 		memcpy(next.health_socket, h->cfg.health_socket, sizeof(next.health_socket));
 	}
+	if (strcmp(next.socket_group, h->cfg.socket_group) != 0 || strcmp(next.socket_mode, h->cfg.socket_mode) != 0) {
+		log_warn("reload: [health] socket_group and socket_mode changes need a restart; keeping '%s' and %s",
+			 h->cfg.socket_group, h->cfg.socket_mode);
+		memcpy(next.socket_group, h->cfg.socket_group, sizeof(next.socket_group));
+		memcpy(next.socket_mode, h->cfg.socket_mode, sizeof(next.socket_mode));
+		next.socket_mode_bits = h->cfg.socket_mode_bits;
+	}
 	if (next.timeout != h->cfg.timeout) {
 		if (hwd_device_set_timeout(h->device, next.timeout, &t) < 0)
 			log_warn("reload: cannot set watchdog timeout %d: %m", next.timeout);
@@ -615,8 +626,13 @@ static int reload(void *userdata)
 	}
 	if (next.fit_enabled && !h->cfg.fit_enabled)
 		log_emit(LOG_WARNING, MSGID_FIT, "FIT enabled: fault files in %s are honoured", next.fit_dir);
+	count_moved = strcmp(next.count_file, h->cfg.count_file) != 0;
 	h->cfg = next;
 	log_notice("configuration reloaded from %s", h->svc.config_path);
+	if (count_moved)
+		load_count(h);
+	check_limit(h);
+	check_action(h);
 	update_status(h);
 	return 0;
 }
@@ -629,9 +645,18 @@ static void harden(const hostwd *h)
 #if defined(__SANITIZE_ADDRESS__)
 		log_warn("[watchdog] lock_memory: skipped in a sanitizer build (its shadow memory cannot be locked)");
 #else
-		if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
+		struct rlimit rl;
+		/* MCL_FUTURE under a finite RLIMIT_MEMLOCK would make later
+		 * allocations fail once the limit is reached: lock what we
+		 * have then, and say so. */
+		bool future = getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur == RLIM_INFINITY;
+
+		if (mlockall(MCL_CURRENT | (future ? MCL_FUTURE : 0)) < 0)
 			log_warn("[watchdog] lock_memory: mlockall failed: %m; kicks may wait for paging "
-				 "(needs CAP_IPC_LOCK or LimitMEMLOCK=infinity)");
+				 "(needs LimitMEMLOCK=infinity)");
+		else if (!future)
+			log_warn("[watchdog] lock_memory: RLIMIT_MEMLOCK is finite, so only memory mapped at start is locked "
+				 "(needs LimitMEMLOCK=infinity)");
 #endif
 	}
 	if (h->cfg.realtime) {
@@ -677,6 +702,23 @@ static void check_action(hostwd *h)
 			 h->consecutive, h->cfg.count_file, h->cfg.max_consecutive);
 	if (h->cfg.on_quorum_failure == HWD_ACTION_LOG)
 		return;
+	if (h->cfg.count_file[0] && h->cfg.max_consecutive > 0) {
+		char dir[sizeof(h->cfg.count_file)], *slash;
+		int r = 0;
+
+		snprintf(dir, sizeof(dir), "%s", h->cfg.count_file);
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			r = mkdir_parents(dir, 0755);
+			if (r == 0 && access(dir, W_OK) < 0)
+				r = -errno;
+		}
+		if (r < 0)
+			log_emit(LOG_CRIT, MSGID_ACTION_UNAVAILABLE,
+				 "cannot write the consecutive-action count in %s: %s; the crash-loop breaker "
+				 "(max_consecutive = %d) will not count across boots", dir, strerror(-r), h->cfg.max_consecutive);
+	}
 	if (access(h->cfg.sysrq_path, W_OK) < 0) {
 		snprintf(h->action_blocked, sizeof(h->action_blocked), "%s: %s", h->cfg.sysrq_path, strerror(errno));
 		log_emit(LOG_CRIT, MSGID_ACTION_UNAVAILABLE,

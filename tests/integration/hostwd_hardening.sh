@@ -45,7 +45,7 @@ for kind in missing regular directory; do
 	conf "$dev" "$D/sysrq"
 	start "$D/dev-$kind.log"
 	wait_for 3 exited
-	wait "$HWD"; rc=$?
+	if exited; then wait "$HWD"; rc=$?; else rc=0; stop; fi   # rc 0: it ran
 	t_check "device path $kind: hostwd refuses to start (rc=$rc)" test "$rc" -ne 0
 	t_check "device path $kind: the error names the path" grep -qF "cannot open watchdog device $want" "$D/dev-$kind.log"
 done
@@ -105,15 +105,50 @@ stop
 # --- sysrq path missing: start, kick, say which action cannot be taken ------
 rm -f "$D/count"; : >"$D/fake"
 conf "file:$D/fake" "$D/no-such-dir/sysrq-trigger" "[health]" "start_grace = 100"
-start "$D/nosysrq.log"
+"$TBIN/notify-listen" "$D/notify0.sock" 30 >"$D/notify0.log" & T_PIDS+=($!)
+wait_for 2 test -S "$D/notify0.sock"
+NOTIFY_SOCKET=$D/notify0.sock start "$D/nosysrq.log"
 wait_for 3 test "$(size "$D/fake")" -ge 2
 t_check "sysrq path missing: hostwd starts and kicks" test "$(size "$D/fake")" -ge 2
 t_check "sysrq path missing: says loudly which action it cannot take" \
 	grep -qF "cannot take the quorum-failure action crashdump: $D/no-such-dir/sysrq-trigger: No such file or directory" "$D/nosysrq.log"
+wait_for 2 grep -q 'STATUS=.*\[ACTION UNAVAILABLE: .*no-such-dir/sysrq-trigger: No such file or directory\]' "$D/notify0.log"
+t_check "sysrq path missing: STATUS= says ACTION UNAVAILABLE" \
+	grep -q 'STATUS=.*\[ACTION UNAVAILABLE: .*no-such-dir/sysrq-trigger: No such file or directory\]' "$D/notify0.log"
 t_check "sysrq path missing: status shows action_ready NO" sh -c "$STATUS | grep -q '^action_ready *NO'"
 "$BIN/pmon-hook" report --configured --quorum ok --socket "$D/health.sock"
 wait_for 2 sh -c "$STATUS --json | grep -q '\"reports\":1'"
 t_check "sysrq path missing: reports still accepted" sh -c "$STATUS --json | grep -q '\"reports\":1'"
+
+# --- descriptors passed in datagrams are always closed ----------------------
+"$BIN/pmon-hook" report --configured --quorum ok --socket "$D/health.sock"
+before=$(ls /proc/"$HWD"/fd | wc -l)
+python3 - "$D/health.sock" >"$D/fds.out" <<'PY'
+import array, os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+sent = 0
+r, w = os.pipe()
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+for i in range(3000):
+    msg = [b"v1 status", b"v1 configured=1 quorum=ok seq=9", b"junk"][i % 3]
+    fds = [[r, w, b.fileno()], [r] * 12, [w], [b.fileno()]][i % 4]   # 12: more than fit (MSG_CTRUNC)
+    while True:
+        try:
+            # (socket.send_fds ignores its address argument before 3.12)
+            s.sendmsg([msg], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))], 0, sys.argv[1])
+            sent += 1
+            break
+        except BlockingIOError:
+            pass
+print(f"sent={sent}")
+PY
+# every datagram but the status requests is dropped as malformed (a report
+# carries no descriptors): wait until hostwd has read them all
+wait_for 5 sh -c "$STATUS --json | python3 -c 'import json,sys; sys.exit(json.load(sys.stdin)[\"malformed\"] < 2000)'"
+after=$(ls /proc/"$HWD"/fd | wc -l)
+t_check "3000 datagrams carrying descriptors were sent ($(cat "$D/fds.out"))" grep -qx sent=3000 "$D/fds.out"
+t_check "3000 datagrams carrying descriptors: hostwd's fd count unchanged ($before -> $after)" test "$after" -le "$before"
+t_check "... and hostwd still answers status" sh -c "$STATUS | grep -q '^state'"
 stop
 
 # --- consecutive actions: log only beyond the limit, reset by a healthy period
@@ -121,7 +156,13 @@ rm -f "$D/count"
 for run in 1 2 3; do
 	: >"$D/sysrq"
 	conf "file:$D/fake" "$D/sysrq" "[action]" "max_consecutive = 2"
+	if [ "$run" -eq 3 ]; then
+		"$TBIN/notify-listen" "$D/notify.sock" 30 >"$D/notify.log" & T_PIDS+=($!)
+		wait_for 2 test -S "$D/notify.sock"
+		export NOTIFY_SOCKET=$D/notify.sock
+	fi
 	start "$D/limit$run.log"
+	unset NOTIFY_SOCKET
 	wait_for 5 grep -q 'quorum failure:' "$D/limit$run.log"
 	[ "$run" -lt 3 ] && t_check "consecutive action $run: 'c' written, count $run persisted" \
 		sh -c "grep -qx c '$D/sysrq' && grep -qx $run '$D/count'"
@@ -133,7 +174,9 @@ t_check "after 2 consecutive actions: the failure is logged, not acted on" \
 t_check "after 2 consecutive actions: no byte written" test "$(size "$D/sysrq")" -eq 0
 t_check "status shows log_only and the count" \
 	sh -c "$STATUS | grep -q '^log_only *YES' && $STATUS | grep -q '^consecutive *2/2'"
-t_check "STATUS-style json: log_only true" sh -c "$STATUS --json | grep -q '\"log_only\":true'"
+wait_for 2 grep -q 'STATUS=.*\[LOG ONLY: 2 consecutive actions, max_consecutive 2\]' "$D/notify.log"
+t_check "STATUS= says LOG ONLY" grep -q 'STATUS=.*\[LOG ONLY: 2 consecutive actions, max_consecutive 2\]' "$D/notify.log"
+t_check "status json: log_only true" sh -c "$STATUS --json | grep -q '\"log_only\":true'"
 for i in 1 2 3 4; do "$BIN/pmon-hook" report --configured --quorum ok --socket "$D/health.sock"; sleep 0.5; done &
 REP=$!
 wait_for 5 grep -q 'healthy period: consecutive-action count 2 reset to 0' "$D/limit3.log"

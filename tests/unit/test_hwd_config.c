@@ -220,6 +220,50 @@ static void test_report_parse(void **state)
 	assert_int_equal(hwd_report_parse(big, sizeof(big), &r), -EMSGSIZE);
 }
 
+static void test_hardening_keys(void **state)
+{
+	static const struct {
+		const char *text;
+		int rc;
+		const char *msg;
+	} rows[] = {
+		{ "[health]\nsocket_mode = 0660\nsocket_group = 4242\n", 0, NULL },
+		{ "[health]\nsocket_mode = 660\n", 0, NULL },
+		{ "[health]\nsocket_mode = 0999\n", -EINVAL, "<string>:2: [health] socket_mode = 0999: not an octal mode" },
+		{ "[health]\nsocket_mode = 01777\n", -EINVAL, "socket_mode = 01777: not an octal mode" },
+		{ "[health]\nsocket_mode =\n", -EINVAL, "not an octal mode" },
+		{ "[action]\ncrashdump_fallback = log\n", 0, NULL },
+		{ "[action]\ncrashdump_fallback = crashdump\n", -EINVAL, "crashdump_fallback" },
+		{ "[action]\ncount_file =\n", -EINVAL, "count_file must not be empty while max_consecutive > 0" },
+		{ "[action]\ncount_file =\nmax_consecutive = 0\n", 0, NULL },
+		{ "[action]\nmax_consecutive = 1001\n", -EINVAL, "max_consecutive" },
+		{ "[action]\nreboot_fallback_after = 3601\n", -EINVAL, "reboot_fallback_after" },
+		{ "[watchdog]\nrealtime = 0\nlock_memory = 0\ndevice = file:/tmp/x\n", 0, NULL },
+	};
+	hwd_config c;
+	conf_errors e;
+
+	(void)state;
+	assert_int_equal(load("", &c, &e), 0);
+	assert_true(c.realtime);
+	assert_true(c.lock_memory);
+	assert_string_equal(c.socket_group, "");
+	assert_int_equal(c.socket_mode_bits, 0600); /* root only by default */
+	assert_int_equal(c.crashdump_fallback, 0); /* reboot */
+	assert_string_equal(c.kexec_crash_loaded, "/sys/kernel/kexec_crash_loaded");
+	assert_int_equal(c.reboot_fallback_after, 60);
+	assert_string_equal(c.count_file, "/var/lib/hostwd/consecutive-actions");
+	assert_int_equal(c.max_consecutive, 3);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		int rc = load(rows[i].text, &c, &e);
+
+		if (rc != rows[i].rc || (rows[i].msg && !strstr(e.text, rows[i].msg)))
+			fail_msg("row %zu: rc %d, errors: %s", i, rc, e.text);
+	}
+	assert_int_equal(load("[health]\nsocket_mode = 0660\n", &c, &e), 0);
+	assert_int_equal(c.socket_mode_bits, 0660);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -232,6 +276,7 @@ int main(void)
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_dump_roundtrip),
 		cmocka_unit_test(test_report_parse),
+		cmocka_unit_test(test_hardening_keys),
 	};
 	return cmocka_run_group_tests_name("hwd_config", tests, NULL, NULL);
 }

@@ -213,6 +213,33 @@ static void test_combinations(void **state)
 	}
 }
 
+/* A healthy period (resets the consecutive-action count): a fresh good
+ * report and nothing counted. */
+static void test_healthy(void **state)
+{
+	hwd_policy_cfg cfg = { .period_ms = 30000, .grace_ms = 0, .threshold = 3 };
+	hwd_report good = { .configured = true, .quorum_ok = true };
+	hwd_report unconf = { .configured = false, .quorum_ok = true };
+	hwd_report lost = { .configured = true, .quorum_ok = false };
+	hwd_policy p;
+
+	(void)state;
+	hwd_policy_init(&p, 0);
+	assert_false(hwd_policy_healthy(&p, &cfg, 30000));            /* no report yet */
+	hwd_policy_report(&p, &good, 10000);
+	assert_true(hwd_policy_healthy(&p, &cfg, 30000));
+	assert_false(hwd_policy_healthy(&p, &cfg, 60000));            /* 50 s old: stale */
+	hwd_policy_report(&p, &unconf, 40000);
+	assert_false(hwd_policy_healthy(&p, &cfg, 60000));
+	hwd_policy_report(&p, &lost, 50000);
+	assert_false(hwd_policy_healthy(&p, &cfg, 60000));
+	hwd_policy_period_end(&p, &cfg, 60000, false);                 /* counted bad */
+	assert_int_equal(p.bad_periods, 1);
+	assert_false(hwd_policy_healthy(&p, &cfg, 60000));
+	hwd_policy_report(&p, &good, 70000);                            /* restores */
+	assert_true(hwd_policy_healthy(&p, &cfg, 90000));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -220,6 +247,7 @@ int main(void)
 		cmocka_unit_test(test_freshness_window),
 		cmocka_unit_test(test_reasons),
 		cmocka_unit_test(test_combinations),
+		cmocka_unit_test(test_healthy),
 	};
 	return cmocka_run_group_tests_name("hwd_policy", tests, NULL, NULL);
 }
