@@ -50,11 +50,13 @@ file = /tmp/node_locked
 EOF
 }
 
-# hostwd as its unit runs it: OOM-exempt; kicks timed by the preload shim.
+# hostwd as its unit runs it (OOMScoreAdjust=-1000, LimitMEMLOCK=infinity);
+# kicks timed by the preload shim.
 HWD= TAILPID=
 start_hostwd() {
 	: >/tmp/hwd.log
 	(echo -1000 >/proc/self/oom_score_adj
+	 ulimit -l unlimited
 	 exec env LD_PRELOAD=/lib/kickgap.so KICKGAP_FILE=/tmp/kicks hostwd -c /etc/hostwd.conf) >>/tmp/hwd.log 2>&1 &
 	HWD=$!
 	# Its log also goes to the console, as it comes.
@@ -128,6 +130,7 @@ EOF
 	done
 	say stress-on pids=$(echo $STRESS | tr ' ' ,) nice=$(for p in $STRESS; do awk '{printf "%s,", $19}' /proc/$p/stat; done) \
 		hostwd_sched=$(awk '{print "nice=" $19 ",policy=" $41 ",rtprio=" $40}' /proc/$HWD/stat) \
+		hostwd_vmlck_kb=$(awk '/^VmLck/ { print $2 }' /proc/$HWD/status) \
 		$(grep -E 'MemAvailable' /proc/meminfo | tr -s ' ')
 	a=$(kick_lines)
 	sleep 10

@@ -146,6 +146,8 @@ t_check "card: idle, every kick within its 1 s interval (+250 ms timer slack): m
 	test "${idle:-99999}" -le 1250 -a "${ikicks:-0}" -ge 6
 t_check "card: under stress (nice -20: a hog per vCPU, a forker, 3 x 56 MB memory churn) every kick within 1.25 s: max ${stress:-?} ms" \
 	test "${stress:-99999}" -le 1250 -a "${skicks:-0}" -ge 8
+t_match "card: hostwd runs SCHED_RR with its memory locked" "policy=2,rtprio=[1-9].* hostwd_vmlck_kb=[1-9]" \
+	"$(line console 'VMTEST stress-on')"
 t_match "card: under stress hostwd stayed healthy (status)" "state[= ]ok" "$(line console 'VMTEST stress-status')"
 a=$(ts console "VMTEST stress-on") b=$(ts console "VMTEST clean-stop ")
 t_check "card: the card never fired while hostwd kicked under stress" \
