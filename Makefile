@@ -236,3 +236,13 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRC)
 
 fuzz: fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/smoke.sh
+
+# Real parts (issue 12): a real kernel and watchdog card in QEMU, a real
+# systemd in a container. Both also run in `make check` (skipped without
+# their tools or root).
+.PHONY: vm system
+vm: all
+	BUILD=$(BUILD) bash tests/vm/vm.sh
+
+system: all
+	BUILD=$(BUILD) bash tests/system/system.sh

@@ -11,6 +11,7 @@ PKGS=(
   valgrind
   python3
   debhelper lintian fakeroot dpkg-dev blhc
+  qemu-system-x86 busybox-static cpio systemd-container
 )
 
 if [ "$(id -u)" -ne 0 ]; then
