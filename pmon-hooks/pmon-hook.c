@@ -103,7 +103,7 @@ static int cmd_report(int argc, char **argv)
 /* Fields struct pmh_status does not carry (it is ABI), read from the raw
  * reply; "-" when an older hostwd does not send them. */
 typedef struct status_extra {
-	char device[16], action_ready[4], consecutive[12], max_consecutive[12], log_only[4];
+	char device[16], action_ready[4], consecutive[12], max_consecutive[12], log_only[4], timeout_s[12];
 } status_extra;
 
 static void get_extra(const char *text, int len, status_extra *x)
@@ -116,6 +116,7 @@ static void get_extra(const char *text, int len, status_extra *x)
 	strcpy(x->consecutive, "-");
 	strcpy(x->max_consecutive, "-");
 	strcpy(x->log_only, "-");
+	strcpy(x->timeout_s, "-");
 	if (kv_parse(text, (size_t)len, &m) < 0)
 		return;
 #define X(field, key) if ((v = kv_get(&m, key))) snprintf(x->field, sizeof(x->field), "%s", v)
@@ -124,6 +125,7 @@ static void get_extra(const char *text, int len, status_extra *x)
 	X(consecutive, "consecutive_actions");
 	X(max_consecutive, "max_consecutive");
 	X(log_only, "log_only");
+	X(timeout_s, "timeout_s");
 #undef X
 }
 
@@ -139,13 +141,14 @@ static void print_status(const struct pmh_status *s, const status_extra *x, bool
 		       "\"failure_threshold\":%u,\"suppressed\":%s,\"action\":\"%s\",\"last_report_age_s\":%ld,"
 		       "\"reason\":\"%s\",\"reports\":%lu,\"malformed\":%lu,\"rejected\":%lu,\"kicks\":%lu,"
 		       "\"actions\":%lu,\"kicking\":%s,\"device\":\"%s\",\"action_ready\":%s,"
-		       "\"consecutive_actions\":%s,\"max_consecutive\":%s,\"log_only\":%s}\n",
+		       "\"consecutive_actions\":%s,\"max_consecutive\":%s,\"log_only\":%s,\"timeout_s\":%s}\n",
 		       s->state, s->locked ? "true" : "false", s->configured ? "true" : "false", s->quorum,
 		       s->bad_periods, s->failure_threshold, s->suppressed ? "true" : "false", s->action,
 		       s->last_report_age_s, s->reason, s->reports, s->malformed, s->rejected, s->kicks,
 		       s->actions, s->kicking ? "true" : "false", x->device, json_bool(x->action_ready),
 		       strcmp(x->consecutive, "-") ? x->consecutive : "null",
-		       strcmp(x->max_consecutive, "-") ? x->max_consecutive : "null", json_bool(x->log_only));
+		       strcmp(x->max_consecutive, "-") ? x->max_consecutive : "null", json_bool(x->log_only),
+		       strcmp(x->timeout_s, "-") ? x->timeout_s : "null");
 		return;
 	}
 	printf("state              %s\n", s->state);
@@ -162,6 +165,7 @@ static void print_status(const struct pmh_status *s, const status_extra *x, bool
 		printf("last_report_age_s  %ld\n", s->last_report_age_s);
 	printf("reason             %s\n", s->reason[0] ? s->reason : "-");
 	printf("device             %s\n", x->device);
+	printf("timeout            %s%s\n", x->timeout_s, strcmp(x->timeout_s, "-") ? " s (as the driver accepted it)" : "");
 	printf("action_ready       %s\n", strcmp(x->action_ready, "1") == 0 ? "yes" : strcmp(x->action_ready, "0") == 0 ? "NO" : "-");
 	printf("consecutive        %s/%s\n", x->consecutive, x->max_consecutive);
 	printf("log_only           %s\n", strcmp(x->log_only, "1") == 0 ? "YES (consecutive-action limit reached)" :

@@ -57,6 +57,7 @@ typedef struct hostwd {
 	hwd_policy policy;
 	hwd_counters n;
 	bool kicking;          /* false once the action byte is written */
+	int timeout_s;         /* as the driver accepted it (WDIOC_GETTIMEOUT), or configured for a fake */
 	unsigned consecutive;  /* actions with no healthy period between, persisted */
 	bool log_only;         /* consecutive >= max_consecutive */
 	char action_blocked[HWD_PATH_MAX + 64]; /* why the action cannot be taken, "" if it can */
@@ -165,7 +166,7 @@ static int format_status(const hostwd *h, char *buf, size_t size)
 			"suppressed=%d action=%s last_report_age_s=%ld reason=%s reason_process=%s "
 			"reports=%lu malformed=%lu rejected=%lu dropped_fit=%lu kicks=%lu kick_failures=%lu "
 			"actions=%lu kicking=%d device=%s action_ready=%d consecutive_actions=%u max_consecutive=%d "
-			"log_only=%d",
+			"log_only=%d timeout_s=%d",
 			state, lock_present(h), p->have_report && p->last.configured, quorum_text(h, now),
 			p->bad_periods, h->cfg.failure_threshold, p->suppressed,
 			hwd_action_name(h->cfg.on_quorum_failure), age, reason_code(p),
@@ -173,7 +174,8 @@ static int format_status(const hostwd *h, char *buf, size_t size)
 			h->n.reports, h->n.malformed, h->n.rejected, h->n.dropped_fit, h->n.kicks,
 			h->n.kick_failures, h->n.actions, h->kicking,
 			h->device ? hwd_device_kind_name(hwd_device_get_kind(h->device)) : "none",
-			!h->action_blocked[0] && !h->log_only, h->consecutive, h->cfg.max_consecutive, h->log_only);
+			!h->action_blocked[0] && !h->log_only, h->consecutive, h->cfg.max_consecutive, h->log_only,
+			h->timeout_s);
 }
 
 static void write_best_effort(const char *path, const char *data, size_t len)
@@ -619,10 +621,15 @@ static int reload(void *userdata)
 		next.socket_mode_bits = h->cfg.socket_mode_bits;
 	}
 	if (next.timeout != h->cfg.timeout) {
-		if (hwd_device_set_timeout(h->device, next.timeout, &t) < 0)
-			log_warn("reload: cannot set watchdog timeout %d: %m", next.timeout);
-		else if (t != next.timeout)
-			log_warn("watchdog driver chose timeout %ds instead of %ds", t, next.timeout);
+		int r = hwd_device_set_timeout(h->device, next.timeout, &t);
+
+		if (r < 0) {
+			log_warn("reload: cannot set watchdog timeout %d: %s", next.timeout, strerror(-r));
+		} else {
+			if (t != next.timeout)
+				log_warn("watchdog driver chose timeout %ds instead of %ds", t, next.timeout);
+			h->timeout_s = t;
+		}
 	}
 	if (next.fit_enabled && !h->cfg.fit_enabled)
 		log_emit(LOG_WARNING, MSGID_FIT, "FIT enabled: fault files in %s are honoured", next.fit_dir);
@@ -746,6 +753,7 @@ static int run(hostwd *h)
 	}
 	if (t != h->cfg.timeout)
 		log_warn("watchdog driver chose timeout %ds instead of %ds", t, h->cfg.timeout);
+	h->timeout_s = t;
 	if (hwd_device_get_kind(h->device) == HWD_DEV_FILE)
 		log_emit(LOG_WARNING, MSGID_NO_BACKSTOP, "watchdog device is a TEST FAKE (%s): no hardware backstop", h->cfg.device);
 	else if (hwd_device_get_kind(h->device) == HWD_DEV_NONE)

@@ -62,6 +62,7 @@ wait_for 3 test "$(size "$D/fake")" -ge 2
 t_check "file:PATH fake is created and kicked" test "$(size "$D/fake")" -ge 2
 t_check "file:PATH is logged as a test fake" grep -qF "watchdog device is a TEST FAKE (file:$D/fake)" "$D/dev-fake.log"
 t_check "status names the device kind" sh -c "$STATUS | grep -q '^device *file'"
+t_check "status shows the watchdog timeout in force" sh -c "$STATUS | grep -q '^timeout *10 s' && $STATUS --json | grep -q '\"timeout_s\":10}'"
 stop
 conf "" "$D/sysrq" "[health]" "start_grace = 100"
 start "$D/dev-none.log"
