@@ -114,7 +114,14 @@ $(OBJ)/%.o: %.c
 $(COMMON_A): $(call objs,$(COMMON_SRC))
 $(HWD_A): $(call objs,$(HWD_LIB_SRC))
 $(MTC_A): $(call objs,$(MTC_LIB_SRC))
+# The static library carries its helpers (common/kvtext) as local symbols:
+# one relocatable object with only pmh_* left global, so a monitor that links
+# libpmonhook.a cannot clash with them.
 $(PMH_A): $(call objs,$(PMH_LIB_SRC) common/kvtext.c)
+	@mkdir -p $(dir $@)
+	$(LD) -r -o $(OBJ)/libpmonhook-all.o $^
+	objcopy --wildcard --keep-global-symbol='pmh_*' $(OBJ)/libpmonhook-all.o
+	rm -f $@ && ar rcs $@ $(OBJ)/libpmonhook-all.o
 $(PMHE_A): $(call objs,$(PMH_EVAL_SRC))
 $(LIB)/%.a:
 	@mkdir -p $(dir $@)

@@ -45,6 +45,9 @@ SAN=""
 readelf -d "$DEST/usr/lib/libpmonhook.so.0" | grep -q 'libasan' && SAN="-fsanitize=address,undefined"
 cc $SAN $(pkg-config --cflags libpmonhook) -o "$T_DIR/mon" "$T_DIR/mon.c" $(pkg-config --libs libpmonhook) 2>"$T_DIR/cc.log"
 unset PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR
+# Helpers linked into the static library are local: only pmh_* is global.
+t_check "libpmonhook.a defines no global symbol but pmh_*" sh -c \
+	"! nm -g --defined-only '$DEST/usr/lib/libpmonhook.a' | awk 'NF == 3 {print \$3}' | grep -v '^pmh_' | grep -q ."
 t_check "a monitor builds against the installed libpmonhook via pkg-config" test -x "$T_DIR/mon"
 t_check "... runs on the shared library and reports 'hostwd not running' as -ENOENT" \
 	env LD_LIBRARY_PATH="$DEST/usr/lib" "$T_DIR/mon" "$T_DIR/no.sock"

@@ -136,7 +136,7 @@ started=$(line console "VMTEST hostwd-started")
 drv=$(line console "VMTEST driver-timeout" | awk '{print $3}')
 t_match "card: start line shows the kernel driver and the timeout read back (driver says ${drv:-?}s)" \
 	"\(kernel, timeout ${drv:-X}s" "$started"
-t_match "card: pmon-hook status shows the timeout" "timeout(_s)?=${drv:-X}( |$)" "$(line console 'VMTEST status')"
+t_match "card: pmon-hook status shows the timeout" "timeout(_s)?[= ]+${drv:-X}( |$)" "$(line console 'VMTEST status')"
 idle=$(line console "VMTEST idle" | sed -n 's/.*max_gap_ms=\([0-9]*\).*/\1/p')
 stress=$(line console "VMTEST stress " | sed -n 's/.*max_gap_ms=\([0-9]*\).*/\1/p')
 ikicks=$(line console "VMTEST idle" | sed -n 's/.*kicks=\([0-9]*\).*/\1/p')
