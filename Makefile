@@ -114,13 +114,13 @@ $(OBJ)/%.o: %.c
 $(COMMON_A): $(call objs,$(COMMON_SRC))
 $(HWD_A): $(call objs,$(HWD_LIB_SRC))
 $(MTC_A): $(call objs,$(MTC_LIB_SRC))
-$(PMH_A): $(call objs,$(PMH_LIB_SRC) common/kvtext.c)
+$(PMH_A): $(call objs,$(PMH_LIB_SRC) common/kvtext.c common/health_wire.c)
 $(PMHE_A): $(call objs,$(PMH_EVAL_SRC))
 $(LIB)/%.a:
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(PMH_SO): $(call objs,$(PMH_LIB_SRC) common/kvtext.c)
+$(PMH_SO): $(call objs,$(PMH_LIB_SRC) common/kvtext.c common/health_wire.c)
 	@mkdir -p $(dir $@)
 	$(CC) -shared -Wl,-soname,libpmonhook.so.0 -Wl,--version-script=pmon-hooks/libpmonhook.map $(ALL_LDFLAGS) -o $@ $^
 	ln -sf libpmonhook.so.0 $(LIB)/libpmonhook.so
