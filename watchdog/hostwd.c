@@ -175,15 +175,28 @@ static int format_status(const hostwd *h, char *buf, size_t size)
 			h->timeout_s);
 }
 
+/* One write of len bytes: 0, -errno, or -EIO when it was cut short (a
+ * short write leaves errno as it was, so it cannot be named by %m). */
+static int write_once(int fd, const void *data, size_t len)
+{
+	ssize_t n = write(fd, data, len);
+
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
 static void write_best_effort(const char *path, const char *data, size_t len)
 {
 	_cleanup_close_ int fd = -1;
+	int r;
 
 	if (!path || !*path)
 		return;
 	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0 || write(fd, data, len) != (ssize_t)len)
-		log_warn("cannot write to %s: %m", path);
+	r = fd < 0 ? -errno : write_once(fd, data, len);
+	if (r < 0)
+		log_warn("cannot write to %s: %s", path, strerror(-r));
 }
 
 static hwd_kexec_state read_kexec(const hostwd *h)
@@ -249,9 +262,7 @@ static int write_sysrq(const hostwd *h, char byte)
 
 	if (fd < 0)
 		return -errno;
-	if (write(fd, &byte, 1) != 1)
-		return errno ? -errno : -EIO;
-	return 0;
+	return write_once(fd, &byte, 1);
 }
 
 static int on_fallback(sd_event_source *s, uint64_t usec, void *userdata)
@@ -719,7 +730,9 @@ static void check_action(hostwd *h)
 				 "(max_consecutive = %d) will not count across boots", dir, strerror(-r), h->cfg.max_consecutive);
 	}
 	if (access(h->cfg.sysrq_path, W_OK) < 0) {
-		snprintf(h->action_blocked, sizeof(h->action_blocked), "%s: %s", h->cfg.sysrq_path, strerror(errno));
+		int err = errno;
+
+		snprintf(h->action_blocked, sizeof(h->action_blocked), "%s: %s", h->cfg.sysrq_path, strerror(err));
 		log_emit(LOG_CRIT, MSGID_ACTION_UNAVAILABLE,
 			 "cannot take the quorum-failure action %s: %s; on quorum failure %s", name, h->action_blocked,
 			 without_sysrq(h));
