@@ -371,15 +371,6 @@ static void handle_event(hostwd *h, hwd_event ev)
 	update_status(h);
 }
 
-static int rearm(sd_event_source *s, uint64_t usec, uint64_t interval)
-{
-	int r = sd_event_source_set_time(s, usec + interval);
-
-	if (r < 0)
-		return r;
-	return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
-}
-
 static int on_kick(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	hostwd *h = userdata;
@@ -398,7 +389,7 @@ static int on_kick(sd_event_source *s, uint64_t usec, void *userdata)
 			h->n.kicks++;
 		}
 	}
-	return rearm(s, usec, (uint64_t)h->cfg.kick_interval * USEC_PER_SEC);
+	return service_rearm(s, usec, (uint64_t)h->cfg.kick_interval * USEC_PER_SEC);
 }
 
 static int on_period(sd_event_source *s, uint64_t usec, void *userdata)
@@ -425,7 +416,7 @@ static int on_period(sd_event_source *s, uint64_t usec, void *userdata)
 			 h->n.malformed - h->n.malformed_logged, h->n.malformed);
 		h->n.malformed_logged = h->n.malformed;
 	}
-	return rearm(s, usec, (uint64_t)h->cfg.report_period * USEC_PER_SEC);
+	return service_rearm(s, usec, (uint64_t)h->cfg.report_period * USEC_PER_SEC);
 }
 
 /* The reply goes only into the socket the request carried: no address,
@@ -806,9 +797,8 @@ static int run(hostwd *h)
 		   h->cfg.device[0] ? h->cfg.device : "-", hwd_device_kind_name(hwd_device_get_kind(h->device)), t,
 		   h->cfg.kick_interval, h->cfg.health_socket, h->cfg.report_period, h->cfg.failure_threshold,
 		   h->cfg.start_grace, h->cfg.lock_file, hwd_action_name(h->cfg.on_quorum_failure));
-	notify_ready();
 	update_status(h);
-	r = sd_event_loop(h->event);
+	r = service_loop(h->event);
 
 	/* Clean stop: disarm, unless we already acted and want the reset. */
 	hwd_device_close(h->device, hwd_policy_kick(&h->policy));
@@ -842,15 +832,8 @@ int main(int argc, char **argv)
 	if (r >= 0)
 		return r;
 	log_open("hostwd");
-	if (service_load_config(&h.svc, &h.cfg) < 0)
-		return 1;
-	if (h.svc.mode == SERVICE_CHECK_CONFIG) {
-		printf("%s: configuration valid\n", h.svc.config_path);
-		return 0;
-	}
-	if (h.svc.mode == SERVICE_DUMP_CONFIG) {
-		conf_dump(&hwd_conf_table, &h.cfg, stdout);
-		return 0;
-	}
-	return run(&h) < 0 ? 1 : 0;
+	r = service_config_or_exit(&h.svc, &h.cfg);
+	if (r >= 0)
+		return r;
+	return service_exit_status(run(&h));
 }
