@@ -734,47 +734,37 @@ static void check_action(hostwd *h)
 			 h->cfg.crashdump_fallback ? "only be logged" : "reboot");
 }
 
-static int run(hostwd *h)
+/* Open the configured device and say loudly when it is no real backstop. */
+static int open_device(hostwd *h)
 {
-	int t, r;
+	int r = hwd_device_open(h->cfg.device, h->cfg.timeout, &h->device, &h->timeout_s);
 
-	if (h->cfg.fit_enabled)
-		log_emit(LOG_WARNING, MSGID_FIT, "FIT enabled: fault files in %s are honoured; never use in production",
-			 h->cfg.fit_dir);
-	harden(h);
-	r = hwd_device_open(h->cfg.device, h->cfg.timeout, &h->device, &t);
 	if (r < 0) {
 		device_error(h->cfg.device, r);
 		return r;
 	}
-	if (t != h->cfg.timeout)
-		log_warn("watchdog driver chose timeout %ds instead of %ds", t, h->cfg.timeout);
-	h->timeout_s = t;
+	if (h->timeout_s != h->cfg.timeout)
+		log_warn("watchdog driver chose timeout %ds instead of %ds", h->timeout_s, h->cfg.timeout);
 	if (hwd_device_get_kind(h->device) == HWD_DEV_FILE)
 		log_emit(LOG_WARNING, MSGID_NO_BACKSTOP, "watchdog device is a TEST FAKE (%s): no hardware backstop", h->cfg.device);
 	else if (hwd_device_get_kind(h->device) == HWD_DEV_NONE)
 		log_emit(LOG_WARNING, MSGID_NO_BACKSTOP,
 			 "no watchdog device configured ([watchdog] device is empty): nothing resets this node if hostwd or the kernel hangs");
-	r = health_open(&h->cfg, &h->health_fd);
-	if (r < 0) {
-		log_err("cannot open health socket %s: %s", h->cfg.health_socket,
-			r == -EEXIST ? "path exists and is not a socket" : strerror(-r));
-		return r;
-	}
+	return 0;
+}
+
+static int setup_loop(hostwd *h)
+{
+	uint64_t t0;
+	int r;
 
 	r = sd_event_default(&h->event);
-	if (r < 0)
-		return r;
-	r = service_signals(&h->svc, h->event, reload, h);
+	if (r >= 0)
+		r = service_signals(&h->svc, h->event, reload, h);
 	if (r < 0)
 		return r;
 	/* Pings WATCHDOG=1 at half of WATCHDOG_USEC from the loop itself. */
 	sd_event_set_watchdog(h->event, true);
-
-	hwd_policy_init(&h->policy, now_ms());
-	load_count(h);
-	check_action(h);
-	uint64_t t0;
 	sd_event_now(h->event, CLOCK_MONOTONIC, &t0);
 	r = sd_event_add_time(h->event, &h->kick_src, CLOCK_MONOTONIC, t0, 10 * USEC_PER_MSEC, on_kick, h);
 	if (r >= 0)
@@ -787,20 +777,14 @@ static int run(hostwd *h)
 		r = sd_event_source_set_priority(h->kick_src, SD_EVENT_PRIORITY_IMPORTANT);
 	if (r >= 0)
 		r = sd_event_source_set_priority(h->period_src, SD_EVENT_PRIORITY_IMPORTANT);
-	if (r < 0) {
+	if (r < 0)
 		log_err("event loop setup failed: %s", strerror(-r));
-		return r;
-	}
+	return r;
+}
 
-	log_notice("started: device %s (%s, timeout %ds, kick every %ds), health %s, period %ds x %d, grace %ds, "
-		   "lock file %s, action %s",
-		   h->cfg.device[0] ? h->cfg.device : "-", hwd_device_kind_name(hwd_device_get_kind(h->device)), t,
-		   h->cfg.kick_interval, h->cfg.health_socket, h->cfg.report_period, h->cfg.failure_threshold,
-		   h->cfg.start_grace, h->cfg.lock_file, hwd_action_name(h->cfg.on_quorum_failure));
-	update_status(h);
-	r = service_loop(h->event);
-
-	/* Clean stop: disarm, unless we already acted and want the reset. */
+static void stop(hostwd *h)
+{
+	/* Clean stop: disarm, unless an action was decided and the reset is wanted. */
 	hwd_device_close(h->device, hwd_policy_kick(&h->policy));
 	h->device = NULL;
 	sd_event_source_unref(h->kick_src);
@@ -811,6 +795,40 @@ static int run(hostwd *h)
 	close(h->health_fd);
 	unlink(h->cfg.health_socket);
 	log_notice("stopped");
+}
+
+static int run(hostwd *h)
+{
+	int r;
+
+	if (h->cfg.fit_enabled)
+		log_emit(LOG_WARNING, MSGID_FIT, "FIT enabled: fault files in %s are honoured; never use in production",
+			 h->cfg.fit_dir);
+	harden(h);
+	r = open_device(h);
+	if (r < 0)
+		return r;
+	r = health_open(&h->cfg, &h->health_fd);
+	if (r < 0) {
+		log_err("cannot open health socket %s: %s", h->cfg.health_socket,
+			r == -EEXIST ? "path exists and is not a socket" : strerror(-r));
+		return r;
+	}
+	hwd_policy_init(&h->policy, now_ms());
+	load_count(h);
+	check_action(h);
+	r = setup_loop(h);
+	if (r < 0)
+		return r;
+	log_notice("started: device %s (%s, timeout %ds, kick every %ds), health %s, period %ds x %d, grace %ds, "
+		   "lock file %s, action %s",
+		   h->cfg.device[0] ? h->cfg.device : "-", hwd_device_kind_name(hwd_device_get_kind(h->device)),
+		   h->timeout_s, h->cfg.kick_interval, h->cfg.health_socket, h->cfg.report_period,
+		   h->cfg.failure_threshold, h->cfg.start_grace, h->cfg.lock_file,
+		   hwd_action_name(h->cfg.on_quorum_failure));
+	update_status(h);
+	r = service_loop(h->event);
+	stop(h);
 	return r;
 }
 
