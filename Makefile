@@ -114,10 +114,10 @@ $(OBJ)/%.o: %.c
 $(COMMON_A): $(call objs,$(COMMON_SRC))
 $(HWD_A): $(call objs,$(HWD_LIB_SRC))
 $(MTC_A): $(call objs,$(MTC_LIB_SRC))
-# The static library carries its helpers (common/kvtext) as local symbols:
+# The static library carries its helpers (common/kvtext, common/health_wire) as local symbols:
 # one relocatable object with only pmh_* left global, so a monitor that links
 # libpmonhook.a cannot clash with them.
-$(PMH_A): $(call objs,$(PMH_LIB_SRC) common/kvtext.c)
+$(PMH_A): $(call objs,$(PMH_LIB_SRC) common/kvtext.c common/health_wire.c)
 	@mkdir -p $(dir $@)
 	$(LD) -r -o $(OBJ)/libpmonhook-all.o $^
 	objcopy --wildcard --keep-global-symbol='pmh_*' $(OBJ)/libpmonhook-all.o
@@ -127,7 +127,7 @@ $(LIB)/%.a:
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(PMH_SO): $(call objs,$(PMH_LIB_SRC) common/kvtext.c)
+$(PMH_SO): $(call objs,$(PMH_LIB_SRC) common/kvtext.c common/health_wire.c)
 	@mkdir -p $(dir $@)
 	$(CC) -shared -Wl,-soname,libpmonhook.so.0 -Wl,--version-script=pmon-hooks/libpmonhook.map $(ALL_LDFLAGS) -o $@ $^
 	ln -sf libpmonhook.so.0 $(LIB)/libpmonhook.so

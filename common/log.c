@@ -1,5 +1,6 @@
 #include "log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -62,17 +63,8 @@ static const char *prio_name(int prio)
 	}
 }
 
-void log_emit(int prio, const char *msgid, const char *fmt, ...)
+static void log_write(int prio, const char *msgid, const char *msg)
 {
-	char msg[1024];
-	va_list ap;
-
-	if (prio > log_max_level)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-
 	if (log_to_journal) {
 		if (msgid)
 			sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", prio,
@@ -93,4 +85,19 @@ void log_emit(int prio, const char *msgid, const char *fmt, ...)
 	fprintf(stderr, "%02d:%02d:%02d.%03ld %s[%d]: %s: %s\n", tm.tm_hour,
 		tm.tm_min, tm.tm_sec, (long)(tv.tv_usec / 1000), log_ident,
 		(int)getpid(), prio_name(prio), msg);
+}
+
+void log_emit(int prio, const char *msgid, const char *fmt, ...)
+{
+	int saved_errno = errno; /* for %m, and for the caller after we return */
+	char msg[1024];
+	va_list ap;
+
+	if (prio > log_max_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_write(prio, msgid, msg);
+	errno = saved_errno;
 }

@@ -69,6 +69,43 @@ int service_load_config(const service *s, void *cfg)
 	return r;
 }
 
+int service_config_or_exit(const service *s, void *cfg)
+{
+	if (service_load_config(s, cfg) < 0)
+		return 1;
+	if (s->mode == SERVICE_CHECK_CONFIG) {
+		printf("%s: configuration valid\n", s->config_path);
+		return 0;
+	}
+	if (s->mode == SERVICE_DUMP_CONFIG) {
+		conf_dump(s->table, cfg, stdout);
+		return 0;
+	}
+	return -1;
+}
+
+int service_loop(sd_event *e)
+{
+	int r;
+
+	notify_ready();
+	r = sd_event_loop(e);
+	if (r < 0)
+		log_err("event loop failed: %s", strerror(-r));
+	return r;
+}
+
+int service_rearm(sd_event_source *s, uint64_t usec, uint64_t interval_usec)
+{
+	int r = sd_event_source_set_time(s, usec + interval_usec);
+
+	if (r >= 0)
+		r = sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+	if (r < 0)
+		log_err("cannot re-arm a timer: %s", strerror(-r));
+	return r;
+}
+
 static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata)
 {
 	service *s = userdata;

@@ -37,6 +37,27 @@ int service_parse_cli(service *s, int argc, char **argv);
  * "file:line: message" on stderr. Returns 0 or -errno. */
 int service_load_config(const service *s, void *cfg);
 
+/* What every service's main() does after service_parse_cli(): load the
+ * configuration, then answer --check-config ("FILE: configuration valid")
+ * or --dump-config. Returns -1 when the service should go on and run,
+ * otherwise the exit status (0 done, 1 bad configuration). */
+int service_config_or_exit(const service *s, void *cfg);
+
+/* Runs the loop after READY=1; a loop that fails is logged. Returns the
+ * loop's result (0 or -errno) for the caller's cleanup. */
+int service_loop(sd_event *e);
+
+/* The exit status of a service that ran: 0, or 1 if run() failed. */
+static inline int service_exit_status(int r)
+{
+	return r < 0 ? 1 : 0;
+}
+
+/* A oneshot timer fired at usec: fire again interval_usec later. Meant as
+ * the handler's return value; a failure is logged (sd-event then disables
+ * the source, so the timer would otherwise stop without a word). */
+int service_rearm(sd_event_source *s, uint64_t usec, uint64_t interval_usec);
+
 /* Ignores SIGPIPE (a vanished peer is an error return), and on e: SIGTERM
  * and SIGINT log, send STOPPING=1 and leave the loop; SIGHUP calls reload
  * between RELOADING=1 and READY=1 (reload keeps the running configuration

@@ -1,4 +1,5 @@
 #include "mtc_config.h"
+#include "health_wire.h"
 #include "fileops.h"
 #include "util.h"
 
@@ -28,7 +29,7 @@ static const conf_key mtc_keys[] = {
 	STR("client", "hostname", hostname, "", "This node's name as in the agent's hosts file; empty: the system hostname."),
 	INT("client", "alive_period", alive_period, "5", 1, 300, "Seconds between mtcAlive messages on each network."),
 	INT("client", "recover_interval", recover_interval, "1", 1, 60, "Seconds between socket recovery attempts."),
-	STR("client", "locked_file", locked_file, "/var/run/.node_locked", "Volatile lock flag read by hostwd."),
+	STR("client", "locked_file", locked_file, HEALTH_DEFAULT_LOCK_FILE, "Volatile lock flag read by hostwd."),
 	STR("client", "locked_backup", locked_backup, "/var/persist/mtc/.node_locked", "Persistent copy of the lock flag, restored at start."),
 	STR("client", "boot_file", boot_file, "",
 	    "Persistent boot counter, incremented and fsynced at every start; frames of an older boot are "

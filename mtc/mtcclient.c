@@ -247,8 +247,7 @@ static int on_alive_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	client *c = userdata;
 
 	send_alive_all(c);
-	sd_event_source_set_time(s, usec + (uint64_t)c->cfg.alive_period * USEC_PER_SEC);
-	return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+	return service_rearm(s, usec, (uint64_t)c->cfg.alive_period * USEC_PER_SEC);
 }
 
 static int on_recover_timer(sd_event_source *s, uint64_t usec, void *userdata)
@@ -265,8 +264,7 @@ static int on_recover_timer(sd_event_source *s, uint64_t usec, void *userdata)
 		log_warn("%lu more command(s) dropped in the last %d s: older than the last applied (%lu so far)", n,
 			 MTC_DROP_LOG_INTERVAL_MS / 1000, c->old);
 	mtc_ratelog_flush(&c->wrong_host_log, now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n);
-	sd_event_source_set_time(s, usec + (uint64_t)c->cfg.recover_interval * USEC_PER_SEC);
-	return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+	return service_rearm(s, usec, (uint64_t)c->cfg.recover_interval * USEC_PER_SEC);
 }
 
 static int setup_networks(client *c)
@@ -426,8 +424,7 @@ static int run(client *c)
 	log_notice("started as %s (boot %u, last command %u): alive every %ds, flag %s, backup %s, auth %s",
 		   c->hostname, c->boot, c->last_applied, c->cfg.alive_period, c->cfg.locked_file, c->cfg.locked_backup,
 		   c->key.enabled ? "hmac-sha256" : "DISABLED");
-	notify_ready();
-	r = sd_event_loop(c->event);
+	r = service_loop(c->event);
 	for (int net = 0; net < MTC_NET_COUNT; net++)
 		mtc_netio_close(&c->io, net);
 	sd_event_source_unref(c->alive_timer);
@@ -455,15 +452,8 @@ int main(int argc, char **argv)
 	if (r >= 0)
 		return r;
 	log_open("mtcclient");
-	if (service_load_config(&c.svc, &c.cfg) < 0)
-		return 1;
-	if (c.svc.mode == SERVICE_CHECK_CONFIG) {
-		printf("%s: configuration valid\n", c.svc.config_path);
-		return 0;
-	}
-	if (c.svc.mode == SERVICE_DUMP_CONFIG) {
-		conf_dump(&mtc_conf_table, &c.cfg, stdout);
-		return 0;
-	}
-	return run(&c) < 0 ? 1 : 0;
+	r = service_config_or_exit(&c.svc, &c.cfg);
+	if (r >= 0)
+		return r;
+	return service_exit_status(run(&c));
 }

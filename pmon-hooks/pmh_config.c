@@ -1,4 +1,5 @@
 #include "pmh_config.h"
+#include "health_wire.h"
 #include "util.h"
 
 #include <errno.h>
@@ -9,7 +10,7 @@
 	{ "hook", key, CONF_STR, offsetof(pmh_config, field), sizeof(((pmh_config *)0)->field), def, 0, 0, NULL, help }
 
 static const conf_key pmh_keys[] = {
-	STR("socket", socket, "/run/hostwd/health.sock", "hostwd's health socket."),
+	STR("socket", socket, HEALTH_DEFAULT_SOCKET, "hostwd's health socket."),
 	{ "hook", "report_period", CONF_INT, offsetof(pmh_config, report_period), 0, "30", 1, 3600, NULL,
 	  "Seconds between reports; keep it at most hostwd's [health] report_period." },
 	STR("config_gates", config_gates, "/etc/platform/.initial_config_complete,/var/run/.goenabled",

@@ -266,8 +266,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 	reporter *rp = userdata;
 
 	evaluate_and_report(rp);
-	sd_event_source_set_time(s, usec + (uint64_t)rp->cfg.report_period * USEC_PER_SEC);
-	return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+	return service_rearm(s, usec, (uint64_t)rp->cfg.report_period * USEC_PER_SEC);
 }
 
 static int reload(void *userdata)
@@ -307,16 +306,9 @@ static int cmd_run(int argc, char **argv)
 	if (r >= 0)
 		return r;
 	log_open("pmon-hook");
-	if (service_load_config(&rp.svc, &rp.cfg) < 0)
-		return EXIT_FAIL;
-	if (rp.svc.mode == SERVICE_CHECK_CONFIG) {
-		printf("%s: configuration valid\n", rp.svc.config_path);
-		return EXIT_OK;
-	}
-	if (rp.svc.mode == SERVICE_DUMP_CONFIG) {
-		conf_dump(&pmh_conf_table, &rp.cfg, stdout);
-		return EXIT_OK;
-	}
+	r = service_config_or_exit(&rp.svc, &rp.cfg);
+	if (r >= 0)
+		return r;
 	r = pmh_open(rp.cfg.socket, &rp.hook);
 	if (r < 0) {
 		log_err("cannot use socket %s: %s", rp.cfg.socket, explain(r));
@@ -335,8 +327,7 @@ static int cmd_run(int argc, char **argv)
 				       10 * USEC_PER_MSEC, on_tick, &rp);
 	if (r < 0)
 		return EXIT_FAIL;
-	notify_ready();
-	r = sd_event_loop(e);
+	r = service_loop(e);
 	sd_event_source_unref(rp.timer);
 	sd_event_unref(e);
 	pmh_close(rp.hook);

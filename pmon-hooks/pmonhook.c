@@ -1,4 +1,5 @@
 #include "pmonhook.h"
+#include "health_wire.h"
 #include "kvtext.h"
 
 #include <errno.h>
@@ -155,6 +156,7 @@ static unsigned long get_ul(const kv_msg *m, const char *key)
 
 int pmh_status_parse(const char *data, unsigned long len, struct pmh_status *ret)
 {
+	health_reason reason;
 	kv_msg m;
 	const char *v;
 	int r;
@@ -182,16 +184,12 @@ int pmh_status_parse(const char *data, unsigned long len, struct pmh_status *ret
 	ret->kicks = get_ul(&m, "kicks");
 	ret->actions = get_ul(&m, "actions");
 	v = kv_get(&m, "reason");
-	if (!v || strcmp(v, "none") == 0)
+	if (!v)
 		ret->reason[0] = '\0';
-	else if (strcmp(v, "no-report") == 0)
-		copy_field(ret->reason, sizeof(ret->reason), "no report");
-	else if (strcmp(v, "process-lost") == 0)
-		snprintf(ret->reason, sizeof(ret->reason), "process %s lost", kv_get(&m, "reason_process") ?: "?");
-	else if (strcmp(v, "quorum-lost") == 0)
-		copy_field(ret->reason, sizeof(ret->reason), "quorum lost");
+	else if (health_reason_parse(v, &reason) == 0)
+		health_reason_text(reason, kv_get(&m, "reason_process"), ret->reason, sizeof(ret->reason));
 	else
-		copy_field(ret->reason, sizeof(ret->reason), v);
+		copy_field(ret->reason, sizeof(ret->reason), v); /* a newer hostwd's code, as it is */
 	return 0;
 }
 

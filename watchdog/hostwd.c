@@ -56,10 +56,7 @@ typedef struct hostwd {
 	int health_fd;
 	hwd_policy policy;
 	hwd_counters n;
-	bool kicking;          /* false once the action byte is written */
 	int timeout_s;         /* as the driver accepted it (WDIOC_GETTIMEOUT), or configured for a fake */
-	unsigned consecutive;  /* actions with no healthy period between, persisted */
-	bool log_only;         /* consecutive >= max_consecutive */
 	char action_blocked[HWD_PATH_MAX + 64]; /* why the action cannot be taken, "" if it can */
 	bool fit_drop_reports, fit_fail_kick; /* last seen, for log-once */
 	char last_status[512];
@@ -71,7 +68,20 @@ static hwd_policy_cfg policy_cfg(const hwd_config *c)
 		.period_ms = (uint64_t)c->report_period * MSEC_PER_SEC,
 		.grace_ms = (uint64_t)c->start_grace * MSEC_PER_SEC,
 		.threshold = (unsigned)c->failure_threshold,
+		.action = (hwd_action)c->on_quorum_failure,
+		.fallback = c->crashdump_fallback ? HWD_ACTION_LOG : HWD_ACTION_REBOOT,
+		.max_consecutive = (unsigned)c->max_consecutive,
 	};
+}
+
+/* The reason of the last bad period as text, valid in the caller's block. */
+#define REASON(h) hwd_policy_reason_text(&(h)->policy, (char[HWD_REASON_MAX]){ 0 }, HWD_REASON_MAX)
+
+static bool log_only(const hostwd *h)
+{
+	hwd_policy_cfg pc = policy_cfg(&h->cfg);
+
+	return hwd_policy_log_only(&h->policy, &pc);
 }
 
 static bool lock_present(const hostwd *h)
@@ -110,11 +120,11 @@ static void state_text(const hostwd *h, char *buf, size_t size)
 	uint64_t now = now_ms();
 
 	if (p->failed)
-		snprintf(buf, size, "failed: quorum failure: %s (%s)", hwd_action_name(h->cfg.on_quorum_failure), p->reason);
+		snprintf(buf, size, "failed: quorum failure: %s (%s)", hwd_action_name(h->cfg.on_quorum_failure), REASON(h));
 	else if (p->suppressed)
-		snprintf(buf, size, "locked: quorum failure suppressed (%s)", p->reason);
+		snprintf(buf, size, "locked: quorum failure suppressed (%s)", REASON(h));
 	else if (p->bad_periods > 0)
-		snprintf(buf, size, "degraded: %u/%d bad periods (%s)", p->bad_periods, h->cfg.failure_threshold, p->reason);
+		snprintf(buf, size, "degraded: %u/%d bad periods (%s)", p->bad_periods, h->cfg.failure_threshold, REASON(h));
 	else if (now - p->start_ms < (uint64_t)h->cfg.start_grace * MSEC_PER_SEC)
 		snprintf(buf, size, "starting: quorum %s, grace %llus left", quorum_text(h, now),
 			 (unsigned long long)(((uint64_t)h->cfg.start_grace * MSEC_PER_SEC - (now - p->start_ms)) / 1000));
@@ -129,28 +139,15 @@ static void update_status(hostwd *h)
 
 	state_text(h, buf, sizeof(buf));
 	len = strlen(buf);
-	if (h->log_only)
+	if (log_only(h))
 		snprintf(buf + len, sizeof(buf) - len, " [LOG ONLY: %u consecutive actions, max_consecutive %d]",
-			 h->consecutive, h->cfg.max_consecutive);
+			 h->policy.consecutive, h->cfg.max_consecutive);
 	else if (h->action_blocked[0])
 		snprintf(buf + len, sizeof(buf) - len, " [ACTION UNAVAILABLE: %s]", h->action_blocked);
 	if (strcmp(buf, h->last_status) == 0)
 		return;
 	memcpy(h->last_status, buf, sizeof(buf));
 	notify_status("%s", buf);
-}
-
-static const char *reason_code(const hwd_policy *p)
-{
-	if (!p->reason[0])
-		return "none";
-	if (strcmp(p->reason, "no report") == 0)
-		return "no-report";
-	if (strcmp(p->reason, "unconfigured") == 0)
-		return "unconfigured";
-	if (strncmp(p->reason, "process ", 8) == 0)
-		return "process-lost";
-	return "quorum-lost";
 }
 
 static int format_status(const hostwd *h, char *buf, size_t size)
@@ -169,24 +166,37 @@ static int format_status(const hostwd *h, char *buf, size_t size)
 			"log_only=%d timeout_s=%d",
 			state, lock_present(h), p->have_report && p->last.configured, quorum_text(h, now),
 			p->bad_periods, h->cfg.failure_threshold, p->suppressed,
-			hwd_action_name(h->cfg.on_quorum_failure), age, reason_code(p),
-			strncmp(p->reason, "process ", 8) == 0 && p->last.process[0] ? p->last.process : "-",
+			hwd_action_name(h->cfg.on_quorum_failure), age, health_reason_code(p->reason),
+			p->reason == HEALTH_REASON_PROCESS_LOST ? p->reason_process : "-",
 			h->n.reports, h->n.malformed, h->n.rejected, h->n.dropped_fit, h->n.kicks,
-			h->n.kick_failures, h->n.actions, h->kicking,
+			h->n.kick_failures, h->n.actions, hwd_policy_kick(p),
 			h->device ? hwd_device_kind_name(hwd_device_get_kind(h->device)) : "none",
-			!h->action_blocked[0] && !h->log_only, h->consecutive, h->cfg.max_consecutive, h->log_only,
+			!h->action_blocked[0] && !log_only(h), p->consecutive, h->cfg.max_consecutive, log_only(h),
 			h->timeout_s);
+}
+
+/* One write of len bytes: 0, -errno, or -EIO when it was cut short (a
+ * short write leaves errno as it was, so it cannot be named by %m). */
+static int write_once(int fd, const void *data, size_t len)
+{
+	ssize_t n = write(fd, data, len);
+
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
 }
 
 static void write_best_effort(const char *path, const char *data, size_t len)
 {
 	_cleanup_close_ int fd = -1;
+	int r;
 
 	if (!path || !*path)
 		return;
 	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0 || write(fd, data, len) != (ssize_t)len)
-		log_warn("cannot write to %s: %m", path);
+	r = fd < 0 ? -errno : write_once(fd, data, len);
+	if (r < 0)
+		log_warn("cannot write to %s: %s", path, strerror(-r));
 }
 
 static hwd_kexec_state read_kexec(const hostwd *h)
@@ -200,12 +210,12 @@ static hwd_kexec_state read_kexec(const hostwd *h)
 	return hwd_kexec_parse(n >= 0 ? buf : NULL, n);
 }
 
-static void store_count(hostwd *h, unsigned v)
+static void store_count(const hostwd *h)
 {
+	unsigned v = h->policy.consecutive;
 	char buf[16];
 	int n, r;
 
-	h->consecutive = v;
 	if (!h->cfg.count_file[0])
 		return;
 	n = snprintf(buf, sizeof(buf), "%u\n", v);
@@ -217,23 +227,19 @@ static void store_count(hostwd *h, unsigned v)
 
 static void load_count(hostwd *h)
 {
+	unsigned count = 0;
 	char buf[16];
 	int n;
 
-	h->consecutive = 0;
-	if (!h->cfg.count_file[0])
-		return;
-	n = read_small_file(h->cfg.count_file, buf, sizeof(buf));
-	if (n == -ENOENT)
-		return;
-	if (n < 0 || hwd_count_parse(buf, n, &h->consecutive) < 0)
-		log_warn("consecutive-action count %s unreadable (%s); starting from 0", h->cfg.count_file,
-			 n < 0 ? strerror(-n) : "not a number");
-}
-
-static void check_limit(hostwd *h)
-{
-	h->log_only = h->cfg.max_consecutive > 0 && h->consecutive >= (unsigned)h->cfg.max_consecutive;
+	if (h->cfg.count_file[0]) {
+		n = read_small_file(h->cfg.count_file, buf, sizeof(buf));
+		if (n != -ENOENT && (n < 0 || hwd_count_parse(buf, n, &count) < 0)) {
+			log_warn("consecutive-action count %s unreadable (%s); starting from 0", h->cfg.count_file,
+				 n < 0 ? strerror(-n) : "not a number");
+			count = 0;
+		}
+	}
+	hwd_policy_set_consecutive(&h->policy, count);
 }
 
 /* What happens to the node when the action byte could not be written,
@@ -256,9 +262,7 @@ static int write_sysrq(const hostwd *h, char byte)
 
 	if (fd < 0)
 		return -errno;
-	if (write(fd, &byte, 1) != 1)
-		return errno ? -errno : -EIO;
-	return 0;
+	return write_once(fd, &byte, 1);
 }
 
 static int on_fallback(sd_event_source *s, uint64_t usec, void *userdata)
@@ -277,25 +281,35 @@ static int on_fallback(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
+static void arm_reboot_fallback(hostwd *h)
+{
+	uint64_t t;
+
+	if (h->cfg.reboot_fallback_after <= 0 || h->fallback_src)
+		return;
+	sd_event_now(h->event, CLOCK_MONOTONIC, &t);
+	if (sd_event_add_time(h->event, &h->fallback_src, CLOCK_MONOTONIC,
+			      t + (uint64_t)h->cfg.reboot_fallback_after * USEC_PER_SEC, USEC_PER_MSEC, on_fallback, h) < 0)
+		log_err("cannot arm the reboot fallback timer");
+}
+
+/* Carries out the plan hwd_policy_confirm() decided: say it, count it,
+ * write the byte. Kicking has already stopped unless the plan only logs. */
 static void take_action(hostwd *h)
 {
-	hwd_action configured = (hwd_action)h->cfg.on_quorum_failure;
-	hwd_kexec_state kexec = configured == HWD_ACTION_CRASHDUMP ? read_kexec(h) : HWD_KEXEC_UNKNOWN;
-	hwd_action_plan plan = hwd_action_choose(configured, h->cfg.crashdump_fallback ? HWD_ACTION_LOG : HWD_ACTION_REBOOT,
-						 kexec, h->consecutive, (unsigned)h->cfg.max_consecutive);
-	const char *name = hwd_action_name(plan.action);
+	const hwd_action_plan plan = h->policy.plan;
+	const char *name = hwd_action_name(plan.action), *reason = REASON(h);
 	char last_words[256], why[HWD_PATH_MAX + 128] = "";
 	char byte;
 	int n, r;
 
 	h->n.actions++;
 	if (plan.why == HWD_WHY_LIMIT) {
-		h->log_only = true;
 		log_emit(LOG_CRIT, MSGID_ACTION_LIMIT,
 			 "quorum failure: log (%s for %d periods of %ds); LOG ONLY: %u consecutive %s actions with no healthy "
 			 "period between them reached [action] max_consecutive = %d; no action until a healthy period",
-			 h->policy.reason, h->cfg.failure_threshold, h->cfg.report_period, h->consecutive,
-			 hwd_action_name(configured), h->cfg.max_consecutive);
+			 reason, h->cfg.failure_threshold, h->cfg.report_period, h->policy.consecutive,
+			 hwd_action_name(h->cfg.on_quorum_failure), h->cfg.max_consecutive);
 		return;
 	}
 	if (plan.why == HWD_WHY_NO_CRASH_KERNEL || plan.why == HWD_WHY_KEXEC_UNKNOWN)
@@ -303,61 +317,53 @@ static void take_action(hostwd *h)
 			 plan.why == HWD_WHY_NO_CRASH_KERNEL ? "no crash kernel is loaded" : "the crash kernel state is unknown",
 			 h->cfg.kexec_crash_loaded[0] ? h->cfg.kexec_crash_loaded : "kexec_crash_loaded unset", name);
 	log_emit(LOG_CRIT, MSGID_QUORUM_FAILURE, "quorum failure: %s (%s for %d periods of %ds)%s", name,
-		 h->policy.reason, h->cfg.failure_threshold, h->cfg.report_period, why);
+		 reason, h->cfg.failure_threshold, h->cfg.report_period, why);
 	if (plan.action == HWD_ACTION_LOG)
 		return;
 
-	/* Counted before the byte: after a crashdump there is no later. */
-	store_count(h, h->consecutive + 1);
-	n = snprintf(last_words, sizeof(last_words), "<2>hostwd: quorum failure: %s (%s)\n", name, h->policy.reason);
+	store_count(h);
+	n = snprintf(last_words, sizeof(last_words), "<2>hostwd: quorum failure: %s (%s)\n", name, reason);
 	write_best_effort(h->cfg.console_path, last_words, (size_t)n);
-
 	byte = plan.action == HWD_ACTION_REBOOT ? 'b' : 'c';
-	/* Stop kicking either way: if the byte is written, the kernel watchdog
-	 * finishes the job should sysrq not; if it cannot be, the watchdog
-	 * reset is the only way left to carry out the decision. */
-	h->kicking = false;
 	r = write_sysrq(h, byte);
 	if (r < 0)
 		log_emit(LOG_CRIT, MSGID_ACTION_FAILED, "quorum failure: %s NOT taken: cannot write '%c' to %s: %s; %s", name,
 			 byte, h->cfg.sysrq_path, strerror(-r), without_sysrq(h));
-	if (h->cfg.reboot_fallback_after > 0 && !h->fallback_src) {
-		uint64_t t;
-
-		sd_event_now(h->event, CLOCK_MONOTONIC, &t);
-		if (sd_event_add_time(h->event, &h->fallback_src, CLOCK_MONOTONIC,
-				      t + (uint64_t)h->cfg.reboot_fallback_after * USEC_PER_SEC, USEC_PER_MSEC,
-				      on_fallback, h) < 0)
-			log_err("cannot arm the reboot fallback timer");
-	}
+	arm_reboot_fallback(h);
 }
 
 static void handle_event(hostwd *h, hwd_event ev)
 {
 	switch (ev) {
 	case HWD_EV_GRACE:
-		log_info("bad period inside start grace, not counted (%s)", h->policy.reason);
+		log_info("bad period inside start grace, not counted (%s)", REASON(h));
 		break;
 	case HWD_EV_BAD_PERIOD:
-		log_warn("bad period %u/%d: %s", h->policy.bad_periods, h->cfg.failure_threshold, h->policy.reason);
+		log_warn("bad period %u/%d: %s", h->policy.bad_periods, h->cfg.failure_threshold, REASON(h));
 		break;
 	case HWD_EV_SUPPRESSED:
 		log_emit(LOG_NOTICE, MSGID_QUORUM_SUPPRESSED, "quorum failure suppressed: node locked (%s, %u/%d bad periods frozen)",
-			 h->policy.reason, h->policy.bad_periods, h->cfg.failure_threshold);
+			 REASON(h), h->policy.bad_periods, h->cfg.failure_threshold);
 		break;
 	case HWD_EV_LOCKED:
-		log_debug("bad period while locked (%s)", h->policy.reason);
+		log_debug("bad period while locked (%s)", REASON(h));
 		break;
-	case HWD_EV_ACT:
+	case HWD_EV_PROPOSE: {
 		/* Last look at the lock file right before acting. */
-		if (lock_present(h)) {
-			handle_event(h, hwd_policy_lock_raced(&h->policy));
-			break;
-		}
+		hwd_policy_cfg pc = policy_cfg(&h->cfg);
+		hwd_kexec_state kexec = pc.action == HWD_ACTION_CRASHDUMP ? read_kexec(h) : HWD_KEXEC_UNKNOWN;
+
+		handle_event(h, hwd_policy_confirm(&h->policy, &pc, lock_present(h), kexec));
+		break;
+	}
+	case HWD_EV_ACT:
 		take_action(h);
 		break;
 	case HWD_EV_RESTORED:
 		log_emit(LOG_NOTICE, MSGID_QUORUM_RESTORED, "quorum restored");
+		break;
+	case HWD_EV_HEALTHY:
+		store_count(h);
 		break;
 	case HWD_EV_NONE:
 		break;
@@ -365,21 +371,12 @@ static void handle_event(hostwd *h, hwd_event ev)
 	update_status(h);
 }
 
-static int rearm(sd_event_source *s, uint64_t usec, uint64_t interval)
-{
-	int r = sd_event_source_set_time(s, usec + interval);
-
-	if (r < 0)
-		return r;
-	return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
-}
-
 static int on_kick(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	hostwd *h = userdata;
 	int r;
 
-	if (!h->kicking)
+	if (!hwd_policy_kick(&h->policy))
 		return 0;
 	if (fit_check(h, "fail_kick", &h->fit_fail_kick)) {
 		h->n.kick_failures++;
@@ -392,7 +389,7 @@ static int on_kick(sd_event_source *s, uint64_t usec, void *userdata)
 			h->n.kicks++;
 		}
 	}
-	return rearm(s, usec, (uint64_t)h->cfg.kick_interval * USEC_PER_SEC);
+	return service_rearm(s, usec, (uint64_t)h->cfg.kick_interval * USEC_PER_SEC);
 }
 
 static int on_period(sd_event_source *s, uint64_t usec, void *userdata)
@@ -400,16 +397,14 @@ static int on_period(sd_event_source *s, uint64_t usec, void *userdata)
 	hostwd *h = userdata;
 	hwd_policy_cfg pc = policy_cfg(&h->cfg);
 
-	uint64_t now = now_ms();
+	unsigned count = h->policy.consecutive;
+	bool was_log_only = log_only(h);
+	hwd_event ev = hwd_policy_period_end(&h->policy, &pc, now_ms(), lock_present(h));
 
-	handle_event(h, hwd_policy_period_end(&h->policy, &pc, now, lock_present(h)));
-	if (h->consecutive > 0 && hwd_policy_healthy(&h->policy, &pc, now)) {
+	if (ev == HWD_EV_HEALTHY)
 		log_emit(LOG_NOTICE, MSGID_ACTION_LIMIT, "healthy period: consecutive-action count %u reset to 0%s",
-			 h->consecutive, h->log_only ? "; quorum-failure action re-armed (was LOG ONLY)" : "");
-		store_count(h, 0);
-		check_limit(h);
-		update_status(h);
-	}
+			 count, was_log_only ? "; quorum-failure action re-armed (was LOG ONLY)" : "");
+	handle_event(h, ev);
 	/* A flood of bad datagrams costs one line a period, not one each. */
 	if (h->n.rejected != h->n.rejected_logged) {
 		log_warn("report from uid %ld rejected: not in [health] allowed_uids (%lu in the last period, %lu so far)",
@@ -421,7 +416,7 @@ static int on_period(sd_event_source *s, uint64_t usec, void *userdata)
 			 h->n.malformed - h->n.malformed_logged, h->n.malformed);
 		h->n.malformed_logged = h->n.malformed;
 	}
-	return rearm(s, usec, (uint64_t)h->cfg.report_period * USEC_PER_SEC);
+	return service_rearm(s, usec, (uint64_t)h->cfg.report_period * USEC_PER_SEC);
 }
 
 /* The reply goes only into the socket the request carried: no address,
@@ -638,7 +633,6 @@ static int reload(void *userdata)
 	log_notice("configuration reloaded from %s", h->svc.config_path);
 	if (count_moved)
 		load_count(h);
-	check_limit(h);
 	check_action(h);
 	update_status(h);
 	return 0;
@@ -702,11 +696,11 @@ static void check_action(hostwd *h)
 	const char *name = hwd_action_name(h->cfg.on_quorum_failure);
 
 	h->action_blocked[0] = '\0';
-	if (h->log_only)
+	if (log_only(h))
 		log_emit(LOG_CRIT, MSGID_ACTION_LIMIT,
 			 "LOG ONLY: %u consecutive quorum-failure actions with no healthy period between them (%s) reached "
 			 "[action] max_consecutive = %d; no action until a healthy period",
-			 h->consecutive, h->cfg.count_file, h->cfg.max_consecutive);
+			 h->policy.consecutive, h->cfg.count_file, h->cfg.max_consecutive);
 	if (h->cfg.on_quorum_failure == HWD_ACTION_LOG)
 		return;
 	if (h->cfg.count_file[0] && h->cfg.max_consecutive > 0) {
@@ -727,7 +721,9 @@ static void check_action(hostwd *h)
 				 "(max_consecutive = %d) will not count across boots", dir, strerror(-r), h->cfg.max_consecutive);
 	}
 	if (access(h->cfg.sysrq_path, W_OK) < 0) {
-		snprintf(h->action_blocked, sizeof(h->action_blocked), "%s: %s", h->cfg.sysrq_path, strerror(errno));
+		int err = errno;
+
+		snprintf(h->action_blocked, sizeof(h->action_blocked), "%s: %s", h->cfg.sysrq_path, strerror(err));
 		log_emit(LOG_CRIT, MSGID_ACTION_UNAVAILABLE,
 			 "cannot take the quorum-failure action %s: %s; on quorum failure %s", name, h->action_blocked,
 			 without_sysrq(h));
@@ -738,49 +734,37 @@ static void check_action(hostwd *h)
 			 h->cfg.crashdump_fallback ? "only be logged" : "reboot");
 }
 
-static int run(hostwd *h)
+/* Open the configured device and say loudly when it is no real backstop. */
+static int open_device(hostwd *h)
 {
-	int t, r;
+	int r = hwd_device_open(h->cfg.device, h->cfg.timeout, &h->device, &h->timeout_s);
 
-	if (h->cfg.fit_enabled)
-		log_emit(LOG_WARNING, MSGID_FIT, "FIT enabled: fault files in %s are honoured; never use in production",
-			 h->cfg.fit_dir);
-	harden(h);
-	r = hwd_device_open(h->cfg.device, h->cfg.timeout, &h->device, &t);
 	if (r < 0) {
 		device_error(h->cfg.device, r);
 		return r;
 	}
-	if (t != h->cfg.timeout)
-		log_warn("watchdog driver chose timeout %ds instead of %ds", t, h->cfg.timeout);
-	h->timeout_s = t;
+	if (h->timeout_s != h->cfg.timeout)
+		log_warn("watchdog driver chose timeout %ds instead of %ds", h->timeout_s, h->cfg.timeout);
 	if (hwd_device_get_kind(h->device) == HWD_DEV_FILE)
 		log_emit(LOG_WARNING, MSGID_NO_BACKSTOP, "watchdog device is a TEST FAKE (%s): no hardware backstop", h->cfg.device);
 	else if (hwd_device_get_kind(h->device) == HWD_DEV_NONE)
 		log_emit(LOG_WARNING, MSGID_NO_BACKSTOP,
 			 "no watchdog device configured ([watchdog] device is empty): nothing resets this node if hostwd or the kernel hangs");
-	r = health_open(&h->cfg, &h->health_fd);
-	if (r < 0) {
-		log_err("cannot open health socket %s: %s", h->cfg.health_socket,
-			r == -EEXIST ? "path exists and is not a socket" : strerror(-r));
-		return r;
-	}
+	return 0;
+}
+
+static int setup_loop(hostwd *h)
+{
+	uint64_t t0;
+	int r;
 
 	r = sd_event_default(&h->event);
-	if (r < 0)
-		return r;
-	r = service_signals(&h->svc, h->event, reload, h);
+	if (r >= 0)
+		r = service_signals(&h->svc, h->event, reload, h);
 	if (r < 0)
 		return r;
 	/* Pings WATCHDOG=1 at half of WATCHDOG_USEC from the loop itself. */
 	sd_event_set_watchdog(h->event, true);
-
-	hwd_policy_init(&h->policy, now_ms());
-	h->kicking = true;
-	load_count(h);
-	check_limit(h);
-	check_action(h);
-	uint64_t t0;
 	sd_event_now(h->event, CLOCK_MONOTONIC, &t0);
 	r = sd_event_add_time(h->event, &h->kick_src, CLOCK_MONOTONIC, t0, 10 * USEC_PER_MSEC, on_kick, h);
 	if (r >= 0)
@@ -793,22 +777,15 @@ static int run(hostwd *h)
 		r = sd_event_source_set_priority(h->kick_src, SD_EVENT_PRIORITY_IMPORTANT);
 	if (r >= 0)
 		r = sd_event_source_set_priority(h->period_src, SD_EVENT_PRIORITY_IMPORTANT);
-	if (r < 0) {
+	if (r < 0)
 		log_err("event loop setup failed: %s", strerror(-r));
-		return r;
-	}
+	return r;
+}
 
-	log_notice("started: device %s (%s, timeout %ds, kick every %ds), health %s, period %ds x %d, grace %ds, "
-		   "lock file %s, action %s",
-		   h->cfg.device[0] ? h->cfg.device : "-", hwd_device_kind_name(hwd_device_get_kind(h->device)), t,
-		   h->cfg.kick_interval, h->cfg.health_socket, h->cfg.report_period, h->cfg.failure_threshold,
-		   h->cfg.start_grace, h->cfg.lock_file, hwd_action_name(h->cfg.on_quorum_failure));
-	notify_ready();
-	update_status(h);
-	r = sd_event_loop(h->event);
-
-	/* Clean stop: disarm, unless we already acted and want the reset. */
-	hwd_device_close(h->device, h->kicking);
+static void stop(hostwd *h)
+{
+	/* Clean stop: disarm, unless an action was decided and the reset is wanted. */
+	hwd_device_close(h->device, hwd_policy_kick(&h->policy));
 	h->device = NULL;
 	sd_event_source_unref(h->kick_src);
 	sd_event_source_unref(h->period_src);
@@ -818,6 +795,40 @@ static int run(hostwd *h)
 	close(h->health_fd);
 	unlink(h->cfg.health_socket);
 	log_notice("stopped");
+}
+
+static int run(hostwd *h)
+{
+	int r;
+
+	if (h->cfg.fit_enabled)
+		log_emit(LOG_WARNING, MSGID_FIT, "FIT enabled: fault files in %s are honoured; never use in production",
+			 h->cfg.fit_dir);
+	harden(h);
+	r = open_device(h);
+	if (r < 0)
+		return r;
+	r = health_open(&h->cfg, &h->health_fd);
+	if (r < 0) {
+		log_err("cannot open health socket %s: %s", h->cfg.health_socket,
+			r == -EEXIST ? "path exists and is not a socket" : strerror(-r));
+		return r;
+	}
+	hwd_policy_init(&h->policy, now_ms());
+	load_count(h);
+	check_action(h);
+	r = setup_loop(h);
+	if (r < 0)
+		return r;
+	log_notice("started: device %s (%s, timeout %ds, kick every %ds), health %s, period %ds x %d, grace %ds, "
+		   "lock file %s, action %s",
+		   h->cfg.device[0] ? h->cfg.device : "-", hwd_device_kind_name(hwd_device_get_kind(h->device)),
+		   h->timeout_s, h->cfg.kick_interval, h->cfg.health_socket, h->cfg.report_period,
+		   h->cfg.failure_threshold, h->cfg.start_grace, h->cfg.lock_file,
+		   hwd_action_name(h->cfg.on_quorum_failure));
+	update_status(h);
+	r = service_loop(h->event);
+	stop(h);
 	return r;
 }
 
@@ -839,15 +850,8 @@ int main(int argc, char **argv)
 	if (r >= 0)
 		return r;
 	log_open("hostwd");
-	if (service_load_config(&h.svc, &h.cfg) < 0)
-		return 1;
-	if (h.svc.mode == SERVICE_CHECK_CONFIG) {
-		printf("%s: configuration valid\n", h.svc.config_path);
-		return 0;
-	}
-	if (h.svc.mode == SERVICE_DUMP_CONFIG) {
-		conf_dump(&hwd_conf_table, &h.cfg, stdout);
-		return 0;
-	}
-	return run(&h) < 0 ? 1 : 0;
+	r = service_config_or_exit(&h.svc, &h.cfg);
+	if (r >= 0)
+		return r;
+	return service_exit_status(run(&h));
 }

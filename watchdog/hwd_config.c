@@ -1,4 +1,5 @@
 #include "hwd_config.h"
+#include "health_wire.h"
 #include "util.h"
 
 #include <errno.h>
@@ -24,7 +25,7 @@ static const conf_key hwd_keys[] = {
 	  "Run at real-time priority (SCHED_RR 1) so load cannot delay kicks; failure is a warning." },
 	{ "watchdog", "lock_memory", CONF_BOOL, offsetof(hwd_config, lock_memory), 0, "1", 0, 1, NULL,
 	  "Lock all memory (mlockall) so swapping cannot delay kicks; failure is a warning." },
-	STR("health", "socket", health_socket, "/run/hostwd/health.sock", "Unix datagram socket for health reports and status requests."),
+	STR("health", "socket", health_socket, HEALTH_DEFAULT_SOCKET, "Unix datagram socket for health reports and status requests."),
 	INT("health", "report_period", report_period, "30", 1, 3600, "Seconds between expected reports; one evaluation per period."),
 	INT("health", "failure_threshold", failure_threshold, "3", 1, 100, "Consecutive bad periods before quorum failure."),
 	INT("health", "start_grace", start_grace, "300", 0, 86400, "Seconds after start before bad periods count."),
@@ -45,7 +46,7 @@ static const conf_key hwd_keys[] = {
 	    "Above this many consecutive actions, log only (0: no limit); a healthy period resets the count."),
 	STR("action", "sysrq_path", sysrq_path, "/proc/sysrq-trigger", "Where the action byte is written."),
 	STR("action", "console_path", console_path, "/dev/kmsg", "Where the last words before the action are written; empty to skip."),
-	STR("lock", "file", lock_file, "/var/run/.node_locked", "While this file exists no quorum-failure action is taken."),
+	STR("lock", "file", lock_file, HEALTH_DEFAULT_LOCK_FILE, "While this file exists no quorum-failure action is taken."),
 	{ "fit", "enabled", CONF_BOOL, offsetof(hwd_config, fit_enabled), 0, "0", 0, 1, NULL,
 	  "Fault insertion for tests: honour fault files in dir. Never in production." },
 	STR("fit", "dir", fit_dir, "/run/hostwd/fit", "Fault files: drop_reports, fail_kick."),

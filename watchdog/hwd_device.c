@@ -89,11 +89,49 @@ static const hwd_device_ops kernel_ops = { HWD_DEV_KERNEL, kernel_kick, kernel_s
 static const hwd_device_ops file_ops = { HWD_DEV_FILE, file_kick, file_set_timeout, file_disarm };
 static const hwd_device_ops none_ops = { HWD_DEV_NONE, none_kick, file_set_timeout, none_disarm };
 
+/* The test fake is asked for by name, never guessed from the file type:
+ * a typo in a real device path must not become one. */
+static int open_fake(const char *fake, int *ret_fd)
+{
+	struct stat st;
+	int fd;
+
+	if (!*fake)
+		return -EINVAL;
+	if (stat(fake, &st) == 0 && S_ISFIFO(st.st_mode))
+		/* O_RDWR: never blocks waiting for a reader, never ENXIO. */
+		fd = open(fake, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	else if (stat(fake, &st) == 0 && !S_ISREG(st.st_mode))
+		return -ENODEV;
+	else
+		fd = open(fake, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	*ret_fd = fd;
+	return 0;
+}
+
+/* A real device: it must exist (ENOENT for a typo) and be a character device. */
+static int open_kernel(const char *path, int *ret_fd)
+{
+	struct stat st;
+	int fd;
+
+	if (stat(path, &st) < 0)
+		return -errno;
+	if (!S_ISCHR(st.st_mode))
+		return -ENODEV;
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	*ret_fd = fd;
+	return 0;
+}
+
 int hwd_device_open(const char *path, int timeout_s, hwd_device **ret, int *ret_timeout_s)
 {
 	hwd_device *d;
-	struct stat st;
-	int r;
+	int r = 0;
 
 	d = calloc(1, sizeof(*d));
 	if (!d)
@@ -102,38 +140,14 @@ int hwd_device_open(const char *path, int timeout_s, hwd_device **ret, int *ret_
 	if (!path || !*path) {
 		d->ops = &none_ops;
 	} else if (strncmp(path, HWD_DEVICE_FAKE_PREFIX, strlen(HWD_DEVICE_FAKE_PREFIX)) == 0) {
-		/* The test fake is asked for by name, never guessed from the
-		 * file type: a typo in a real device path must not become one. */
-		const char *fake = path + strlen(HWD_DEVICE_FAKE_PREFIX);
-
 		d->ops = &file_ops;
-		if (!*fake) {
-			free(d);
-			return -EINVAL;
-		}
-		if (stat(fake, &st) == 0 && S_ISFIFO(st.st_mode))
-			/* O_RDWR: never blocks waiting for a reader, never ENXIO. */
-			d->fd = open(fake, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-		else if (stat(fake, &st) == 0 && !S_ISREG(st.st_mode))
-			errno = ENODEV;
-		else
-			d->fd = open(fake, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		r = open_fake(path + strlen(HWD_DEVICE_FAKE_PREFIX), &d->fd);
 	} else {
-		/* A real device: it must exist and be a character device. */
 		d->ops = &kernel_ops;
-		if (stat(path, &st) < 0)
-			; /* errno set: ENOENT for a typo */
-		else if (!S_ISCHR(st.st_mode))
-			errno = ENODEV;
-		else
-			d->fd = open(path, O_WRONLY | O_CLOEXEC);
+		r = open_kernel(path, &d->fd);
 	}
-	if (d->ops != &none_ops && d->fd < 0) {
-		r = -errno;
-		free(d);
-		return r;
-	}
-	r = d->ops->set_timeout(d, timeout_s, ret_timeout_s);
+	if (r >= 0)
+		r = d->ops->set_timeout(d, timeout_s, ret_timeout_s);
 	if (r < 0) {
 		/* Leave a half-opened kernel watchdog disarmed, not ticking. */
 		if (d->fd >= 0) {

@@ -7,6 +7,12 @@ void hwd_policy_init(hwd_policy *p, uint64_t now_ms)
 {
 	memset(p, 0, sizeof(*p));
 	p->start_ms = now_ms;
+	p->kicking = true;
+}
+
+void hwd_policy_set_consecutive(hwd_policy *p, unsigned n)
+{
+	p->consecutive = n;
 }
 
 static bool report_good(const hwd_report *r)
@@ -32,20 +38,35 @@ hwd_event hwd_policy_report(hwd_policy *p, const hwd_report *r, uint64_t now_ms)
 	p->bad_periods = 0;
 	p->suppressed = false;
 	p->failed = false;
-	p->reason[0] = '\0';
+	p->proposed = false;
+	p->reason = HEALTH_REASON_NONE;
+	p->reason_process[0] = '\0';
 	return was_bad ? HWD_EV_RESTORED : HWD_EV_NONE;
 }
 
 static void set_reason(hwd_policy *p, const hwd_policy_cfg *cfg, uint64_t now_ms)
 {
-	if (!hwd_policy_report_fresh(p, cfg, now_ms))
-		snprintf(p->reason, sizeof(p->reason), "no report");
-	else if (!p->last.configured)
-		snprintf(p->reason, sizeof(p->reason), "unconfigured");
-	else if (p->last.process[0])
-		snprintf(p->reason, sizeof(p->reason), "process %s lost", p->last.process);
-	else
-		snprintf(p->reason, sizeof(p->reason), "quorum lost");
+	p->reason_process[0] = '\0';
+	if (!hwd_policy_report_fresh(p, cfg, now_ms)) {
+		p->reason = HEALTH_REASON_NO_REPORT;
+	} else if (!p->last.configured) {
+		p->reason = HEALTH_REASON_UNCONFIGURED;
+	} else if (p->last.process[0]) {
+		p->reason = HEALTH_REASON_PROCESS_LOST;
+		memcpy(p->reason_process, p->last.process, sizeof(p->reason_process));
+		p->reason_process[sizeof(p->reason_process) - 1] = '\0';
+	} else {
+		p->reason = HEALTH_REASON_QUORUM_LOST;
+	}
+}
+
+/* The count is frozen, not reset: unlocking resumes from it. */
+static hwd_event suppress(hwd_policy *p)
+{
+	if (p->suppressed)
+		return HWD_EV_LOCKED;
+	p->suppressed = true;
+	return HWD_EV_SUPPRESSED;
 }
 
 hwd_event hwd_policy_period_end(hwd_policy *p, const hwd_policy_cfg *cfg, uint64_t now_ms,
@@ -53,31 +74,61 @@ hwd_event hwd_policy_period_end(hwd_policy *p, const hwd_policy_cfg *cfg, uint64
 {
 	bool bad = !hwd_policy_report_fresh(p, cfg, now_ms) || !report_good(&p->last);
 
+	p->proposed = false; /* a proposal not confirmed within its period lapses */
 	if (!locked)
 		p->suppressed = false; /* lock removal ends a suppression episode */
-	if (!bad)
-		return HWD_EV_NONE;
+	if (!bad) {
+		if (p->consecutive == 0 || !hwd_policy_healthy(p, cfg, now_ms))
+			return HWD_EV_NONE;
+		p->consecutive = 0;
+		return HWD_EV_HEALTHY;
+	}
 	set_reason(p, cfg, now_ms);
 	/* Only periods that began after the grace ended count, so the first
 	 * action comes at grace + threshold x period, never earlier. */
 	if (now_ms - p->start_ms < cfg->grace_ms + cfg->period_ms)
 		return HWD_EV_GRACE;
-	if (locked) {
-		/* The count is frozen, not reset: unlocking resumes from it. */
-		if (p->suppressed)
-			return HWD_EV_LOCKED;
-		p->suppressed = true;
-		return HWD_EV_SUPPRESSED;
-	}
+	if (locked)
+		return suppress(p);
 	if (p->failed)
 		return HWD_EV_NONE; /* acted already this episode */
-	if (p->bad_periods < cfg->threshold)
-		p->bad_periods++;
-	if (p->bad_periods >= cfg->threshold) {
-		p->failed = true;
-		return HWD_EV_ACT;
+	if (p->bad_periods + 1 >= cfg->threshold) {
+		p->proposed = true;
+		return HWD_EV_PROPOSE;
 	}
+	p->bad_periods++;
 	return HWD_EV_BAD_PERIOD;
+}
+
+hwd_event hwd_policy_confirm(hwd_policy *p, const hwd_policy_cfg *cfg, bool locked, hwd_kexec_state kexec)
+{
+	if (!p->proposed)
+		return HWD_EV_NONE;
+	p->proposed = false;
+	if (locked)
+		return suppress(p);
+	p->bad_periods = cfg->threshold;
+	p->failed = true;
+	p->plan = hwd_action_choose(cfg->action, cfg->fallback, kexec, p->consecutive, cfg->max_consecutive);
+	if (p->plan.action != HWD_ACTION_LOG) {
+		/* Counted before the action: after a crashdump there is no later.
+		 * Kicking stops either way: if the action works the kernel
+		 * watchdog finishes what sysrq did not, if it cannot be taken
+		 * the watchdog reset is the only way left to carry it out. */
+		p->consecutive++;
+		p->kicking = false;
+	}
+	return HWD_EV_ACT;
+}
+
+bool hwd_policy_kick(const hwd_policy *p)
+{
+	return p->kicking;
+}
+
+bool hwd_policy_log_only(const hwd_policy *p, const hwd_policy_cfg *cfg)
+{
+	return cfg->max_consecutive > 0 && p->consecutive >= cfg->max_consecutive;
 }
 
 bool hwd_policy_healthy(const hwd_policy *p, const hwd_policy_cfg *cfg, uint64_t now_ms)
@@ -85,15 +136,10 @@ bool hwd_policy_healthy(const hwd_policy *p, const hwd_policy_cfg *cfg, uint64_t
 	return hwd_policy_report_fresh(p, cfg, now_ms) && report_good(&p->last) && p->bad_periods == 0 && !p->failed;
 }
 
-hwd_event hwd_policy_lock_raced(hwd_policy *p)
+const char *hwd_policy_reason_text(const hwd_policy *p, char *buf, size_t size)
 {
-	p->failed = false;
-	if (p->bad_periods > 0)
-		p->bad_periods--;
-	if (p->suppressed)
-		return HWD_EV_LOCKED;
-	p->suppressed = true;
-	return HWD_EV_SUPPRESSED;
+	health_reason_text(p->reason, p->reason_process, buf, size);
+	return buf;
 }
 
 const char *hwd_event_name(hwd_event ev)
@@ -104,8 +150,10 @@ const char *hwd_event_name(hwd_event ev)
 		[HWD_EV_BAD_PERIOD] = "bad_period",
 		[HWD_EV_LOCKED] = "locked",
 		[HWD_EV_SUPPRESSED] = "suppressed",
+		[HWD_EV_PROPOSE] = "propose",
 		[HWD_EV_ACT] = "act",
 		[HWD_EV_RESTORED] = "restored",
+		[HWD_EV_HEALTHY] = "healthy",
 	};
 
 	return (unsigned)ev < sizeof(names) / sizeof(names[0]) ? names[ev] : "?";

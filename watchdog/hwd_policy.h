@@ -1,11 +1,18 @@
-/* The hostwd decision: given reports, period ends, the lock file and time,
- * is this a quorum failure to act on, one to suppress, or nothing? Pure: no
- * I/O, time passed in, so a table-driven test can walk every case. */
+/* The hostwd decision, all of it: given reports, period ends, the lock
+ * file, the crash kernel and time, is a period bad, is this a quorum
+ * failure to act on or to suppress, which action, does hostwd still kick,
+ * and when is the consecutive-action count reset? Pure: no I/O, time and
+ * the lock file's presence passed in, so a table-driven test can walk
+ * every case. The daemon only carries the decisions out. */
 #ifndef HWD_POLICY_H
 #define HWD_POLICY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "health_wire.h"
+#include "hwd_action.h"
 
 #define HWD_PROCESS_MAX 64
 #define HWD_REASON_MAX 96
@@ -21,6 +28,9 @@ typedef struct hwd_policy_cfg {
 	uint64_t period_ms;   /* report_period */
 	uint64_t grace_ms;    /* start_grace: periods beginning earlier do not count */
 	unsigned threshold;   /* failure_threshold */
+	hwd_action action;    /* on_quorum_failure */
+	hwd_action fallback;  /* crashdump_fallback: reboot or log */
+	unsigned max_consecutive; /* 0: no limit */
 } hwd_policy_cfg;
 
 typedef struct hwd_policy {
@@ -30,8 +40,13 @@ typedef struct hwd_policy {
 	hwd_report last;
 	unsigned bad_periods;      /* consecutive counted bad periods */
 	bool suppressed;           /* suppression logged this episode */
-	bool failed;               /* quorum failure declared, action taken */
-	char reason[HWD_REASON_MAX]; /* why the last bad period was bad */
+	bool failed;               /* quorum failure declared, action decided */
+	bool proposed;             /* HWD_EV_PROPOSE given, not yet confirmed */
+	bool kicking;              /* false once an action that takes the node down is decided */
+	unsigned consecutive;      /* actions with no healthy period between them */
+	health_reason reason;      /* why the last bad period was bad */
+	char reason_process[HWD_PROCESS_MAX]; /* for HEALTH_REASON_PROCESS_LOST */
+	hwd_action_plan plan;      /* the action decided with the last HWD_EV_ACT */
 } hwd_policy;
 
 typedef enum hwd_event {
@@ -40,31 +55,50 @@ typedef enum hwd_event {
 	HWD_EV_BAD_PERIOD,    /* counted, threshold not reached */
 	HWD_EV_LOCKED,        /* bad period while locked, already logged */
 	HWD_EV_SUPPRESSED,    /* bad period while locked: log suppression */
-	HWD_EV_ACT,           /* quorum failure: take the action now */
+	HWD_EV_PROPOSE,       /* threshold reached: look at the lock file again, then hwd_policy_confirm() */
+	HWD_EV_ACT,           /* quorum failure: carry out p->plan now */
 	HWD_EV_RESTORED,      /* good report after bad periods or failure */
+	HWD_EV_HEALTHY,       /* healthy period: the consecutive-action count went back to 0 */
 } hwd_event;
 
 void hwd_policy_init(hwd_policy *p, uint64_t now_ms);
 
+/* The consecutive-action count as persisted (read back at start). */
+void hwd_policy_set_consecutive(hwd_policy *p, unsigned n);
+
 /* A report arrived. Returns HWD_EV_RESTORED or HWD_EV_NONE. */
 hwd_event hwd_policy_report(hwd_policy *p, const hwd_report *r, uint64_t now_ms);
 
-/* A period ended at now_ms; locked = lock file present right now. */
+/* A period ended at now_ms; locked = lock file present right now. Never
+ * HWD_EV_ACT: reaching the threshold gives HWD_EV_PROPOSE. */
 hwd_event hwd_policy_period_end(hwd_policy *p, const hwd_policy_cfg *cfg,
 				uint64_t now_ms, bool locked);
 
-/* HWD_EV_ACT was returned but the lock file appeared before the action
- * could be taken: undo the count and suppress instead. Returns
- * HWD_EV_SUPPRESSED or HWD_EV_LOCKED. */
-hwd_event hwd_policy_lock_raced(hwd_policy *p);
+/* Second step after HWD_EV_PROPOSE, with the lock file looked at again
+ * right before acting and the crash kernel's state. Locked: the count
+ * stays frozen below the threshold and HWD_EV_SUPPRESSED (or
+ * HWD_EV_LOCKED if already said) is returned. Otherwise HWD_EV_ACT with
+ * p->plan decided: the consecutive count grows and kicking stops unless
+ * the plan only logs. HWD_EV_NONE if nothing was proposed. */
+hwd_event hwd_policy_confirm(hwd_policy *p, const hwd_policy_cfg *cfg, bool locked, hwd_kexec_state kexec);
+
+/* Does hostwd kick the watchdog device (and disarm it on a clean stop)? */
+bool hwd_policy_kick(const hwd_policy *p);
+
+/* The consecutive-action limit is reached: the next failure only logs. */
+bool hwd_policy_log_only(const hwd_policy *p, const hwd_policy_cfg *cfg);
 
 /* A report counts as current for 1.5 periods, so jitter between the
  * reporter's timer and ours never turns one late report into a miss. */
 bool hwd_policy_report_fresh(const hwd_policy *p, const hwd_policy_cfg *cfg, uint64_t now_ms);
 
 /* The period ending at now_ms was healthy: a fresh good report and no
- * bad period counted. Resets the consecutive-action count. */
+ * bad period counted. */
 bool hwd_policy_healthy(const hwd_policy *p, const hwd_policy_cfg *cfg, uint64_t now_ms);
+
+/* The reason of the last bad period for people ("process sm lost");
+ * returns buf. */
+const char *hwd_policy_reason_text(const hwd_policy *p, char *buf, size_t size);
 
 const char *hwd_event_name(hwd_event ev);
 

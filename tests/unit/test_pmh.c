@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "health_wire.h"
 #include "pmh_config.h"
 #include "pmh_eval.h"
 #include "pmonhook.h"
@@ -291,10 +292,38 @@ static void test_lib_errors(void **state)
 	pmh_close(NULL);
 }
 
+/* Both sides of the health socket name reasons and defaults from one
+ * place; the public header repeats the socket path, so check it. */
+static void test_wire_vocabulary(void **state)
+{
+	static const struct {
+		const char *code, *text;
+	} rows[] = {
+		{ "none", "" }, { "no-report", "no report" }, { "unconfigured", "unconfigured" },
+		{ "quorum-lost", "quorum lost" }, { "process-lost", "process sm lost" },
+	};
+	health_reason r;
+	char buf[96];
+
+	(void)state;
+	assert_string_equal(PMH_DEFAULT_SOCKET, HEALTH_DEFAULT_SOCKET);
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		assert_int_equal(health_reason_parse(rows[i].code, &r), 0);
+		assert_string_equal(health_reason_code(r), rows[i].code);
+		health_reason_text(r, "sm", buf, sizeof(buf));
+		assert_string_equal(buf, rows[i].text);
+	}
+	assert_int_equal(health_reason_parse("meteor-strike", &r), -EINVAL);
+	assert_int_equal(health_reason_parse(NULL, &r), -EINVAL);
+	health_reason_text(HEALTH_REASON_PROCESS_LOST, NULL, buf, sizeof(buf));
+	assert_string_equal(buf, "process ? lost");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_evaluate_table),
+		cmocka_unit_test(test_wire_vocabulary),
 		cmocka_unit_test(test_split_list),
 		cmocka_unit_test(test_process_running),
 		cmocka_unit_test(test_config),
