@@ -141,9 +141,12 @@ sed -i 's/^cluster = 127.0.3.2/cluster = 127.0.3.9/' "$D/hosts.conf"
 kill -HUP "$AGENT_PID"; sleep 0.3
 start_client
 wait_for 3 sh -c "$CTL list | grep -q 'node-1 .*unlocked *unlocked'"
+rm -f "$D/captured"
 $POKE udp-capture 127.0.3.9 2115 "$D/captured" 5 1 &
 CAP=$!
-sleep 0.3
+# netpoke creates the output file once its socket is bound; a fixed sleep
+# lost the only Locked frame on a loaded machine (python not yet listening).
+wait_for 5 test -e "$D/captured"
 $CTL lock node-1 >/dev/null
 wait "$CAP"
 t_check "captured a Locked frame off the wire" test -s "$D/captured"
