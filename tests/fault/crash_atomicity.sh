@@ -18,15 +18,22 @@ file_ok() { # absent, or exactly the expected content
 	[ "$(cat "$1")" = "$want" ]
 }
 
-# started LOG: wait (at most 10 s, sanitizer builds on a busy machine start
-# slowly) until the client in LOG has restored the flag and logged its start.
+# started LOG PID: wait (at most 10 s, sanitizer builds on a busy machine
+# start slowly) until the client PID has logged its start in LOG, which it
+# does only after restoring the flag. The line must come from PID: a `>LOG`
+# redirection is applied by the forked child, possibly after `&` returned,
+# so LOG could still hold an earlier run's start line when the wait began;
+# matching that one killed the recovery run before it had restored anything
+# (a cycle killed between the two files then failed the agreement check).
+# LOG is also emptied before the start, so it holds this run's lines only.
 started() {
 	local n
 	for n in $(seq 1 1000); do
-		grep -q 'started as node-1 (boot' "$1" && return 0
+		grep -q "mtcclient\[$2\]: .*started as node-1 (boot" "$1" && return 0
+		kill -0 "$2" 2>/dev/null || break
 		sleep 0.01
 	done
-	return 1
+	grep -q "mtcclient\[$2\]: .*started as node-1 (boot" "$1"
 }
 
 torn=0 inconsistent=0 applied=0 between=0 nostart=0 start_ms=$(now_ms)
@@ -34,7 +41,7 @@ for i in $(seq 1 "$CYCLES"); do
 	"$BIN/mtcclient" -c "$D/client.conf" >>"$D/client.log" 2>&1 &
 	pid=$!
 	# Let the client restore and send its first mtcAlive (agent learns the nonce).
-	started "$D/client.log" || nostart=$((nostart + 1))
+	started "$D/client.log" "$pid" || nostart=$((nostart + 1))
 	if [ $((i % 2)) -eq 1 ]; then verb=lock; else verb=unlock; fi
 	# Kill 0-15 ms after sending the request: before the command arrives,
 	# during the fsync'd writes (about a millisecond), or after them.
@@ -51,11 +58,13 @@ for i in $(seq 1 "$CYCLES"); do
 	# Killed between the two files (backup written or removed, flag not yet).
 	f=0; b=0; [ -e "$(flag)" ] && f=1; [ -e "$(backup)" ] && b=1
 	[ "$f" -ne "$b" ] && between=$((between + 1))
+	before="flag=$f backup=$b"
 	# Recovery at the next start makes them agree (start, let it restore, kill).
 	for net in pxeboot mgmt cluster; do fit_fail_net $net; done
-	"$BIN/mtcclient" -c "$D/client.conf" >"$D/restore.log" 2>&1 &
+	: >"$D/restore.log"
+	"$BIN/mtcclient" -c "$D/client.conf" >>"$D/restore.log" 2>&1 &
 	pid=$!
-	if ! started "$D/restore.log"; then
+	if ! started "$D/restore.log" "$pid"; then
 		nostart=$((nostart + 1))
 		echo "cycle $i ($verb): the restarted client did not log its start within 10 s"
 	fi
@@ -64,7 +73,8 @@ for i in $(seq 1 "$CYCLES"); do
 	f=0; b=0; [ -e "$(flag)" ] && f=1; [ -e "$(backup)" ] && b=1
 	if [ "$f" -ne "$b" ]; then
 		inconsistent=$((inconsistent + 1))
-		echo "cycle $i ($verb): after recovery flag=$f backup=$b"
+		echo "cycle $i ($verb): after recovery flag=$f backup=$b (before it $before); the recovery run logged:"
+		sed 's/^/     /' "$D/restore.log"
 	fi
 	: >"$D/client.log"
 done

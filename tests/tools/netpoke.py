@@ -126,6 +126,7 @@ def udp_capture(addr, port, out, seconds, count, ready=None):
         open(ready, "w").close()
     end = time.time() + float(seconds)
     n = 0
+    # Created only after bind(): tests wait for the file to know we listen.
     with open(out, "w") as f:
         while time.time() < end and n < int(count):
             s.settimeout(max(0.01, end - time.time()))
