@@ -225,4 +225,28 @@ hup "$CLIENT_PID" "$D/client.log" 'keeping the running configuration|configurati
 t_check "client SIGHUP with a broken file keeps running" sh -c "kill -0 $CLIENT_PID && grep -q 'keeping the running configuration' '$D/client.log'"
 cp "$D/client.good" "$D/client.conf"
 
+
+# --- mtcctl list --json prints JSON it has checked (issue 15) ---
+# Fake agents: a valid reply full of escapes comes out valid with its
+# strings intact; a reply that is not JSON is an error, not passed on.
+fake_agent() { # NAME REPLY: a fake mtcagent on $D/NAME.sock answering REPLY
+	t_spawn "$D/$1.log" $POKE stream-server "$D/$1.sock" "$(printf %s "$2" | od -An -tx1 | tr -d ' \n')" "$D/$1.ready" 60
+	FAKE_PID=$T_LAST_PID
+	t_wait_for 10 "the fake agent $1" test -e "$D/$1.ready"
+}
+fake_agent good '{"hosts":[{"name":"a\"b\\c\u0001\t\u00e9","admin":"locked","alives":3}],"frames":{"rx":1}}'
+out=$("$BIN/mtcctl" --socket "$D/good.sock" list --json); rc=$?
+t_check "mtcctl list --json: a valid reply with escapes exits 0 (rc=$rc)" test "$rc" -eq 0
+t_check "... and comes out valid, strings and order intact" python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert list(d) == ["hosts", "frames"] and d["hosts"][0] == {"name": "a\"b\\c\x01\t\u00e9", "admin": "locked", "alives": 3}, d
+' "$out"
+kill "$FAKE_PID"; wait "$FAKE_PID" 2>/dev/null
+fake_agent broken '{"hosts":[{"name":"a"b","admin":"locked"}]}'
+out=$("$BIN/mtcctl" --socket "$D/broken.sock" list --json 2>"$D/err"); rc=$?
+t_check "mtcctl list --json: a reply that is not JSON is an error (exit 1, rc=$rc)" test "$rc" -eq 1
+t_check "... nothing on stdout, the reason on stderr" sh -c "[ -z \"\$1\" ] && grep -q 'reply is not valid JSON' '$D/err'" _ "$out"
+kill "$FAKE_PID"; wait "$FAKE_PID" 2>/dev/null
+
 t_done
