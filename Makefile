@@ -64,7 +64,10 @@ COMMON_SRC := $(wildcard common/*.c)
 HWD_LIB_SRC := watchdog/hwd_action.c watchdog/hwd_policy.c watchdog/hwd_report.c watchdog/hwd_device.c watchdog/hwd_config.c
 PMH_LIB_SRC := pmon-hooks/pmonhook.c
 PMH_EVAL_SRC := pmon-hooks/pmh_eval.c pmon-hooks/pmh_config.c pmon-hooks/pmh_json.c
-MTC_LIB_SRC := $(filter-out mtc/mtcclient.c mtc/mtcagent.c mtc/mtcctl.c,$(wildcard mtc/*.c))
+# The agent's own parts (they share its state, mtc/mtc_agent.h): linked into
+# mtcagent only, not into the library the other binaries and tests use.
+AGENT_SRC := mtc/mtc_agent_net.c mtc/mtc_control.c $(wildcard mtc/mtc_store*.c)
+MTC_LIB_SRC := $(filter-out mtc/mtcclient.c mtc/mtcagent.c mtc/mtcctl.c $(AGENT_SRC),$(wildcard mtc/*.c))
 
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
 
@@ -134,7 +137,7 @@ $(PMH_SO): $(call objs,$(PMH_LIB_SRC) common/kvtext.c)
 $(BIN)/hostwd: $(OBJ)/watchdog/hostwd.o $(HWD_A) $(COMMON_A)
 $(BIN)/pmon-hook: $(OBJ)/pmon-hooks/pmon-hook.o $(PMHE_A) $(PMH_A) $(COMMON_A)
 $(BIN)/mtcclient: $(OBJ)/mtc/mtcclient.o $(MTC_A) $(COMMON_A)
-$(BIN)/mtcagent: $(OBJ)/mtc/mtcagent.o $(MTC_A) $(COMMON_A)
+$(BIN)/mtcagent: $(OBJ)/mtc/mtcagent.o $(call objs,$(AGENT_SRC)) $(MTC_A) $(COMMON_A)
 $(BIN)/mtcctl: $(OBJ)/mtc/mtcctl.o $(MTC_A) $(COMMON_A)
 $(BIN)/pmon-hook $(BIN)/mtcctl: LINK_JSON = $(JSON_LIBS)
 $(BIN)/%:
