@@ -139,7 +139,7 @@ $(BIN)/pmon-hook: $(OBJ)/pmon-hooks/pmon-hook.o $(PMHE_A) $(PMH_A) $(COMMON_A)
 $(BIN)/mtcclient: $(OBJ)/mtc/mtcclient.o $(MTC_A) $(COMMON_A)
 $(BIN)/mtcagent: $(OBJ)/mtc/mtcagent.o $(call objs,$(AGENT_SRC)) $(MTC_A) $(COMMON_A)
 $(BIN)/mtcctl: $(OBJ)/mtc/mtcctl.o $(MTC_A) $(COMMON_A)
-$(BIN)/pmon-hook $(BIN)/mtcctl: LINK_JSON = $(JSON_LIBS)
+$(BIN)/pmon-hook $(BIN)/mtcagent $(BIN)/mtcctl: LINK_JSON = $(JSON_LIBS)
 $(BIN)/%:
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LINK_JSON)

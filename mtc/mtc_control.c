@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "log.h"
 #include "mtc_agent.h"
 #include "mtc_store.h"
@@ -65,65 +67,85 @@ static int write_all(reply *rp, const char *p, size_t len)
 	return 0;
 }
 
-static void reply_list(agent *a, reply *fd, bool json)
+static void reply_list_text(agent *a, reply *fd)
 {
 	uint64_t now = now_ms();
 	char line[512];
 	int n;
 
-	if (json)
-		write_all(fd, "{\"hosts\":[", 10);
-	else {
-		n = snprintf(line, sizeof(line), "%-20s %-9s %-9s %-10s %-8s %-8s %-8s %s\n", "HOST", "ADMIN", "REPORTED",
-			     "CONFIGURED", "PXEBOOT", "MGMT", "CLUSTER", "MISMATCH");
-		write_all(fd, line, (size_t)n);
-	}
+	n = snprintf(line, sizeof(line), "%-20s %-9s %-9s %-10s %-8s %-8s %-8s %s\n", "HOST", "ADMIN", "REPORTED",
+		     "CONFIGURED", "PXEBOOT", "MGMT", "CLUSTER", "MISMATCH");
+	write_all(fd, line, (size_t)n);
 	for (size_t i = 0; i < a->n_hosts && !fd->failed; i++) {
 		agent_host *h = &a->hosts[i];
 		char age[MTC_NET_COUNT][24];
 
 		for (int net = 0; net < MTC_NET_COUNT; net++)
 			format_age(h->order.last_seen_ms[net], now, age[net], sizeof(age[net]));
-		if (json) {
-			char seen[MTC_NET_COUNT][24];
-
-			for (int net = 0; net < MTC_NET_COUNT; net++) {
-				if (h->order.last_seen_ms[net])
-					snprintf(seen[net], sizeof(seen[net]), "%llu",
-						 (unsigned long long)(now - h->order.last_seen_ms[net]));
-				else
-					snprintf(seen[net], sizeof(seen[net]), "null");
-			}
-			n = snprintf(line, sizeof(line),
-				     "%s{\"name\":\"%s\",\"admin\":\"%s\",\"admin_known\":%s,\"reported\":\"%s\","
-				     "\"configured\":%s,\"last_seen_ms_ago\":{\"pxeboot\":%s,\"mgmt\":%s,\"cluster\":%s},"
-				     "\"mismatch\":%s,\"episodes\":%lu,\"alives\":%lu,\"acks\":%lu,\"stale\":%lu,"
-				     "\"reordered\":%lu,\"old_boot\":%lu,\"boot\":%u,\"cmdseq\":%u,\"applied\":%u}",
-				     i ? "," : "", h->entry.name, agent_admin_name(h), h->admin_known ? "true" : "false",
-				     reported_name(h->ep.reported), h->configured ? "true" : "false", seen[0], seen[1],
-				     seen[2], h->ep.active ? "true" : "false", h->ep.episodes, h->alives, h->acks, h->stale,
-				     h->reordered, h->old_boot, h->order.boot, h->cmdseq, h->applied);
-		} else {
-			n = snprintf(line, sizeof(line), "%-20s %-9s %-9s %-10s %-8s %-8s %-8s %s%s\n", h->entry.name,
-				     agent_admin_name(h), reported_name(h->ep.reported), h->configured ? "yes" : "no", age[0],
-				     age[1], age[2], h->ep.active ? "yes" : "no",
-				     h->admin_known ? "" : "  (admin state unknown: treated as locked)");
-		}
+		n = snprintf(line, sizeof(line), "%-20s %-9s %-9s %-10s %-8s %-8s %-8s %s%s\n", h->entry.name,
+			     agent_admin_name(h), reported_name(h->ep.reported), h->configured ? "yes" : "no", age[0],
+			     age[1], age[2], h->ep.active ? "yes" : "no",
+			     h->admin_known ? "" : "  (admin state unknown: treated as locked)");
 		write_all(fd, line, (size_t)n);
 	}
 	unsigned long rx = a->io.rx[0] + a->io.rx[1] + a->io.rx[2], tx = a->tx[0] + a->tx[1] + a->tx[2];
 
-	if (json)
-		n = snprintf(line, sizeof(line),
-			     "],\"frames\":{\"rx\":%lu,\"tx\":%lu,\"tx_errors\":%lu},"
-			     "\"dropped\":{\"bad_auth\":%lu,\"malformed\":%lu,\"unknown_host\":%lu,\"stale\":%lu,"
-			     "\"old_boot\":%lu}}\n",
-			     rx, tx, a->tx_errors[0] + a->tx_errors[1] + a->tx_errors[2], a->drops.bad_auth, a->drops.malformed,
-			     a->unknown_host, a->stale, a->old_boot);
-	else
-		n = snprintf(line, sizeof(line), "frames: rx=%lu tx=%lu; dropped: bad_auth=%lu malformed=%lu unknown_host=%lu stale=%lu "
-			     "old_boot=%lu\n", rx, tx, a->drops.bad_auth, a->drops.malformed, a->unknown_host, a->stale, a->old_boot);
+	n = snprintf(line, sizeof(line), "frames: rx=%lu tx=%lu; dropped: bad_auth=%lu malformed=%lu unknown_host=%lu stale=%lu "
+		     "old_boot=%lu\n", rx, tx, a->drops.bad_auth, a->drops.malformed, a->unknown_host, a->stale, a->old_boot);
 	write_all(fd, line, (size_t)n);
+}
+
+static json_t *ms_ago(uint64_t seen, uint64_t now)
+{
+	return seen ? json_integer((json_int_t)(now - seen)) : json_null();
+}
+
+/* One host of list --json; NULL when out of memory. */
+static json_t *host_json(const agent_host *h, uint64_t now)
+{
+	const uint64_t *seen = h->order.last_seen_ms;
+
+	return json_pack("{s:s, s:s, s:b, s:s, s:b, s:{s:o, s:o, s:o}, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			 "name", h->entry.name, "admin", agent_admin_name(h), "admin_known", h->admin_known,
+			 "reported", reported_name(h->ep.reported), "configured", h->configured, "last_seen_ms_ago",
+			 "pxeboot", ms_ago(seen[0], now), "mgmt", ms_ago(seen[1], now), "cluster", ms_ago(seen[2], now),
+			 "mismatch", h->ep.active, "episodes", (json_int_t)h->ep.episodes, "alives", (json_int_t)h->alives,
+			 "acks", (json_int_t)h->acks, "stale", (json_int_t)h->stale, "reordered", (json_int_t)h->reordered,
+			 "old_boot", (json_int_t)h->old_boot, "boot", (json_int_t)h->order.boot, "cmdseq",
+			 (json_int_t)h->cmdseq, "applied", (json_int_t)h->applied);
+}
+
+static int append_to_reply(const char *buf, size_t size, void *userdata)
+{
+	return write_all(userdata, buf, size) < 0 ? -1 : 0;
+}
+
+/* list --json: the same fields and order as ever, written by jansson so
+ * every string is escaped. A document that cannot be built is cut short
+ * (mtcctl then says the reply is not JSON), like a reply that outgrows
+ * its buffer. */
+static void reply_list_json(agent *a, reply *fd)
+{
+	uint64_t now = now_ms();
+	json_t *hosts = json_array(), *d;
+
+	for (size_t i = 0; i < a->n_hosts && hosts; i++)
+		if (json_array_append_new(hosts, host_json(&a->hosts[i], now)) < 0) {
+			json_decref(hosts);
+			hosts = NULL;
+		}
+	d = !hosts ? NULL :
+	    json_pack("{s:o, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I}}", "hosts", hosts, "frames", "rx",
+		      (json_int_t)(a->io.rx[0] + a->io.rx[1] + a->io.rx[2]), "tx",
+		      (json_int_t)(a->tx[0] + a->tx[1] + a->tx[2]), "tx_errors",
+		      (json_int_t)(a->tx_errors[0] + a->tx_errors[1] + a->tx_errors[2]), "dropped", "bad_auth",
+		      (json_int_t)a->drops.bad_auth, "malformed", (json_int_t)a->drops.malformed, "unknown_host",
+		      (json_int_t)a->unknown_host, "stale", (json_int_t)a->stale, "old_boot", (json_int_t)a->old_boot);
+	if (!d || json_dump_callback(d, append_to_reply, fd, JSON_COMPACT | JSON_PRESERVE_ORDER) < 0)
+		fd->failed = true;
+	else
+		write_all(fd, "\n", 1);
+	json_decref(d);
 }
 
 typedef struct control_conn {
@@ -178,7 +200,10 @@ static void handle_control(agent *a, control_conn *c, char *req)
 
 	sscanf(req, "%15s %64s", verb, arg);
 	if (strcmp(verb, "list") == 0) {
-		reply_list(a, fd, strcmp(arg, "json") == 0);
+		if (strcmp(arg, "json") == 0)
+			reply_list_json(a, fd);
+		else
+			reply_list_text(a, fd);
 		return;
 	}
 	if (strcmp(verb, "lock") != 0 && strcmp(verb, "unlock") != 0) {

@@ -90,6 +90,29 @@ t_check "agent survives readers that hang up mid-reply (mtcctl list | head)" kil
 cp "$D/hosts.small" "$D/hosts.conf"
 hup "$AGENT_PID" "$D/agent.log" "$AGENT_HUP"
 
+# --- list --json with the oddest host names the hosts file allows (issue 15)
+# Host names are letters, digits, '-', '.', '_' (at most 63), so nothing in
+# the agent's JSON needs escaping today; jansson writes it all the same, and
+# a name that would need it is refused before it gets there. (40, not 63:
+# inih cuts a section header at 49 bytes, "host " + 44.)
+long=$(printf 'x%.0s' $(seq 1 40))
+printf '[host a.b_c-D]\npxeboot = 127.0.9.1\n[host _-.]\npxeboot = 127.0.9.2\n[host %s]\npxeboot = 127.0.9.3\n' "$long" >>"$D/hosts.conf"
+hup "$AGENT_PID" "$D/agent.log" "$AGENT_HUP"
+t_check "list --json with host names a.b_c-D, _-. and a 40-character one: valid JSON, every name as in the file" \
+	python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert sorted(h["name"] for h in d["hosts"]) == sorted(["node-1", "a.b_c-D", "_-.", sys.argv[2]]), d["hosts"]
+' "$($CTL list --json)" "$long"
+cp "$D/hosts.small" "$D/hosts.conf"
+hup "$AGENT_PID" "$D/agent.log" "$AGENT_HUP"
+for name in 'a"b' 'a\b' 'a}{'; do
+	printf '[host %s]\npxeboot = 127.0.9.4\n' "$name" >"$D/odd-hosts.conf"
+	sed "s|$D/hosts.conf|$D/odd-hosts.conf|" "$D/agent.conf" >"$D/agent-odd.conf"
+	"$BIN/mtcagent" --check-config -c "$D/agent-odd.conf" >/dev/null 2>&1; rc=$?
+	t_check "hosts file: host name '${name:0:8}' refused (rc=$rc), so it never reaches the JSON" test "$rc" -eq 1
+done
+
 # --- agent restart keeps the admin state ---
 $CTL lock node-1 >/dev/null
 wait_for 3 test -e "$(flag)"
