@@ -7,7 +7,7 @@ t_tmpdir
 POKE="python3 $ROOT/tests/tools/netpoke.py"
 mtc_world "$T_DIR" 1
 # mtcAlive frames the agent took from node-1 (its only host here).
-alives() { $CTL list --json | sed -n 's/.*"alives":\([0-9]*\).*/\1/p'; }
+alives() { $CTL list --json | python3 -c 'import json,sys; print([h["alives"] for h in json.load(sys.stdin)["hosts"] if h["name"] == "node-1"][0])'; }
 alives_at_least() { [ "$(alives)" -ge "$1" ] 2>/dev/null; }
 AGENT_HUP='configuration reloaded|keeping the running'
 # hup PID LOG REGEX: SIGHUP, then wait for the reload's verdict line.
@@ -223,7 +223,7 @@ realkey=$(od -v -An -tx1 "$D/mtc.key" | tr -d ' \n')
 unknown=$($POKE mtc-frame "$realkey" 1 0 0 7 1 00112233445566778899aabbccddeeff intruder-9)
 $POKE udp-send 127.0.1.1 2102 "$unknown" 127.0.1.2
 $POKE udp-send 127.0.1.1 2102 "$forged" 127.0.1.2
-wait_for 5 sh -c "$CTL list --json | grep -q '\"unknown_host\":[1-9]' && $CTL list --json | grep -q '\"bad_auth\":[1-9]'"
+wait_for 5 t_json 'd["dropped"]["unknown_host"] >= 1 and d["dropped"]["bad_auth"] >= 1' $CTL list --json
 json=$($CTL list --json)
 t_check "agent counts unknown-host and bad-auth frames" \
 	sh -c "echo '$json' | python3 -c 'import json,sys; d=json.load(sys.stdin)[\"dropped\"]; assert d[\"unknown_host\"]>=1 and d[\"bad_auth\"]>=1, d'"
