@@ -81,6 +81,8 @@ t_check "all three networks seen within 2.5 s, no frame taken for stale" \
 cp "$D/hosts.conf" "$D/hosts.small"
 for i in $(seq 1 4000); do printf "[host filler-%d]\npxeboot = 127.0.9.%d\n" "$i" $((i % 250 + 1)); done >>"$D/hosts.conf"  # list > socket buffer
 hup "$AGENT_PID" "$D/agent.log" "$AGENT_HUP"
+t_check "list --json of 4001 hosts (a reply far over one read): valid JSON, every host" \
+	t_json 'len(d["hosts"]) == 4001' $CTL list --json
 for i in $(seq 1 20); do $CTL list 2>/dev/null | head -1 >/dev/null; done
 # Absence proof: the agent meets the last hang-up after mtcctl is gone; it
 # has 1 s to die of it, and must then still answer.
