@@ -14,9 +14,15 @@ UNITDIR ?= $(PREFIX)/lib/systemd/system
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 
 CC ?= cc
-PKGS := libsystemd inih libsodium
+BASE_PKGS := libsystemd inih libsodium
+# JSON in and out (pmon-hook status --json, mtcagent's list, mtcctl): only
+# the binaries that write or read JSON link it; hostwd, mtcclient and
+# libpmonhook do not.
+JSON_PKGS := jansson
+PKGS := $(BASE_PKGS) $(JSON_PKGS)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS := $(shell pkg-config --libs $(PKGS))
+PKG_LIBS := $(shell pkg-config --libs $(BASE_PKGS))
+JSON_LIBS := $(shell pkg-config --libs $(JSON_PKGS))
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka)
 
 ifeq ($(SANITIZE),1)
@@ -57,8 +63,11 @@ TBIN := $(BUILD)/tests
 COMMON_SRC := $(wildcard common/*.c)
 HWD_LIB_SRC := watchdog/hwd_action.c watchdog/hwd_policy.c watchdog/hwd_report.c watchdog/hwd_device.c watchdog/hwd_config.c
 PMH_LIB_SRC := pmon-hooks/pmonhook.c
-PMH_EVAL_SRC := pmon-hooks/pmh_eval.c pmon-hooks/pmh_config.c
-MTC_LIB_SRC := $(filter-out mtc/mtcclient.c mtc/mtcagent.c mtc/mtcctl.c,$(wildcard mtc/*.c))
+PMH_EVAL_SRC := pmon-hooks/pmh_eval.c pmon-hooks/pmh_config.c pmon-hooks/pmh_json.c
+# The agent's own parts (they share its state, mtc/mtc_agent.h): linked into
+# mtcagent only, not into the library the other binaries and tests use.
+AGENT_SRC := mtc/mtc_agent_net.c mtc/mtc_control.c $(wildcard mtc/mtc_store*.c)
+MTC_LIB_SRC := $(filter-out mtc/mtcclient.c mtc/mtcagent.c mtc/mtcctl.c $(AGENT_SRC),$(wildcard mtc/*.c))
 
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
 
@@ -135,16 +144,17 @@ $(PMH_SO): $(call objs,$(PMH_LIB_SRC) common/kvtext.c common/health_wire.c)
 $(BIN)/hostwd: $(OBJ)/watchdog/hostwd.o $(HWD_A) $(COMMON_A)
 $(BIN)/pmon-hook: $(OBJ)/pmon-hooks/pmon-hook.o $(PMHE_A) $(PMH_A) $(COMMON_A)
 $(BIN)/mtcclient: $(OBJ)/mtc/mtcclient.o $(MTC_A) $(COMMON_A)
-$(BIN)/mtcagent: $(OBJ)/mtc/mtcagent.o $(MTC_A) $(COMMON_A)
+$(BIN)/mtcagent: $(OBJ)/mtc/mtcagent.o $(call objs,$(AGENT_SRC)) $(MTC_A) $(COMMON_A)
 $(BIN)/mtcctl: $(OBJ)/mtc/mtcctl.o $(MTC_A) $(COMMON_A)
+$(BIN)/pmon-hook $(BIN)/mtcagent $(BIN)/mtcctl: LINK_JSON = $(JSON_LIBS)
 $(BIN)/%:
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LINK_JSON)
 
 # Unit tests link the real modules; each test_X.c is one cmocka binary.
 $(TBIN)/test_%: $(OBJ)/tests/unit/test_%.o $(HWD_A) $(MTC_A) $(PMHE_A) $(PMH_A) $(COMMON_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(JSON_LIBS) $(CMOCKA_LIBS)
 
 # The device test fakes the driver with --wrap; fortify would bypass it.
 $(OBJ)/tests/unit/test_hwd_device.o: ALL_CFLAGS += -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=0
@@ -239,7 +249,7 @@ fuzz-build: $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
 
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRC)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB_SRC) $(PKG_LIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB_SRC) $(PKG_LIBS) $(JSON_LIBS)
 
 fuzz: fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/smoke.sh

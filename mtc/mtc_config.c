@@ -25,6 +25,8 @@
 	INT(sec, "agent_port", net[i].agent_port, aport, 1, 65535, "UDP port the agent receives on."), \
 	INT(sec, "client_port", net[i].client_port, cport, 1, 65535, "UDP port the client receives on.")
 
+static const char *const store_names[] = { "file", NULL };
+
 static const conf_key mtc_keys[] = {
 	STR("client", "hostname", hostname, "", "This node's name as in the agent's hosts file; empty: the system hostname."),
 	INT("client", "alive_period", alive_period, "5", 1, 300, "Seconds between mtcAlive messages on each network."),
@@ -39,6 +41,8 @@ static const conf_key mtc_keys[] = {
 	    "Empty: .cmdseq beside locked_backup."),
 	STR("client", "configured_file", configured_file, "/etc/platform/.initial_config_complete", "Present when the node is configured."),
 	STR("agent", "hosts_file", hosts_file, "/etc/mtc/hosts.conf", "Nodes and their per-network addresses."),
+	{ "agent", "store", CONF_ENUM, offsetof(mtc_config, store), 0, "file", 0, 0, store_names,
+	  "Where admin state is kept: file (state_file, this controller only)." },
 	STR("agent", "state_file", state_file, "/var/lib/mtc/admin.state", "Admin lock state per host, persisted atomically."),
 	STR("agent", "control_socket", control_socket, "/run/mtc/agent.sock", "Unix socket mtcctl talks to."),
 	INT("agent", "resend_interval_ms", resend_interval_ms, "2000", 0, 600000, "Minimum time between correction resends to one host."),

@@ -20,6 +20,8 @@ typedef struct mtc_net_config {
 	int client_port;
 } mtc_net_config;
 
+typedef enum { MTC_STORE_FILE } mtc_store_kind;
+
 typedef struct mtc_config {
 	char hostname[MTC_HOSTNAME_MAX + 1];
 	int alive_period;
@@ -31,6 +33,7 @@ typedef struct mtc_config {
 	char cmdseq_file[MTC_PATH_MAX]; /* "" = beside locked_backup */
 
 	char hosts_file[MTC_PATH_MAX];
+	int store;                      /* mtc_store_kind */
 	char state_file[MTC_PATH_MAX];
 	char control_socket[108];
 	int resend_interval_ms;

@@ -8,6 +8,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "mtc_config.h"
 #include "util.h"
 
@@ -26,14 +28,47 @@ static void usage(FILE *out)
 		MTC_DEFAULT_CONFIG);
 }
 
-static int request(const char *path, const char *req)
+/* The agent's whole reply; bounded (the agent caps its own at 64 MiB). */
+#define REPLY_MAX (65u << 20)
+
+/* The agent's JSON is parsed before it is printed: a script reading
+ * mtcctl list --json gets a valid document or an error, never a broken
+ * one. Printed again through jansson, in the agent's field order. */
+static int print_json_reply(const char *buf, size_t len)
+{
+	json_error_t err;
+	json_t *d = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
+	int r;
+
+	if (!json_is_object(d)) {
+		if (d)
+			fprintf(stderr, "mtcctl: mtcagent's reply is JSON but not an object\n");
+		else
+			fprintf(stderr, "mtcctl: mtcagent's reply is not valid JSON: %s (line %d, column %d)\n", err.text,
+				err.line, err.column);
+		json_decref(d);
+		return 1;
+	}
+	r = json_dumpf(d, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(d);
+	if (r < 0 || putchar('\n') == EOF || fflush(stdout) == EOF) {
+		fprintf(stderr, "mtcctl: cannot write the list: %s\n", strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+/* Send req, then copy the reply to stdout (to stderr if it is an error).
+ * A JSON reply is read whole and checked first. */
+static int request(const char *path, const char *req, bool json)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct timeval tv = { 5, 0 };
-	char buf[4096];
+	char chunk[4096], *all = NULL;
+	size_t len = 0, cap = 0;
 	bool ok = false, first = true;
 	ssize_t n;
-	int fd;
+	int fd, r;
 
 	if (strcpy_bounded(sa.sun_path, sizeof(sa.sun_path), path) < 0) {
 		fprintf(stderr, "mtcctl: socket path too long: %s\n", path);
@@ -53,18 +88,41 @@ static int request(const char *path, const char *req)
 		return 3;
 	}
 	shutdown(fd, SHUT_WR);
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
 		if (first)
-			ok = strncmp(buf, "error", 5) != 0;
+			ok = strncmp(chunk, "error", 5) != 0;
 		first = false;
-		fwrite(buf, 1, (size_t)n, ok ? stdout : stderr);
+		if (!json || !ok) {
+			fwrite(chunk, 1, (size_t)n, ok ? stdout : stderr);
+			continue;
+		}
+		if (len + (size_t)n > cap) {
+			char *b = NULL;
+
+			cap = cap ? cap * 2 : 64 << 10;
+			if (cap <= REPLY_MAX)
+				b = realloc(all, cap);
+			if (!b) {
+				fprintf(stderr, "mtcctl: mtcagent's reply is too large (over %u MiB)\n", REPLY_MAX >> 20);
+				free(all);
+				close(fd);
+				return 1;
+			}
+			all = b;
+		}
+		memcpy(all + len, chunk, (size_t)n);
+		len += (size_t)n;
 	}
 	close(fd);
 	if (first) {
 		fprintf(stderr, "mtcctl: no answer from mtcagent\n");
 		return 3;
 	}
-	return ok ? 0 : 1;
+	r = ok ? 0 : 1;
+	if (ok && json)
+		r = print_json_reply(all, len);
+	free(all);
+	return r;
 }
 
 int main(int argc, char **argv)
@@ -133,11 +191,11 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		snprintf(req, sizeof(req), "%s %s\n", cmd, argv[optind]);
-		return request(sock, req);
+		return request(sock, req, false);
 	}
 	if (strcmp(cmd, "list") == 0) {
 		snprintf(req, sizeof(req), "list%s\n", json ? " json" : "");
-		return request(sock, req);
+		return request(sock, req, json);
 	}
 	fprintf(stderr, "mtcctl: unknown command '%s'\n", cmd);
 	usage(stderr);

@@ -12,6 +12,7 @@
 #include "notify.h"
 #include "pmh_config.h"
 #include "pmh_eval.h"
+#include "pmh_json.h"
 #include "pmonhook.h"
 #include "service.h"
 #include "util.h"
@@ -100,56 +101,17 @@ static int cmd_report(int argc, char **argv)
 	return EXIT_OK;
 }
 
-/* Fields struct pmh_status does not carry (it is ABI), read from the raw
- * reply; "-" when an older hostwd does not send them. */
-typedef struct status_extra {
-	char device[16], action_ready[4], consecutive[12], max_consecutive[12], log_only[4], timeout_s[12];
-} status_extra;
-
-static void get_extra(const char *text, int len, status_extra *x)
-{
-	kv_msg m;
-	const char *v;
-
-	strcpy(x->device, "-");
-	strcpy(x->action_ready, "-");
-	strcpy(x->consecutive, "-");
-	strcpy(x->max_consecutive, "-");
-	strcpy(x->log_only, "-");
-	strcpy(x->timeout_s, "-");
-	if (kv_parse(text, (size_t)len, &m) < 0)
-		return;
-#define X(field, key) if ((v = kv_get(&m, key))) snprintf(x->field, sizeof(x->field), "%s", v)
-	X(device, "device");
-	X(action_ready, "action_ready");
-	X(consecutive, "consecutive_actions");
-	X(max_consecutive, "max_consecutive");
-	X(log_only, "log_only");
-	X(timeout_s, "timeout_s");
-#undef X
-}
-
-static const char *json_bool(const char *v)
-{
-	return strcmp(v, "1") == 0 ? "true" : strcmp(v, "0") == 0 ? "false" : "null";
-}
-
-static void print_status(const struct pmh_status *s, const status_extra *x, bool json)
+static int print_status(const struct pmh_status *s, const pmh_status_extra *x, bool json)
 {
 	if (json) {
-		printf("{\"state\":\"%s\",\"locked\":%s,\"configured\":%s,\"quorum\":\"%s\",\"bad_periods\":%u,"
-		       "\"failure_threshold\":%u,\"suppressed\":%s,\"action\":\"%s\",\"last_report_age_s\":%ld,"
-		       "\"reason\":\"%s\",\"reports\":%lu,\"malformed\":%lu,\"rejected\":%lu,\"kicks\":%lu,"
-		       "\"actions\":%lu,\"kicking\":%s,\"device\":\"%s\",\"action_ready\":%s,"
-		       "\"consecutive_actions\":%s,\"max_consecutive\":%s,\"log_only\":%s,\"timeout_s\":%s}\n",
-		       s->state, s->locked ? "true" : "false", s->configured ? "true" : "false", s->quorum,
-		       s->bad_periods, s->failure_threshold, s->suppressed ? "true" : "false", s->action,
-		       s->last_report_age_s, s->reason, s->reports, s->malformed, s->rejected, s->kicks,
-		       s->actions, s->kicking ? "true" : "false", x->device, json_bool(x->action_ready),
-		       strcmp(x->consecutive, "-") ? x->consecutive : "null",
-		       strcmp(x->max_consecutive, "-") ? x->max_consecutive : "null", json_bool(x->log_only),
-		       strcmp(x->timeout_s, "-") ? x->timeout_s : "null");
-		return;
+		char *text;
+		int r = pmh_status_json(s, x, &text);
+
+		if (r < 0)
+			return r;
+		printf("%s\n", text);
+		free(text);
+		return 0;
 	}
 	printf("state              %s\n", s->state);
 	printf("locked             %s\n", s->locked ? "yes" : "no");
@@ -172,6 +134,7 @@ static void print_status(const struct pmh_status *s, const status_extra *x, bool
 					  strcmp(x->log_only, "0") == 0 ? "no" : "-");
 	printf("counters           reports=%lu malformed=%lu rejected=%lu kicks=%lu actions=%lu\n",
 	       s->reports, s->malformed, s->rejected, s->kicks, s->actions);
+	return 0;
 }
 
 static int cmd_status(int argc, char **argv)
@@ -183,7 +146,7 @@ static int cmd_status(int argc, char **argv)
 	const char *sock = PMH_DEFAULT_SOCKET;
 	char text[KV_MAX_MSG + 1];
 	struct pmh_status st;
-	status_extra x;
+	pmh_status_extra x;
 	bool json = false;
 	int c, r;
 	pmh *h;
@@ -201,7 +164,7 @@ static int cmd_status(int argc, char **argv)
 		r = pmh_status_text(h, text, sizeof(text), 1000);
 		pmh_close(h);
 		if (r >= 0) {
-			get_extra(text, r, &x);
+			pmh_status_extra_parse(text, (size_t)r, &x);
 			r = pmh_status_parse(text, (unsigned long)r, &st);
 		}
 	}
@@ -209,7 +172,11 @@ static int cmd_status(int argc, char **argv)
 		fprintf(stderr, "pmon-hook: status from %s: %s\n", sock, explain(r));
 		return exit_code_for(r);
 	}
-	print_status(&st, &x, json);
+	r = print_status(&st, &x, json);
+	if (r < 0) {
+		fprintf(stderr, "pmon-hook: cannot write hostwd's status as JSON: %s\n", strerror(-r));
+		return EXIT_FAIL;
+	}
 	return EXIT_OK;
 }
 

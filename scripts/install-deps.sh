@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(
   build-essential pkg-config make
-  libsystemd-dev libinih-dev libcmocka-dev libsodium-dev
+  libsystemd-dev libinih-dev libcmocka-dev libsodium-dev libjansson-dev
   clang llvm
   iproute2 nftables procps psmisc
   valgrind

@@ -105,6 +105,11 @@ t_gone() {
 # t_match WHAT PATTERN TEXT: TEXT contains PATTERN (grep -E).
 t_match() { if grep -qE -- "$2" <<<"$3"; then t_ok "$1"; else t_fail "$1"; echo "     wanted /$2/ in: $3"; fi; }
 
+# t_json EXPR CMD...: CMD prints one JSON document, which must parse, and
+# the Python expression EXPR over it (as d) is true. Tests read JSON with a
+# parser, never with grep: a match in broken JSON proves nothing.
+t_json() { local e=$1; shift; "$@" 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if eval(sys.argv[1]) else 1)' "$e" 2>/dev/null; }
+
 count_lines() { local n; n=$(grep -c -- "$1" "$2" 2>/dev/null); echo "${n:-0}"; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 

@@ -48,4 +48,17 @@ line=$(make -C "$ROOT" -n -B BUILD="$BUILD/arch-probe" CPPFLAGS=-DPROBE_CPP CFLA
 	"$BUILD/arch-probe/bin/mtcctl" 2>/dev/null)
 t_match "CPPFLAGS and CFLAGS reach the compile lines" '-c mtc/mtcctl.c' "$(grep -- '-DPROBE_CPP -DPROBE_CFLAGS' <<<"$line")"
 t_match "LDFLAGS reach the link line" '-Wl,-zprobe .*-o [^ ]*/bin/mtcctl' "$line"
+
+# JSON (issue 15): jansson is linked by the binaries that write or read JSON
+# and nothing else; libpmonhook, the library monitors link, stays free of it.
+if [ -x "$BIN/mtcctl" ] && [ -e "$ROOT/$BUILD/lib/libpmonhook.so.0" ] && command -v readelf >/dev/null; then
+	for f in bin/pmon-hook bin/mtcagent bin/mtcctl; do
+		t_check "$f links jansson" sh -c "readelf -d '$ROOT/$BUILD/$f' | grep -q 'NEEDED.*libjansson'"
+	done
+	for f in bin/hostwd bin/mtcclient lib/libpmonhook.so.0; do
+		t_check "$f does not link jansson" sh -c "! readelf -d '$ROOT/$BUILD/$f' | grep -q libjansson"
+	done
+else
+	t_skip "jansson linkage: binaries not built (or no readelf)"
+fi
 t_done

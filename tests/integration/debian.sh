@@ -43,6 +43,11 @@ t_match "packaged hostwd.conf has no kernel watchdog device until configured" '^
 t_match "packaged hostwd.conf only logs quorum failures until configured" '^on_quorum_failure = log$' "$conf"
 mkdir -p "$T_DIR/ctrl"; dpkg-deb -e "$deb" "$T_DIR/ctrl"
 t_check "postinst enables units" grep -q "deb-systemd-helper enable 'hostwd.service'" "$T_DIR/ctrl/postinst"
+# jansson reaches the runtime dependencies through shlibs, for
+# pmon-hook/mtcagent/mtcctl only: libpmonhook0 does not depend on it.
+t_match "hostwd-mtc depends on libjansson4 (shlibs)" 'libjansson4' "$(dpkg-deb -f "$deb" Depends)"
+t_check "libpmonhook0 does not depend on libjansson4" \
+	sh -c "! dpkg-deb -f '$T_DIR/libpmonhook0_0.1.0_amd64.deb' Depends | grep -q jansson"
 t_check "postinst starts nothing" sh -c "! grep -q 'deb-systemd-invoke.*start' '$T_DIR/ctrl/postinst'"
 # dpkg-buildflags' hardening reaches every compile and link line (blhc reads
 # the build log) and shows in the binaries shipped.

@@ -54,11 +54,11 @@ stop_hostwd() {
 sink_bytes() { stat -c %s "$D/sysrq"; }
 kick_count() { stat -c %s "$D/kicks" 2>/dev/null || echo 0; }
 kicks_above() { [ "$(kick_count)" -gt "$1" ]; }
-status_has() { # [--json] REGEX: hostwd's status shows REGEX
-	local re=${!#} opt=()
-	[ $# -gt 1 ] && opt=("$1")
-	"$BIN/pmon-hook" status "${opt[@]}" --socket "$D/health.sock" 2>/dev/null | grep -qE -- "$re"
+status_has() { # REGEX: hostwd's status shows REGEX
+	"$BIN/pmon-hook" status --socket "$D/health.sock" 2>/dev/null | grep -qE -- "$1"
 }
+# status_json EXPR: hostwd's status --json (d) is valid JSON and EXPR holds.
+status_json() { t_json "$1" "$BIN/pmon-hook" status --json --socket "$D/health.sock"; }
 
 # --- CLI basics ---------------------------------------------------------
 t_check "--version prints the version" sh -c "'$BIN/hostwd' --version | grep -q '^hostwd [0-9]'"
@@ -159,9 +159,9 @@ $POKE unix-send "$D/health.sock" "garbage"
 $POKE unix-send "$D/health.sock" "v2 configured=1 quorum=ok"
 $POKE unix-send "$D/health.sock" "v1 configured=1 quorum=$(head -c 700 /dev/zero | tr '\0' x)"
 $POKE unix-send-hex "$D/health.sock" "7631206300ff"
-wait_for 5 status_has --json '"malformed":4'
+wait_for 5 status_json 'd["malformed"] == 4'
 json=$("$BIN/pmon-hook" status --json --socket "$D/health.sock")
-t_check "malformed, wrong-version and oversized datagrams counted (4)" sh -c "echo '$json' | grep -q '\"malformed\":4'"
+t_check "malformed, wrong-version and oversized datagrams counted (4)" status_json 'd["malformed"] == 4'
 t_check "hostwd survived bad input" kill -0 "$HWD_PID"
 t_check "status JSON has the documented fields" sh -c "echo '$json' | python3 -c 'import json,sys; d=json.load(sys.stdin); [d[k] for k in (\"locked\",\"configured\",\"quorum\",\"bad_periods\",\"failure_threshold\",\"suppressed\",\"action\",\"last_report_age_s\")]'"
 
@@ -209,9 +209,8 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
 	start_hostwd "$D/run7.log"
 	chmod 755 "$D"
 	setpriv --reuid=65534 --regid=65534 --clear-groups "$BIN/pmon-hook" report --configured --quorum ok --socket "$D/health.sock"
-	wait_for 5 status_has --json '"rejected":1'
-	t_check "report from uid 65534 rejected and counted" \
-		sh -c "'$BIN/pmon-hook' status --json --socket '$D/health.sock' | grep -q '\"rejected\":1'"
+	wait_for 5 status_json 'd["rejected"] == 1'
+	t_check "report from uid 65534 rejected and counted" status_json 'd["rejected"] == 1'
 	wait_for 3 grep -q 'report from uid 65534 rejected' "$D/run7.log"
 	t_check "rejection logged with the uid" grep -q 'report from uid 65534 rejected' "$D/run7.log"
 	stop_hostwd

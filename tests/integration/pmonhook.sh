@@ -151,4 +151,70 @@ t_check "hook SIGHUP with a good file applies it (a missing gate: unconfigured)"
 stop_pair
 t_check "hook SIGTERM: logs the stop" grep -q 'received Terminated, stopping' "$D/hook.log"
 
+
+# --- odd strings in status --json (issue 15) ---------------------------------
+# The health protocol carries printable ASCII without space or '=':
+# libpmonhook refuses anything else in a process name before sending, and
+# hostwd counts a raw report with a control character as malformed. So '"'
+# and '\' are what reaches the JSON, and must come out escaped.
+POKE="python3 $ROOT/tests/tools/netpoke.py"
+hostwd_conf 100
+: >"$D/locked"   # the episode must not end in an action while we look
+: >"$D/sysrq"; rm -f "$D/actions.count"
+t_spawn "$D/hostwd.log" "$BIN/hostwd" -c "$D/hostwd.conf"; HWD=$T_LAST_PID
+t_wait_for 10 "hostwd to answer status" sh -c "$STATUS >/dev/null 2>&1"
+# json_get EXPR: EXPR over status --json (d), which must be valid JSON.
+json_get() { $STATUS --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
+# reason_round_trips NAME: report NAME lost (again, so the report stays
+# fresh), then status --json is valid JSON whose reason holds NAME as sent.
+reason_round_trips() {
+	"$BIN/pmon-hook" report --configured --quorum lost --process "$1" --socket "$D/health.sock" || return 1
+	$STATUS --json | python3 -c 'import json,sys; sys.exit(json.load(sys.stdin)["reason"] != "process %s lost" % sys.argv[1])' "$1"
+}
+for name in 'a"b\c' '"' '\' '\u0041' '"}],{"x":"' "$(printf '\\"%.0s' {1..31})"; do
+	wait_for 5 reason_round_trips "$name"
+	t_check "process name '$name': status --json is valid JSON and gives the name back" reason_round_trips "$name"
+done
+text_round_trips() {
+	"$BIN/pmon-hook" report --configured --quorum lost --process "$1" --socket "$D/health.sock" || return 1
+	$STATUS | grep -qF -- "process $1 lost"
+}
+wait_for 5 text_round_trips "$name"
+t_check "... and the text status shows it as sent" text_round_trips "$name"
+for name in $'x\ty' $'x\x01y' $'x\ny' 'x y' 'x=y'; do
+	"$BIN/pmon-hook" report --configured --quorum lost --process "$name" --socket "$D/health.sock" 2>/dev/null; rc=$?
+	t_check "process name $(printf %q "$name"): refused before sending (exit 2, rc=$rc)" test "$rc" -eq 2
+done
+m0=$(json_get 'd["malformed"]')
+$POKE unix-send "$D/health.sock" $'v1 configured=1 quorum=lost process=x\x01y seq=1'
+$POKE unix-send "$D/health.sock" $'v1 configured=1 quorum=lost process=x\x7fy seq=2'
+json_malformed_ge() { local v; v=$(json_get 'd["malformed"]') && [ "$v" -ge "$1" ]; }
+wait_for 3 json_malformed_ge $((m0 + 2))
+t_check "raw reports with a control character in the name: counted malformed" json_malformed_ge $((m0 + 2))
+t_check "... and status --json is still valid JSON" sh -c "$STATUS --json | python3 -c 'import json,sys; json.load(sys.stdin)'"
+kill "$HWD"; wait "$HWD" 2>/dev/null
+rm -f "$D/locked"
+
+# Every string field of the reply is escaped, and a number field that is not
+# a number is null, whatever a (fake, older or broken) hostwd sends.
+reply='v1 state=a"b locked=1 configured=1 quorum=q\ bad_periods=1 failure_threshold=3 suppressed=1 action=x"y last_report_age_s=2 reason=process-lost reason_process=p\"q reports=5 malformed=0 rejected=0 kicks=9 actions=0 kicking=1 device=d\\"e action_ready=1 consecutive_actions=1x max_consecutive=-1 log_only=0 timeout_s="10"'
+t_spawn "$D/fake.log" $POKE status-server "$D/fake.sock" "$(printf %s "$reply" | od -An -tx1 | tr -d ' \n')" "$D/fake.ready" 60
+FAKE=$T_LAST_PID
+t_wait_for 10 "the fake hostwd" test -e "$D/fake.ready"
+out=$("$BIN/pmon-hook" status --json --socket "$D/fake.sock"); rc=$?
+t_check "fake hostwd with quotes and backslashes in every string: status --json exits 0 (rc=$rc)" test "$rc" -eq 0
+t_check "... valid JSON, every string as sent, non-numbers null, same fields and types" python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+want = {"state": "a\"b", "locked": True, "configured": True, "quorum": "q\\", "bad_periods": 1,
+        "failure_threshold": 3, "suppressed": True, "action": "x\"y", "last_report_age_s": 2,
+        "reason": "process p\\\"q lost", "reports": 5, "malformed": 0, "rejected": 0, "kicks": 9,
+        "actions": 0, "kicking": True, "device": "d\\\\\"e", "action_ready": True,
+        "consecutive_actions": None, "max_consecutive": -1, "log_only": False, "timeout_s": None}
+assert list(d) == list(want), list(d)
+for k in want:
+    assert d[k] == want[k] and type(d[k]) is type(want[k]), (k, d[k], want[k])
+' "$out"
+kill "$FAKE" 2>/dev/null; wait "$FAKE" 2>/dev/null
+
 t_done

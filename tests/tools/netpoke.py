@@ -4,6 +4,7 @@ replay UDP frames, forge mtc frames. Loopback addresses only; every wait is
 bounded."""
 import hashlib
 import hmac
+import os
 import signal
 import socket
 import struct
@@ -116,6 +117,50 @@ def unix_send(path, payload):
     s.sendto(payload, path)
 
 
+def status_server(path, replyhex, ready, seconds):
+    """A fake hostwd: answer every "v1 status" request on the datagram
+    socket path with the given reply, through the descriptor the request
+    passes (as hostwd does), until seconds have passed."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(path)
+    open(ready, "w").close()
+    end = time.time() + float(seconds)
+    while time.time() < end:
+        s.settimeout(max(0.01, end - time.time()))
+        try:
+            msg, fds, _, _ = socket.recv_fds(s, 64, 4)
+        except socket.timeout:
+            break
+        for fd in fds:
+            if msg == b"v1 status":
+                os.write(fd, bytes.fromhex(replyhex))
+            os.close(fd)
+
+
+def stream_server(path, replyhex, ready, seconds):
+    """A fake mtcagent: read each control request to its end, send the
+    given reply, close; until seconds have passed."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(path)
+    s.listen(4)
+    open(ready, "w").close()
+    end = time.time() + float(seconds)
+    while time.time() < end:
+        s.settimeout(max(0.01, end - time.time()))
+        try:
+            c, _ = s.accept()
+        except socket.timeout:
+            break
+        c.settimeout(5)
+        try:
+            while c.recv(4096):
+                pass
+            c.sendall(bytes.fromhex(replyhex))
+        except OSError:
+            pass
+        c.close()
+
+
 def udp_capture(addr, port, out, seconds, count, ready=None):
     only_loopback(addr)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -175,6 +220,10 @@ def main(argv):
         udp_squat(*argv[2:6])
     elif cmd == "unix-hold":
         unix_hold(*argv[2:5])
+    elif cmd == "status-server":
+        status_server(*argv[2:6])
+    elif cmd == "stream-server":
+        stream_server(*argv[2:6])
     elif cmd == "mtc-frame":
         print(mtc_frame(*argv[2:11]))
     else:

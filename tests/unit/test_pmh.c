@@ -15,10 +15,12 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "health_wire.h"
 #include "pmh_config.h"
 #include "pmh_eval.h"
+#include "pmh_json.h"
 #include "pmonhook.h"
 #include "util.h"
 
@@ -246,6 +248,63 @@ static void test_lib_status(void **state)
 	assert_int_equal(pmh_status_parse("v9 state=ok quorum=ok", 21, &st), -EPROTO);
 }
 
+static char *status_json(const char *reply)
+{
+	struct pmh_status st;
+	pmh_status_extra x;
+	char *json = NULL;
+
+	assert_int_equal(pmh_status_parse(reply, strlen(reply), &st), 0);
+	pmh_status_extra_parse(reply, strlen(reply), &x);
+	assert_int_equal(pmh_status_json(&st, &x, &json), 0);
+	return json;
+}
+
+/* pmon-hook status --json: the fields and types of the hand-written JSON it
+ * replaces, byte for byte, and strings escaped whatever hostwd sends. */
+static void test_status_json(void **state)
+{
+	static const struct {
+		const char *key, *value;
+	} odd[] = {
+		{ "state", "a\"b" }, { "quorum", "q\\" }, { "action", "x\"y" },
+		{ "reason", "process p\\\"q}, lost" }, { "device", "d\\u0041" },
+	};
+	json_error_t err;
+	json_t *d;
+	char *json;
+
+	(void)state;
+	json = status_json("v1 state=degraded locked=0 configured=1 quorum=lost bad_periods=2 failure_threshold=3 "
+			   "suppressed=0 action=crashdump last_report_age_s=-1 reason=process-lost reason_process=sm "
+			   "reports=9 malformed=1 rejected=0 kicks=77 actions=0 kicking=1 device=file action_ready=1 "
+			   "consecutive_actions=0 max_consecutive=3 log_only=0 timeout_s=10");
+	assert_string_equal(json,
+			    "{\"state\":\"degraded\",\"locked\":false,\"configured\":true,\"quorum\":\"lost\","
+			    "\"bad_periods\":2,\"failure_threshold\":3,\"suppressed\":false,\"action\":\"crashdump\","
+			    "\"last_report_age_s\":-1,\"reason\":\"process sm lost\",\"reports\":9,\"malformed\":1,"
+			    "\"rejected\":0,\"kicks\":77,\"actions\":0,\"kicking\":true,\"device\":\"file\","
+			    "\"action_ready\":true,\"consecutive_actions\":0,\"max_consecutive\":3,\"log_only\":false,"
+			    "\"timeout_s\":10}");
+	free(json);
+	/* An older hostwd: the extra fields are "-" and null. */
+	json = status_json("v1 state=ok quorum=ok");
+	assert_non_null(strstr(json, "\"device\":\"-\",\"action_ready\":null,\"consecutive_actions\":null,"
+				     "\"max_consecutive\":null,\"log_only\":null,\"timeout_s\":null}"));
+	free(json);
+	json = status_json("v1 state=a\"b quorum=q\\ action=x\"y reason=process-lost reason_process=p\\\"q}, "
+			   "device=d\\u0041 consecutive_actions=1x max_consecutive=-1 timeout_s=\"10\"");
+	d = json_loads(json, 0, &err);
+	assert_non_null(d);
+	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++)
+		assert_string_equal(json_string_value(json_object_get(d, odd[i].key)), odd[i].value);
+	assert_true(json_is_null(json_object_get(d, "consecutive_actions")));
+	assert_int_equal(json_integer_value(json_object_get(d, "max_consecutive")), -1);
+	assert_true(json_is_null(json_object_get(d, "timeout_s")));
+	json_decref(d);
+	free(json);
+}
+
 /* A full queue (net.unix.max_dgram_qlen) fails a plain report with -EAGAIN;
  * pmh_report_wait waits for room, bounded, instead of losing it. */
 static void test_lib_report_wait(void **state)
@@ -331,6 +390,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lib_status, server_setup, server_teardown),
 		cmocka_unit_test_setup_teardown(test_lib_report_wait, server_setup, server_teardown),
 		cmocka_unit_test(test_lib_errors),
+		cmocka_unit_test(test_status_json),
 	};
 	return cmocka_run_group_tests_name("pmonhook", tests, NULL, NULL);
 }

@@ -1,0 +1,81 @@
+/* mtcagent's own modules: the host table and the agent state they share.
+ *   mtcagent.c        start, reload, stop, host table
+ *   mtc_agent_net.c   the network side: mtcAlive/Ack in, Locked/Unlocked out
+ *   mtc_control.c     the control socket mtcctl talks to
+ *   mtc_store*.c      where admin state is kept (mtc_store_file.c: state_file)
+ * Not a library API: only the agent links these. */
+#ifndef MTC_AGENT_H
+#define MTC_AGENT_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <systemd/sd-event.h>
+
+#include "mtc_codec.h"
+#include "mtc_config.h"
+#include "mtc_daemon.h"
+#include "mtc_episode.h"
+#include "mtc_net.h"
+#include "mtc_order.h"
+#include "service.h"
+
+typedef struct agent_host {
+	mtc_host_entry entry;
+	struct sockaddr_in dest[MTC_NET_COUNT];
+	bool has_dest[MTC_NET_COUNT];
+	/* The client's mtcAlive source (its tx socket) per network: commands
+	 * go there too, so a squatter on the client port cannot block them. */
+	struct sockaddr_in src[MTC_NET_COUNT];
+	bool has_src[MTC_NET_COUNT];
+	mtc_episode ep;
+	bool admin_known;                     /* false: no saved state; treated as locked */
+	uint32_t cmdseq;                      /* newest command sequence for this host (persisted) */
+	uint32_t applied;                     /* last command the host reported applied */
+	bool have_nonce;
+	uint8_t nonce[MTC_NONCE_LEN];
+	mtc_order order;                      /* (boot, seq) ordering of its frames */
+	bool configured;
+	unsigned long alives, acks, commands_sent, stale, reordered, old_boot;
+} agent_host;
+
+typedef struct mtc_store_ops mtc_store_ops;
+struct control_conn;
+
+typedef struct agent {
+	service svc;
+	mtc_config cfg;
+	mtc_key key;
+	sd_event *event;
+	mtc_netio io;
+	sd_event_source *recover_timer, *control_src;
+	int control_fd;
+	agent_host *hosts;
+	size_t n_hosts;
+	mtc_fit fit;
+	uint32_t boot, seq;
+	unsigned long tx[MTC_NET_COUNT], tx_errors[MTC_NET_COUNT];
+	mtc_rx_drops drops;
+	unsigned long unknown_host, stale, old_boot;
+	mtc_ratelog unknown_host_log, stale_log, old_boot_log;
+	const mtc_store_ops *store;
+	void *store_data;                     /* the store's own state */
+	struct control_conn *conns;
+	int n_conns;
+} agent;
+
+agent_host *agent_find_host(agent *a, const char *name);
+const char *agent_admin_name(const agent_host *h);
+void agent_log_unknown(const agent *a, const agent_host *h);
+
+/* mtc_agent_net.c */
+void agent_send_admin_state(agent *a, agent_host *h, const char *why);
+void agent_handle_frame(void *userdata, int net, const uint8_t *buf, size_t len, const struct sockaddr_in *from);
+int agent_on_recover_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* mtc_control.c */
+int agent_control_open(agent *a);
+void agent_control_close(agent *a);
+
+#endif

@@ -1,0 +1,167 @@
+/* [agent] store = file: admin state in state_file on this controller,
+ * rewritten atomically at every change. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fileops.h"
+#include "log.h"
+#include "mtc_store.h"
+#include "util.h"
+
+typedef struct file_store {
+	bool suspect; /* the state file could not be read or parsed: kept aside before rewriting */
+} file_store;
+
+/* A file we could not read or parse may hold what an operator needs:
+ * keep it aside instead of silently replacing it. */
+static int keep_aside(agent *a, file_store *fs)
+{
+	char aside[MTC_PATH_MAX + 16];
+	int r;
+
+	if (!fs->suspect)
+		return 0;
+	snprintf(aside, sizeof(aside), "%s.corrupt", a->cfg.state_file);
+	if (rename(a->cfg.state_file, aside) < 0 && errno != ENOENT) {
+		r = -errno;
+		log_err("cannot keep unreadable admin state %s aside as %s: %s; not overwriting it",
+			a->cfg.state_file, aside, strerror(-r));
+		return r;
+	}
+	log_warn("unreadable admin state %s kept as %s", a->cfg.state_file, aside);
+	fs->suspect = false;
+	return 0;
+}
+
+static int save_state(agent *a)
+{
+	size_t size = a->n_hosts * (MTC_HOSTNAME_MAX + 32) + 128, used = 0;
+	char *buf;
+	int r;
+
+	r = keep_aside(a, a->store_data);
+	if (r < 0)
+		return r;
+	buf = malloc(size);
+	if (!buf)
+		return -ENOMEM;
+	used += (size_t)snprintf(buf, size, "# mtcagent admin state: HOST locked|unlocked COMMAND-SEQUENCE\n"
+					    "# hosts not listed are unknown, and treated as locked\n");
+	for (size_t i = 0; i < a->n_hosts; i++) {
+		const agent_host *h = &a->hosts[i];
+
+		if (h->admin_known)
+			used += (size_t)snprintf(buf + used, size - used, "%s %s %u\n", h->entry.name,
+						 agent_admin_name(h), h->cmdseq);
+		else if (h->cmdseq)
+			used += (size_t)snprintf(buf + used, size - used, "%s unknown %u\n", h->entry.name, h->cmdseq);
+	}
+	r = atomic_write_file(a->cfg.state_file, buf, used, 0644);
+	free(buf);
+	if (r < 0)
+		log_err("cannot persist admin state to %s: %s", a->cfg.state_file, strerror(-r));
+	return r;
+}
+
+/* One line of the state file; false if malformed. */
+static bool load_line(agent *a, const char *line, unsigned lineno)
+{
+	char name[MTC_HOSTNAME_MAX + 2], state[16], extra[2];
+	unsigned long seq = 0;
+	agent_host *h;
+	int n;
+
+	n = sscanf(line, "%64s %15s %lu %1s", name, state, &seq, extra);
+	if ((n != 2 && n != 3) || seq > UINT32_MAX ||
+	    (strcmp(state, "locked") != 0 && strcmp(state, "unlocked") != 0 && strcmp(state, "unknown") != 0))
+		return false;
+	h = agent_find_host(a, name);
+	if (!h) {
+		log_info("%s:%u: host %s is no longer in the hosts file", a->cfg.state_file, lineno, name);
+		return true;
+	}
+	h->cmdseq = (uint32_t)seq;
+	if (strcmp(state, "unknown") == 0)
+		return true;
+	mtc_episode_init(&h->ep, strcmp(state, "locked") == 0);
+	h->admin_known = true;
+	return true;
+}
+
+static int file_open(agent *a)
+{
+	file_store *fs = calloc(1, sizeof(*fs));
+	FILE *f;
+	char line[256];
+	unsigned lineno = 0;
+
+	if (!fs)
+		return -ENOMEM;
+	a->store_data = fs;
+	f = fopen(a->cfg.state_file, "re");
+	if (!f) {
+		if (errno != ENOENT) {
+			log_err("cannot read admin state %s: %m; every host's admin state is unknown and treated as "
+				"locked", a->cfg.state_file);
+			fs->suspect = true;
+		}
+		return 0;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		if (!load_line(a, line, lineno)) {
+			log_err("%s:%u: malformed line; hosts without a valid line are unknown and treated as locked",
+				a->cfg.state_file, lineno);
+			fs->suspect = true;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+static void file_close(agent *a)
+{
+	free(a->store_data);
+	a->store_data = NULL;
+}
+
+static void file_set_admin(agent *a, agent_host *h, bool lock, mtc_store_done_fn done, void *ctx)
+{
+	bool was = h->ep.admin_locked, was_known = h->admin_known;
+	uint32_t was_seq = h->cmdseq;
+	char why[MTC_PATH_MAX + MTC_HOSTNAME_MAX + 64];
+
+	mtc_episode_set_admin(&h->ep, lock, now_ms());
+	h->admin_known = true;
+	/* Every admin change is a new command, newer than any the host applied. */
+	h->cmdseq = mtc_order_new_cmdseq(h->cmdseq, h->applied);
+	if (save_state(a) < 0) {
+		mtc_episode_set_admin(&h->ep, was, now_ms());
+		h->admin_known = was_known;
+		h->cmdseq = was_seq;
+		snprintf(why, sizeof(why), "cannot persist admin state to %s; %s unchanged", a->cfg.state_file,
+			 h->entry.name);
+		done(a, h, -EIO, why, ctx);
+		return;
+	}
+	log_notice("%s: admin state %s (operator request)", h->entry.name, lock ? "locked" : "unlocked");
+	agent_send_admin_state(a, h, "operator");
+	done(a, h, 0, NULL, ctx);
+}
+
+static void file_describe(agent *a, char *buf, size_t size)
+{
+	snprintf(buf, size, "file %s", a->cfg.state_file);
+}
+
+const mtc_store_ops mtc_store_file_ops = {
+	.name = "file",
+	.open = file_open,
+	.close = file_close,
+	.set_admin = file_set_admin,
+	.describe = file_describe,
+};
