@@ -58,133 +58,153 @@ static int print_json_reply(const char *buf, size_t len)
 	return 0;
 }
 
-/* Send req, then copy the reply to stdout (to stderr if it is an error).
- * A JSON reply is read whole and checked first. */
-static int request(const char *path, const char *req, bool json)
+static int connect_agent(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct timeval tv = { 5, 0 };
-	char chunk[4096], *all = NULL;
-	size_t len = 0, cap = 0;
-	bool ok = false, first = true;
-	ssize_t n;
-	int fd, r;
+	int fd;
 
 	if (strcpy_bounded(sa.sun_path, sizeof(sa.sun_path), path) < 0) {
 		fprintf(stderr, "mtcctl: socket path too long: %s\n", path);
-		return 2;
+		return -2;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		fprintf(stderr, "mtcctl: cannot reach mtcagent at %s: %s\n", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
-		return 3;
+		return -3;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (write(fd, req, strlen(req)) < 0) {
-		fprintf(stderr, "mtcctl: send failed: %s\n", strerror(errno));
+	return fd;
+}
+
+/* The whole request or -errno: a short write is not a sent request. */
+static int send_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+typedef struct reply {
+	bool started, ok;  /* got a first chunk; it was not "error ..." */
+	bool keep;         /* collect (JSON) instead of streaming */
+	char *all;
+	size_t len, cap;
+} reply;
+
+/* One chunk of the reply: streamed to stdout (stderr for an error), or
+ * kept for a JSON reply. -EFBIG past REPLY_MAX. */
+static int reply_chunk(reply *rp, const char *chunk, size_t n)
+{
+	if (!rp->started)
+		rp->ok = strncmp(chunk, "error", 5) != 0;
+	rp->started = true;
+	if (!rp->keep || !rp->ok) {
+		fwrite(chunk, 1, n, rp->ok ? stdout : stderr);
+		return 0;
+	}
+	if (rp->len + n > rp->cap) {
+		size_t cap = rp->cap ? rp->cap * 2 : 64 << 10;
+		char *b = cap <= REPLY_MAX ? realloc(rp->all, cap) : NULL;
+
+		if (!b)
+			return -EFBIG;
+		rp->all = b;
+		rp->cap = cap;
+	}
+	memcpy(rp->all + rp->len, chunk, n);
+	rp->len += n;
+	return 0;
+}
+
+/* Send req, then copy the reply to stdout (to stderr if it is an error).
+ * A JSON reply is read whole and checked first. A reply cut short (read
+ * error or the 5 s timeout) is a failure even if some of it was printed. */
+static int request(const char *path, const char *req, bool json)
+{
+	reply rp = { .keep = json };
+	char chunk[4096];
+	ssize_t n;
+	int fd, r;
+
+	fd = connect_agent(path);
+	if (fd < 0)
+		return -fd;
+	r = send_all(fd, req, strlen(req));
+	if (r < 0) {
+		fprintf(stderr, "mtcctl: send failed: %s\n", strerror(-r));
 		close(fd);
 		return 3;
 	}
 	shutdown(fd, SHUT_WR);
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
-		if (first)
-			ok = strncmp(chunk, "error", 5) != 0;
-		first = false;
-		if (!json || !ok) {
-			fwrite(chunk, 1, (size_t)n, ok ? stdout : stderr);
-			continue;
-		}
-		if (len + (size_t)n > cap) {
-			char *b = NULL;
-
-			cap = cap ? cap * 2 : 64 << 10;
-			if (cap <= REPLY_MAX)
-				b = realloc(all, cap);
-			if (!b) {
-				fprintf(stderr, "mtcctl: mtcagent's reply is too large (over %u MiB)\n", REPLY_MAX >> 20);
-				free(all);
-				close(fd);
-				return 1;
-			}
-			all = b;
-		}
-		memcpy(all + len, chunk, (size_t)n);
-		len += (size_t)n;
-	}
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0 && reply_chunk(&rp, chunk, (size_t)n) == 0)
+		;
+	r = n < 0 ? -errno : n > 0 ? -EFBIG : 0;
 	close(fd);
-	if (first) {
+	if (r == -EFBIG)
+		fprintf(stderr, "mtcctl: mtcagent's reply is too large (over %u MiB)\n", REPLY_MAX >> 20);
+	else if (r < 0)
+		fprintf(stderr, "mtcctl: reading mtcagent's reply failed%s: %s\n", rp.started ? " midway" : "",
+			r == -EAGAIN ? "no data for 5 s" : strerror(-r));
+	else if (!rp.started)
 		fprintf(stderr, "mtcctl: no answer from mtcagent\n");
-		return 3;
-	}
-	r = ok ? 0 : 1;
-	if (ok && json)
-		r = print_json_reply(all, len);
-	free(all);
+	if (r < 0 || !rp.started)
+		r = r == -EFBIG ? 1 : 3;
+	else
+		r = !rp.ok ? 1 : json ? print_json_reply(rp.all, rp.len) : 0;
+	free(rp.all);
 	return r;
 }
 
-int main(int argc, char **argv)
+static int keygen(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' }, { "socket", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' }, { 0 }
-	};
-	const char *config = MTC_DEFAULT_CONFIG, *sock = NULL;
-	bool explicit_config = false, json = false;
-	mtc_config cfg;
-	conf_errors errs = { 0 };
-	char req[128];
-	int o, r;
+	int r;
 
-	while ((o = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {
-		switch (o) {
-		case 'c': config = optarg; explicit_config = true; break;
-		case 's': sock = optarg; break;
-		case 'j': json = true; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': printf("mtcctl %s\n", PROJECT_VERSION); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind >= argc) {
-		usage(stderr);
+	if (optind != argc - 1) {
+		fprintf(stderr, "mtcctl keygen: need exactly one FILE\n");
 		return 2;
 	}
-	const char *cmd = argv[optind++];
-	/* Allow options after the command too: "list --json". */
-	for (int i = optind; i < argc; i++)
-		if (strcmp(argv[i], "--json") == 0)
-			json = true;
+	r = mtc_key_generate(argv[optind]);
+	if (r < 0) {
+		fprintf(stderr, "mtcctl: cannot write key %s: %s\n", argv[optind],
+			r == -EEXIST ? "file exists (remove it first to replace the key)" : strerror(-r));
+		return 1;
+	}
+	printf("wrote a new 32-byte key to %s (mode 0600); copy it to every node's [auth] key_file\n", argv[optind]);
+	return 0;
+}
 
-	if (strcmp(cmd, "keygen") == 0) {
-		if (optind != argc - 1) {
-			fprintf(stderr, "mtcctl keygen: need exactly one FILE\n");
-			return 2;
+/* The agent's control socket from the config (defaults if the implicit
+ * default config does not exist); NULL after printing the errors. */
+static const char *control_socket(const char *config, bool explicit_config, mtc_config *cfg)
+{
+	conf_errors errs = { 0 };
+
+	if (explicit_config || path_exists(config)) {
+		if (mtc_config_load(cfg, config, &errs) < 0) {
+			fprintf(stderr, "%s", errs.text);
+			return NULL;
 		}
-		r = mtc_key_generate(argv[optind]);
-		if (r < 0) {
-			fprintf(stderr, "mtcctl: cannot write key %s: %s\n", argv[optind],
-				r == -EEXIST ? "file exists (remove it first to replace the key)" : strerror(-r));
-			return 1;
-		}
-		printf("wrote a new 32-byte key to %s (mode 0600); copy it to every node's [auth] key_file\n",
-		       argv[optind]);
-		return 0;
+	} else {
+		mtc_config_load_string(cfg, "", &errs);
 	}
-	if (!sock) {
-		if (explicit_config || path_exists(config)) {
-			if (mtc_config_load(&cfg, config, &errs) < 0) {
-				fprintf(stderr, "%s", errs.text);
-				return 2;
-			}
-		} else {
-			mtc_config_load_string(&cfg, "", &errs);
-		}
-		sock = cfg.control_socket;
-	}
+	return cfg->control_socket;
+}
+
+static int agent_command(const char *cmd, const char *sock, int argc, char **argv, bool json)
+{
+	char req[128];
+
 	if (strcmp(cmd, "lock") == 0 || strcmp(cmd, "unlock") == 0) {
 		if (optind != argc - 1 || !mtc_hostname_valid(argv[optind])) {
 			fprintf(stderr, "mtcctl %s: need one valid HOST name\n", cmd);
@@ -200,4 +220,42 @@ int main(int argc, char **argv)
 	fprintf(stderr, "mtcctl: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' }, { 0 }
+	};
+	const char *config = MTC_DEFAULT_CONFIG, *sock = NULL, *cmd;
+	bool explicit_config = false, json = false;
+	mtc_config cfg;
+	int o;
+
+	while ((o = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c': config = optarg; explicit_config = true; break;
+		case 's': sock = optarg; break;
+		case 'j': json = true; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("mtcctl %s\n", PROJECT_VERSION); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	cmd = argv[optind++];
+	/* Allow options after the command too: "list --json". */
+	for (int i = optind; i < argc; i++)
+		if (strcmp(argv[i], "--json") == 0)
+			json = true;
+	if (strcmp(cmd, "keygen") == 0)
+		return keygen(argc, argv);
+	if (!sock && !(sock = control_socket(config, explicit_config, &cfg)))
+		return 2;
+	return agent_command(cmd, sock, argc, argv, json);
 }

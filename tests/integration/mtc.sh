@@ -254,8 +254,8 @@ cp "$D/client.good" "$D/client.conf"
 # --- mtcctl list --json prints JSON it has checked (issue 15) ---
 # Fake agents: a valid reply full of escapes comes out valid with its
 # strings intact; a reply that is not JSON is an error, not passed on.
-fake_agent() { # NAME REPLY: a fake mtcagent on $D/NAME.sock answering REPLY
-	t_spawn "$D/$1.log" $POKE stream-server "$D/$1.sock" "$(printf %s "$2" | od -An -tx1 | tr -d ' \n')" "$D/$1.ready" 60
+fake_agent() { # NAME REPLY [HOLD]: a fake mtcagent on $D/NAME.sock answering REPLY (then stalling HOLD s)
+	t_spawn "$D/$1.log" $POKE stream-server "$D/$1.sock" "$(printf %s "$2" | od -An -tx1 | tr -d ' \n')" "$D/$1.ready" 60 "${3:-0}"
 	FAKE_PID=$T_LAST_PID
 	t_wait_for 10 "the fake agent $1" test -e "$D/$1.ready"
 }
@@ -272,6 +272,13 @@ fake_agent broken '{"hosts":[{"name":"a"b","admin":"locked"}]}'
 out=$("$BIN/mtcctl" --socket "$D/broken.sock" list --json 2>"$D/err"); rc=$?
 t_check "mtcctl list --json: a reply that is not JSON is an error (exit 1, rc=$rc)" test "$rc" -eq 1
 t_check "... nothing on stdout, the reason on stderr" sh -c "[ -z \"\$1\" ] && grep -q 'reply is not valid JSON' '$D/err'" _ "$out"
+kill "$FAKE_PID"; wait "$FAKE_PID" 2>/dev/null
+# A reply that stalls midway (agent wedged) is a failure, not a short list.
+fake_agent stall 'node-1  locked  locked
+' 12
+"$BIN/mtcctl" --socket "$D/stall.sock" list >"$D/stall.out" 2>"$D/err"; rc=$?
+t_check "mtcctl list: a reply that stalls midway fails (exit 3, rc=$rc) after printing what came" \
+	sh -c "[ $rc -eq 3 ] && grep -q node-1 '$D/stall.out' && grep -q 'failed midway: no data for 5 s' '$D/err'"
 kill "$FAKE_PID"; wait "$FAKE_PID" 2>/dev/null
 
 t_done

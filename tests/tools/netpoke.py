@@ -137,9 +137,10 @@ def status_server(path, replyhex, ready, seconds):
             os.close(fd)
 
 
-def stream_server(path, replyhex, ready, seconds):
+def stream_server(path, replyhex, ready, seconds, hold="0"):
     """A fake mtcagent: read each control request to its end, send the
-    given reply, close; until seconds have passed."""
+    given reply, close (after hold seconds: a reply that stalls midway);
+    until seconds have passed."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.bind(path)
     s.listen(4)
@@ -156,6 +157,7 @@ def stream_server(path, replyhex, ready, seconds):
             while c.recv(4096):
                 pass
             c.sendall(bytes.fromhex(replyhex))
+            time.sleep(float(hold))
         except OSError:
             pass
         c.close()
@@ -223,7 +225,7 @@ def main(argv):
     elif cmd == "status-server":
         status_server(*argv[2:6])
     elif cmd == "stream-server":
-        stream_server(*argv[2:6])
+        stream_server(*argv[2:7])
     elif cmd == "mtc-frame":
         print(mtc_frame(*argv[2:11]))
     else:
