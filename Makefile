@@ -15,8 +15,11 @@ TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 
 CC ?= cc
 PKGS := libsystemd inih libsodium
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+# The agent's etcd store only (JSON, HTTP): not linked into hostwd or the client.
+ETCD_PKGS := jansson libcurl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(ETCD_PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
+ETCD_LIBS := $(shell pkg-config --libs $(ETCD_PKGS)) -lpthread
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka)
 
 ifeq ($(SANITIZE),1)
@@ -132,6 +135,8 @@ $(BIN)/hostwd: $(OBJ)/watchdog/hostwd.o $(HWD_A) $(COMMON_A)
 $(BIN)/pmon-hook: $(OBJ)/pmon-hooks/pmon-hook.o $(PMHE_A) $(PMH_A) $(COMMON_A)
 $(BIN)/mtcclient: $(OBJ)/mtc/mtcclient.o $(MTC_A) $(COMMON_A)
 $(BIN)/mtcagent: $(OBJ)/mtc/mtcagent.o $(call objs,$(AGENT_SRC)) $(MTC_A) $(COMMON_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(ETCD_LIBS)
 $(BIN)/mtcctl: $(OBJ)/mtc/mtcctl.o $(MTC_A) $(COMMON_A)
 $(BIN)/%:
 	@mkdir -p $(dir $@)
@@ -140,7 +145,7 @@ $(BIN)/%:
 # Unit tests link the real modules; each test_X.c is one cmocka binary.
 $(TBIN)/test_%: $(OBJ)/tests/unit/test_%.o $(HWD_A) $(MTC_A) $(PMHE_A) $(PMH_A) $(COMMON_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(ETCD_LIBS) $(CMOCKA_LIBS)
 
 # The device test fakes the driver with --wrap; fortify would bypass it.
 $(OBJ)/tests/unit/test_hwd_device.o: ALL_CFLAGS += -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=0
@@ -235,7 +240,7 @@ fuzz-build: $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
 
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRC)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB_SRC) $(PKG_LIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB_SRC) $(PKG_LIBS) $(ETCD_LIBS)
 
 fuzz: fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/smoke.sh
