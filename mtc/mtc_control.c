@@ -65,6 +65,19 @@ static int write_all(reply *rp, const char *p, size_t len)
 	return 0;
 }
 
+/* Which store holds admin state, and whether it answers. */
+static void reply_store(agent *a, reply *fd)
+{
+	char line[600];
+	int n;
+
+	a->store->describe(a, line + 7, sizeof(line) - 8);
+	memcpy(line, "store: ", 7);
+	n = (int)strlen(line);
+	line[n++] = '\n';
+	write_all(fd, line, (size_t)n);
+}
+
 static void reply_list(agent *a, reply *fd, bool json)
 {
 	uint64_t now = now_ms();
@@ -124,6 +137,8 @@ static void reply_list(agent *a, reply *fd, bool json)
 		n = snprintf(line, sizeof(line), "frames: rx=%lu tx=%lu; dropped: bad_auth=%lu malformed=%lu unknown_host=%lu stale=%lu "
 			     "old_boot=%lu\n", rx, tx, a->drops.bad_auth, a->drops.malformed, a->unknown_host, a->stale, a->old_boot);
 	write_all(fd, line, (size_t)n);
+	if (!json)
+		reply_store(a, fd);
 }
 
 typedef struct control_conn {

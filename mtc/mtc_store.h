@@ -28,6 +28,7 @@ struct mtc_store_ops {
 };
 
 extern const mtc_store_ops mtc_store_file_ops;
+extern const mtc_store_ops mtc_store_etcd_ops;
 
 /* The ops for the configured [agent] store. */
 const mtc_store_ops *mtc_store_for(const mtc_config *cfg);

@@ -90,6 +90,13 @@ static bool load_line(agent *a, const char *line, unsigned lineno)
 	return true;
 }
 
+static void log_unknown_hosts(agent *a)
+{
+	for (size_t i = 0; i < a->n_hosts; i++)
+		if (!a->hosts[i].admin_known)
+			agent_log_unknown(a, &a->hosts[i]);
+}
+
 static int file_open(agent *a)
 {
 	file_store *fs = calloc(1, sizeof(*fs));
@@ -107,6 +114,7 @@ static int file_open(agent *a)
 				"locked", a->cfg.state_file);
 			fs->suspect = true;
 		}
+		log_unknown_hosts(a);
 		return 0;
 	}
 	while (fgets(line, sizeof(line), f)) {
@@ -120,6 +128,7 @@ static int file_open(agent *a)
 		}
 	}
 	fclose(f);
+	log_unknown_hosts(a);
 	return 0;
 }
 

@@ -181,9 +181,6 @@ static int run(agent *a)
 		stop(a);
 		return r;
 	}
-	for (size_t i = 0; i < a->n_hosts; i++)
-		if (!a->hosts[i].admin_known)
-			agent_log_unknown(a, &a->hosts[i]);
 	a->store->describe(a, where, sizeof(where));
 	log_notice("started: %zu hosts, state %s, control %s, auth %s", a->n_hosts, where, a->cfg.control_socket,
 		   a->key.enabled ? "hmac-sha256" : "DISABLED");
