@@ -137,8 +137,6 @@ static void reply_list(agent *a, reply *fd, bool json)
 		n = snprintf(line, sizeof(line), "frames: rx=%lu tx=%lu; dropped: bad_auth=%lu malformed=%lu unknown_host=%lu stale=%lu "
 			     "old_boot=%lu\n", rx, tx, a->drops.bad_auth, a->drops.malformed, a->unknown_host, a->stale, a->old_boot);
 	write_all(fd, line, (size_t)n);
-	if (!json)
-		reply_store(a, fd);
 }
 
 typedef struct control_conn {
@@ -194,6 +192,8 @@ static void handle_control(agent *a, control_conn *c, char *req)
 	sscanf(req, "%15s %64s", verb, arg);
 	if (strcmp(verb, "list") == 0) {
 		reply_list(a, fd, strcmp(arg, "json") == 0);
+		if (strcmp(arg, "json") != 0)
+			reply_store(a, fd);
 		return;
 	}
 	if (strcmp(verb, "lock") != 0 && strcmp(verb, "unlock") != 0) {

@@ -85,6 +85,20 @@ char *mtc_etcd_put_body(const char *prefix, const char *host, bool locked)
 	return dump(json_pack("{s:o, s:o*}", "key", b64(key, strlen(key)), "value", b64(value, strlen(value))));
 }
 
+char *mtc_etcd_reput_body(const char *prefix, const char *host, bool locked, int64_t mod_revision)
+{
+	char key[MTC_ETCD_PREFIX_MAX + MTC_HOSTNAME_MAX + 1], rev[24];
+	const char *value = locked ? "locked" : "unlocked";
+
+	if (!prefix[0] || strlen(prefix) > MTC_ETCD_PREFIX_MAX || !mtc_hostname_valid(host) || mod_revision <= 0)
+		return NULL;
+	snprintf(key, sizeof(key), "%s%s", prefix, host);
+	snprintf(rev, sizeof(rev), "%" PRId64, mod_revision);
+	return dump(json_pack("{s:[{s:o, s:s, s:s, s:s}], s:[{s:{s:o, s:o}}]}", "compare", "key",
+			      b64(key, strlen(key)), "target", "MOD", "result", "EQUAL", "mod_revision", rev, "success",
+			      "request_put", "key", b64(key, strlen(key)), "value", b64(value, strlen(value))));
+}
+
 char *mtc_etcd_watch_body(const char *prefix, int64_t start_revision)
 {
 	char rev[24];
@@ -218,6 +232,28 @@ int mtc_etcd_parse_put(const char *text, size_t len, int64_t *ret_revision, char
 		snprintf(msg, msglen, "put reply without a revision");
 		return -EBADMSG;
 	}
+	*ret_revision = rev;
+	return 0;
+}
+
+int mtc_etcd_parse_txn(const char *text, size_t len, bool *ret_succeeded, int64_t *ret_revision, char *msg,
+		       size_t msglen)
+{
+	int e;
+	json_t *root = load(text, len, msg, msglen, &e);
+	int64_t rev;
+	bool ok;
+
+	if (!root)
+		return e;
+	rev = int64_of(json_object_get(root, "header"), "revision");
+	ok = json_is_true(json_object_get(root, "succeeded"));
+	json_decref(root);
+	if (rev <= 0) {
+		snprintf(msg, msglen, "txn reply without a revision");
+		return -EBADMSG;
+	}
+	*ret_succeeded = ok;
 	*ret_revision = rev;
 	return 0;
 }

@@ -43,12 +43,19 @@ char *mtc_etcd_range_body(const char *prefix);
 char *mtc_etcd_put_body(const char *prefix, const char *host, bool locked);
 char *mtc_etcd_watch_body(const char *prefix, int64_t start_revision);
 
+/* A correction's new command sequence: put the same value again only if
+ * the key is still at mod_revision (no other agent changed it since). */
+char *mtc_etcd_reput_body(const char *prefix, const char *host, bool locked, int64_t mod_revision);
+
 /* Parse replies. Keys outside prefix or not a valid host name are skipped.
  * -EBADMSG: not a reply of that kind; -EIO: an error reply ("error" or
  * "code" member), with its message in msg. */
 int mtc_etcd_parse_range(const char *text, size_t len, const char *prefix, mtc_etcd_result *ret, char *msg,
 			 size_t msglen);
 int mtc_etcd_parse_put(const char *text, size_t len, int64_t *ret_revision, char *msg, size_t msglen);
+/* A txn reply: *ret_succeeded (the compare held) and header.revision. */
+int mtc_etcd_parse_txn(const char *text, size_t len, bool *ret_succeeded, int64_t *ret_revision, char *msg,
+		       size_t msglen);
 int mtc_etcd_parse_watch(const char *text, size_t len, const char *prefix, mtc_etcd_result *ret, char *msg,
 			 size_t msglen);
 

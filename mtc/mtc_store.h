@@ -23,6 +23,9 @@ struct mtc_store_ops {
 	void (*close)(agent *a);
 	/* An operator's lock/unlock of h. */
 	void (*set_admin)(agent *a, agent_host *h, bool lock, mtc_store_done_fn done, void *ctx);
+	/* Optional: a host disagrees with its admin state (rate-limited by
+	 * the episode); NULL: agent_send_admin_state(). */
+	void (*correct)(agent *a, agent_host *h, const char *why);
 	/* One line for mtcctl list and the start message: kind, where, health. */
 	void (*describe)(agent *a, char *buf, size_t size);
 };

@@ -30,13 +30,14 @@
 #define POLL_USEC (2 * USEC_PER_SEC)
 #define WATCH_RETRY_MS 300
 
-typedef enum { JOB_RANGE, JOB_PUT, JOB_WATCH } job_kind;
+typedef enum { JOB_RANGE, JOB_PUT, JOB_TXN, JOB_WATCH } job_kind;
 
 typedef struct job {
 	job_kind kind;
 	char *body;
 	char host[MTC_HOSTNAME_MAX + 1];
 	bool lock;
+	int64_t from_rev; /* JOB_TXN: the mod_revision it re-puts over */
 	mtc_store_done_fn done;
 	void *ctx;
 	int r; /* 0: reply holds a 200 answer; < 0: err says why */
@@ -205,14 +206,16 @@ static int run_put(etcd_store *s, job *j, int ep, long timeout_ms, http_buf *out
 	buf_reset(out);
 	if (r < 0)
 		return r;
-	return post(s, ep, "/v3/kv/put", j->body, timeout_ms / 2, out, j->err, sizeof(j->err));
+	return post(s, ep, j->kind == JOB_TXN ? "/v3/kv/txn" : "/v3/kv/put", j->body, timeout_ms / 2, out, j->err,
+		    sizeof(j->err));
 }
 
 /* Every member in turn, from the last that answered, until one does or
  * the job's time is up. */
 static void run_job(etcd_store *s, job *j)
 {
-	long budget = j->kind == JOB_PUT ? SET_DEADLINE_MS : TRY_TIMEOUT_MS * s->n_ep;
+	bool write = j->kind == JOB_PUT || j->kind == JOB_TXN;
+	long budget = write ? SET_DEADLINE_MS : TRY_TIMEOUT_MS * s->n_ep;
 	uint64_t start = now_ms();
 	http_buf out = { 0 };
 
@@ -220,12 +223,12 @@ static void run_job(etcd_store *s, job *j)
 	for (int i = 0; i < s->n_ep; i++) {
 		int ep = (s->worker_ep + i) % s->n_ep;
 		long left = budget - (long)(now_ms() - start);
-		long t = left < TRY_TIMEOUT_MS * (j->kind == JOB_PUT ? 2 : 1) ? left : TRY_TIMEOUT_MS * (j->kind == JOB_PUT ? 2 : 1);
+		long per = TRY_TIMEOUT_MS * (write ? 2 : 1), t = left < per ? left : per;
 
 		if (t < 100)
 			break;
 		buf_reset(&out);
-		j->r = j->kind == JOB_PUT ? run_put(s, j, ep, t, &out)
+		j->r = write ? run_put(s, j, ep, t, &out)
 					  : post(s, ep, "/v3/kv/range", j->body, t, &out, j->err, sizeof(j->err));
 		if (j->r == 0) {
 			s->worker_ep = ep;
@@ -409,6 +412,8 @@ static void set_health(etcd_store *s, bool ok, const char *err)
 	s->healthy = ok;
 }
 
+static void submit_range(etcd_store *s);
+
 /* A state read from etcd at mod_revision rev; old news is ignored. */
 static void apply_kv(agent *a, agent_host *h, mtc_etcd_state state, int64_t rev, const char *why)
 {
@@ -424,7 +429,10 @@ static void apply_kv(agent *a, agent_host *h, mtc_etcd_state state, int64_t rev,
 			   known ? (lock ? "locked" : "unlocked") : "unknown: treated as locked", rev, why);
 	mtc_episode_set_admin(&h->ep, lock, now_ms());
 	h->admin_known = known;
-	if (h->have_nonce)
+	/* A host that applied this revision already (from the other agent)
+	 * is not sent it again: resending would need a sequence etcd did not
+	 * give. If it disagrees, the correction gets one. */
+	if (h->have_nonce && h->applied < h->cmdseq)
 		agent_send_admin_state(a, h, why);
 }
 
@@ -511,6 +519,36 @@ static void on_put_done(etcd_store *s, job *j)
 	j->done(s->a, h, -EIO, why, j->ctx);
 }
 
+/* A correction's re-put came back: send with its revision, or, if another
+ * agent changed the key meanwhile, read it (this agent was behind). With
+ * etcd unavailable only Locked goes out (a local sequence): an Unlocked
+ * this agent cannot have etcd order is not sent. */
+static void on_txn_done(etcd_store *s, job *j)
+{
+	agent_host *h = agent_find_host(s->a, j->host);
+	char msg[256];
+	int64_t rev;
+	bool ok;
+
+	if (h)
+		h->store_txn = false;
+	if (j->r == 0 && mtc_etcd_parse_txn(j->reply, j->reply_len, &ok, &rev, msg, sizeof(msg)) == 0) {
+		set_health(s, true, NULL);
+		if (ok && h)
+			apply_kv(s->a, h, j->lock ? MTC_ETCD_LOCKED : MTC_ETCD_UNLOCKED, rev, "correction");
+		else
+			submit_range(s);
+		return;
+	}
+	set_health(s, false, j->r < 0 ? j->err : msg);
+	if (!h || !h->ep.active)
+		return; /* agrees by now */
+	if (h->ep.admin_locked)
+		agent_send_admin_state(s->a, h, "correction, etcd unavailable");
+	else
+		log_warn("%s: not corrected to Unlocked: etcd unavailable to order it", h->entry.name);
+}
+
 static void on_watch_msg(etcd_store *s, job *j)
 {
 	mtc_etcd_result r;
@@ -554,6 +592,8 @@ static int on_pipe(sd_event_source *src, int fd, uint32_t revents, void *userdat
 			on_range_done(s, j);
 		else if (j->kind == JOB_PUT)
 			on_put_done(s, j);
+		else if (j->kind == JOB_TXN)
+			on_txn_done(s, j);
 		else
 			on_watch_msg(s, j);
 		job_free(j);
@@ -716,6 +756,34 @@ static void etcd_set_admin(agent *a, agent_host *h, bool lock, mtc_store_done_fn
 	submit(s, j);
 }
 
+/* A host disagrees. A command it has not applied yet is resent as is;
+ * one it applied (or a newer one, from another agent) needs a newer
+ * sequence, and etcd gives it: the key is put again at its revision, so
+ * two agents never order a correction against each other's commands. */
+static void etcd_correct(agent *a, agent_host *h, const char *why)
+{
+	etcd_store *s = a->store_data;
+	job *j;
+
+	if (h->store_rev == 0 || h->applied < mtc_etcd_cmdseq(h->store_rev)) {
+		agent_send_admin_state(a, h, why);
+		return;
+	}
+	if (h->store_txn)
+		return;
+	j = calloc(1, sizeof(*j));
+	if (!j || !(j->body = mtc_etcd_reput_body(a->cfg.etcd_prefix, h->entry.name, h->ep.admin_locked, h->store_rev))) {
+		free(j);
+		return;
+	}
+	j->kind = JOB_TXN;
+	snprintf(j->host, sizeof(j->host), "%s", h->entry.name);
+	j->lock = h->ep.admin_locked;
+	j->from_rev = h->store_rev;
+	h->store_txn = true;
+	submit(s, j);
+}
+
 static void etcd_describe(agent *a, char *buf, size_t size)
 {
 	etcd_store *s = a->store_data;
@@ -739,5 +807,6 @@ const mtc_store_ops mtc_store_etcd_ops = {
 	.open = etcd_open,
 	.close = etcd_close,
 	.set_admin = etcd_set_admin,
+	.correct = etcd_correct,
 	.describe = etcd_describe,
 };

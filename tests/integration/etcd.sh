@@ -12,6 +12,8 @@ fi
 . "$ROOT/tests/mtc-lib.sh"
 t_tmpdir
 D=$T_DIR
+# ETCD_TEST_KEEP=DIR: a copy of the logs for a post-mortem.
+[ -n "${ETCD_TEST_KEEP:-}" ] && T_CLEANUP+=("cp -r $D/. ${ETCD_TEST_KEEP:-}/")
 AGENT_IP=(127.0.1.1 127.0.2.1 127.0.3.1)
 B_IP=(127.0.1.3 127.0.2.3 127.0.3.3)
 NODE_IP=(127.0.1.2 127.0.2.2 127.0.3.2)
@@ -93,6 +95,15 @@ start_agent
 A_PID=$AGENT_PID
 wait_for 10 sh -c "'$BIN/mtcctl' -c '$D/agent.conf' list | grep -qE '^node-1 +locked +locked'"
 t_check "A restarted: reads locked from etcd" sh -c "'$BIN/mtcctl' -c '$D/agent.conf' list | grep -qE '^node-1 +locked +locked'"
+
+# --- the node drops its flag by hand: corrected with a revision from etcd ---
+modrev() { ectl get /mtc/admin/node-1 -w fields | sed -n 's/^"ModRevision" : //p'; }
+r0=$(modrev)
+rm -f "$(flag)" "$(backup)"
+wait_for 10 locked
+t_check "flag removed on the node: the agents put it back" locked
+t_check "the correction's sequence came from etcd (mod_revision $r0 -> $(modrev)), value unchanged" sh -c \
+	"[ \"\$(ETCDCTL_API=3 etcdctl --endpoints '$EPS' get -w fields /mtc/admin/node-1 | sed -n 's/^\"ModRevision\" : //p')\" -gt '$r0' ] && ETCDCTL_API=3 etcdctl --endpoints '$EPS' get --print-value-only /mtc/admin/node-1 | grep -qx locked"
 
 # --- one etcd member down: no effect ---
 kill -KILL "${ETCD_PID[1]}"; wait "${ETCD_PID[1]}" 2>/dev/null

@@ -135,6 +135,33 @@ static void test_errors(void **state)
 	mtc_etcd_result_free(&r);
 }
 
+static void test_correction_txn(void **state)
+{
+	static const char won[] = "{" HDR("3") ",\"succeeded\":true,\"responses\":[{\"response_put\":{\"header\":"
+				  "{\"revision\":\"3\"}}}]}";
+	static const char lost[] = "{" HDR("3") "}"; /* compare failed: "succeeded" omitted (false) */
+	char *s = mtc_etcd_reput_body("/mtc/admin/", "node-1", true, 2), msg[128];
+	json_t *j = json_loads(s, 0, NULL), *cmp = json_array_get(json_object_get(j, "compare"), 0);
+	int64_t rev = 0;
+	bool ok = false;
+
+	(void)state;
+	assert_string_equal(field(cmp, "key"), K_NODE1);
+	assert_string_equal(field(cmp, "target"), "MOD");
+	assert_string_equal(field(cmp, "result"), "EQUAL");
+	assert_string_equal(field(cmp, "mod_revision"), "2");
+	assert_string_equal(field(json_array_get(json_object_get(j, "success"), 0), "request_put.value"), V_LOCKED);
+	json_decref(j);
+	free(s);
+	assert_null(mtc_etcd_reput_body("/mtc/admin/", "node-1", true, 0)); /* never read: nothing to re-put */
+
+	assert_int_equal(mtc_etcd_parse_txn(won, strlen(won), &ok, &rev, msg, sizeof(msg)), 0);
+	assert_true(ok);
+	assert_int_equal(rev, 3);
+	assert_int_equal(mtc_etcd_parse_txn(lost, strlen(lost), &ok, &rev, msg, sizeof(msg)), 0);
+	assert_false(ok);
+}
+
 static void test_put_reply(void **state)
 {
 	static const char text[] = "{" HDR("12") "}";
@@ -223,6 +250,7 @@ int main(void)
 		cmocka_unit_test(test_range_reply),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_put_reply),
+		cmocka_unit_test(test_correction_txn),
 		cmocka_unit_test(test_watch_and_revisions),
 		cmocka_unit_test(test_config),
 	};
