@@ -534,9 +534,14 @@ static void on_txn_done(etcd_store *s, job *j)
 		h->store_txn = false;
 	if (j->r == 0 && mtc_etcd_parse_txn(j->reply, j->reply_len, &ok, &rev, msg, sizeof(msg)) == 0) {
 		set_health(s, true, NULL);
-		if (ok && h)
+		if (ok && h) {
 			apply_kv(s->a, h, j->lock ? MTC_ETCD_LOCKED : MTC_ETCD_UNLOCKED, rev, "correction");
-		else
+			/* The host's sequence is above etcd's revisions (it
+			 * served a file-store agent before): only a bump
+			 * past it can reach it. */
+			if (h->have_nonce && h->applied >= h->cmdseq)
+				agent_send_admin_state(s->a, h, "correction above etcd's revision");
+		} else
 			submit_range(s);
 		return;
 	}
