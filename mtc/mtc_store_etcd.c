@@ -49,6 +49,7 @@ typedef struct job {
 
 typedef struct etcd_store {
 	agent *a;
+	mtc_config cfg; /* as opened: the threads read this copy, never a->cfg */
 	char ep[EP_MAX][EP_LEN];
 	int n_ep;
 	pthread_mutex_t mu;
@@ -132,7 +133,7 @@ static size_t on_data(char *d, size_t size, size_t nmemb, void *user)
 
 static CURL *easy_new(etcd_store *s, int ep, const char *path, const char *body, long timeout_ms)
 {
-	const mtc_config *cfg = &s->a->cfg;
+	const mtc_config *cfg = &s->cfg;
 	char url[EP_LEN + 32];
 	CURL *c = curl_easy_init();
 
@@ -194,7 +195,7 @@ static void buf_reset(http_buf *b)
  * pending there, to be applied later behind the operator's back. */
 static int run_put(etcd_store *s, job *j, int ep, long timeout_ms, http_buf *out)
 {
-	char *probe = mtc_etcd_range_body(s->a->cfg.etcd_prefix);
+	char *probe = mtc_etcd_range_body(s->cfg.etcd_prefix);
 	int r;
 
 	if (!probe) {
@@ -275,7 +276,7 @@ static void watch_line(watch_ctx *w, const char *text, size_t len)
 	char msg[128];
 	job *j;
 
-	if (mtc_etcd_parse_watch(text, len, s->a->cfg.etcd_prefix, &r, msg, sizeof(msg)) == 0) {
+	if (mtc_etcd_parse_watch(text, len, s->cfg.etcd_prefix, &r, msg, sizeof(msg)) == 0) {
 		pthread_mutex_lock(&s->mu);
 		s->watch_from = r.compact_revision > 0 ? 0 : mtc_etcd_next_revision(s->watch_from, &r);
 		pthread_mutex_unlock(&s->mu);
@@ -326,7 +327,7 @@ static int watch_on_progress(void *user, curl_off_t dt, curl_off_t dn, curl_off_
 /* One watch stream on the current member, until it ends. */
 static void watch_once(etcd_store *s, int64_t from, char *err, size_t errlen)
 {
-	char *body = mtc_etcd_watch_body(s->a->cfg.etcd_prefix, from);
+	char *body = mtc_etcd_watch_body(s->cfg.etcd_prefix, from);
 	watch_ctx w = { .s = s };
 	CURL *c = body ? easy_new(s, s->watch_ep, "/v3/watch", body, 0) : NULL;
 	CURLcode cr;
@@ -473,7 +474,7 @@ static void on_range_done(etcd_store *s, job *j)
 	char msg[256];
 
 	s->range_inflight = false;
-	if (j->r < 0 || mtc_etcd_parse_range(j->reply, j->reply_len, s->a->cfg.etcd_prefix, &r, msg, sizeof(msg)) < 0) {
+	if (j->r < 0 || mtc_etcd_parse_range(j->reply, j->reply_len, s->cfg.etcd_prefix, &r, msg, sizeof(msg)) < 0) {
 		set_health(s, false, j->r < 0 ? j->err : msg);
 		return;
 	}
@@ -563,7 +564,7 @@ static void on_watch_msg(etcd_store *s, job *j)
 		log_info("etcd: %s; resuming", j->err);
 		return;
 	}
-	if (mtc_etcd_parse_watch(j->reply, j->reply_len, s->a->cfg.etcd_prefix, &r, msg, sizeof(msg)) < 0) {
+	if (mtc_etcd_parse_watch(j->reply, j->reply_len, s->cfg.etcd_prefix, &r, msg, sizeof(msg)) < 0) {
 		log_warn("etcd: watch: %s", msg);
 		return;
 	}
@@ -613,7 +614,7 @@ static void submit_range(etcd_store *s)
 	if (s->range_inflight)
 		return;
 	j = calloc(1, sizeof(*j));
-	if (!j || !(j->body = mtc_etcd_range_body(s->a->cfg.etcd_prefix))) {
+	if (!j || !(j->body = mtc_etcd_range_body(s->cfg.etcd_prefix))) {
 		free(j);
 		return;
 	}
@@ -631,7 +632,7 @@ static int on_poll(sd_event_source *src, uint64_t usec, void *userdata)
 
 static int parse_endpoints(etcd_store *s, const char *list)
 {
-	char tmp[sizeof(s->a->cfg.etcd_endpoints)], *save = NULL;
+	char tmp[sizeof(s->cfg.etcd_endpoints)], *save = NULL;
 
 	snprintf(tmp, sizeof(tmp), "%s", list);
 	for (char *t = strtok_r(tmp, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
@@ -685,13 +686,14 @@ static int etcd_open(agent *a)
 		return -ENOMEM;
 	a->store_data = s;
 	s->a = a;
+	s->cfg = a->cfg;
 	s->pipe[0] = s->pipe[1] = -1;
 	s->healthy = true; /* until the first request says otherwise */
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		return -ENOMEM;
-	r = parse_endpoints(s, a->cfg.etcd_endpoints);
+	r = parse_endpoints(s, s->cfg.etcd_endpoints);
 	if (r >= 0)
 		r = start_threads(s);
 	if (r < 0) {

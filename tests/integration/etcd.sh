@@ -142,4 +142,11 @@ t_check "quorum back: a change in etcd reaches the node" unlocked
 conv() { ctlA list | grep -qE '^node-1 +unlocked +unlocked' && ctlB list | grep -qE '^node-1 +unlocked +unlocked' && ! unavailable "$D/agent.conf"; }
 wait_for 15 conv
 t_check "quorum back: both agents healthy and agree with the node" conv
+
+# --- SIGHUP cannot switch the store under a running agent ---
+n=$(t_lines "$D/agentB.log")
+sed -i 's|^prefix = /mtc/admin/|prefix = /elsewhere/|' "$D/agentB.conf"
+kill -HUP "$B_PID"
+t_wait_line "$D/agentB.log" 'changes take a restart; keeping the running ones' "$n"
+t_match "after SIGHUP: B still serves the running prefix" "store: etcd .* prefix /mtc/admin/: healthy" "$(ctlB list)"
 t_done
