@@ -6,6 +6,7 @@
 . "$(dirname "$0")/../lib.sh"
 if [ "$(id -u)" -ne 0 ]; then t_skip "etcd: needs root (private network namespace)"; t_done; exit; fi
 if ! command -v etcd >/dev/null; then t_skip "etcd: etcd not installed (apt-get install etcd-server)"; t_done; exit; fi
+if ! unshare -n true 2>/dev/null; then t_skip "etcd: cannot create a network namespace here (unshare -n)"; t_done; exit; fi
 if [ -z "${ETCD_TEST_NETNS:-}" ]; then
 	exec unshare -n env ETCD_TEST_NETNS=1 bash -c 'ip link set lo up && exec bash "$0"' "$0"
 fi
@@ -24,7 +25,7 @@ declare -A ETCD_PID
 # start_member N [new|existing]
 start_member() {
 	local n=$1
-	t_spawn "$D/etcd$n.log" etcd --name "m$n" --data-dir "$D/etcd$n" \
+	HWM_WRAP= t_spawn "$D/etcd$n.log" etcd --name "m$n" --data-dir "$D/etcd$n" \
 		--listen-client-urls "http://127.0.0.1:2379$n" --advertise-client-urls "http://127.0.0.1:2379$n" \
 		--listen-peer-urls "http://127.0.0.1:2380$n" --initial-advertise-peer-urls "http://127.0.0.1:2380$n" \
 		--initial-cluster "$CLUSTER" --initial-cluster-state "${2:-new}" --initial-cluster-token "t$$" \
