@@ -38,6 +38,7 @@ typedef struct job {
 	char host[MTC_HOSTNAME_MAX + 1];
 	bool lock;
 	int64_t from_rev; /* JOB_TXN: the mod_revision it re-puts over */
+	uint64_t submitted_ms; /* a write's deadline counts from here */
 	mtc_store_done_fn done;
 	void *ctx;
 	int r; /* 0: reply holds a 200 answer; < 0: err says why */
@@ -143,7 +144,9 @@ static CURL *easy_new(etcd_store *s, int ep, const char *path, const char *body,
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 1000 ? timeout_ms : 1000L);
+	/* timeout 0 (the watch stream): no end, but a connect still gives up
+	 * after a second (a member that is gone drops packets). */
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms && timeout_ms < 1000 ? timeout_ms : 1000L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -217,10 +220,11 @@ static void run_job(etcd_store *s, job *j)
 {
 	bool write = j->kind == JOB_PUT || j->kind == JOB_TXN;
 	long budget = write ? SET_DEADLINE_MS : TRY_TIMEOUT_MS * s->n_ep;
-	uint64_t start = now_ms();
+	uint64_t start = write ? j->submitted_ms : now_ms();
 	http_buf out = { 0 };
 
 	j->r = -ETIMEDOUT;
+	snprintf(j->err, sizeof(j->err), "no member answered within %ld ms", budget);
 	for (int i = 0; i < s->n_ep; i++) {
 		int ep = (s->worker_ep + i) % s->n_ep;
 		long left = budget - (long)(now_ms() - start);
@@ -393,8 +397,14 @@ static void *watcher_main(void *arg)
 /* From the loop: queue a job for the worker. */
 static void submit(etcd_store *s, job *j)
 {
+	j->submitted_ms = now_ms();
 	pthread_mutex_lock(&s->mu);
-	push(&s->todo, j);
+	if (j->kind == JOB_PUT) {
+		/* An operator waits: ahead of reads and corrections. */
+		j->next = s->todo;
+		s->todo = j;
+	} else
+		push(&s->todo, j);
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 }
@@ -809,6 +819,16 @@ static void etcd_describe(agent *a, char *buf, size_t size)
 			 s->last_error, s->revision);
 }
 
+static void etcd_health(agent *a, mtc_store_health *ret)
+{
+	etcd_store *s = a->store_data;
+
+	*ret = (mtc_store_health){ .loaded = s->loaded, .healthy = s->healthy, .revision = s->revision };
+	if (!s->healthy)
+		ret->unavailable_s = (double)(now_ms() - s->unhealthy_since) / 1000.0;
+	snprintf(ret->error, sizeof(ret->error), "%s", s->healthy ? "" : s->last_error);
+}
+
 const mtc_store_ops mtc_store_etcd_ops = {
 	.name = "etcd",
 	.open = etcd_open,
@@ -816,4 +836,5 @@ const mtc_store_ops mtc_store_etcd_ops = {
 	.set_admin = etcd_set_admin,
 	.correct = etcd_correct,
 	.describe = etcd_describe,
+	.health = etcd_health,
 };
