@@ -133,6 +133,22 @@ t_check "quorum lost: the node keeps its lock flag" locked
 t_check "quorum lost: no Unlocked sent by either agent" sh -c \
 	"! tail -n +$((nA + 1)) '$D/agent.log' | grep -q 'Unlocked' && ! tail -n +$((nB + 1)) '$D/agentB.log' | grep -q 'Unlocked'"
 
+# --- an agent started while etcd is down: never read = unknown = locked ---
+kill -KILL "$B_PID"; wait "$B_PID" 2>/dev/null
+rm -f "$D/ctl/agentB.sock"
+nB=$(t_lines "$D/agentB.log")
+t_spawn "$D/agentB.log" "$BIN/mtcagent" -c "$D/agentB.conf"
+B_PID=$T_LAST_PID
+t_wait_for 10 "agent B's control socket" test -S "$D/ctl/agentB.sock"
+wait_for 10 sh -c "'$BIN/mtcctl' -c '$D/agentB.conf' list | grep -E '^node-1 +locked ' | grep -q 'admin state unknown'"
+t_check "B started without etcd: node-1 unknown, shown locked" sh -c \
+	"'$BIN/mtcctl' -c '$D/agentB.conf' list | grep -E '^node-1 +locked ' | grep -q 'admin state unknown'"
+t_match "B started without etcd: list says the store was not read" "store: etcd .*not read yet" "$(ctlB list)"
+out=$(ctlB unlock node-1 2>&1); rc=$?
+t_check "B started without etcd: unlock refused (rc=$rc)" test "$rc" -eq 1
+t_check "B started without etcd: no Unlocked sent" sh -c "! tail -n +$((nB + 1)) '$D/agentB.log' | grep -q 'Unlocked'"
+t_check "B started without etcd: the node keeps its lock flag" locked
+
 # --- quorum back: converges ---
 start_member 1 existing
 start_member 2 existing
