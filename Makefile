@@ -15,14 +15,17 @@ TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 
 CC ?= cc
 BASE_PKGS := libsystemd inih libsodium
-# JSON in and out (pmon-hook status --json, mtcagent's list, mtcctl): only
-# the binaries that write or read JSON link it; hostwd, mtcclient and
-# libpmonhook do not.
+# JSON in and out (pmon-hook status --json, mtcagent's list and etcd store,
+# mtcctl): only the binaries that write or read JSON link it; hostwd,
+# mtcclient and libpmonhook do not.
 JSON_PKGS := jansson
-PKGS := $(BASE_PKGS) $(JSON_PKGS)
+# The agent's etcd store only (HTTP): not linked into hostwd or the client.
+ETCD_PKGS := libcurl
+PKGS := $(BASE_PKGS) $(JSON_PKGS) $(ETCD_PKGS)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(BASE_PKGS))
 JSON_LIBS := $(shell pkg-config --libs $(JSON_PKGS))
+ETCD_LIBS := $(shell pkg-config --libs $(ETCD_PKGS)) -lpthread
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka)
 
 ifeq ($(SANITIZE),1)
@@ -145,6 +148,8 @@ $(BIN)/hostwd: $(OBJ)/watchdog/hostwd.o $(HWD_A) $(COMMON_A)
 $(BIN)/pmon-hook: $(OBJ)/pmon-hooks/pmon-hook.o $(PMHE_A) $(PMH_A) $(COMMON_A)
 $(BIN)/mtcclient: $(OBJ)/mtc/mtcclient.o $(MTC_A) $(COMMON_A)
 $(BIN)/mtcagent: $(OBJ)/mtc/mtcagent.o $(call objs,$(AGENT_SRC)) $(MTC_A) $(COMMON_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(JSON_LIBS) $(ETCD_LIBS)
 $(BIN)/mtcctl: $(OBJ)/mtc/mtcctl.o $(MTC_A) $(COMMON_A)
 $(BIN)/pmon-hook $(BIN)/mtcagent $(BIN)/mtcctl: LINK_JSON = $(JSON_LIBS)
 $(BIN)/%:
@@ -154,7 +159,7 @@ $(BIN)/%:
 # Unit tests link the real modules; each test_X.c is one cmocka binary.
 $(TBIN)/test_%: $(OBJ)/tests/unit/test_%.o $(HWD_A) $(MTC_A) $(PMHE_A) $(PMH_A) $(COMMON_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(JSON_LIBS) $(CMOCKA_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(JSON_LIBS) $(ETCD_LIBS) $(CMOCKA_LIBS)
 
 # The device test fakes the driver with --wrap; fortify would bypass it.
 $(OBJ)/tests/unit/test_hwd_device.o: ALL_CFLAGS += -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=0
@@ -249,7 +254,7 @@ fuzz-build: $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
 
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRC)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB_SRC) $(PKG_LIBS) $(JSON_LIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB_SRC) $(PKG_LIBS) $(JSON_LIBS) $(ETCD_LIBS)
 
 fuzz: fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/smoke.sh

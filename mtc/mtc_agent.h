@@ -33,6 +33,8 @@ typedef struct agent_host {
 	bool admin_known;                     /* false: no saved state; treated as locked */
 	uint32_t cmdseq;                      /* newest command sequence for this host (persisted) */
 	uint32_t applied;                     /* last command the host reported applied */
+	int64_t store_rev;                    /* etcd: mod_revision of the state applied (0: none) */
+	bool store_txn;                       /* etcd: a correction's re-put is on its way */
 	bool have_nonce;
 	uint8_t nonce[MTC_NONCE_LEN];
 	mtc_order order;                      /* (boot, seq) ordering of its frames */

@@ -7,6 +7,7 @@
 
 #include "log.h"
 #include "mtc_agent.h"
+#include "mtc_store.h"
 #include "util.h"
 
 static int send_to(agent *a, int net, int fd, const uint8_t *buf, size_t n, const struct sockaddr_in *to)
@@ -175,7 +176,9 @@ static void handle_report(agent *a, agent_host *h, const mtc_frame *f, int net, 
 		log_emit(LOG_WARNING, MSGID_LOCK_CORRECTION, "%s mtcAlive reporting %s while %s ; correcting%s",
 			 h->entry.name, locked ? "locked" : "unlocked", agent_admin_name(h),
 			 h->admin_known ? "" : " (admin state unknown: treated as locked)");
-	if (d.send)
+	if (d.send && a->store->correct)
+		a->store->correct(a, h, d.log ? "correction" : "correction resend");
+	else if (d.send)
 		agent_send_admin_state(a, h, d.log ? "correction" : "correction resend");
 }
 

@@ -21,11 +21,11 @@
 	{ sec, key, CONF_INT, offsetof(mtc_config, f), 0, def, lo, hi, NULL, help }
 #define NET(sec, i, aport, cport) \
 	STR(sec, "address", net[i].address, "", "This side's IP address on the " sec " network; empty: not provisioned."), \
-	STR(sec, "agent_address", net[i].agent_address, "", "The agent's IP address on the " sec " network (client side)."), \
+	STR(sec, "agent_address", net[i].agent_address, "", "The agents' IP addresses on the " sec " network, comma-separated (client side; at most 2)."), \
 	INT(sec, "agent_port", net[i].agent_port, aport, 1, 65535, "UDP port the agent receives on."), \
 	INT(sec, "client_port", net[i].client_port, cport, 1, 65535, "UDP port the client receives on.")
 
-static const char *const store_names[] = { "file", NULL };
+static const char *const store_names[] = { "file", "etcd", NULL };
 
 static const conf_key mtc_keys[] = {
 	STR("client", "hostname", hostname, "", "This node's name as in the agent's hosts file; empty: the system hostname."),
@@ -42,7 +42,8 @@ static const conf_key mtc_keys[] = {
 	STR("client", "configured_file", configured_file, "/etc/platform/.initial_config_complete", "Present when the node is configured."),
 	STR("agent", "hosts_file", hosts_file, "/etc/mtc/hosts.conf", "Nodes and their per-network addresses."),
 	{ "agent", "store", CONF_ENUM, offsetof(mtc_config, store), 0, "file", 0, 0, store_names,
-	  "Where admin state is kept: file (state_file, this controller only)." },
+	  "Where admin state is kept: file (state_file, this controller only) or etcd ([etcd], shared by "
+	  "every agent)." },
 	STR("agent", "state_file", state_file, "/var/lib/mtc/admin.state", "Admin lock state per host, persisted atomically."),
 	STR("agent", "control_socket", control_socket, "/run/mtc/agent.sock", "Unix socket mtcctl talks to."),
 	INT("agent", "resend_interval_ms", resend_interval_ms, "2000", 0, 600000, "Minimum time between correction resends to one host."),
@@ -53,6 +54,12 @@ static const conf_key mtc_keys[] = {
 	    "Under load, wake at most four times per this many ms on each network and read all that is queued "
 	    "(at 10,000 hosts about a third less CPU); adds at most this much to a correction, only when busy. "
 	    "0: wake for every datagram."),
+	STR("etcd", "endpoints", etcd_endpoints, "http://127.0.0.1:2379",
+	    "etcd members' client URLs, comma-separated; tried in turn ([agent] store = etcd)."),
+	STR("etcd", "prefix", etcd_prefix, "/mtc/admin/", "Key prefix: host H's admin state is the key PREFIX+H."),
+	STR("etcd", "cacert", etcd_cacert, "", "CA bundle to verify the members (https endpoints); empty: system CAs."),
+	STR("etcd", "cert", etcd_cert, "", "Client certificate for etcd; empty: none."),
+	STR("etcd", "key", etcd_key, "", "Private key of the client certificate."),
 	{ "auth", "enabled", CONF_BOOL, offsetof(mtc_config, auth_enabled), 0, "1", 0, 1, NULL,
 	  "Authenticate every frame with HMAC-SHA256. 0 is for lab use only." },
 	STR("auth", "key_file", key_file, "/etc/mtc/mtc.key", "32-byte shared key, mode 0600 (mtcctl keygen)."),
@@ -71,6 +78,19 @@ static bool ipv4_ok(const char *s)
 	return inet_pton(AF_INET, s, &a) == 1;
 }
 
+/* "A" or "A,B": the client's agent_address (two controllers). */
+static bool ipv4_list_ok(const char *s)
+{
+	char buf[MTC_ADDR_MAX * 2], *save = NULL;
+	int n = 0;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
+		if (++n > MTC_AGENTS_MAX || !ipv4_ok(t))
+			return false;
+	return n > 0;
+}
+
 static void check(void *data, const conf_origin *o)
 {
 	const mtc_config *cfg = data;
@@ -81,7 +101,7 @@ static void check(void *data, const conf_origin *o)
 
 		if (n->address[0] && !ipv4_ok(n->address))
 			conf_key_error(o, sec, "address", "[%s] address = %s: not an IPv4 address", sec, n->address);
-		if (n->agent_address[0] && !ipv4_ok(n->agent_address))
+		if (n->agent_address[0] && !ipv4_list_ok(n->agent_address))
 			conf_key_error(o, sec, "agent_address", "[%s] agent_address = %s: not an IPv4 address", sec,
 				       n->agent_address);
 	}
@@ -89,6 +109,8 @@ static void check(void *data, const conf_origin *o)
 		conf_key_error(o, "client", "locked_backup",
 			       "[client] locked_backup = %s: must be a path with a directory (boot_file and "
 			       "cmdseq_file default beside it)", cfg->locked_backup);
+	if (cfg->store == MTC_STORE_ETCD && (!cfg->etcd_prefix[0] || !cfg->etcd_endpoints[0]))
+		conf_key_error(o, "etcd", "prefix", "[agent] store = etcd needs [etcd] endpoints and a non-empty prefix");
 	if (cfg->hostname[0] && !mtc_hostname_valid(cfg->hostname))
 		conf_key_error(o, "client", "hostname",
 			       "[client] hostname = %s: letters, digits, '-', '.', '_' only, at most %d", cfg->hostname,

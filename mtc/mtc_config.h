@@ -12,15 +12,16 @@
 #define MTC_DEFAULT_CONFIG "/etc/mtc/mtc.conf"
 #define MTC_PATH_MAX 160
 #define MTC_ADDR_MAX 48
+#define MTC_AGENTS_MAX 2 /* controllers a client sends to per network */
 
 typedef struct mtc_net_config {
 	char address[MTC_ADDR_MAX];       /* this side's IP; "" = not provisioned */
-	char agent_address[MTC_ADDR_MAX]; /* the agent's IP (client side) */
+	char agent_address[MTC_ADDR_MAX * 2]; /* the agents' IPs, comma-separated (client side) */
 	int agent_port;
 	int client_port;
 } mtc_net_config;
 
-typedef enum { MTC_STORE_FILE } mtc_store_kind;
+typedef enum { MTC_STORE_FILE, MTC_STORE_ETCD } mtc_store_kind;
 
 typedef struct mtc_config {
 	char hostname[MTC_HOSTNAME_MAX + 1];
@@ -37,6 +38,11 @@ typedef struct mtc_config {
 	char state_file[MTC_PATH_MAX];
 	char control_socket[108];
 	int resend_interval_ms;
+	char etcd_endpoints[192];       /* comma-separated URLs */
+	char etcd_prefix[65];
+	char etcd_cacert[MTC_PATH_MAX];
+	char etcd_cert[MTC_PATH_MAX];
+	char etcd_key[MTC_PATH_MAX];
 	int boot_reset_silence_s;
 	int rx_coalesce_ms;
 

@@ -67,6 +67,19 @@ static int write_all(reply *rp, const char *p, size_t len)
 	return 0;
 }
 
+/* Which store holds admin state, and whether it answers. */
+static void reply_store(agent *a, reply *fd)
+{
+	char line[600];
+	int n;
+
+	a->store->describe(a, line + 7, sizeof(line) - 8);
+	memcpy(line, "store: ", 7);
+	n = (int)strlen(line);
+	line[n++] = '\n';
+	write_all(fd, line, (size_t)n);
+}
+
 static void reply_list_text(agent *a, reply *fd)
 {
 	uint64_t now = now_ms();
@@ -141,6 +154,17 @@ static void reply_list_json(agent *a, reply *fd)
 		      (json_int_t)(a->tx_errors[0] + a->tx_errors[1] + a->tx_errors[2]), "dropped", "bad_auth",
 		      (json_int_t)a->drops.bad_auth, "malformed", (json_int_t)a->drops.malformed, "unknown_host",
 		      (json_int_t)a->unknown_host, "stale", (json_int_t)a->stale, "old_boot", (json_int_t)a->old_boot);
+	if (d) {
+		char store[512];
+
+		/* Which store holds admin state, and whether it answers (as the
+		 * text list's last line). */
+		a->store->describe(a, store, sizeof(store));
+		if (json_object_set_new(d, "store", json_string(store)) < 0) {
+			json_decref(d);
+			d = NULL;
+		}
+	}
 	if (!d || json_dump_callback(d, append_to_reply, fd, JSON_COMPACT | JSON_PRESERVE_ORDER) < 0)
 		fd->failed = true;
 	else
@@ -200,10 +224,12 @@ static void handle_control(agent *a, control_conn *c, char *req)
 
 	sscanf(req, "%15s %64s", verb, arg);
 	if (strcmp(verb, "list") == 0) {
-		if (strcmp(arg, "json") == 0)
+		if (strcmp(arg, "json") == 0) {
 			reply_list_json(a, fd);
-		else
+		} else {
 			reply_list_text(a, fd);
+			reply_store(a, fd);
+		}
 		return;
 	}
 	if (strcmp(verb, "lock") != 0 && strcmp(verb, "unlock") != 0) {

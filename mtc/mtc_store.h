@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mtc_agent.h"
 
@@ -13,6 +14,16 @@
  * r = 0: the new state is stored, applied to h and sent; r < 0: nothing
  * changed anywhere and why says so (one line, no newline). */
 typedef void (*mtc_store_done_fn)(agent *a, agent_host *h, int r, const char *why, void *ctx);
+
+/* A store's state for mtcctl list --json (and anything that is not a
+ * sentence). */
+typedef struct mtc_store_health {
+	bool loaded;          /* the state was read at least once */
+	bool healthy;         /* the last request was answered */
+	int64_t revision;     /* etcd: revision last seen; file: 0 */
+	double unavailable_s; /* how long not healthy; 0 when healthy */
+	char error[256];      /* the last failure, "" if none */
+} mtc_store_health;
 
 struct mtc_store_ops {
 	const char *name;
@@ -23,11 +34,16 @@ struct mtc_store_ops {
 	void (*close)(agent *a);
 	/* An operator's lock/unlock of h. */
 	void (*set_admin)(agent *a, agent_host *h, bool lock, mtc_store_done_fn done, void *ctx);
+	/* Optional: a host disagrees with its admin state (rate-limited by
+	 * the episode); NULL: agent_send_admin_state(). */
+	void (*correct)(agent *a, agent_host *h, const char *why);
 	/* One line for mtcctl list and the start message: kind, where, health. */
 	void (*describe)(agent *a, char *buf, size_t size);
+	void (*health)(agent *a, mtc_store_health *ret);
 };
 
 extern const mtc_store_ops mtc_store_file_ops;
+extern const mtc_store_ops mtc_store_etcd_ops;
 
 /* The ops for the configured [agent] store. */
 const mtc_store_ops *mtc_store_for(const mtc_config *cfg);

@@ -90,6 +90,13 @@ static bool load_line(agent *a, const char *line, unsigned lineno)
 	return true;
 }
 
+static void log_unknown_hosts(agent *a)
+{
+	for (size_t i = 0; i < a->n_hosts; i++)
+		if (!a->hosts[i].admin_known)
+			agent_log_unknown(a, &a->hosts[i]);
+}
+
 static int file_open(agent *a)
 {
 	file_store *fs = calloc(1, sizeof(*fs));
@@ -107,6 +114,7 @@ static int file_open(agent *a)
 				"locked", a->cfg.state_file);
 			fs->suspect = true;
 		}
+		log_unknown_hosts(a);
 		return 0;
 	}
 	while (fgets(line, sizeof(line), f)) {
@@ -120,6 +128,7 @@ static int file_open(agent *a)
 		}
 	}
 	fclose(f);
+	log_unknown_hosts(a);
 	return 0;
 }
 
@@ -158,10 +167,19 @@ static void file_describe(agent *a, char *buf, size_t size)
 	snprintf(buf, size, "file %s", a->cfg.state_file);
 }
 
+/* The file was read at start; a failed write shows in the reply of the
+ * lock/unlock that hit it. */
+static void file_health(agent *a, mtc_store_health *ret)
+{
+	(void)a;
+	*ret = (mtc_store_health){ .loaded = true, .healthy = true };
+}
+
 const mtc_store_ops mtc_store_file_ops = {
 	.name = "file",
 	.open = file_open,
 	.close = file_close,
 	.set_admin = file_set_admin,
 	.describe = file_describe,
+	.health = file_health,
 };

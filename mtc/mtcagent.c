@@ -93,6 +93,22 @@ static int load_hosts(agent *a, const mtc_config *cfg, bool log_new)
 	return 0;
 }
 
+/* The store keeps what it opened with (its threads read their own copy):
+ * a change of [agent] store or [etcd] takes a restart. */
+static void keep_store_config(const mtc_config *run, mtc_config *next)
+{
+	if (next->store != run->store || strcmp(next->etcd_endpoints, run->etcd_endpoints) != 0 ||
+	    strcmp(next->etcd_prefix, run->etcd_prefix) != 0 || strcmp(next->etcd_cacert, run->etcd_cacert) != 0 ||
+	    strcmp(next->etcd_cert, run->etcd_cert) != 0 || strcmp(next->etcd_key, run->etcd_key) != 0)
+		log_warn("reload: [agent] store and [etcd] changes take a restart; keeping the running ones");
+	next->store = run->store;
+	memcpy(next->etcd_endpoints, run->etcd_endpoints, sizeof(next->etcd_endpoints));
+	memcpy(next->etcd_prefix, run->etcd_prefix, sizeof(next->etcd_prefix));
+	memcpy(next->etcd_cacert, run->etcd_cacert, sizeof(next->etcd_cacert));
+	memcpy(next->etcd_cert, run->etcd_cert, sizeof(next->etcd_cert));
+	memcpy(next->etcd_key, run->etcd_key, sizeof(next->etcd_key));
+}
+
 static int reload(void *userdata)
 {
 	agent *a = userdata;
@@ -103,6 +119,7 @@ static int reload(void *userdata)
 		log_err("reload of %s failed; keeping the running configuration", a->svc.config_path);
 		return 0;
 	}
+	keep_store_config(&a->cfg, &next);
 	if (load_hosts(a, &next, true) < 0) {
 		log_err("reload: hosts file unusable; keeping the running host table");
 		return 0;
@@ -181,9 +198,6 @@ static int run(agent *a)
 		stop(a);
 		return r;
 	}
-	for (size_t i = 0; i < a->n_hosts; i++)
-		if (!a->hosts[i].admin_known)
-			agent_log_unknown(a, &a->hosts[i]);
 	a->store->describe(a, where, sizeof(where));
 	log_notice("started: %zu hosts, state %s, control %s, auth %s", a->n_hosts, where, a->cfg.control_socket,
 		   a->key.enabled ? "hmac-sha256" : "DISABLED");

@@ -35,7 +35,8 @@ typedef struct client {
 	sd_event *event;
 	sd_event_source *alive_timer, *recover_timer;
 	mtc_netio io;
-	struct sockaddr_in agent[MTC_NET_COUNT];
+	struct sockaddr_in agent[MTC_NET_COUNT][MTC_AGENTS_MAX]; /* every controller's agent */
+	int n_agents[MTC_NET_COUNT];
 	bool agent_known[MTC_NET_COUNT];
 	mtc_replay replay;
 	mtc_fit fit;
@@ -76,6 +77,25 @@ static void update_status(client *c)
 	}
 }
 
+/* To every agent on net (two controllers serve at once): -1 with errno
+ * only if none took it. */
+static int send_to_agents(client *c, int net, const uint8_t *buf, size_t n)
+{
+	int sent = 0, err = 0;
+
+	for (int i = 0; i < c->n_agents[net]; i++) {
+		if (sendto(c->io.socks[net].tx_fd, buf, n, MSG_DONTWAIT, (struct sockaddr *)&c->agent[net][i],
+			   sizeof(c->agent[net][i])) < 0)
+			err = errno;
+		else
+			sent++;
+	}
+	if (sent)
+		return 0;
+	errno = err;
+	return -1;
+}
+
 static int send_frame(client *c, int net, mtc_frame *f)
 {
 	uint8_t buf[MTC_FRAME_MAX];
@@ -94,8 +114,7 @@ static int send_frame(client *c, int net, mtc_frame *f)
 		log_debug("FIT: %s via %s not sent", mtc_type_name(f->type), mtc_net_name((unsigned)net));
 		return -ENETDOWN;
 	}
-	if (sendto(c->io.socks[net].tx_fd, buf, (size_t)n, MSG_DONTWAIT, (struct sockaddr *)&c->agent[net],
-		   sizeof(c->agent[net])) < 0) {
+	if (send_to_agents(c, net, buf, (size_t)n) < 0) {
 		int r = -errno;
 
 		if (c->nc[net].tx_errors++ == 0)
@@ -267,6 +286,21 @@ static int on_recover_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	return service_rearm(s, usec, (uint64_t)c->cfg.recover_interval * USEC_PER_SEC);
 }
 
+/* agent_address "A" or "A,B" (checked by the config) into out. */
+static int parse_agents(const char *list, int port, struct sockaddr_in *out)
+{
+	char buf[MTC_ADDR_MAX * 2], *save = NULL;
+	int n = 0;
+
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *t = strtok_r(buf, ", ", &save); t && n < MTC_AGENTS_MAX; t = strtok_r(NULL, ", ", &save)) {
+		out[n] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+		if (inet_pton(AF_INET, t, &out[n].sin_addr) == 1)
+			n++;
+	}
+	return n;
+}
+
 static int setup_networks(client *c)
 {
 	int provisioned = 0;
@@ -285,10 +319,8 @@ static int setup_networks(client *c)
 			log_warn("%s: no agent_address; mtcAlive cannot be sent there", mtc_net_name((unsigned)net));
 			continue;
 		}
-		c->agent[net].sin_family = AF_INET;
-		c->agent[net].sin_port = htons((uint16_t)n->agent_port);
-		inet_pton(AF_INET, n->agent_address, &c->agent[net].sin_addr);
-		c->agent_known[net] = true;
+		c->n_agents[net] = parse_agents(n->agent_address, n->agent_port, c->agent[net]);
+		c->agent_known[net] = c->n_agents[net] > 0;
 	}
 	if (!provisioned)
 		log_warn("no network provisioned: nothing can reach this node");

@@ -5,7 +5,8 @@ set -euo pipefail
 
 PKGS=(
   build-essential pkg-config make
-  libsystemd-dev libinih-dev libcmocka-dev libsodium-dev libjansson-dev
+  libsystemd-dev libinih-dev libcmocka-dev libsodium-dev
+  libjansson-dev libcurl4-openssl-dev etcd-server etcd-client
   clang llvm
   iproute2 nftables procps psmisc
   valgrind

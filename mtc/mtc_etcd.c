@@ -1,0 +1,301 @@
+#include "mtc_etcd.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#define B64 sodium_base64_VARIANT_ORIGINAL
+
+void mtc_etcd_result_free(mtc_etcd_result *r)
+{
+	free(r->kv);
+	*r = (mtc_etcd_result){ 0 };
+}
+
+static json_t *b64(const void *data, size_t len)
+{
+	size_t size = sodium_base64_ENCODED_LEN(len, B64);
+	char *buf = malloc(size);
+	json_t *j;
+
+	if (!buf)
+		return NULL;
+	sodium_bin2base64(buf, size, data, len, B64);
+	j = json_string(buf);
+	free(buf);
+	return j;
+}
+
+/* Decode base64 text into buf (NUL-terminated); -EINVAL if it does not fit. */
+static int unb64(const char *text, char *buf, size_t size)
+{
+	size_t len;
+
+	if (!text || sodium_base642bin((unsigned char *)buf, size - 1, text, strlen(text), NULL, &len, NULL, B64) < 0)
+		return -EINVAL;
+	buf[len] = '\0';
+	return memchr(buf, '\0', len) ? -EINVAL : 0;
+}
+
+/* The end of the prefix range: the prefix with its last byte plus one. */
+static json_t *prefix_end(const char *prefix)
+{
+	char end[MTC_ETCD_PREFIX_MAX + 1];
+	size_t n = strlen(prefix);
+
+	if (n == 0 || n > MTC_ETCD_PREFIX_MAX)
+		return NULL;
+	memcpy(end, prefix, n);
+	while (n > 0 && (unsigned char)end[n - 1] == 0xff)
+		n--;
+	if (n == 0)
+		return b64("\0", 1); /* every key */
+	end[n - 1]++;
+	return b64(end, n);
+}
+
+static char *dump(json_t *j)
+{
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+	json_decref(j);
+	return s;
+}
+
+char *mtc_etcd_range_body(const char *prefix)
+{
+	if (!prefix[0] || strlen(prefix) > MTC_ETCD_PREFIX_MAX)
+		return NULL;
+	return dump(json_pack("{s:o, s:o*}", "key", b64(prefix, strlen(prefix)), "range_end", prefix_end(prefix)));
+}
+
+char *mtc_etcd_put_body(const char *prefix, const char *host, bool locked)
+{
+	char key[MTC_ETCD_PREFIX_MAX + MTC_HOSTNAME_MAX + 1];
+	const char *value = locked ? "locked" : "unlocked";
+
+	if (!prefix[0] || strlen(prefix) > MTC_ETCD_PREFIX_MAX || !mtc_hostname_valid(host))
+		return NULL;
+	snprintf(key, sizeof(key), "%s%s", prefix, host);
+	return dump(json_pack("{s:o, s:o*}", "key", b64(key, strlen(key)), "value", b64(value, strlen(value))));
+}
+
+char *mtc_etcd_reput_body(const char *prefix, const char *host, bool locked, int64_t mod_revision)
+{
+	char key[MTC_ETCD_PREFIX_MAX + MTC_HOSTNAME_MAX + 1], rev[24];
+	const char *value = locked ? "locked" : "unlocked";
+
+	if (!prefix[0] || strlen(prefix) > MTC_ETCD_PREFIX_MAX || !mtc_hostname_valid(host) || mod_revision <= 0)
+		return NULL;
+	snprintf(key, sizeof(key), "%s%s", prefix, host);
+	snprintf(rev, sizeof(rev), "%" PRId64, mod_revision);
+	return dump(json_pack("{s:[{s:o, s:s, s:s, s:s}], s:[{s:{s:o, s:o}}]}", "compare", "key",
+			      b64(key, strlen(key)), "target", "MOD", "result", "EQUAL", "mod_revision", rev, "success",
+			      "request_put", "key", b64(key, strlen(key)), "value", b64(value, strlen(value))));
+}
+
+char *mtc_etcd_watch_body(const char *prefix, int64_t start_revision)
+{
+	char rev[24];
+
+	if (!prefix[0] || strlen(prefix) > MTC_ETCD_PREFIX_MAX || start_revision < 0)
+		return NULL;
+	snprintf(rev, sizeof(rev), "%" PRId64, start_revision);
+	return dump(json_pack("{s:{s:o, s:o*, s:s, s:b}}", "create_request", "key", b64(prefix, strlen(prefix)),
+			      "range_end", prefix_end(prefix), "start_revision", rev, "progress_notify", 1));
+}
+
+/* int64 fields come as strings (proto3 JSON); absent means 0. */
+static int64_t int64_of(json_t *o, const char *name)
+{
+	json_t *v = json_object_get(o, name);
+
+	if (json_is_integer(v))
+		return json_integer_value(v);
+	if (json_is_string(v))
+		return strtoll(json_string_value(v), NULL, 10);
+	return 0;
+}
+
+static json_t *load(const char *text, size_t len, char *msg, size_t msglen, int *ret)
+{
+	json_error_t err;
+	json_t *root = json_loadb(text, len, 0, &err);
+	json_t *e;
+
+	*ret = 0;
+	if (!json_is_object(root)) {
+		snprintf(msg, msglen, "not a JSON object: %s", root ? "other type" : err.text);
+		json_decref(root);
+		*ret = -EBADMSG;
+		return NULL;
+	}
+	e = json_object_get(root, "error");
+	if (json_is_object(e) || json_is_string(e) || json_object_get(root, "code")) {
+		json_t *m = json_is_object(e) ? json_object_get(e, "message") : json_is_string(e) ? e : json_object_get(root, "message");
+
+		snprintf(msg, msglen, "%s", json_is_string(m) ? json_string_value(m) : "error reply");
+		json_decref(root);
+		*ret = -EIO;
+		return NULL;
+	}
+	return root;
+}
+
+/* One kv object into out; false if it is not one of ours. */
+static bool parse_kv(json_t *kv, const char *prefix, bool deleted, mtc_etcd_kv *out)
+{
+	char key[MTC_ETCD_PREFIX_MAX + MTC_HOSTNAME_MAX + 2], value[16];
+	size_t plen = strlen(prefix);
+
+	if (!json_is_object(kv) || unb64(json_string_value(json_object_get(kv, "key")), key, sizeof(key)) < 0)
+		return false;
+	if (strncmp(key, prefix, plen) != 0 || !mtc_hostname_valid(key + plen))
+		return false;
+	snprintf(out->host, sizeof(out->host), "%s", key + plen);
+	out->mod_revision = int64_of(kv, "mod_revision");
+	if (deleted)
+		out->state = MTC_ETCD_DELETED;
+	else if (unb64(json_string_value(json_object_get(kv, "value")), value, sizeof(value)) < 0)
+		out->state = MTC_ETCD_INVALID;
+	else if (strcmp(value, "locked") == 0)
+		out->state = MTC_ETCD_LOCKED;
+	else if (strcmp(value, "unlocked") == 0)
+		out->state = MTC_ETCD_UNLOCKED;
+	else
+		out->state = MTC_ETCD_INVALID;
+	return true;
+}
+
+/* Fill r from an array of kvs (range) or events (watch). */
+static int parse_list(json_t *arr, const char *prefix, bool events, mtc_etcd_result *r)
+{
+	size_t i;
+	json_t *item;
+
+	if (!arr)
+		return 0;
+	if (!json_is_array(arr))
+		return -EBADMSG;
+	r->kv = calloc(json_array_size(arr) ? json_array_size(arr) : 1, sizeof(*r->kv));
+	if (!r->kv)
+		return -ENOMEM;
+	json_array_foreach(arr, i, item) {
+		const char *type = events ? json_string_value(json_object_get(item, "type")) : NULL;
+		json_t *kv = events ? json_object_get(item, "kv") : item;
+
+		if (parse_kv(kv, prefix, type && strcmp(type, "DELETE") == 0, &r->kv[r->n]))
+			r->n++;
+	}
+	return 0;
+}
+
+int mtc_etcd_parse_range(const char *text, size_t len, const char *prefix, mtc_etcd_result *ret, char *msg,
+			 size_t msglen)
+{
+	mtc_etcd_result r = { 0 };
+	int e;
+	json_t *root = load(text, len, msg, msglen, &e), *header;
+
+	if (!root)
+		return e;
+	header = json_object_get(root, "header");
+	e = json_is_object(header) ? parse_list(json_object_get(root, "kvs"), prefix, false, &r) : -EBADMSG;
+	r.revision = int64_of(header, "revision");
+	json_decref(root);
+	if (e < 0) {
+		snprintf(msg, msglen, "malformed range reply");
+		mtc_etcd_result_free(&r);
+		return e;
+	}
+	*ret = r;
+	return 0;
+}
+
+int mtc_etcd_parse_put(const char *text, size_t len, int64_t *ret_revision, char *msg, size_t msglen)
+{
+	int e;
+	json_t *root = load(text, len, msg, msglen, &e), *header;
+	int64_t rev;
+
+	if (!root)
+		return e;
+	header = json_object_get(root, "header");
+	rev = int64_of(header, "revision");
+	json_decref(root);
+	if (rev <= 0) {
+		snprintf(msg, msglen, "put reply without a revision");
+		return -EBADMSG;
+	}
+	*ret_revision = rev;
+	return 0;
+}
+
+int mtc_etcd_parse_txn(const char *text, size_t len, bool *ret_succeeded, int64_t *ret_revision, char *msg,
+		       size_t msglen)
+{
+	int e;
+	json_t *root = load(text, len, msg, msglen, &e);
+	int64_t rev;
+	bool ok;
+
+	if (!root)
+		return e;
+	rev = int64_of(json_object_get(root, "header"), "revision");
+	ok = json_is_true(json_object_get(root, "succeeded"));
+	json_decref(root);
+	if (rev <= 0) {
+		snprintf(msg, msglen, "txn reply without a revision");
+		return -EBADMSG;
+	}
+	*ret_succeeded = ok;
+	*ret_revision = rev;
+	return 0;
+}
+
+int mtc_etcd_parse_watch(const char *text, size_t len, const char *prefix, mtc_etcd_result *ret, char *msg,
+			 size_t msglen)
+{
+	mtc_etcd_result r = { 0 };
+	int e;
+	json_t *root = load(text, len, msg, msglen, &e), *res;
+
+	if (!root)
+		return e;
+	res = json_object_get(root, "result");
+	e = json_is_object(res) ? parse_list(json_object_get(res, "events"), prefix, true, &r) : -EBADMSG;
+	if (e == 0) {
+		r.revision = int64_of(json_object_get(res, "header"), "revision");
+		r.compact_revision = int64_of(res, "compact_revision");
+		r.created = json_is_true(json_object_get(res, "created"));
+		r.canceled = json_is_true(json_object_get(res, "canceled"));
+	}
+	json_decref(root);
+	if (e < 0) {
+		snprintf(msg, msglen, "malformed watch reply");
+		mtc_etcd_result_free(&r);
+		return e;
+	}
+	*ret = r;
+	return 0;
+}
+
+int64_t mtc_etcd_next_revision(int64_t next, const mtc_etcd_result *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (r->kv[i].mod_revision + 1 > next)
+			next = r->kv[i].mod_revision + 1;
+	return next;
+}
+
+uint32_t mtc_etcd_cmdseq(int64_t mod_revision)
+{
+	if (mod_revision <= 0)
+		return 0;
+	return mod_revision > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)mod_revision;
+}

@@ -1,0 +1,840 @@
+/* [agent] store = etcd: admin state in etcd, shared by every agent.
+ *
+ * Blocking HTTP (libcurl easy) runs on two threads, never in the event
+ * loop: a worker for requests (range, put) and a watcher for the /v3/watch
+ * stream. They touch no agent state: they hand finished jobs to the loop
+ * through a pipe, and the loop parses them (mtc_etcd.c) and applies them.
+ * The watch resumes from one past the last revision seen after any loss
+ * of connection, on the next member. A range every POLL_USEC doubles as
+ * the health check and catches anything a broken watch missed. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "log.h"
+#include "mtc_etcd.h"
+#include "mtc_store.h"
+#include "util.h"
+
+#define EP_MAX 5
+#define EP_LEN 128
+#define TRY_TIMEOUT_MS 1200L   /* one member, one request */
+#define SET_DEADLINE_MS 4000L  /* a lock/unlock, every member tried; below mtcctl's 5 s */
+#define POLL_USEC (2 * USEC_PER_SEC)
+#define WATCH_RETRY_MS 300
+
+typedef enum { JOB_RANGE, JOB_PUT, JOB_TXN, JOB_WATCH } job_kind;
+
+typedef struct job {
+	job_kind kind;
+	char *body;
+	char host[MTC_HOSTNAME_MAX + 1];
+	bool lock;
+	int64_t from_rev; /* JOB_TXN: the mod_revision it re-puts over */
+	uint64_t submitted_ms; /* a write's deadline counts from here */
+	mtc_store_done_fn done;
+	void *ctx;
+	int r; /* 0: reply holds a 200 answer; < 0: err says why */
+	char *reply;
+	size_t reply_len;
+	char err[256];
+	struct job *next;
+} job;
+
+typedef struct etcd_store {
+	agent *a;
+	mtc_config cfg; /* as opened: the threads read this copy, never a->cfg */
+	char ep[EP_MAX][EP_LEN];
+	int n_ep;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	job *todo, *done; /* under mu */
+	bool stop;        /* under mu */
+	int64_t watch_from; /* under mu; 0: not before the first range */
+	int worker_ep, watch_ep; /* each thread's own */
+	pthread_t worker, watcher;
+	bool threads;
+	int pipe[2];
+	sd_event_source *pipe_src, *poll_timer;
+	/* the loop's own */
+	bool range_inflight, loaded, healthy;
+	int64_t revision;
+	uint64_t unhealthy_since;
+	char last_error[256];
+} etcd_store;
+
+typedef struct http_buf {
+	char *p;
+	size_t n;
+	bool oom;
+} http_buf;
+
+static void job_free(job *j)
+{
+	free(j->body);
+	free(j->reply);
+	free(j);
+}
+
+static void push(job **list, job *j)
+{
+	job **pp = list;
+
+	while (*pp)
+		pp = &(*pp)->next;
+	j->next = NULL;
+	*pp = j;
+}
+
+static job *pop(job **list)
+{
+	job *j = *list;
+
+	if (j)
+		*list = j->next;
+	return j;
+}
+
+/* From a thread: hand j to the loop. */
+static void post_done(etcd_store *s, job *j)
+{
+	char c = 1;
+
+	pthread_mutex_lock(&s->mu);
+	push(&s->done, j);
+	pthread_mutex_unlock(&s->mu);
+	if (write(s->pipe[1], &c, 1) < 0) {
+		/* full: the loop is already woken */
+	}
+}
+
+static size_t on_data(char *d, size_t size, size_t nmemb, void *user)
+{
+	http_buf *b = user;
+	size_t len = size * nmemb;
+	char *p = b->oom || b->n + len > (4u << 20) ? NULL : realloc(b->p, b->n + len + 1);
+
+	if (!p) {
+		b->oom = true;
+		return 0;
+	}
+	memcpy(p + b->n, d, len);
+	b->n += len;
+	p[b->n] = '\0';
+	b->p = p;
+	return len;
+}
+
+static CURL *easy_new(etcd_store *s, int ep, const char *path, const char *body, long timeout_ms)
+{
+	const mtc_config *cfg = &s->cfg;
+	char url[EP_LEN + 32];
+	CURL *c = curl_easy_init();
+
+	if (!c)
+		return NULL;
+	snprintf(url, sizeof(url), "%s%s", s->ep[ep], path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS, body);
+	/* timeout 0 (the watch stream): no end, but a connect still gives up
+	 * after a second (a member that is gone drops packets). */
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms && timeout_ms < 1000 ? timeout_ms : 1000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (cfg->etcd_cacert[0])
+		curl_easy_setopt(c, CURLOPT_CAINFO, cfg->etcd_cacert);
+	if (cfg->etcd_cert[0])
+		curl_easy_setopt(c, CURLOPT_SSLCERT, cfg->etcd_cert);
+	if (cfg->etcd_key[0])
+		curl_easy_setopt(c, CURLOPT_SSLKEY, cfg->etcd_key);
+	return c;
+}
+
+/* One request to member ep: 0 with the answer in out, or -errno and err. */
+static int post(etcd_store *s, int ep, const char *path, const char *body, long timeout_ms, http_buf *out, char *err,
+		size_t errlen)
+{
+	CURL *c = easy_new(s, ep, path, body, timeout_ms);
+	CURLcode cr;
+	long code = 0;
+
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+	cr = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_cleanup(c);
+	if (cr != CURLE_OK) {
+		snprintf(err, errlen, "%s: %s", s->ep[ep], curl_easy_strerror(cr));
+		return cr == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -ECONNREFUSED;
+	}
+	if (code != 200) {
+		snprintf(err, errlen, "%s: HTTP %ld: %.150s", s->ep[ep], code, out->p ? out->p : "");
+		return -EIO;
+	}
+	return 0;
+}
+
+static void buf_reset(http_buf *b)
+{
+	free(b->p);
+	*b = (http_buf){ 0 };
+}
+
+/* A put goes only to a member that just served a linearizable read: a
+ * member cut off from quorum refuses that read, so no proposal is left
+ * pending there, to be applied later behind the operator's back. */
+static int run_put(etcd_store *s, job *j, int ep, long timeout_ms, http_buf *out)
+{
+	char *probe = mtc_etcd_range_body(s->cfg.etcd_prefix);
+	int r;
+
+	if (!probe) {
+		snprintf(j->err, sizeof(j->err), "out of memory");
+		return -ENOMEM;
+	}
+	r = post(s, ep, "/v3/kv/range", probe, timeout_ms / 2, out, j->err, sizeof(j->err));
+	free(probe);
+	buf_reset(out);
+	if (r < 0)
+		return r;
+	return post(s, ep, j->kind == JOB_TXN ? "/v3/kv/txn" : "/v3/kv/put", j->body, timeout_ms / 2, out, j->err,
+		    sizeof(j->err));
+}
+
+/* Every member in turn, from the last that answered, until one does or
+ * the job's time is up. */
+static void run_job(etcd_store *s, job *j)
+{
+	bool write = j->kind == JOB_PUT || j->kind == JOB_TXN;
+	long budget = write ? SET_DEADLINE_MS : TRY_TIMEOUT_MS * s->n_ep;
+	uint64_t start = write ? j->submitted_ms : now_ms();
+	http_buf out = { 0 };
+
+	j->r = -ETIMEDOUT;
+	snprintf(j->err, sizeof(j->err), "no member answered within %ld ms", budget);
+	for (int i = 0; i < s->n_ep; i++) {
+		int ep = (s->worker_ep + i) % s->n_ep;
+		long left = budget - (long)(now_ms() - start);
+		long per = TRY_TIMEOUT_MS * (write ? 2 : 1), t = left < per ? left : per;
+
+		if (t < 100)
+			break;
+		buf_reset(&out);
+		j->r = write ? run_put(s, j, ep, t, &out)
+					  : post(s, ep, "/v3/kv/range", j->body, t, &out, j->err, sizeof(j->err));
+		if (j->r == 0) {
+			s->worker_ep = ep;
+			j->reply = out.p;
+			j->reply_len = out.n;
+			return;
+		}
+	}
+	buf_reset(&out);
+}
+
+static void *worker_main(void *arg)
+{
+	etcd_store *s = arg;
+
+	pthread_mutex_lock(&s->mu);
+	while (!s->stop) {
+		job *j = pop(&s->todo);
+
+		if (!j) {
+			pthread_cond_wait(&s->cv, &s->mu);
+			continue;
+		}
+		pthread_mutex_unlock(&s->mu);
+		run_job(s, j);
+		post_done(s, j);
+		pthread_mutex_lock(&s->mu);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+typedef struct watch_ctx {
+	etcd_store *s;
+	http_buf line;
+	bool resync; /* the start revision was compacted: a full read is needed */
+} watch_ctx;
+
+/* One message of the stream: advance the resume point, hand it over. */
+static void watch_line(watch_ctx *w, const char *text, size_t len)
+{
+	etcd_store *s = w->s;
+	mtc_etcd_result r;
+	char msg[128];
+	job *j;
+
+	if (mtc_etcd_parse_watch(text, len, s->cfg.etcd_prefix, &r, msg, sizeof(msg)) == 0) {
+		pthread_mutex_lock(&s->mu);
+		s->watch_from = r.compact_revision > 0 ? 0 : mtc_etcd_next_revision(s->watch_from, &r);
+		pthread_mutex_unlock(&s->mu);
+		w->resync = r.compact_revision > 0;
+		mtc_etcd_result_free(&r);
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return;
+	j->kind = JOB_WATCH;
+	j->reply = strndup(text, len);
+	j->reply_len = len;
+	post_done(s, j);
+}
+
+static size_t watch_on_data(char *d, size_t size, size_t nmemb, void *user)
+{
+	watch_ctx *w = user;
+	size_t len = size * nmemb;
+	char *nl;
+
+	if (on_data(d, 1, len, &w->line) != len)
+		return 0;
+	while (w->line.p && (nl = memchr(w->line.p, '\n', w->line.n))) {
+		size_t n = (size_t)(nl - w->line.p);
+
+		if (n > 0)
+			watch_line(w, w->line.p, n);
+		memmove(w->line.p, nl + 1, w->line.n - n - 1);
+		w->line.n -= n + 1;
+		w->line.p[w->line.n] = '\0';
+	}
+	return w->resync ? 0 : len;
+}
+
+static int watch_on_progress(void *user, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	etcd_store *s = ((watch_ctx *)user)->s;
+	bool stop;
+
+	(void)dt, (void)dn, (void)ut, (void)un;
+	pthread_mutex_lock(&s->mu);
+	stop = s->stop;
+	pthread_mutex_unlock(&s->mu);
+	return stop;
+}
+
+/* One watch stream on the current member, until it ends. */
+static void watch_once(etcd_store *s, int64_t from, char *err, size_t errlen)
+{
+	char *body = mtc_etcd_watch_body(s->cfg.etcd_prefix, from);
+	watch_ctx w = { .s = s };
+	CURL *c = body ? easy_new(s, s->watch_ep, "/v3/watch", body, 0) : NULL;
+	CURLcode cr;
+
+	free(body);
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return;
+	}
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, watch_on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &w);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, watch_on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &w);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	cr = curl_easy_perform(c);
+	snprintf(err, errlen, "watch on %s from revision %" PRId64 " ended: %s", s->ep[s->watch_ep], from,
+		 w.resync ? "revision compacted, reading again" : curl_easy_strerror(cr));
+	curl_easy_cleanup(c);
+	buf_reset(&w.line);
+}
+
+/* Wait for a start revision (or stop); false on stop. */
+static bool watch_wait(etcd_store *s, int64_t *from, int retry_ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += (long)retry_ms * 1000000L;
+	ts.tv_sec += ts.tv_nsec / 1000000000L;
+	ts.tv_nsec %= 1000000000L;
+	pthread_mutex_lock(&s->mu);
+	while (!s->stop && retry_ms)
+		if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) == ETIMEDOUT)
+			retry_ms = 0;
+	while (!s->stop && !s->watch_from)
+		pthread_cond_wait(&s->cv, &s->mu);
+	*from = s->stop ? 0 : s->watch_from;
+	pthread_mutex_unlock(&s->mu);
+	return *from > 0;
+}
+
+static void *watcher_main(void *arg)
+{
+	etcd_store *s = arg;
+	int64_t from;
+	int retry = 0;
+
+	while (watch_wait(s, &from, retry)) {
+		job *j = calloc(1, sizeof(*j));
+
+		if (!j)
+			break;
+		watch_once(s, from, j->err, sizeof(j->err));
+		j->kind = JOB_WATCH;
+		j->r = -ECONNRESET;
+		post_done(s, j);
+		s->watch_ep = (s->watch_ep + 1) % s->n_ep;
+		retry = WATCH_RETRY_MS;
+	}
+	return NULL;
+}
+
+/* From the loop: queue a job for the worker. */
+static void submit(etcd_store *s, job *j)
+{
+	j->submitted_ms = now_ms();
+	pthread_mutex_lock(&s->mu);
+	if (j->kind == JOB_PUT) {
+		/* An operator waits: ahead of reads and corrections. */
+		j->next = s->todo;
+		s->todo = j;
+	} else
+		push(&s->todo, j);
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void set_health(etcd_store *s, bool ok, const char *err)
+{
+	if (ok && !s->healthy)
+		log_notice("etcd: reachable again%s%s", s->last_error[0] ? " (was: " : "",
+			   s->last_error[0] ? s->last_error : "");
+	if (!ok && s->healthy)
+		log_warn("etcd: unavailable: %s; serving the last admin state read; lock/unlock refused", err);
+	if (!ok && (s->healthy || !s->unhealthy_since))
+		s->unhealthy_since = now_ms();
+	if (!ok)
+		snprintf(s->last_error, sizeof(s->last_error), "%s", err);
+	s->healthy = ok;
+}
+
+static void submit_range(etcd_store *s);
+
+/* A state read from etcd at mod_revision rev; old news is ignored. */
+static void apply_kv(agent *a, agent_host *h, mtc_etcd_state state, int64_t rev, const char *why)
+{
+	bool known = state == MTC_ETCD_LOCKED || state == MTC_ETCD_UNLOCKED;
+	bool lock = state != MTC_ETCD_UNLOCKED;
+
+	if (rev <= h->store_rev)
+		return;
+	h->store_rev = rev;
+	h->cmdseq = mtc_etcd_cmdseq(rev);
+	if (known != h->admin_known || lock != h->ep.admin_locked)
+		log_notice("%s: admin state %s (etcd revision %" PRId64 ", %s)", h->entry.name,
+			   known ? (lock ? "locked" : "unlocked") : "unknown: treated as locked", rev, why);
+	mtc_episode_set_admin(&h->ep, lock, now_ms());
+	h->admin_known = known;
+	/* A host that applied this revision already (from the other agent)
+	 * is not sent it again: resending would need a sequence etcd did not
+	 * give. If it disagrees, the correction gets one. */
+	if (h->have_nonce && h->applied < h->cmdseq)
+		agent_send_admin_state(a, h, why);
+}
+
+/* Hosts absent from a snapshot at revision rev that had a state before
+ * it: their key was removed. */
+static void apply_absent(agent *a, const bool *seen, int64_t rev)
+{
+	for (size_t i = 0; i < a->n_hosts; i++) {
+		agent_host *h = &a->hosts[i];
+
+		if (!seen[i] && h->store_rev > 0 && h->store_rev <= rev && h->admin_known)
+			apply_kv(a, h, MTC_ETCD_DELETED, rev, "key removed");
+	}
+}
+
+static void apply_range(etcd_store *s, const mtc_etcd_result *r)
+{
+	agent *a = s->a;
+	bool *seen = calloc(a->n_hosts ? a->n_hosts : 1, sizeof(*seen));
+
+	if (!seen)
+		return;
+	for (size_t i = 0; i < r->n; i++) {
+		agent_host *h = agent_find_host(a, r->kv[i].host);
+
+		if (!h)
+			continue;
+		seen[h - a->hosts] = true;
+		apply_kv(a, h, r->kv[i].state, r->kv[i].mod_revision, "read from etcd");
+	}
+	apply_absent(a, seen, r->revision);
+	free(seen);
+}
+
+static void on_range_done(etcd_store *s, job *j)
+{
+	mtc_etcd_result r;
+	char msg[256];
+
+	s->range_inflight = false;
+	if (j->r < 0 || mtc_etcd_parse_range(j->reply, j->reply_len, s->cfg.etcd_prefix, &r, msg, sizeof(msg)) < 0) {
+		set_health(s, false, j->r < 0 ? j->err : msg);
+		return;
+	}
+	set_health(s, true, NULL);
+	s->revision = r.revision;
+	apply_range(s, &r);
+	mtc_etcd_result_free(&r);
+	if (!s->loaded) {
+		s->loaded = true;
+		log_notice("etcd: admin state read at revision %" PRId64, r.revision);
+		for (size_t i = 0; i < s->a->n_hosts; i++)
+			if (!s->a->hosts[i].admin_known)
+				agent_log_unknown(s->a, &s->a->hosts[i]);
+	}
+	pthread_mutex_lock(&s->mu);
+	if (!s->watch_from) {
+		s->watch_from = s->revision + 1;
+		pthread_cond_broadcast(&s->cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void on_put_done(etcd_store *s, job *j)
+{
+	agent_host *h = agent_find_host(s->a, j->host);
+	char msg[256] = "host no longer in the hosts file", why[560];
+	int64_t rev;
+
+	if (j->r == 0 && mtc_etcd_parse_put(j->reply, j->reply_len, &rev, msg, sizeof(msg)) == 0 && h) {
+		set_health(s, true, NULL);
+		if (rev > s->revision)
+			s->revision = rev;
+		log_notice("%s: admin state %s (operator request, etcd revision %" PRId64 ")", h->entry.name,
+			   j->lock ? "locked" : "unlocked", rev);
+		apply_kv(s->a, h, j->lock ? MTC_ETCD_LOCKED : MTC_ETCD_UNLOCKED, rev, "operator");
+		j->done(s->a, h, 0, NULL, j->ctx);
+		return;
+	}
+	if (j->r < 0)
+		set_health(s, false, j->err);
+	snprintf(why, sizeof(why), "etcd unavailable (%s): admin state of %s not changed%s", j->r < 0 ? j->err : msg,
+		 j->host, j->r == -ETIMEDOUT ? " as far as this agent knows; see mtcctl list" : "");
+	j->done(s->a, h, -EIO, why, j->ctx);
+}
+
+/* A correction's re-put came back: send with its revision, or, if another
+ * agent changed the key meanwhile, read it (this agent was behind). With
+ * etcd unavailable only Locked goes out (a local sequence): an Unlocked
+ * this agent cannot have etcd order is not sent. */
+static void on_txn_done(etcd_store *s, job *j)
+{
+	agent_host *h = agent_find_host(s->a, j->host);
+	char msg[256];
+	int64_t rev;
+	bool ok;
+
+	if (h)
+		h->store_txn = false;
+	if (j->r == 0 && mtc_etcd_parse_txn(j->reply, j->reply_len, &ok, &rev, msg, sizeof(msg)) == 0) {
+		set_health(s, true, NULL);
+		if (ok && h) {
+			apply_kv(s->a, h, j->lock ? MTC_ETCD_LOCKED : MTC_ETCD_UNLOCKED, rev, "correction");
+			/* The host's sequence is above etcd's revisions (it
+			 * served a file-store agent before): only a bump
+			 * past it can reach it. */
+			if (h->have_nonce && h->applied >= h->cmdseq)
+				agent_send_admin_state(s->a, h, "correction above etcd's revision");
+		} else
+			submit_range(s);
+		return;
+	}
+	set_health(s, false, j->r < 0 ? j->err : msg);
+	if (!h || !h->ep.active)
+		return; /* agrees by now */
+	if (h->ep.admin_locked)
+		agent_send_admin_state(s->a, h, "correction, etcd unavailable");
+	else
+		log_warn("%s: not corrected to Unlocked: etcd unavailable to order it", h->entry.name);
+}
+
+static void on_watch_msg(etcd_store *s, job *j)
+{
+	mtc_etcd_result r;
+	char msg[256];
+
+	if (j->r < 0) {
+		log_info("etcd: %s; resuming", j->err);
+		return;
+	}
+	if (mtc_etcd_parse_watch(j->reply, j->reply_len, s->cfg.etcd_prefix, &r, msg, sizeof(msg)) < 0) {
+		log_warn("etcd: watch: %s", msg);
+		return;
+	}
+	for (size_t i = 0; i < r.n; i++) {
+		agent_host *h = agent_find_host(s->a, r.kv[i].host);
+
+		if (h)
+			apply_kv(s->a, h, r.kv[i].state, r.kv[i].mod_revision, "etcd change");
+	}
+	if (r.compact_revision > 0)
+		log_warn("etcd: watch start compacted (revision %" PRId64 "): reading everything again",
+			 r.compact_revision);
+	mtc_etcd_result_free(&r);
+}
+
+static int on_pipe(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+	etcd_store *s = userdata;
+	char drain[64];
+	job *list, *j;
+
+	(void)src, (void)revents;
+	while (read(fd, drain, sizeof(drain)) > 0)
+		;
+	pthread_mutex_lock(&s->mu);
+	list = s->done;
+	s->done = NULL;
+	pthread_mutex_unlock(&s->mu);
+	while ((j = pop(&list))) {
+		if (j->kind == JOB_RANGE)
+			on_range_done(s, j);
+		else if (j->kind == JOB_PUT)
+			on_put_done(s, j);
+		else if (j->kind == JOB_TXN)
+			on_txn_done(s, j);
+		else
+			on_watch_msg(s, j);
+		job_free(j);
+	}
+	return 0;
+}
+
+static void submit_range(etcd_store *s)
+{
+	job *j;
+
+	if (s->range_inflight)
+		return;
+	j = calloc(1, sizeof(*j));
+	if (!j || !(j->body = mtc_etcd_range_body(s->cfg.etcd_prefix))) {
+		free(j);
+		return;
+	}
+	j->kind = JOB_RANGE;
+	s->range_inflight = true;
+	submit(s, j);
+}
+
+static int on_poll(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	submit_range(userdata);
+	sd_event_source_set_time(src, usec + POLL_USEC);
+	return sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
+}
+
+static int parse_endpoints(etcd_store *s, const char *list)
+{
+	char tmp[sizeof(s->cfg.etcd_endpoints)], *save = NULL;
+
+	snprintf(tmp, sizeof(tmp), "%s", list);
+	for (char *t = strtok_r(tmp, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+		if (s->n_ep == EP_MAX || strlen(t) >= EP_LEN) {
+			log_err("[etcd] endpoints: at most %d URLs of fewer than %d characters", EP_MAX, EP_LEN);
+			return -EINVAL;
+		}
+		snprintf(s->ep[s->n_ep], EP_LEN, "%s", t);
+		/* etcd's trailing slash would double in the path */
+		if (s->ep[s->n_ep][strlen(t) - 1] == '/')
+			s->ep[s->n_ep][strlen(t) - 1] = '\0';
+		s->n_ep++;
+	}
+	return s->n_ep ? 0 : -EINVAL;
+}
+
+static int start_threads(etcd_store *s)
+{
+	int r;
+
+	if (pipe2(s->pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -errno;
+	r = sd_event_add_io(s->a->event, &s->pipe_src, s->pipe[0], EPOLLIN, on_pipe, s);
+	if (r >= 0)
+		r = sd_event_add_time_relative(s->a->event, &s->poll_timer, CLOCK_MONOTONIC, POLL_USEC,
+					       100 * USEC_PER_MSEC, on_poll, s);
+	if (r < 0)
+		return r;
+	r = -pthread_create(&s->worker, NULL, worker_main, s);
+	if (r < 0)
+		return r;
+	r = -pthread_create(&s->watcher, NULL, watcher_main, s);
+	if (r < 0) {
+		pthread_mutex_lock(&s->mu);
+		s->stop = true;
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->worker, NULL);
+		return r;
+	}
+	s->threads = true;
+	return 0;
+}
+
+static int etcd_open(agent *a)
+{
+	etcd_store *s = calloc(1, sizeof(*s));
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	a->store_data = s;
+	s->a = a;
+	s->cfg = a->cfg;
+	s->pipe[0] = s->pipe[1] = -1;
+	s->healthy = true; /* until the first request says otherwise */
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		return -ENOMEM;
+	r = parse_endpoints(s, s->cfg.etcd_endpoints);
+	if (r >= 0)
+		r = start_threads(s);
+	if (r < 0) {
+		log_err("etcd store: cannot start: %s", strerror(-r));
+		return r;
+	}
+	submit_range(s);
+	return 0;
+}
+
+/* Jobs never run or never delivered: a waiting lock/unlock is answered. */
+static void fail_jobs(etcd_store *s, job *list)
+{
+	job *j;
+
+	while ((j = pop(&list))) {
+		if (j->kind == JOB_PUT)
+			j->done(s->a, agent_find_host(s->a, j->host), -ECANCELED, "agent stopping: not changed", j->ctx);
+		job_free(j);
+	}
+}
+
+static void etcd_close(agent *a)
+{
+	etcd_store *s = a->store_data;
+
+	pthread_mutex_lock(&s->mu);
+	s->stop = true;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	if (s->threads) {
+		pthread_join(s->worker, NULL);
+		pthread_join(s->watcher, NULL);
+	}
+	/* A put the worker finished is in done: fail_jobs answers it as
+	 * "stopping" though etcd may have it; the other agent serves it. */
+	fail_jobs(s, s->todo);
+	fail_jobs(s, s->done);
+	sd_event_source_unref(s->pipe_src);
+	sd_event_source_unref(s->poll_timer);
+	if (s->pipe[0] >= 0) {
+		close(s->pipe[0]);
+		close(s->pipe[1]);
+	}
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	curl_global_cleanup();
+	free(s);
+	a->store_data = NULL;
+}
+
+static void etcd_set_admin(agent *a, agent_host *h, bool lock, mtc_store_done_fn done, void *ctx)
+{
+	etcd_store *s = a->store_data;
+	job *j = calloc(1, sizeof(*j));
+
+	if (!j || !(j->body = mtc_etcd_put_body(a->cfg.etcd_prefix, h->entry.name, lock))) {
+		free(j);
+		done(a, h, -ENOMEM, "out of memory; not changed", ctx);
+		return;
+	}
+	j->kind = JOB_PUT;
+	snprintf(j->host, sizeof(j->host), "%s", h->entry.name);
+	j->lock = lock;
+	j->done = done;
+	j->ctx = ctx;
+	submit(s, j);
+}
+
+/* A host disagrees. A command it has not applied yet is resent as is;
+ * one it applied (or a newer one, from another agent) needs a newer
+ * sequence, and etcd gives it: the key is put again at its revision, so
+ * two agents never order a correction against each other's commands. */
+static void etcd_correct(agent *a, agent_host *h, const char *why)
+{
+	etcd_store *s = a->store_data;
+	job *j;
+
+	if (h->store_rev == 0 || h->applied < mtc_etcd_cmdseq(h->store_rev)) {
+		agent_send_admin_state(a, h, why);
+		return;
+	}
+	if (h->store_txn)
+		return;
+	j = calloc(1, sizeof(*j));
+	if (!j || !(j->body = mtc_etcd_reput_body(a->cfg.etcd_prefix, h->entry.name, h->ep.admin_locked, h->store_rev))) {
+		free(j);
+		return;
+	}
+	j->kind = JOB_TXN;
+	snprintf(j->host, sizeof(j->host), "%s", h->entry.name);
+	j->lock = h->ep.admin_locked;
+	j->from_rev = h->store_rev;
+	h->store_txn = true;
+	submit(s, j);
+}
+
+static void etcd_describe(agent *a, char *buf, size_t size)
+{
+	etcd_store *s = a->store_data;
+
+	if (!s)
+		snprintf(buf, size, "etcd %s prefix %s", a->cfg.etcd_endpoints, a->cfg.etcd_prefix);
+	else if (!s->loaded)
+		snprintf(buf, size, "etcd %s prefix %s: not read yet%s%s", a->cfg.etcd_endpoints, a->cfg.etcd_prefix,
+			 s->last_error[0] ? ": " : "", s->last_error);
+	else if (s->healthy)
+		snprintf(buf, size, "etcd %s prefix %s: healthy, revision %" PRId64, a->cfg.etcd_endpoints,
+			 a->cfg.etcd_prefix, s->revision);
+	else
+		snprintf(buf, size, "etcd %s prefix %s: UNAVAILABLE for %.0f s (%s); serving the state of revision %" PRId64,
+			 a->cfg.etcd_endpoints, a->cfg.etcd_prefix, (double)(now_ms() - s->unhealthy_since) / 1000.0,
+			 s->last_error, s->revision);
+}
+
+static void etcd_health(agent *a, mtc_store_health *ret)
+{
+	etcd_store *s = a->store_data;
+
+	*ret = (mtc_store_health){ .loaded = s->loaded, .healthy = s->healthy, .revision = s->revision };
+	if (!s->healthy)
+		ret->unavailable_s = (double)(now_ms() - s->unhealthy_since) / 1000.0;
+	snprintf(ret->error, sizeof(ret->error), "%s", s->healthy ? "" : s->last_error);
+}
+
+const mtc_store_ops mtc_store_etcd_ops = {
+	.name = "etcd",
+	.open = etcd_open,
+	.close = etcd_close,
+	.set_admin = etcd_set_admin,
+	.correct = etcd_correct,
+	.describe = etcd_describe,
+	.health = etcd_health,
+};

@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# Two controllers with admin state in etcd (issue 13): a 3-member etcd
+# cluster on loopback, agents A and B both serving ([agent] store = etcd),
+# one node whose client sends mtcAlive to both. Root only (a private network
+# namespace keeps etcd's ports off the host's); skipped without etcd.
+. "$(dirname "$0")/../lib.sh"
+if [ "$(id -u)" -ne 0 ]; then t_skip "etcd: needs root (private network namespace)"; t_done; exit; fi
+if ! command -v etcd >/dev/null; then t_skip "etcd: etcd not installed (apt-get install etcd-server)"; t_done; exit; fi
+if ! unshare -n true 2>/dev/null; then t_skip "etcd: cannot create a network namespace here (unshare -n)"; t_done; exit; fi
+if [ -z "${ETCD_TEST_NETNS:-}" ]; then
+	exec unshare -n env ETCD_TEST_NETNS=1 bash -c 'ip link set lo up && exec bash "$0"' "$0"
+fi
+. "$ROOT/tests/mtc-lib.sh"
+t_tmpdir
+D=$T_DIR
+# ETCD_TEST_KEEP=DIR: a copy of the logs for a post-mortem.
+[ -n "${ETCD_TEST_KEEP:-}" ] && T_CLEANUP+=("cp -r $D/. ${ETCD_TEST_KEEP:-}/")
+AGENT_IP=(127.0.1.1 127.0.2.1 127.0.3.1)
+B_IP=(127.0.1.3 127.0.2.3 127.0.3.3)
+NODE_IP=(127.0.1.2 127.0.2.2 127.0.3.2)
+EPS=http://127.0.0.1:23791,http://127.0.0.1:23792,http://127.0.0.1:23793
+CLUSTER=m1=http://127.0.0.1:23801,m2=http://127.0.0.1:23802,m3=http://127.0.0.1:23803
+declare -A ETCD_PID
+
+# start_member N [new|existing]
+start_member() {
+	local n=$1
+	HWM_WRAP= t_spawn "$D/etcd$n.log" etcd --name "m$n" --data-dir "$D/etcd$n" \
+		--listen-client-urls "http://127.0.0.1:2379$n" --advertise-client-urls "http://127.0.0.1:2379$n" \
+		--listen-peer-urls "http://127.0.0.1:2380$n" --initial-advertise-peer-urls "http://127.0.0.1:2380$n" \
+		--initial-cluster "$CLUSTER" --initial-cluster-state "${2:-new}" --initial-cluster-token "t$$" \
+		--heartbeat-interval 100 --election-timeout 500 --logger zap --log-outputs stderr
+	ETCD_PID[$n]=$T_LAST_PID
+}
+ectl() { ETCDCTL_API=3 etcdctl --endpoints "$EPS" --dial-timeout 1s --command-timeout 2s "$@"; }
+healthy() { ectl endpoint health >/dev/null 2>&1; }
+
+mtc_world "$D" 1
+# Agent B: its own addresses, control socket and log; same key and hosts.
+store_conf() {
+	printf '[etcd]\nendpoints = %s\nprefix = /mtc/admin/\n' "$EPS" >>"$1"
+	sed -i "s|^\[agent\]|[agent]\nstore = etcd|" "$1"
+}
+store_conf "$D/agent.conf"
+sed -e "s|${AGENT_IP[0]}|${B_IP[0]}|; s|${AGENT_IP[1]}|${B_IP[1]}|; s|${AGENT_IP[2]}|${B_IP[2]}|" \
+	-e "s|$D/ctl/agent.sock|$D/ctl/agentB.sock|" "$D/agent.conf" >"$D/agentB.conf"
+for i in 0 1 2; do sed -i "s|^agent_address = ${AGENT_IP[$i]}\$|agent_address = ${AGENT_IP[$i]},${B_IP[$i]}|" "$D/client.conf"; done
+for n in 1 2 3; do start_member $n; done
+t_wait_for 30 "etcd cluster healthy" healthy
+ectl put /mtc/admin/node-1 unlocked >/dev/null
+
+start_agent
+A_PID=$AGENT_PID
+t_spawn "$D/agentB.log" "$BIN/mtcagent" -c "$D/agentB.conf"
+B_PID=$T_LAST_PID
+t_wait_for 10 "agent B's control socket" test -S "$D/ctl/agentB.sock"
+ctlA() { "$BIN/mtcctl" -c "$D/agent.conf" "$@"; }
+ctlB() { "$BIN/mtcctl" -c "$D/agentB.conf" "$@"; }
+both_saw_alive() { ctlA list | grep -qE '^node-1 +unlocked +unlocked' && ctlB list | grep -qE '^node-1 +unlocked +unlocked'; }
+start_client
+wait_for 15 both_saw_alive
+t_check "both agents read node-1 unlocked from etcd and hear its mtcAlive" both_saw_alive
+t_match "mtcctl list names the store and its health" "store: etcd .*healthy, revision [0-9]+" "$(ctlA list)"
+
+locked() { test -e "$(flag)"; }
+unlocked() { ! test -e "$(flag)"; }
+
+# --- lock via A reaches the node ---
+out=$(ctlA lock node-1 2>&1); rc=$?
+t_match "lock via A: ok (rc=$rc)" "^ok: node-1 locked" "$out"
+wait_for 10 locked
+t_check "lock via A: the node's flag is written" locked
+t_check "etcd holds node-1 locked" sh -c "ETCDCTL_API=3 etcdctl --endpoints '$EPS' get --print-value-only /mtc/admin/node-1 | grep -qx locked"
+wait_for 10 sh -c "'$BIN/mtcctl' -c '$D/agentB.conf' list | grep -qE '^node-1 +locked'"
+t_check "agent B learned the lock from etcd" sh -c "'$BIN/mtcctl' -c '$D/agentB.conf' list | grep -qE '^node-1 +locked'"
+t_check "agent B: it came by the watch and B sent it at once" sh -c \
+	"grep -q 'node-1: admin state locked (etcd revision [0-9]*, etcd change)' '$D/agentB.log' && grep -q 'node-1: Locked (etcd change): pxeboot=sent' '$D/agentB.log'"
+
+# --- lock on A, unlock on B: the node ends unlocked ---
+out=$(ctlB unlock node-1 2>&1)
+t_match "unlock via B: ok" "^ok: node-1 unlocked" "$out"
+wait_for 10 unlocked
+t_check "unlock via B after lock via A: the node ends unlocked" unlocked
+wait_for 10 sh -c "'$BIN/mtcctl' -c '$D/agent.conf' list | grep -qE '^node-1 +unlocked +unlocked'"
+t_check "agent A agrees: unlocked, no mismatch" sh -c "'$BIN/mtcctl' -c '$D/agent.conf' list | grep -qE '^node-1 +unlocked +unlocked'"
+
+# --- kill -9 agent A: a lock via B reaches the node ---
+kill -KILL "$A_PID"; wait "$A_PID" 2>/dev/null
+out=$(ctlB lock node-1 2>&1)
+t_match "A killed: lock via B ok" "^ok: node-1 locked" "$out"
+wait_for 10 locked
+t_check "A killed: lock via B reaches the node" locked
+t_check "B's watch survived (one stream, no reconnect so far)" sh -c "! grep -q 'watch on .* ended' '$D/agentB.log'"
+rm -f "$D/ctl/agent.sock"
+start_agent
+A_PID=$AGENT_PID
+wait_for 10 sh -c "'$BIN/mtcctl' -c '$D/agent.conf' list | grep -qE '^node-1 +locked +locked'"
+t_check "A restarted: reads locked from etcd" sh -c "'$BIN/mtcctl' -c '$D/agent.conf' list | grep -qE '^node-1 +locked +locked'"
+
+# --- the node drops its flag by hand: corrected with a revision from etcd ---
+modrev() { ectl get /mtc/admin/node-1 -w fields | sed -n 's/^"ModRevision" : //p'; }
+r0=$(modrev)
+rm -f "$(flag)" "$(backup)"
+wait_for 10 locked
+t_check "flag removed on the node: the agents put it back" locked
+t_check "the correction's sequence came from etcd (mod_revision $r0 -> $(modrev)), value unchanged" sh -c \
+	"[ \"\$(ETCDCTL_API=3 etcdctl --endpoints '$EPS' get -w fields /mtc/admin/node-1 | sed -n 's/^\"ModRevision\" : //p')\" -gt '$r0' ] && ETCDCTL_API=3 etcdctl --endpoints '$EPS' get --print-value-only /mtc/admin/node-1 | grep -qx locked"
+
+# --- one etcd member down: no effect ---
+kill -KILL "${ETCD_PID[1]}"; wait "${ETCD_PID[1]}" 2>/dev/null
+out=$(ctlA unlock node-1 2>&1)
+t_match "one member down: unlock via A ok" "^ok: node-1 unlocked" "$out"
+wait_for 10 unlocked
+t_check "one member down: the node is unlocked" unlocked
+t_check "a watch on the dead member resumed on another" sh -c "grep -q 'watch on http://127.0.0.1:23791 .* ended' '$D/agent.log' '$D/agentB.log'"
+out=$(ctlB lock node-1 2>&1)
+t_match "one member down: lock via B ok" "^ok: node-1 locked" "$out"
+wait_for 10 locked
+t_check "one member down: the node is locked" locked
+
+# --- quorum lost: mtcctl refuses cleanly, the node keeps its flag ---
+kill -KILL "${ETCD_PID[2]}"; wait "${ETCD_PID[2]}" 2>/dev/null
+unavailable() { "$BIN/mtcctl" -c "$1" list | grep -q 'store: etcd .*UNAVAILABLE'; }
+wait_for 15 unavailable "$D/agent.conf"
+t_check "quorum lost: mtcctl list says the store is unavailable" unavailable "$D/agent.conf"
+nA=$(t_lines "$D/agent.log"); nB=$(t_lines "$D/agentB.log")
+out=$(ctlA unlock node-1 2>&1); rc=$?
+t_match "quorum lost: unlock refused with a clear message" "^error: etcd unavailable .*admin state of node-1 not changed" "$out"
+t_check "quorum lost: mtcctl exits 1 (rc=$rc)" test "$rc" -eq 1
+t_match "quorum lost: A still says locked" "^node-1 +locked" "$(ctlA list)"
+wait_for 3 unlocked
+t_check "quorum lost: the node keeps its lock flag" locked
+t_check "quorum lost: no Unlocked sent by either agent" sh -c \
+	"! tail -n +$((nA + 1)) '$D/agent.log' | grep -q 'Unlocked' && ! tail -n +$((nB + 1)) '$D/agentB.log' | grep -q 'Unlocked'"
+
+# --- an agent started while etcd is down: never read = unknown = locked ---
+kill -KILL "$B_PID"; wait "$B_PID" 2>/dev/null
+rm -f "$D/ctl/agentB.sock"
+nB=$(t_lines "$D/agentB.log")
+t_spawn "$D/agentB.log" "$BIN/mtcagent" -c "$D/agentB.conf"
+B_PID=$T_LAST_PID
+t_wait_for 10 "agent B's control socket" test -S "$D/ctl/agentB.sock"
+wait_for 10 sh -c "'$BIN/mtcctl' -c '$D/agentB.conf' list | grep -E '^node-1 +locked ' | grep -q 'admin state unknown'"
+t_check "B started without etcd: node-1 unknown, shown locked" sh -c \
+	"'$BIN/mtcctl' -c '$D/agentB.conf' list | grep -E '^node-1 +locked ' | grep -q 'admin state unknown'"
+t_match "B started without etcd: list says the store was not read" "store: etcd .*not read yet" "$(ctlB list)"
+out=$(ctlB unlock node-1 2>&1); rc=$?
+t_check "B started without etcd: unlock refused (rc=$rc)" test "$rc" -eq 1
+t_check "B started without etcd: no Unlocked sent" sh -c "! tail -n +$((nB + 1)) '$D/agentB.log' | grep -q 'Unlocked'"
+t_check "B started without etcd: the node keeps its lock flag" locked
+
+# --- quorum back: converges ---
+start_member 1 existing
+start_member 2 existing
+t_wait_for 30 "etcd quorum back" healthy
+ectl put /mtc/admin/node-1 unlocked >/dev/null
+wait_for 15 unlocked
+t_check "quorum back: a change in etcd reaches the node" unlocked
+conv() { ctlA list | grep -qE '^node-1 +unlocked +unlocked' && ctlB list | grep -qE '^node-1 +unlocked +unlocked' && ! unavailable "$D/agent.conf"; }
+wait_for 15 conv
+t_check "quorum back: both agents healthy and agree with the node" conv
+
+# --- SIGHUP cannot switch the store under a running agent ---
+n=$(t_lines "$D/agentB.log")
+sed -i 's|^prefix = /mtc/admin/|prefix = /elsewhere/|' "$D/agentB.conf"
+kill -HUP "$B_PID"
+t_wait_line "$D/agentB.log" 'changes take a restart; keeping the running ones' "$n"
+t_match "after SIGHUP: B still serves the running prefix" "store: etcd .* prefix /mtc/admin/: healthy" "$(ctlB list)"
+t_done
