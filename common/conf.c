@@ -114,7 +114,7 @@ static int conf_store(const conf_key *k, void *cfg, const char *value, char *msg
 
 	switch (k->type) {
 	case CONF_INT:
-		r = parse_long(value, k->min, k->max, &v);
+		r = util_parse_long(value, k->min, k->max, &v);
 		if (r == -ERANGE) {
 			snprintf(msg, msglen, "[%s] %s = %s: must be between %ld and %ld",
 				 k->section, k->key, value, k->min, k->max);
@@ -135,7 +135,7 @@ static int conf_store(const conf_key *k, void *cfg, const char *value, char *msg
 		*(bool *)field = b;
 		return 0;
 	case CONF_STR:
-		if (strcpy_bounded(field, k->size, value) < 0) {
+		if (util_strcpy_bounded(field, k->size, value) < 0) {
 			snprintf(msg, msglen, "[%s] %s: value too long (max %zu bytes)",
 				 k->section, k->key, k->size - 1);
 			return -ENAMETOOLONG;
@@ -384,7 +384,7 @@ int conf_load_file(const conf_table *t, void *cfg, const char *path, conf_extra_
 		return r;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		conf_error(errs, path, 0, "not a regular file but a %s", file_type_name(st.st_mode));
+		conf_error(errs, path, 0, "not a regular file but a %s", util_file_type_name(st.st_mode));
 		close(fd);
 		return -EINVAL;
 	}

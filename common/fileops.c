@@ -15,7 +15,7 @@ static int split_dir(const char *path, char *dir, size_t size)
 	size_t n;
 
 	if (!slash)
-		return strcpy_bounded(dir, size, ".");
+		return util_strcpy_bounded(dir, size, ".");
 	n = (size_t)(slash - path);
 	if (n == 0)
 		n = 1; /* "/file" lives in "/" */
@@ -37,13 +37,13 @@ static int fsync_dir(const char *dir)
 	return 0;
 }
 
-int mkdir_parents(const char *path, mode_t mode)
+int fileops_mkdir_parents(const char *path, mode_t mode)
 {
 	char buf[PATH_MAX];
 	char *p;
 	int r;
 
-	r = strcpy_bounded(buf, sizeof(buf), path);
+	r = util_strcpy_bounded(buf, sizeof(buf), path);
 	if (r < 0)
 		return r;
 	for (p = buf + 1; *p; p++) {
@@ -77,7 +77,7 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-int atomic_write_file(const char *path, const void *data, size_t len, mode_t mode)
+int fileops_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
 	char dir[PATH_MAX], tmp[PATH_MAX];
 	int fd, r;
@@ -87,7 +87,7 @@ int atomic_write_file(const char *path, const void *data, size_t len, mode_t mod
 		return r;
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
-	r = mkdir_parents(dir, 0755);
+	r = fileops_mkdir_parents(dir, 0755);
 	if (r < 0)
 		return r;
 
@@ -108,7 +108,7 @@ int atomic_write_file(const char *path, const void *data, size_t len, mode_t mod
 	return fsync_dir(dir);
 }
 
-int atomic_remove_file(const char *path)
+int fileops_remove_atomic(const char *path)
 {
 	char dir[PATH_MAX];
 	int r;
@@ -124,7 +124,7 @@ int atomic_remove_file(const char *path)
 	return fsync_dir(dir);
 }
 
-int read_small_file(const char *path, char *buf, size_t size)
+int fileops_read_small(const char *path, char *buf, size_t size)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	size_t got = 0;

@@ -9,15 +9,15 @@
 
 /* Write data to path via "<path>.tmp.<pid>": write, fsync, rename, fsync the
  * directory. Creates missing parent directories (mode 0755). */
-int atomic_write_file(const char *path, const void *data, size_t len, mode_t mode);
+int fileops_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
 /* Remove path and fsync its directory. Absent is success. */
-int atomic_remove_file(const char *path);
+int fileops_remove_atomic(const char *path);
 
 /* Read up to size-1 bytes of a small file, NUL-terminated; returns length. */
-int read_small_file(const char *path, char *buf, size_t size);
+int fileops_read_small(const char *path, char *buf, size_t size);
 
 /* mkdir -p with mode for the missing parts. */
-int mkdir_parents(const char *path, mode_t mode);
+int fileops_mkdir_parents(const char *path, mode_t mode);
 
 #endif

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-int kv_parse(const char *data, size_t len, kv_msg *msg)
+int kvtext_parse(const char *data, size_t len, kvtext_msg *msg)
 {
 	char *p, *tok, *save = NULL;
 
@@ -47,7 +47,7 @@ int kv_parse(const char *data, size_t len, kv_msg *msg)
 	return 0;
 }
 
-const char *kv_get(const kv_msg *msg, const char *key)
+const char *kvtext_get(const kvtext_msg *msg, const char *key)
 {
 	/* Last one wins, as in ini files. */
 	for (size_t i = msg->n; i > 0; i--)

@@ -14,19 +14,19 @@ typedef struct kv_pair {
 	const char *value;
 } kv_pair;
 
-typedef struct kv_msg {
+typedef struct kvtext_msg {
 	char buf[KV_MAX_MSG + 1];
 	const char *verb;     /* first token after the version, if not k=v */
 	kv_pair pairs[KV_MAX_PAIRS];
 	size_t n;
-} kv_msg;
+} kvtext_msg;
 
 /* Split len bytes of data into msg. Requires the "v1" version token,
  * printable ASCII only, no empty keys. -EPROTO for a wrong version,
  * -EMSGSIZE when too long, -EBADMSG otherwise. */
-int kv_parse(const char *data, size_t len, kv_msg *msg);
+int kvtext_parse(const char *data, size_t len, kvtext_msg *msg);
 
 /* Value of key, or NULL. */
-const char *kv_get(const kv_msg *msg, const char *key);
+const char *kvtext_get(const kvtext_msg *msg, const char *key);
 
 #endif

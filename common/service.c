@@ -60,7 +60,7 @@ int service_load_config(const service *s, void *cfg)
 	conf_errors errs = { 0 };
 	int r;
 
-	if (!s->config_explicit && !path_exists(s->config_path))
+	if (!s->config_explicit && !util_path_exists(s->config_path))
 		r = conf_load_string(s->table, cfg, s->config_path, "", NULL, NULL, &errs);
 	else
 		r = conf_load_file(s->table, cfg, s->config_path, NULL, NULL, &errs);

@@ -9,20 +9,20 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-int unix_socket_bind(const char *path, int type, int *ret_fd)
+int unixsock_bind(const char *path, int type, int *ret_fd)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char dir[sizeof(sa.sun_path)], *slash;
 	struct stat st;
 	int fd, r;
 
-	if (strcpy_bounded(sa.sun_path, sizeof(sa.sun_path), path) < 0)
+	if (util_strcpy_bounded(sa.sun_path, sizeof(sa.sun_path), path) < 0)
 		return -ENAMETOOLONG;
 	memcpy(dir, sa.sun_path, sizeof(dir));
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = '\0';
-		r = mkdir_parents(dir, 0755);
+		r = fileops_mkdir_parents(dir, 0755);
 		if (r < 0)
 			return r;
 	}

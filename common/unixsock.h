@@ -6,6 +6,6 @@
  * bound at path. Creates the parent directory, replaces a stale socket a
  * crashed run left behind, and refuses (-EEXIST) to remove anything at path
  * that is not a socket. */
-int unix_socket_bind(const char *path, int type, int *ret_fd);
+int unixsock_bind(const char *path, int type, int *ret_fd);
 
 #endif

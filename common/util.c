@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-uint64_t now_usec(void)
+uint64_t util_now_usec(void)
 {
 	struct timespec ts;
 
@@ -13,12 +13,12 @@ uint64_t now_usec(void)
 	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
 }
 
-uint64_t now_ms(void)
+uint64_t util_now_ms(void)
 {
-	return now_usec() / USEC_PER_MSEC;
+	return util_now_usec() / USEC_PER_MSEC;
 }
 
-int strcpy_bounded(char *dst, size_t size, const char *src)
+int util_strcpy_bounded(char *dst, size_t size, const char *src)
 {
 	size_t n = strlen(src);
 
@@ -28,7 +28,7 @@ int strcpy_bounded(char *dst, size_t size, const char *src)
 	return 0;
 }
 
-int parse_long(const char *s, long min, long max, long *ret)
+int util_parse_long(const char *s, long min, long max, long *ret)
 {
 	char *end;
 	long v;
@@ -47,14 +47,14 @@ int parse_long(const char *s, long min, long max, long *ret)
 	return 0;
 }
 
-bool path_exists(const char *path)
+bool util_path_exists(const char *path)
 {
 	struct stat st;
 
 	return path && *path && lstat(path, &st) == 0;
 }
 
-const char *file_type_name(unsigned mode)
+const char *util_file_type_name(unsigned mode)
 {
 	switch (mode & S_IFMT) {
 	case S_IFREG: return "regular file";

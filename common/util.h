@@ -32,19 +32,19 @@ static inline void freep(void *p)
 #define _cleanup_free_ __attribute__((cleanup(freep)))
 
 /* Monotonic clock in milliseconds / microseconds. */
-uint64_t now_ms(void);
-uint64_t now_usec(void);
+uint64_t util_now_ms(void);
+uint64_t util_now_usec(void);
 
 /* Copy src into dst[size]; -ENAMETOOLONG if it does not fit (dst untouched). */
-int strcpy_bounded(char *dst, size_t size, const char *src);
+int util_strcpy_bounded(char *dst, size_t size, const char *src);
 
 /* Parse a base-10 integer in [min, max]; -EINVAL / -ERANGE. */
-int parse_long(const char *s, long min, long max, long *ret);
+int util_parse_long(const char *s, long min, long max, long *ret);
 
 /* True if path exists (any type). */
-bool path_exists(const char *path);
+bool util_path_exists(const char *path);
 
 /* "regular file", "directory", "FIFO", ... for messages about st_mode. */
-const char *file_type_name(unsigned mode);
+const char *util_file_type_name(unsigned mode);
 
 #endif

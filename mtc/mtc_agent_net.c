@@ -98,7 +98,7 @@ static void drop_log(mtc_ratelog *rl, const char *what, const agent_host *h, con
 	unsigned long n;
 	char who[32];
 
-	if (mtc_ratelog_hit(rl, now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
+	if (mtc_ratelog_hit(rl, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
 		log_warn("%lu frame(s) dropped: %s (last: %s of %s boot %u seq %u via %s from %s; known boot %u; "
 			 "%lu so far)", n, what, mtc_type_name(f->type), h->entry.name, f->boot, f->seq,
 			 mtc_net_name((unsigned)net), mtc_addr_str(from, who, sizeof(who)), h->order.boot, total);
@@ -149,7 +149,7 @@ static bool order_frame(agent *a, agent_host *h, const mtc_frame *f, int net, co
 static void handle_report(agent *a, agent_host *h, const mtc_frame *f, int net, const struct sockaddr_in *from)
 {
 	bool locked = f->flags & MTC_FLAG_LOCKED;
-	uint64_t now = now_ms();
+	uint64_t now = util_now_ms();
 	mtc_decision d;
 
 	if (!order_frame(a, h, f, net, from, now))
@@ -196,7 +196,7 @@ void agent_handle_frame(void *userdata, int net, const uint8_t *buf, size_t len,
 	h = agent_find_host(a, f.hostname);
 	if (!h) {
 		a->unknown_host++;
-		if (mtc_ratelog_hit(&a->unknown_host_log, now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
+		if (mtc_ratelog_hit(&a->unknown_host_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
 			log_warn("%lu frame(s) from unknown hosts dropped (last: %s from '%s' via %s, %s)", n,
 				 mtc_type_name(f.type), f.hostname, mtc_net_name((unsigned)net),
 				 mtc_addr_str(from, who, sizeof(who)));
@@ -212,13 +212,13 @@ int agent_on_recover_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 	mtc_netio_recover(&a->io);
 	mtc_daemon_flush_drop_logs(&a->drops);
-	if (mtc_ratelog_flush(&a->stale_log, now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
+	if (mtc_ratelog_flush(&a->stale_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
 		log_warn("%lu more stale frame(s) dropped in the last %d s (%lu so far)", n,
 			 MTC_DROP_LOG_INTERVAL_MS / 1000, a->stale);
-	if (mtc_ratelog_flush(&a->old_boot_log, now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
+	if (mtc_ratelog_flush(&a->old_boot_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
 		log_warn("%lu more frame(s) of an older boot dropped in the last %d s (%lu so far)", n,
 			 MTC_DROP_LOG_INTERVAL_MS / 1000, a->old_boot);
-	mtc_ratelog_flush(&a->unknown_host_log, now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n);
+	mtc_ratelog_flush(&a->unknown_host_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n);
 	sd_event_source_set_time(s, usec + USEC_PER_SEC);
 	return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 }

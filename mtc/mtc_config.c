@@ -165,7 +165,7 @@ static int hosts_extra(void *user, const char *section, bool section_start, cons
 			l->cap = cap;
 		}
 		memset(&l->v[l->n], 0, sizeof(l->v[0]));
-		strcpy_bounded(l->v[l->n].name, sizeof(l->v[0].name), section + 5);
+		util_strcpy_bounded(l->v[l->n].name, sizeof(l->v[0].name), section + 5);
 		l->n++;
 	}
 	net = mtc_net_from_name(key);
@@ -178,7 +178,7 @@ static int hosts_extra(void *user, const char *section, bool section_start, cons
 		return -EINVAL;
 	}
 	h = &l->v[l->n - 1];
-	strcpy_bounded(h->addr[net], sizeof(h->addr[net]), value);
+	util_strcpy_bounded(h->addr[net], sizeof(h->addr[net]), value);
 	return 0;
 }
 
@@ -275,10 +275,10 @@ int mtc_key_generate(const char *path)
 
 	if (sodium_init() < 0)
 		return -EIO;
-	if (path_exists(path))
+	if (util_path_exists(path))
 		return -EEXIST;
 	crypto_auth_hmacsha256_keygen(k);
-	r = atomic_write_file(path, k, sizeof(k), 0600);
+	r = fileops_write_atomic(path, k, sizeof(k), 0600);
 	sodium_memzero(k, sizeof(k));
 	return r;
 }

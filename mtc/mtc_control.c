@@ -82,7 +82,7 @@ static void reply_store(agent *a, reply *fd)
 
 static void reply_list_text(agent *a, reply *fd)
 {
-	uint64_t now = now_ms();
+	uint64_t now = util_now_ms();
 	char line[512];
 	int n;
 
@@ -139,7 +139,7 @@ static int append_to_reply(const char *buf, size_t size, void *userdata)
  * its buffer. */
 static void reply_list_json(agent *a, reply *fd)
 {
-	uint64_t now = now_ms();
+	uint64_t now = util_now_ms();
 	json_t *hosts = json_array(), *d;
 
 	for (size_t i = 0; i < a->n_hosts && hosts; i++)
@@ -397,7 +397,7 @@ static int control_listen(const char *path, int *ret)
 {
 	int fd, r;
 
-	r = unix_socket_bind(path, SOCK_STREAM, &fd);
+	r = unixsock_bind(path, SOCK_STREAM, &fd);
 	if (r < 0)
 		return r;
 	if (listen(fd, 16) < 0 || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {

@@ -27,7 +27,7 @@ bool mtc_fit_check(mtc_fit *f, const mtc_config *cfg, mtc_fit_kind kind, int net
 	if (!cfg->fit_enabled)
 		return false;
 	snprintf(path, sizeof(path), "%s/%s_%s", cfg->fit_dir, fit_names[kind], mtc_net_name((unsigned)net));
-	on = path_exists(path);
+	on = util_path_exists(path);
 	if (on != f->active[kind][net])
 		log_emit(LOG_WARNING, MSGID_FIT, "FIT %s_%s: %s", fit_names[kind], mtc_net_name((unsigned)net),
 			 on ? "injecting" : "cleared");
@@ -72,7 +72,7 @@ int mtc_counter_read(const char *path, uint32_t *ret)
 {
 	char buf[32], *end;
 	unsigned long v;
-	int r = read_small_file(path, buf, sizeof(buf));
+	int r = fileops_read_small(path, buf, sizeof(buf));
 
 	if (r < 0)
 		return r;
@@ -89,7 +89,7 @@ int mtc_counter_write(const char *path, uint32_t value)
 	char buf[32];
 	int n = snprintf(buf, sizeof(buf), "%u\n", value);
 
-	return atomic_write_file(path, buf, (size_t)n, 0644);
+	return fileops_write_atomic(path, buf, (size_t)n, 0644);
 }
 
 uint32_t mtc_daemon_next_boot(const char *path, bool *ret_persisted, int *ret_error)
@@ -237,14 +237,14 @@ int mtc_daemon_decode(const mtc_key *key, int net, const uint8_t *buf, size_t le
 
 	if (r == -EKEYREJECTED) {
 		d->bad_auth++;
-		if (mtc_ratelog_hit(&d->bad_auth_log, now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
+		if (mtc_ratelog_hit(&d->bad_auth_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
 			log_warn("%lu frame(s) via %s failed authentication; dropped (last from %s, %lu so far)", n,
 				 mtc_net_name((unsigned)net), mtc_addr_str(from, who, sizeof(who)), d->bad_auth);
 		return r;
 	}
 	if (r < 0) {
 		d->malformed++;
-		if (mtc_ratelog_hit(&d->malformed_log, now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
+		if (mtc_ratelog_hit(&d->malformed_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
 			log_warn("malformed frame via %s dropped: %s (%lu in this line, last from %s, %lu so far)",
 				 mtc_net_name((unsigned)net), strerror(-r), n, mtc_addr_str(from, who, sizeof(who)),
 				 d->malformed);
@@ -261,10 +261,10 @@ void mtc_daemon_flush_drop_logs(mtc_rx_drops *d)
 {
 	unsigned long n;
 
-	if (mtc_ratelog_flush(&d->bad_auth_log, now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
+	if (mtc_ratelog_flush(&d->bad_auth_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
 		log_warn("%lu more frame(s) failed authentication in the last %d s (%lu so far)", n,
 			 MTC_DROP_LOG_INTERVAL_MS / 1000, d->bad_auth);
-	if (mtc_ratelog_flush(&d->malformed_log, now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
+	if (mtc_ratelog_flush(&d->malformed_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
 		log_warn("%lu more malformed frame(s) dropped in the last %d s (%lu so far)", n,
 			 MTC_DROP_LOG_INTERVAL_MS / 1000, d->malformed);
 }

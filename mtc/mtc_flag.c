@@ -21,19 +21,19 @@ int mtc_flag_lock(const char *flag, const char *backup, const char *hostname)
 	n = mtc_flag_content(hostname, buf, sizeof(buf));
 	if (n < 0)
 		return n;
-	r = atomic_write_file(backup, buf, (size_t)n, 0644);
+	r = fileops_write_atomic(backup, buf, (size_t)n, 0644);
 	if (r < 0)
 		return r;
-	return atomic_write_file(flag, buf, (size_t)n, 0644);
+	return fileops_write_atomic(flag, buf, (size_t)n, 0644);
 }
 
 int mtc_flag_unlock(const char *flag, const char *backup)
 {
-	int r = atomic_remove_file(backup);
+	int r = fileops_remove_atomic(backup);
 
 	if (r < 0)
 		return r;
-	return atomic_remove_file(flag);
+	return fileops_remove_atomic(flag);
 }
 
 int mtc_flag_restore_at_start(const char *flag, const char *backup, const char *hostname)
@@ -41,25 +41,25 @@ int mtc_flag_restore_at_start(const char *flag, const char *backup, const char *
 	char want[160], have[160];
 	int n, r;
 
-	if (!path_exists(backup)) {
-		if (!path_exists(flag))
+	if (!util_path_exists(backup)) {
+		if (!util_path_exists(flag))
 			return MTC_FLAG_UNCHANGED_UNLOCKED;
-		r = atomic_remove_file(flag);
+		r = fileops_remove_atomic(flag);
 		return r < 0 ? r : MTC_FLAG_STALE_REMOVED;
 	}
 	n = mtc_flag_content(hostname, want, sizeof(want));
 	if (n < 0)
 		return n;
 	/* Rewrite the backup too if it is not ours (e.g. older format). */
-	r = read_small_file(backup, have, sizeof(have));
+	r = fileops_read_small(backup, have, sizeof(have));
 	if (r != n || memcmp(have, want, (size_t)n) != 0) {
-		r = atomic_write_file(backup, want, (size_t)n, 0644);
+		r = fileops_write_atomic(backup, want, (size_t)n, 0644);
 		if (r < 0)
 			return r;
 	}
-	r = read_small_file(flag, have, sizeof(have));
+	r = fileops_read_small(flag, have, sizeof(have));
 	if (r == n && memcmp(have, want, (size_t)n) == 0)
 		return MTC_FLAG_UNCHANGED_LOCKED;
-	r = atomic_write_file(flag, want, (size_t)n, 0644);
+	r = fileops_write_atomic(flag, want, (size_t)n, 0644);
 	return r < 0 ? r : MTC_FLAG_RESTORED;
 }

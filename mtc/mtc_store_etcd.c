@@ -220,14 +220,14 @@ static void run_job(etcd_store *s, job *j)
 {
 	bool write = j->kind == JOB_PUT || j->kind == JOB_TXN;
 	long budget = write ? SET_DEADLINE_MS : TRY_TIMEOUT_MS * s->n_ep;
-	uint64_t start = write ? j->submitted_ms : now_ms();
+	uint64_t start = write ? j->submitted_ms : util_now_ms();
 	http_buf out = { 0 };
 
 	j->r = -ETIMEDOUT;
 	snprintf(j->err, sizeof(j->err), "no member answered within %ld ms", budget);
 	for (int i = 0; i < s->n_ep; i++) {
 		int ep = (s->worker_ep + i) % s->n_ep;
-		long left = budget - (long)(now_ms() - start);
+		long left = budget - (long)(util_now_ms() - start);
 		long per = TRY_TIMEOUT_MS * (write ? 2 : 1), t = left < per ? left : per;
 
 		if (t < 100)
@@ -397,7 +397,7 @@ static void *watcher_main(void *arg)
 /* From the loop: queue a job for the worker. */
 static void submit(etcd_store *s, job *j)
 {
-	j->submitted_ms = now_ms();
+	j->submitted_ms = util_now_ms();
 	pthread_mutex_lock(&s->mu);
 	if (j->kind == JOB_PUT) {
 		/* An operator waits: ahead of reads and corrections. */
@@ -417,7 +417,7 @@ static void set_health(etcd_store *s, bool ok, const char *err)
 	if (!ok && s->healthy)
 		log_warn("etcd: unavailable: %s; serving the last admin state read; lock/unlock refused", err);
 	if (!ok && (s->healthy || !s->unhealthy_since))
-		s->unhealthy_since = now_ms();
+		s->unhealthy_since = util_now_ms();
 	if (!ok)
 		snprintf(s->last_error, sizeof(s->last_error), "%s", err);
 	s->healthy = ok;
@@ -438,7 +438,7 @@ static void apply_kv(agent *a, agent_host *h, mtc_etcd_state state, int64_t rev,
 	if (known != h->admin_known || lock != h->ep.admin_locked)
 		log_notice("%s: admin state %s (etcd revision %" PRId64 ", %s)", h->entry.name,
 			   known ? (lock ? "locked" : "unlocked") : "unknown: treated as locked", rev, why);
-	mtc_episode_set_admin(&h->ep, lock, now_ms());
+	mtc_episode_set_admin(&h->ep, lock, util_now_ms());
 	h->admin_known = known;
 	/* A host that applied this revision already (from the other agent)
 	 * is not sent it again: resending would need a sequence etcd did not
@@ -815,7 +815,7 @@ static void etcd_describe(agent *a, char *buf, size_t size)
 			 a->cfg.etcd_prefix, s->revision);
 	else
 		snprintf(buf, size, "etcd %s prefix %s: UNAVAILABLE for %.0f s (%s); serving the state of revision %" PRId64,
-			 a->cfg.etcd_endpoints, a->cfg.etcd_prefix, (double)(now_ms() - s->unhealthy_since) / 1000.0,
+			 a->cfg.etcd_endpoints, a->cfg.etcd_prefix, (double)(util_now_ms() - s->unhealthy_since) / 1000.0,
 			 s->last_error, s->revision);
 }
 
@@ -825,7 +825,7 @@ static void etcd_health(agent *a, mtc_store_health *ret)
 
 	*ret = (mtc_store_health){ .loaded = s->loaded, .healthy = s->healthy, .revision = s->revision };
 	if (!s->healthy)
-		ret->unavailable_s = (double)(now_ms() - s->unhealthy_since) / 1000.0;
+		ret->unavailable_s = (double)(util_now_ms() - s->unhealthy_since) / 1000.0;
 	snprintf(ret->error, sizeof(ret->error), "%s", s->healthy ? "" : s->last_error);
 }
 

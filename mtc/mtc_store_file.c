@@ -58,7 +58,7 @@ static int save_state(agent *a)
 		else if (h->cmdseq)
 			used += (size_t)snprintf(buf + used, size - used, "%s unknown %u\n", h->entry.name, h->cmdseq);
 	}
-	r = atomic_write_file(a->cfg.state_file, buf, used, 0644);
+	r = fileops_write_atomic(a->cfg.state_file, buf, used, 0644);
 	free(buf);
 	if (r < 0)
 		log_err("cannot persist admin state to %s: %s", a->cfg.state_file, strerror(-r));
@@ -144,12 +144,12 @@ static void file_set_admin(agent *a, agent_host *h, bool lock, mtc_store_done_fn
 	uint32_t was_seq = h->cmdseq;
 	char why[MTC_PATH_MAX + MTC_HOSTNAME_MAX + 64];
 
-	mtc_episode_set_admin(&h->ep, lock, now_ms());
+	mtc_episode_set_admin(&h->ep, lock, util_now_ms());
 	h->admin_known = true;
 	/* Every admin change is a new command, newer than any the host applied. */
 	h->cmdseq = mtc_order_new_cmdseq(h->cmdseq, h->applied);
 	if (save_state(a) < 0) {
-		mtc_episode_set_admin(&h->ep, was, now_ms());
+		mtc_episode_set_admin(&h->ep, was, util_now_ms());
 		h->admin_known = was_known;
 		h->cmdseq = was_seq;
 		snprintf(why, sizeof(why), "cannot persist admin state to %s; %s unchanged", a->cfg.state_file,

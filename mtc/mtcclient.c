@@ -53,7 +53,7 @@ typedef struct client {
 
 static bool flag_locked(const client *c)
 {
-	return path_exists(c->cfg.locked_file);
+	return util_path_exists(c->cfg.locked_file);
 }
 
 static void update_status(client *c)
@@ -131,7 +131,7 @@ static int send_frame(client *c, int net, mtc_frame *f)
 static uint8_t current_flags(const client *c)
 {
 	return (uint8_t)((flag_locked(c) ? MTC_FLAG_LOCKED : 0) |
-			 (path_exists(c->cfg.configured_file) ? MTC_FLAG_CONFIGURED : 0));
+			 (util_path_exists(c->cfg.configured_file) ? MTC_FLAG_CONFIGURED : 0));
 }
 
 static void send_alive_all(client *c)
@@ -199,7 +199,7 @@ static void drop_log(mtc_ratelog *rl, const char *what, const mtc_frame *f, int 
 	unsigned long n;
 	char who[32];
 
-	if (mtc_ratelog_hit(rl, now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
+	if (mtc_ratelog_hit(rl, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
 		log_warn("%lu command(s) dropped: %s (last: %s seq %u via %s from %s; %lu so far)", n, what,
 			 mtc_type_name(f->type), f->cmdseq, mtc_net_name((unsigned)net),
 			 mtc_addr_str(from, who, sizeof(who)), total);
@@ -218,7 +218,7 @@ static void handle_frame(void *userdata, int net, const uint8_t *buf, size_t len
 		unsigned long n;
 
 		c->wrong_host++;
-		if (mtc_ratelog_hit(&c->wrong_host_log, now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
+		if (mtc_ratelog_hit(&c->wrong_host_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
 			log_warn("%lu command(s) for another host dropped (last: %s via %s for '%s')", n,
 				 mtc_type_name(f.type), mtc_net_name((unsigned)net), f.hostname);
 		return;
@@ -276,13 +276,13 @@ static int on_recover_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 	recover(c);
 	mtc_daemon_flush_drop_logs(&c->drops);
-	if (mtc_ratelog_flush(&c->stale_log, now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
+	if (mtc_ratelog_flush(&c->stale_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
 		log_warn("%lu more command(s) dropped in the last %d s: no recent nonce (%lu so far)", n,
 			 MTC_DROP_LOG_INTERVAL_MS / 1000, c->stale);
-	if (mtc_ratelog_flush(&c->old_log, now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
+	if (mtc_ratelog_flush(&c->old_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
 		log_warn("%lu more command(s) dropped in the last %d s: older than the last applied (%lu so far)", n,
 			 MTC_DROP_LOG_INTERVAL_MS / 1000, c->old);
-	mtc_ratelog_flush(&c->wrong_host_log, now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n);
+	mtc_ratelog_flush(&c->wrong_host_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n);
 	return service_rearm(s, usec, (uint64_t)c->cfg.recover_interval * USEC_PER_SEC);
 }
 

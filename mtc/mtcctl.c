@@ -64,7 +64,7 @@ static int connect_agent(const char *path)
 	struct timeval tv = { 5, 0 };
 	int fd;
 
-	if (strcpy_bounded(sa.sun_path, sizeof(sa.sun_path), path) < 0) {
+	if (util_strcpy_bounded(sa.sun_path, sizeof(sa.sun_path), path) < 0) {
 		fprintf(stderr, "mtcctl: socket path too long: %s\n", path);
 		return -2;
 	}
@@ -190,7 +190,7 @@ static const char *control_socket(const char *config, bool explicit_config, mtc_
 {
 	conf_errors errs = { 0 };
 
-	if (explicit_config || path_exists(config)) {
+	if (explicit_config || util_path_exists(config)) {
 		if (mtc_config_load(cfg, config, &errs) < 0) {
 			fprintf(stderr, "%s", errs.text);
 			return NULL;

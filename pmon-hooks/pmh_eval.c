@@ -64,7 +64,7 @@ static bool pid_alive(const char *proc_root, long pid)
 	char path[256];
 
 	snprintf(path, sizeof(path), "%s/%ld", proc_root, pid);
-	return path_exists(path);
+	return util_path_exists(path);
 }
 
 bool pmh_process_running(const char *proc_root, const char *spec)
@@ -78,12 +78,12 @@ bool pmh_process_running(const char *proc_root, const char *spec)
 		long pid;
 		char *nl;
 
-		if (read_small_file(spec, buf, sizeof(buf)) <= 0)
+		if (fileops_read_small(spec, buf, sizeof(buf)) <= 0)
 			return false;
 		nl = strchr(buf, '\n');
 		if (nl)
 			*nl = '\0';
-		return parse_long(buf, 1, 0x7fffffff, &pid) == 0 && pid_alive(proc_root, pid);
+		return util_parse_long(buf, 1, 0x7fffffff, &pid) == 0 && pid_alive(proc_root, pid);
 	}
 	d = opendir(proc_root);
 	if (!d)
@@ -94,7 +94,7 @@ bool pmh_process_running(const char *proc_root, const char *spec)
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/comm", proc_root, de->d_name);
-		n = read_small_file(path, buf, sizeof(buf));
+		n = fileops_read_small(path, buf, sizeof(buf));
 		if (n <= 0)
 			continue;
 		if (buf[n - 1] == '\n')

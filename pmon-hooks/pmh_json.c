@@ -12,7 +12,7 @@
 
 void pmh_status_extra_parse(const char *text, size_t len, pmh_status_extra *ret)
 {
-	kv_msg m;
+	kvtext_msg m;
 	const char *v;
 
 	strcpy(ret->device, "-");
@@ -21,9 +21,9 @@ void pmh_status_extra_parse(const char *text, size_t len, pmh_status_extra *ret)
 	strcpy(ret->max_consecutive, "-");
 	strcpy(ret->log_only, "-");
 	strcpy(ret->timeout_s, "-");
-	if (kv_parse(text, len, &m) < 0)
+	if (kvtext_parse(text, len, &m) < 0)
 		return;
-#define X(field, key) if ((v = kv_get(&m, key))) snprintf(ret->field, sizeof(ret->field), "%s", v)
+#define X(field, key) if ((v = kvtext_get(&m, key))) snprintf(ret->field, sizeof(ret->field), "%s", v)
 	X(device, "device");
 	X(action_ready, "action_ready");
 	X(consecutive, "consecutive_actions");

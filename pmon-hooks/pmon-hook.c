@@ -200,7 +200,7 @@ static void evaluate_and_report(reporter *rp)
 	int r;
 
 	for (size_t i = 0; i < rp->cfg.n_gates; i++)
-		present[i] = path_exists(rp->cfg.gates[i]);
+		present[i] = util_path_exists(rp->cfg.gates[i]);
 	for (size_t i = 0; i < rp->cfg.n_procs; i++)
 		if (pmh_process_running("/proc", rp->cfg.procs[i]))
 			running[n_running++] = rp->cfg.procs[i];

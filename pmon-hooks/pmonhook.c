@@ -147,9 +147,9 @@ static void copy_field(char *dst, size_t size, const char *v)
 	snprintf(dst, size, "%s", v ? v : "");
 }
 
-static unsigned long get_ul(const kv_msg *m, const char *key)
+static unsigned long get_ul(const kvtext_msg *m, const char *key)
 {
-	const char *v = kv_get(m, key);
+	const char *v = kvtext_get(m, key);
 
 	return v ? strtoul(v, NULL, 10) : 0;
 }
@@ -157,37 +157,37 @@ static unsigned long get_ul(const kv_msg *m, const char *key)
 int pmh_status_parse(const char *data, unsigned long len, struct pmh_status *ret)
 {
 	health_reason reason;
-	kv_msg m;
+	kvtext_msg m;
 	const char *v;
 	int r;
 
-	r = kv_parse(data, len, &m);
+	r = kvtext_parse(data, len, &m);
 	if (r < 0)
 		return r;
-	if (!kv_get(&m, "state") || !kv_get(&m, "quorum"))
+	if (!kvtext_get(&m, "state") || !kvtext_get(&m, "quorum"))
 		return -EBADMSG;
 	memset(ret, 0, sizeof(*ret));
-	copy_field(ret->state, sizeof(ret->state), kv_get(&m, "state"));
-	copy_field(ret->quorum, sizeof(ret->quorum), kv_get(&m, "quorum"));
-	copy_field(ret->action, sizeof(ret->action), kv_get(&m, "action"));
+	copy_field(ret->state, sizeof(ret->state), kvtext_get(&m, "state"));
+	copy_field(ret->quorum, sizeof(ret->quorum), kvtext_get(&m, "quorum"));
+	copy_field(ret->action, sizeof(ret->action), kvtext_get(&m, "action"));
 	ret->locked = get_ul(&m, "locked") == 1;
 	ret->configured = get_ul(&m, "configured") == 1;
 	ret->suppressed = get_ul(&m, "suppressed") == 1;
 	ret->kicking = get_ul(&m, "kicking") == 1;
 	ret->bad_periods = (unsigned)get_ul(&m, "bad_periods");
 	ret->failure_threshold = (unsigned)get_ul(&m, "failure_threshold");
-	v = kv_get(&m, "last_report_age_s");
+	v = kvtext_get(&m, "last_report_age_s");
 	ret->last_report_age_s = v ? strtol(v, NULL, 10) : -1;
 	ret->reports = get_ul(&m, "reports");
 	ret->malformed = get_ul(&m, "malformed");
 	ret->rejected = get_ul(&m, "rejected");
 	ret->kicks = get_ul(&m, "kicks");
 	ret->actions = get_ul(&m, "actions");
-	v = kv_get(&m, "reason");
+	v = kvtext_get(&m, "reason");
 	if (!v)
 		ret->reason[0] = '\0';
 	else if (health_reason_parse(v, &reason) == 0)
-		health_reason_text(reason, kv_get(&m, "reason_process"), ret->reason, sizeof(ret->reason));
+		health_reason_text(reason, kvtext_get(&m, "reason_process"), ret->reason, sizeof(ret->reason));
 	else
 		copy_field(ret->reason, sizeof(ret->reason), v); /* a newer hostwd's code, as it is */
 	return 0;

@@ -86,7 +86,7 @@ static bool log_only(const hostwd *h)
 
 static bool lock_present(const hostwd *h)
 {
-	return path_exists(h->cfg.lock_file);
+	return util_path_exists(h->cfg.lock_file);
 }
 
 /* A fault file applies while it exists; log when it starts and stops. */
@@ -98,7 +98,7 @@ static bool fit_check(hostwd *h, const char *name, bool *was)
 	if (!h->cfg.fit_enabled)
 		return false;
 	snprintf(path, sizeof(path), "%s/%s", h->cfg.fit_dir, name);
-	on = path_exists(path);
+	on = util_path_exists(path);
 	if (on != *was)
 		log_emit(LOG_WARNING, MSGID_FIT, "FIT %s: %s", name, on ? "injecting" : "cleared");
 	*was = on;
@@ -117,7 +117,7 @@ static const char *quorum_text(const hostwd *h, uint64_t now)
 static void state_text(const hostwd *h, char *buf, size_t size)
 {
 	const hwd_policy *p = &h->policy;
-	uint64_t now = now_ms();
+	uint64_t now = util_now_ms();
 
 	if (p->failed)
 		snprintf(buf, size, "failed: quorum failure: %s (%s)", hwd_action_name(h->cfg.on_quorum_failure), REASON(h));
@@ -153,7 +153,7 @@ static void update_status(hostwd *h)
 static int format_status(const hostwd *h, char *buf, size_t size)
 {
 	const hwd_policy *p = &h->policy;
-	uint64_t now = now_ms();
+	uint64_t now = util_now_ms();
 	long age = p->have_report ? (long)((now - p->last_report_ms) / 1000) : -1;
 	const char *state = p->failed ? "failed" : p->suppressed ? "suppressed" :
 			    p->bad_periods ? "degraded" : "ok";
@@ -206,7 +206,7 @@ static hwd_kexec_state read_kexec(const hostwd *h)
 
 	if (!h->cfg.kexec_crash_loaded[0])
 		return HWD_KEXEC_UNKNOWN;
-	n = read_small_file(h->cfg.kexec_crash_loaded, buf, sizeof(buf));
+	n = fileops_read_small(h->cfg.kexec_crash_loaded, buf, sizeof(buf));
 	return hwd_kexec_parse(n >= 0 ? buf : NULL, n);
 }
 
@@ -219,7 +219,7 @@ static void store_count(const hostwd *h)
 	if (!h->cfg.count_file[0])
 		return;
 	n = snprintf(buf, sizeof(buf), "%u\n", v);
-	r = atomic_write_file(h->cfg.count_file, buf, (size_t)n, 0644);
+	r = fileops_write_atomic(h->cfg.count_file, buf, (size_t)n, 0644);
 	if (r < 0)
 		log_err("cannot persist the consecutive-action count %u to %s: %s; the loop breaker cannot count across boots",
 			v, h->cfg.count_file, strerror(-r));
@@ -232,7 +232,7 @@ static void load_count(hostwd *h)
 	int n;
 
 	if (h->cfg.count_file[0]) {
-		n = read_small_file(h->cfg.count_file, buf, sizeof(buf));
+		n = fileops_read_small(h->cfg.count_file, buf, sizeof(buf));
 		if (n != -ENOENT && (n < 0 || hwd_count_parse(buf, n, &count) < 0)) {
 			log_warn("consecutive-action count %s unreadable (%s); starting from 0", h->cfg.count_file,
 				 n < 0 ? strerror(-n) : "not a number");
@@ -399,7 +399,7 @@ static int on_period(sd_event_source *s, uint64_t usec, void *userdata)
 
 	unsigned count = h->policy.consecutive;
 	bool was_log_only = log_only(h);
-	hwd_event ev = hwd_policy_period_end(&h->policy, &pc, now_ms(), lock_present(h));
+	hwd_event ev = hwd_policy_period_end(&h->policy, &pc, util_now_ms(), lock_present(h));
 
 	if (ev == HWD_EV_HEALTHY)
 		log_emit(LOG_NOTICE, MSGID_ACTION_LIMIT, "healthy period: consecutive-action count %u reset to 0%s",
@@ -478,7 +478,7 @@ static void handle_datagram(hostwd *h, const char *buf, ssize_t len, bool trunca
 		return;
 	}
 	h->n.reports++;
-	ev = hwd_policy_report(&h->policy, &rep, now_ms());
+	ev = hwd_policy_report(&h->policy, &rep, util_now_ms());
 	handle_event(h, ev);
 }
 
@@ -537,7 +537,7 @@ static int resolve_group(const char *name, gid_t *ret)
 	char buf[1024];
 	long v;
 
-	if (parse_long(name, 0, 0x7fffffff, &v) == 0) {
+	if (util_parse_long(name, 0, 0x7fffffff, &v) == 0) {
 		*ret = (gid_t)v;
 		return 0;
 	}
@@ -565,12 +565,12 @@ static int health_open(const hwd_config *c, int *ret_fd)
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = '\0';
-		r = mkdir_parents(dir, 0755);
+		r = fileops_mkdir_parents(dir, 0755);
 		if (r < 0)
 			return r;
 	}
 	old = umask(0177);
-	r = unix_socket_bind(c->health_socket, SOCK_DGRAM, &fd);
+	r = unixsock_bind(c->health_socket, SOCK_DGRAM, &fd);
 	umask(old);
 	if (r < 0)
 		return r;
@@ -711,7 +711,7 @@ static void check_action(hostwd *h)
 		slash = strrchr(dir, '/');
 		if (slash && slash != dir) {
 			*slash = '\0';
-			r = mkdir_parents(dir, 0755);
+			r = fileops_mkdir_parents(dir, 0755);
 			if (r == 0 && access(dir, W_OK) < 0)
 				r = -errno;
 		}
@@ -814,7 +814,7 @@ static int run(hostwd *h)
 			r == -EEXIST ? "path exists and is not a socket" : strerror(-r));
 		return r;
 	}
-	hwd_policy_init(&h->policy, now_ms());
+	hwd_policy_init(&h->policy, util_now_ms());
 	load_count(h);
 	check_action(h);
 	r = setup_loop(h);

@@ -78,7 +78,7 @@ int hwd_count_parse(const char *text, long len, unsigned *ret)
 		return -EINVAL;
 	memcpy(buf, text, (size_t)len);
 	buf[len] = '\0';
-	if (parse_long(buf, 0, 1000000, &v) < 0)
+	if (util_parse_long(buf, 0, 1000000, &v) < 0)
 		return -EINVAL;
 	*ret = (unsigned)v;
 	return 0;

@@ -68,7 +68,7 @@ static int parse_uids(hwd_config *cfg, char *msg, size_t msglen)
 	for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
 		long v;
 
-		if (parse_long(tok, 0, 0x7fffffff, &v) < 0) {
+		if (util_parse_long(tok, 0, 0x7fffffff, &v) < 0) {
 			snprintf(msg, msglen, "[health] allowed_uids: '%s' is not a uid", tok);
 			return -EINVAL;
 		}

@@ -7,13 +7,13 @@
 
 int hwd_report_parse(const char *data, size_t len, hwd_report *ret)
 {
-	kv_msg m;
+	kvtext_msg m;
 	hwd_report r = { 0 };
 	const char *v;
 	long seq;
 	int k;
 
-	k = kv_parse(data, len, &m);
+	k = kvtext_parse(data, len, &m);
 	if (k < 0)
 		return k;
 	if (m.verb) {
@@ -21,23 +21,23 @@ int hwd_report_parse(const char *data, size_t len, hwd_report *ret)
 			return HWD_MSG_STATUS_REQUEST;
 		return -EBADMSG;
 	}
-	v = kv_get(&m, "configured");
+	v = kvtext_get(&m, "configured");
 	if (!v || (strcmp(v, "0") != 0 && strcmp(v, "1") != 0))
 		return -EBADMSG;
 	r.configured = v[0] == '1';
-	v = kv_get(&m, "quorum");
+	v = kvtext_get(&m, "quorum");
 	if (!v)
 		return -EBADMSG;
 	if (strcmp(v, "ok") == 0)
 		r.quorum_ok = true;
 	else if (strcmp(v, "lost") != 0)
 		return -EBADMSG;
-	v = kv_get(&m, "process");
-	if (v && strcpy_bounded(r.process, sizeof(r.process), v) < 0)
+	v = kvtext_get(&m, "process");
+	if (v && util_strcpy_bounded(r.process, sizeof(r.process), v) < 0)
 		return -EBADMSG;
-	v = kv_get(&m, "seq");
+	v = kvtext_get(&m, "seq");
 	if (v) {
-		if (parse_long(v, 0, UINT32_MAX, &seq) < 0)
+		if (util_parse_long(v, 0, UINT32_MAX, &seq) < 0)
 			return -EBADMSG;
 		r.seq = (uint32_t)seq;
 	}

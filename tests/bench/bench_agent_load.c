@@ -110,15 +110,15 @@ int main(int argc, char **argv)
 	}
 
 	/* Every host sends its three frames once per period, spread evenly. */
-	uint64_t start = now_usec(), end = start + (uint64_t)secs * USEC_PER_SEC;
+	uint64_t start = util_now_usec(), end = start + (uint64_t)secs * USEC_PER_SEC;
 	uint64_t flip_at = start + (uint64_t)secs * USEC_PER_SEC / 2;
 	uint64_t slot_us = (uint64_t)period * USEC_PER_SEC / (uint64_t)H;
 	uint64_t next = start;
 	long idx = 0;
 	bool flipped = false;
 
-	while (now_usec() < end) {
-		uint64_t now = now_usec();
+	while (util_now_usec() < end) {
+		uint64_t now = util_now_usec();
 
 		if (!flipped && now >= flip_at) {
 			for (int i = 0; i < flip && i < H; i++)
@@ -133,7 +133,7 @@ int main(int argc, char **argv)
 			snprintf(f.hostname, sizeof(f.hostname), "h%05ld", idx % H);
 			f.flags = (uint8_t)(MTC_FLAG_CONFIGURED | (h->report_locked ? MTC_FLAG_LOCKED : 0));
 			if (h->report_locked && !h->mismatch_sent_us)
-				h->mismatch_sent_us = now_usec();
+				h->mismatch_sent_us = util_now_usec();
 			for (int n = 0; n < 3; n++) {
 				f.net = (uint8_t)n;
 				f.seq = ++h->seq;
@@ -150,7 +150,7 @@ int main(int argc, char **argv)
 		}
 		/* Corrections for flipped hosts. */
 		struct pollfd p[3] = { { rx_fd[0], POLLIN, 0 }, { rx_fd[1], POLLIN, 0 }, { rx_fd[2], POLLIN, 0 } };
-		long wait_ms = (long)((next > now_usec() ? next - now_usec() : 0) / 1000);
+		long wait_ms = (long)((next > util_now_usec() ? next - util_now_usec() : 0) / 1000);
 		if (poll(p, 3, wait_ms > 5 ? 5 : (int)wait_ms) > 0) {
 			for (int n = 0; n < 3; n++) {
 				uint8_t buf[2048];
@@ -167,7 +167,7 @@ int main(int argc, char **argv)
 						continue;
 					corrections++;
 					/* First correction closes the case: the host now "applies" it. */
-					hosts[i].correction_us = (long)(now_usec() - hosts[i].mismatch_sent_us);
+					hosts[i].correction_us = (long)(util_now_usec() - hosts[i].mismatch_sent_us);
 					hosts[i].report_locked = false;
 				}
 			}

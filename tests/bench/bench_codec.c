@@ -15,7 +15,7 @@ static double run(const char *host, double secs, int decode, unsigned long *ret_
 	mtc_key key = { .enabled = true };
 	mtc_frame f = { .type = MTC_ALIVE, .net = MTC_NET_MGMT, .flags = MTC_FLAG_CONFIGURED, .boot = 7 };
 	uint8_t buf[MTC_FRAME_MAX];
-	uint64_t t0 = now_usec(), end = t0 + (uint64_t)(secs * 1e6), t;
+	uint64_t t0 = util_now_usec(), end = t0 + (uint64_t)(secs * 1e6), t;
 	unsigned long n = 0;
 	int len;
 
@@ -36,7 +36,7 @@ static double run(const char *host, double secs, int decode, unsigned long *ret_
 			}
 		}
 		n += 4096;
-		t = now_usec();
+		t = util_now_usec();
 	} while (t < end);
 	*ret_n = n;
 	return (double)n / ((double)(t - t0) / 1e6);

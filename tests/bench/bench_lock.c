@@ -22,7 +22,7 @@ static int request(const char *sock, const char *req)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ssize_t n;
 
-	strcpy_bounded(sa.sun_path, sizeof(sa.sun_path), sock);
+	util_strcpy_bounded(sa.sun_path, sizeof(sa.sun_path), sock);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		perror("connect");
 		exit(1);
@@ -42,12 +42,12 @@ static long wait_flag(int ino, const char *flag, int want, uint64_t t0)
 	char buf[4096] __attribute__((aligned(8)));
 
 	for (;;) {
-		if (path_exists(flag) == want)
-			return (long)(now_usec() - t0);
+		if (util_path_exists(flag) == want)
+			return (long)(util_now_usec() - t0);
 		struct pollfd p = { ino, POLLIN, 0 };
-		long left = 2000 - (long)((now_usec() - t0) / 1000);
+		long left = 2000 - (long)((util_now_usec() - t0) / 1000);
 		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
-			return path_exists(flag) == want ? (long)(now_usec() - t0) : -1;
+			return util_path_exists(flag) == want ? (long)(util_now_usec() - t0) : -1;
 		while (read(ino, buf, sizeof(buf)) > 0)
 			;
 	}
@@ -79,7 +79,7 @@ int main(int argc, char **argv)
 	count = atoi(argv[4]);
 	lock_us = calloc((size_t)count, sizeof(long));
 	unlock_us = calloc((size_t)count, sizeof(long));
-	strcpy_bounded(dir, sizeof(dir), argv[2]);
+	util_strcpy_bounded(dir, sizeof(dir), argv[2]);
 	slash = strrchr(dir, '/');
 	*slash = '\0';
 	ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -91,12 +91,12 @@ int main(int argc, char **argv)
 		uint64_t t0;
 
 		snprintf(req, sizeof(req), "lock %s\n", argv[3]);
-		t0 = now_usec();
+		t0 = util_now_usec();
 		if (request(argv[1], req) < 0)
 			return 1;
 		lock_us[i] = wait_flag(ino, argv[2], 1, t0);
 		snprintf(req, sizeof(req), "unlock %s\n", argv[3]);
-		t0 = now_usec();
+		t0 = util_now_usec();
 		if (request(argv[1], req) < 0)
 			return 1;
 		unlock_us[i] = wait_flag(ino, argv[2], 0, t0);

@@ -61,4 +61,14 @@ if [ -x "$BIN/mtcctl" ] && [ -e "$ROOT/$BUILD/lib/libpmonhook.so.0" ] && command
 else
 	t_skip "jansson linkage: binaries not built (or no readelf)"
 fi
+# Every function common/ exports carries its module's prefix (the file
+# name; health_wire.c: health_), like the rest of the tree.
+bad=""
+for o in "$ROOT/$BUILD"/obj/common/*.o; do
+	m=$(basename "$o" .o); p=${m%%_*}_
+	for s in $(nm -g --defined-only "$o" | awk 'NF == 3 {print $3}'); do
+		case $s in "$p"*) ;; *) bad="$bad $m:$s" ;; esac
+	done
+done
+if [ -z "$bad" ]; then t_ok "every global in common/ carries its module prefix"; else t_fail "common/ globals without their module prefix:$bad"; fi
 t_done

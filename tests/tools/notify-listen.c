@@ -18,11 +18,11 @@ int main(int argc, char **argv)
 	uint64_t deadline;
 	int fd;
 
-	if (argc != 3 || strcpy_bounded(sa.sun_path, sizeof(sa.sun_path), argv[1]) < 0) {
+	if (argc != 3 || util_strcpy_bounded(sa.sun_path, sizeof(sa.sun_path), argv[1]) < 0) {
 		fprintf(stderr, "usage: notify-listen SOCKET SECONDS\n");
 		return 2;
 	}
-	deadline = now_ms() + (uint64_t)atoi(argv[2]) * 1000;
+	deadline = util_now_ms() + (uint64_t)atoi(argv[2]) * 1000;
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	unlink(argv[1]);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
@@ -30,7 +30,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while (now_ms() < deadline) {
+	while (util_now_ms() < deadline) {
 		struct pollfd p = { fd, POLLIN, 0 };
 		char buf[4096];
 		ssize_t n;

@@ -469,29 +469,29 @@ static void test_flag_lifecycle(void **state)
 	assert_int_equal(mtc_flag_restore_at_start(flag, backup, "n1"), MTC_FLAG_UNCHANGED_UNLOCKED);
 	assert_int_equal(mtc_flag_lock(flag, backup, "n1"), 0);
 	n = mtc_flag_content("n1", want, sizeof(want));
-	assert_int_equal(read_small_file(flag, have, sizeof(have)), n);
+	assert_int_equal(fileops_read_small(flag, have, sizeof(have)), n);
 	assert_memory_equal(have, want, (size_t)n);
-	assert_int_equal(read_small_file(backup, have, sizeof(have)), n);
+	assert_int_equal(fileops_read_small(backup, have, sizeof(have)), n);
 	assert_int_equal(mtc_flag_lock(flag, backup, "n1"), 0); /* duplicate is harmless */
 	assert_int_equal(mtc_flag_restore_at_start(flag, backup, "n1"), MTC_FLAG_UNCHANGED_LOCKED);
 	/* Reboot: /var/run is empty, the backup survives. */
 	unlink(flag);
 	assert_int_equal(mtc_flag_restore_at_start(flag, backup, "n1"), MTC_FLAG_RESTORED);
-	assert_true(path_exists(flag));
+	assert_true(util_path_exists(flag));
 	assert_int_equal(mtc_flag_unlock(flag, backup), 0);
-	assert_false(path_exists(flag));
-	assert_false(path_exists(backup));
+	assert_false(util_path_exists(flag));
+	assert_false(util_path_exists(backup));
 	assert_int_equal(mtc_flag_unlock(flag, backup), 0); /* duplicate is harmless */
 	/* Crash between the two removals of an unlock: flag without backup. */
 	assert_int_equal(mtc_flag_lock(flag, backup, "n1"), 0);
 	unlink(backup);
 	assert_int_equal(mtc_flag_restore_at_start(flag, backup, "n1"), MTC_FLAG_STALE_REMOVED);
-	assert_false(path_exists(flag));
+	assert_false(util_path_exists(flag));
 	/* A torn or foreign backup is rewritten whole. */
-	mkdir_parents(dir, 0755);
-	assert_int_equal(atomic_write_file(backup, "x", 1, 0644), 0);
+	fileops_mkdir_parents(dir, 0755);
+	assert_int_equal(fileops_write_atomic(backup, "x", 1, 0644), 0);
 	assert_int_equal(mtc_flag_restore_at_start(flag, backup, "n1"), MTC_FLAG_RESTORED);
-	assert_int_equal(read_small_file(backup, have, sizeof(have)), n);
+	assert_int_equal(fileops_read_small(backup, have, sizeof(have)), n);
 }
 
 static void test_flag_write_failure_reported(void **state)
@@ -502,14 +502,14 @@ static void test_flag_write_failure_reported(void **state)
 	if (geteuid() == 0) {
 		/* root ignores permissions: use a path under a regular file. */
 		snprintf(bad, sizeof(bad), "%s/file", dir);
-		atomic_write_file(bad, "x", 1, 0644);
+		fileops_write_atomic(bad, "x", 1, 0644);
 		strcat(bad, "/sub/.node_locked");
 	} else {
 		snprintf(bad, sizeof(bad), "/proc/hwm-no-such/.node_locked");
 	}
 	assert_true(mtc_flag_lock(flag, bad, "n1") < 0);
 	/* Backup failed first: the flag was not written either. */
-	assert_false(path_exists(flag));
+	assert_false(util_path_exists(flag));
 }
 
 /* ---- config ---- */
@@ -585,9 +585,9 @@ static void test_boot_counter(void **state)
 	assert_int_equal(b2, b1 + 1);
 	assert_int_equal(mtc_counter_read(path, &v), 0);
 	assert_int_equal(v, b2);
-	atomic_write_file(path, "41\n", 3, 0644);
+	fileops_write_atomic(path, "41\n", 3, 0644);
 	assert_int_equal(mtc_daemon_next_boot(path, &persisted, &err), 42);
-	atomic_write_file(path, "junk", 4, 0644);
+	fileops_write_atomic(path, "junk", 4, 0644);
 	assert_int_equal(mtc_counter_read(path, &v), -EBADMSG);
 	assert_true(mtc_daemon_next_boot(path, &persisted, &err) > 1700000000u);
 	/* Unwritable: reported, so the client can refuse to start. */
@@ -620,7 +620,7 @@ static void test_key_file_rules(void **state)
 	assert_int_equal(mtc_key_load(path, &k, msg, sizeof(msg)), -EPERM);
 	assert_non_null(strstr(msg, "chmod 600"));
 	unlink(path);
-	atomic_write_file(path, "short", 5, 0600);
+	fileops_write_atomic(path, "short", 5, 0600);
 	assert_int_equal(mtc_key_load(path, &k, msg, sizeof(msg)), -EINVAL);
 	assert_non_null(strstr(msg, "exactly 32 bytes"));
 	/* A FIFO must not hang the start; a directory is named as such. */
