@@ -8,6 +8,7 @@
 #include "log.h"
 #include "mtc_agent.h"
 #include "mtc_store.h"
+#include "service.h"
 #include "util.h"
 
 static int send_to(agent *a, int net, int fd, const uint8_t *buf, size_t n, const struct sockaddr_in *to)
@@ -219,8 +220,7 @@ int agent_on_recover_timer(sd_event_source *s, uint64_t usec, void *userdata)
 		log_warn("%lu more frame(s) of an older boot dropped in the last %d s (%lu so far)", n,
 			 MTC_DROP_LOG_INTERVAL_MS / 1000, a->old_boot);
 	mtc_ratelog_flush(&a->unknown_host_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n);
-	sd_event_source_set_time(s, usec + USEC_PER_SEC);
-	return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+	return service_rearm(s, usec, USEC_PER_SEC);
 }
 
 /* Build the host table from the hosts file, keeping the runtime state of

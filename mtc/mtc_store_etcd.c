@@ -21,6 +21,7 @@
 #include "log.h"
 #include "mtc_etcd.h"
 #include "mtc_store.h"
+#include "service.h"
 #include "util.h"
 
 #define EP_MAX 5
@@ -636,8 +637,7 @@ static void submit_range(etcd_store *s)
 static int on_poll(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	submit_range(userdata);
-	sd_event_source_set_time(src, usec + POLL_USEC);
-	return sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
+	return service_rearm(src, usec, POLL_USEC);
 }
 
 static int parse_endpoints(etcd_store *s, const char *list)

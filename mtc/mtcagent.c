@@ -201,10 +201,26 @@ static int run(agent *a)
 	a->store->describe(a, where, sizeof(where));
 	log_notice("started: %zu hosts, state %s, control %s, auth %s", a->n_hosts, where, a->cfg.control_socket,
 		   a->key.enabled ? "hmac-sha256" : "DISABLED");
-	notify_ready();
-	r = sd_event_loop(a->event);
+	r = service_loop(a->event);
 	stop(a);
 	return r;
+}
+
+/* --check-config also reads the hosts file and says how many hosts. */
+static int check_config(agent *a)
+{
+	mtc_host_list l;
+	conf_errors errs = { 0 };
+
+	if (service_load_config(&a->svc, &a->cfg) < 0)
+		return 1;
+	if (mtc_hosts_load(&l, a->cfg.hosts_file, &errs) < 0) {
+		fprintf(stderr, "%s", errs.text);
+		return 1;
+	}
+	printf("%s: configuration valid; %s: %zu hosts\n", a->svc.config_path, a->cfg.hosts_file, l.n);
+	mtc_hosts_free(&l);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -224,23 +240,10 @@ int main(int argc, char **argv)
 	if (r >= 0)
 		return r;
 	log_open("mtcagent");
-	if (service_load_config(&a.svc, &a.cfg) < 0)
-		return 1;
-	if (a.svc.mode == SERVICE_CHECK_CONFIG) {
-		mtc_host_list l;
-		conf_errors errs = { 0 };
-
-		if (mtc_hosts_load(&l, a.cfg.hosts_file, &errs) < 0) {
-			fprintf(stderr, "%s", errs.text);
-			return 1;
-		}
-		printf("%s: configuration valid; %s: %zu hosts\n", a.svc.config_path, a.cfg.hosts_file, l.n);
-		mtc_hosts_free(&l);
-		return 0;
-	}
-	if (a.svc.mode == SERVICE_DUMP_CONFIG) {
-		conf_dump(&mtc_conf_table, &a.cfg, stdout);
-		return 0;
-	}
-	return run(&a) < 0 ? 1 : 0;
+	if (a.svc.mode == SERVICE_CHECK_CONFIG)
+		return check_config(&a);
+	r = service_config_or_exit(&a.svc, &a.cfg);
+	if (r >= 0)
+		return r;
+	return service_exit_status(run(&a));
 }
