@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,8 +64,37 @@ static const char *prio_name(int prio)
 	}
 }
 
-static void log_write(int prio, const char *msgid, const char *msg)
+#define LOG_FIELDS_MAX 8
+
+/* The journal entry: MESSAGE, PRIORITY, MESSAGE_ID, SYSLOG_IDENTIFIER and
+ * the caller's fields. */
+static void journal_write(int prio, const char *msgid, const char *const *fields, const char *msg)
 {
+	char m[1100], p[16], id[48], ident[64];
+	struct iovec iov[4 + LOG_FIELDS_MAX];
+	int n = 0;
+
+	snprintf(m, sizeof(m), "MESSAGE=%s", msg);
+	snprintf(p, sizeof(p), "PRIORITY=%d", prio);
+	snprintf(ident, sizeof(ident), "SYSLOG_IDENTIFIER=%s", log_ident);
+	iov[n++] = (struct iovec){ m, strlen(m) };
+	iov[n++] = (struct iovec){ p, strlen(p) };
+	iov[n++] = (struct iovec){ ident, strlen(ident) };
+	if (msgid) {
+		snprintf(id, sizeof(id), "MESSAGE_ID=%s", msgid);
+		iov[n++] = (struct iovec){ id, strlen(id) };
+	}
+	for (int i = 0; fields && fields[i] && i < LOG_FIELDS_MAX; i++)
+		iov[n++] = (struct iovec){ (void *)fields[i], strlen(fields[i]) };
+	sd_journal_sendv(iov, n);
+}
+
+static void log_write(int prio, const char *msgid, const char *const *fields, const char *msg)
+{
+	if (log_to_journal && fields) {
+		journal_write(prio, msgid, fields, msg);
+		return;
+	}
 	if (log_to_journal) {
 		if (msgid)
 			sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", prio,
@@ -87,17 +117,32 @@ static void log_write(int prio, const char *msgid, const char *msg)
 		(int)getpid(), prio_name(prio), msg);
 }
 
-void log_emit(int prio, const char *msgid, const char *fmt, ...)
+static void emit(int prio, const char *msgid, const char *const *fields, const char *fmt, va_list ap)
 {
 	int saved_errno = errno; /* for %m, and for the caller after we return */
 	char msg[1024];
-	va_list ap;
 
 	if (prio > log_max_level)
 		return;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	log_write(prio, msgid, msg);
+	log_write(prio, msgid, fields, msg);
 	errno = saved_errno;
+}
+
+void log_emit(int prio, const char *msgid, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	emit(prio, msgid, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void log_emit_fields(int prio, const char *msgid, const char *const *fields, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	emit(prio, msgid, fields, fmt, ap);
+	va_end(ap);
 }

@@ -25,6 +25,13 @@ int log_get_max_level(void);
 void log_emit(int prio, const char *msgid, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* As log_emit, with extra journal fields: fields is a NULL-terminated list
+ * of "NAME=value" strings (NAME in capitals, as journald wants), e.g.
+ * { "MTC_HOST=node-1", "MTC_NETWORK=mgmt", NULL }. On stderr only the
+ * message is written: it must say the same in words. At most 8 fields. */
+void log_emit_fields(int prio, const char *msgid, const char *const *fields, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 #define log_err(...) log_emit(LOG_ERR, NULL, __VA_ARGS__)
 #define log_warn(...) log_emit(LOG_WARNING, NULL, __VA_ARGS__)
 #define log_notice(...) log_emit(LOG_NOTICE, NULL, __VA_ARGS__)

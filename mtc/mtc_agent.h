@@ -1,6 +1,7 @@
 /* mtcagent's own modules: the host table and the agent state they share.
  *   mtcagent.c        start, reload, stop, host table
  *   mtc_agent_net.c   the network side: mtcAlive/Ack in, Locked/Unlocked out
+ *   mtc_agent_fleet.c which hosts' mtcAlive stopped or returned, per network
  *   mtc_control.c     the control socket mtcctl talks to
  *   mtc_store*.c      where admin state is kept (mtc_store_file.c: state_file)
  * Not a library API: only the agent links these. */
@@ -17,6 +18,7 @@
 #include "mtc_config.h"
 #include "mtc_daemon.h"
 #include "mtc_episode.h"
+#include "mtc_fleet.h"
 #include "mtc_net.h"
 #include "mtc_order.h"
 #include "service.h"
@@ -38,6 +40,7 @@ typedef struct agent_host {
 	bool have_nonce;
 	uint8_t nonce[MTC_NONCE_LEN];
 	mtc_order order;                      /* (boot, seq) ordering of its frames */
+	mtc_link link[MTC_NET_COUNT];         /* is its mtcAlive arriving on each network */
 	bool configured;
 	unsigned long alives, acks, commands_sent, stale, reordered, old_boot;
 } agent_host;
@@ -63,6 +66,8 @@ typedef struct agent {
 	mtc_ratelog unknown_host_log, stale_log, old_boot_log;
 	const mtc_store_ops *store;
 	void *store_data;                     /* the store's own state */
+	unsigned fleet_lines;                 /* stop/return lines logged this second */
+	unsigned long fleet_quiet[2];         /* stops, returns over that budget: summarised */
 	struct control_conn *conns;
 	int n_conns;
 } agent;
@@ -75,6 +80,20 @@ void agent_log_unknown(const agent *a, const agent_host *h);
 void agent_send_admin_state(agent *a, agent_host *h, const char *why);
 void agent_handle_frame(void *userdata, int net, const uint8_t *buf, size_t len, const struct sockaddr_in *from);
 int agent_on_recover_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* mtc_agent_fleet.c */
+#define MSGID_ALIVE_STOPPED "78cfe1689f754c06b023ddf325438462"
+#define MSGID_ALIVE_RETURNED "e8bf19c92fbe4c77ae992b8b61d8b277"
+/* Start watching h's networks (start, reload); old: h before a reload
+ * (its links are kept where the address did not change), or NULL. */
+void agent_fleet_watch(agent_host *h, const agent_host *old, uint64_t now);
+void agent_fleet_on_alive(agent *a, agent_host *h, int net, uint64_t now);
+/* Once a second: log hosts whose mtcAlive stopped (once each). */
+void agent_fleet_check(agent *a, uint64_t now);
+/* How long a network must be silent to count as missing; 0: not watched. */
+uint64_t agent_missing_ms(const agent *a);
+/* Is h's mtcAlive missing on any provisioned network. */
+bool agent_host_missing(const agent_host *h);
 
 /* mtc_control.c */
 int agent_control_open(agent *a);

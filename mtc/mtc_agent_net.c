@@ -138,6 +138,8 @@ static bool order_frame(agent *a, agent_host *h, const mtc_frame *f, int net, co
 		break;
 	}
 	mtc_order_apply(&h->order, v, f->boot, f->seq, net, now);
+	if (f->type == MTC_ALIVE) /* in order or not, the network carries it */
+		agent_fleet_on_alive(a, h, net, now);
 	if (!mtc_order_in_order(v)) {
 		/* Older than the state, newer on its network: the network
 		 * works, the frame must not override newer state. */
@@ -212,6 +214,7 @@ int agent_on_recover_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	unsigned long n;
 
 	mtc_netio_recover(&a->io);
+	agent_fleet_check(a, util_now_ms());
 	mtc_daemon_flush_drop_logs(&a->drops);
 	if (mtc_ratelog_flush(&a->stale_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
 		log_warn("%lu more stale frame(s) dropped in the last %d s (%lu so far)", n,

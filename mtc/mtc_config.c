@@ -47,6 +47,10 @@ static const conf_key mtc_keys[] = {
 	STR("agent", "state_file", state_file, "/var/lib/mtc/admin.state", "Admin lock state per host, persisted atomically."),
 	STR("agent", "control_socket", control_socket, "/run/mtc/agent.sock", "Unix socket mtcctl talks to."),
 	INT("agent", "resend_interval_ms", resend_interval_ms, "2000", 0, 600000, "Minimum time between correction resends to one host."),
+	INT("agent", "alive_missing_periods", alive_missing_periods, "3", 0, 1000,
+	    "A host's mtcAlive is missing on a network after this many [client] alive_period of silence "
+	    "(the nodes' period, as set in this file): logged once when it stops and once when it returns, "
+	    "shown by mtcctl list. 0: not watched."),
 	INT("agent", "boot_reset_silence_s", boot_reset_silence_s, "60", 1, 86400,
 	    "A host's frames of a lower boot counter than known (its persistent state was wiped) are believed "
 	    "only after it has been silent on every network this long; until then they are dropped as replays."),

@@ -38,6 +38,7 @@ typedef struct mtc_config {
 	char state_file[MTC_PATH_MAX];
 	char control_socket[108];
 	int resend_interval_ms;
+	int alive_missing_periods;       /* x alive_period: mtcAlive missing on a network */
 	char etcd_endpoints[192];       /* comma-separated URLs */
 	char etcd_prefix[65];
 	char etcd_cacert[MTC_PATH_MAX];

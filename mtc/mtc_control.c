@@ -80,6 +80,29 @@ static void reply_store(agent *a, reply *fd)
 	write_all(fd, line, (size_t)n);
 }
 
+/* "  (mtcAlive missing via mgmt, cluster)", or "". */
+static void missing_note(const agent_host *h, char *buf, size_t size)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int net = 0; net < MTC_NET_COUNT && used < size; net++)
+		if (h->has_dest[net] && h->link[net].state == MTC_LINK_MISSING)
+			used += (size_t)snprintf(buf + used, size - used, "%s%s",
+						 used ? ", " : "  (mtcAlive missing via ", mtc_net_name((unsigned)net));
+	if (used && used < size)
+		snprintf(buf + used, size - used, ")");
+}
+
+static size_t missing_hosts(const agent *a)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->n_hosts; i++)
+		n += agent_host_missing(&a->hosts[i]);
+	return n;
+}
+
 static void reply_list_text(agent *a, reply *fd)
 {
 	uint64_t now = util_now_ms();
@@ -91,20 +114,24 @@ static void reply_list_text(agent *a, reply *fd)
 	write_all(fd, line, (size_t)n);
 	for (size_t i = 0; i < a->n_hosts && !fd->failed; i++) {
 		agent_host *h = &a->hosts[i];
-		char age[MTC_NET_COUNT][24];
+		char age[MTC_NET_COUNT][24], note[80];
 
 		for (int net = 0; net < MTC_NET_COUNT; net++)
 			format_age(h->order.last_seen_ms[net], now, age[net], sizeof(age[net]));
-		n = snprintf(line, sizeof(line), "%-20s %-9s %-9s %-10s %-8s %-8s %-8s %s%s\n", h->entry.name,
+		missing_note(h, note, sizeof(note));
+		n = snprintf(line, sizeof(line), "%-20s %-9s %-9s %-10s %-8s %-8s %-8s %s%s%s\n", h->entry.name,
 			     agent_admin_name(h), reported_name(h->ep.reported), h->configured ? "yes" : "no", age[0],
 			     age[1], age[2], h->ep.active ? "yes" : "no",
-			     h->admin_known ? "" : "  (admin state unknown: treated as locked)");
+			     h->admin_known ? "" : "  (admin state unknown: treated as locked)", note);
 		write_all(fd, line, (size_t)n);
 	}
 	unsigned long rx = a->io.rx[0] + a->io.rx[1] + a->io.rx[2], tx = a->tx[0] + a->tx[1] + a->tx[2];
 
 	n = snprintf(line, sizeof(line), "frames: rx=%lu tx=%lu; dropped: bad_auth=%lu malformed=%lu unknown_host=%lu stale=%lu "
 		     "old_boot=%lu\n", rx, tx, a->drops.bad_auth, a->drops.malformed, a->unknown_host, a->stale, a->old_boot);
+	write_all(fd, line, (size_t)n);
+	n = snprintf(line, sizeof(line), "mtcAlive missing: %zu host(s) on at least one network (after %.0f s of silence)\n",
+		     missing_hosts(a), (double)agent_missing_ms(a) / 1000.0);
 	write_all(fd, line, (size_t)n);
 }
 
@@ -113,15 +140,27 @@ static json_t *ms_ago(uint64_t seen, uint64_t now)
 	return seen ? json_integer((json_int_t)(now - seen)) : json_null();
 }
 
+/* Per network: "up", "missing", "waiting" (none yet since the agent
+ * started watching) or "none" (not provisioned for this host). */
+static json_t *alive_json(const agent_host *h)
+{
+	const char *s[MTC_NET_COUNT];
+
+	for (int net = 0; net < MTC_NET_COUNT; net++)
+		s[net] = h->has_dest[net] ? mtc_link_state_name(h->link[net].state) : "none";
+	return json_pack("{s:s, s:s, s:s}", "pxeboot", s[0], "mgmt", s[1], "cluster", s[2]);
+}
+
 /* One host of list --json; NULL when out of memory. */
 static json_t *host_json(const agent_host *h, uint64_t now)
 {
 	const uint64_t *seen = h->order.last_seen_ms;
 
-	return json_pack("{s:s, s:s, s:b, s:s, s:b, s:{s:o, s:o, s:o}, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	return json_pack("{s:s, s:s, s:b, s:s, s:b, s:{s:o, s:o, s:o}, s:o, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 			 "name", h->entry.name, "admin", agent_admin_name(h), "admin_known", h->admin_known,
 			 "reported", reported_name(h->ep.reported), "configured", h->configured, "last_seen_ms_ago",
 			 "pxeboot", ms_ago(seen[0], now), "mgmt", ms_ago(seen[1], now), "cluster", ms_ago(seen[2], now),
+			 "alive", alive_json(h),
 			 "mismatch", h->ep.active, "episodes", (json_int_t)h->ep.episodes, "alives", (json_int_t)h->alives,
 			 "acks", (json_int_t)h->acks, "stale", (json_int_t)h->stale, "reordered", (json_int_t)h->reordered,
 			 "old_boot", (json_int_t)h->old_boot, "boot", (json_int_t)h->order.boot, "cmdseq",
@@ -160,7 +199,9 @@ static void reply_list_json(agent *a, reply *fd)
 		/* Which store holds admin state, and whether it answers (as the
 		 * text list's last line). */
 		a->store->describe(a, store, sizeof(store));
-		if (json_object_set_new(d, "store", json_string(store)) < 0) {
+		if (json_object_set_new(d, "store", json_string(store)) < 0 ||
+		    json_object_set_new(d, "alive_missing", json_pack("{s:I, s:I}", "after_ms",
+				(json_int_t)agent_missing_ms(a), "hosts", (json_int_t)missing_hosts(a))) < 0) {
 			json_decref(d);
 			d = NULL;
 		}

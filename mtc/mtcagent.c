@@ -77,8 +77,12 @@ static int load_hosts(agent *a, const mtc_config *cfg, bool log_new)
 		h->entry = list.v[i];
 		if (!old && log_new)
 			agent_log_unknown(a, h);
+		agent_fleet_watch(h, old, util_now_ms());
 		for (int net = 0; net < MTC_NET_COUNT; net++) {
 			h->has_dest[net] = h->entry.addr[net][0] != '\0';
+			/* Moved: its old mtcAlive source is not the host's any more. */
+			if (old && strcmp(old->entry.addr[net], h->entry.addr[net]) != 0)
+				h->has_src[net] = false;
 			if (!h->has_dest[net])
 				continue;
 			h->dest[net].sin_family = AF_INET;

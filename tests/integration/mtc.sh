@@ -147,6 +147,40 @@ echo junk >"$(flag)"
 start_client
 wait_for 3 grep -q 'started as node-1' "$D/client.log"
 t_check "restart: stale flag without backup removed" test ! -e "$(flag)"
+# --- fleet view: mtcAlive stopped / returned per network (issue 13) ---
+# Missing after 2 x 1 s here (the nodes' alive_period as the agent's file
+# says, times alive_missing_periods); mgmt failed on the node with FIT.
+sed -i 's/^\[agent\]$/[agent]\nalive_missing_periods = 2/' "$D/agent.conf"
+printf '[client]\nalive_period = 1\n' >>"$D/agent.conf"
+hup "$AGENT_PID" "$D/agent.log" "$AGENT_HUP"
+n0=$(t_lines "$D/agent.log")
+fit_fail_net mgmt
+t_wait_line "$D/agent.log" 'node-1: mtcAlive stopped via mgmt' "$n0"
+t_check "fleet: the agent logs that node-1's mtcAlive stopped via mgmt, and that pxeboot and cluster still arrive" \
+	t_has_line "$D/agent.log" 'node-1: mtcAlive stopped via mgmt: none for [0-9.]+ s \(limit 2 x 1 s\); still arriving via pxeboot, cluster' "$n0"
+out=$($CTL list)
+t_match "fleet: mtcctl list marks the missing network" 'node-1 .*\(mtcAlive missing via mgmt\)' "$out"
+t_match "fleet: mtcctl list counts the hosts with a missing network" 'mtcAlive missing: 1 host\(s\).*after 2 s' "$out"
+t_check "fleet: list --json says mgmt missing, pxeboot and cluster up" \
+	t_json 'd["hosts"][0]["alive"] == {"pxeboot": "up", "mgmt": "missing", "cluster": "up"} and d["alive_missing"] == {"after_ms": 2000, "hosts": 1}' $CTL list --json
+# Absence proof: 3 more seconds (1.5 windows) silent on mgmt, no second line.
+sleep 3
+t_check "fleet: the stop is logged once, not every check ($(count_lines 'mtcAlive stopped via' "$D/agent.log") line(s))" \
+	test "$(tail -n +"$((n0 + 1))" "$D/agent.log" | grep -c 'mtcAlive stopped via')" -eq 1
+fit_heal_net mgmt
+t_wait_line "$D/agent.log" 'node-1: mtcAlive via mgmt returned after' "$n0"
+t_check "fleet: the return is logged once, with how long it was missing" \
+	test "$(tail -n +"$((n0 + 1))" "$D/agent.log" | grep -cE 'node-1: mtcAlive via mgmt returned after [0-9.]+ s without')" -eq 1
+t_check "fleet: list --json shows every network up again" \
+	t_json 'd["hosts"][0]["alive"] == {"pxeboot": "up", "mgmt": "up", "cluster": "up"} and d["alive_missing"]["hosts"] == 0' $CTL list --json
+# Every network of the node silent (client stopped): one line for the host.
+n0=$(t_lines "$D/agent.log")
+stop_pid "$CLIENT_PID"
+t_wait_line "$D/agent.log" 'node-1: mtcAlive stopped via' "$n0"
+t_check "fleet: a silent node is one line naming all three networks" \
+	t_has_line "$D/agent.log" 'node-1: mtcAlive stopped via pxeboot, mgmt, cluster: .*none arriving on any network' "$n0"
+start_client
+
 stop_pid "$CLIENT_PID"
 
 # --- only pxeboot provisioned: lock still delivered ---

@@ -163,8 +163,11 @@ address = 127.0.3.2
 agent_address = 127.0.3.1
 EOF
 C sh -c "cat >/etc/mtc/agent.conf" <<EOF
+[client]
+alive_period = 1
 [agent]
 resend_interval_ms = 500
+alive_missing_periods = 2
 [pxeboot]
 address = 127.0.1.1
 [mgmt]
@@ -177,6 +180,9 @@ C sh -c "cat >/etc/mtc/hosts.conf" <<EOF
 pxeboot = 127.0.1.2
 mgmt = 127.0.2.2
 cluster = 127.0.3.2
+# Provisioned, never reports: the agent's "mtcAlive stopped" event.
+[host node-9]
+pxeboot = 127.0.1.9
 EOF
 C touch /etc/hwm-test-configured
 # The sysrq sink exists from boot on (hostwd never creates it).
@@ -229,6 +235,9 @@ msgid_check() { # WHAT ID UNIT TEXT
 msgid_check "the correction" f83c8d3a2bc740d6abfd229608569280 mtcagent "node-1 mtcAlive reporting unlocked while locked ; correcting"
 msgid_check "lock written" a72a894e904f4964a7890b2077242693 mtcclient "Locked via .*lock flag .* written"
 msgid_check "the suppression" 50574c55cd0a43ccacf754c24bb3dab5 hostwd "quorum failure suppressed: node locked"
+msgid_check "mtcAlive stopped" 78cfe1689f754c06b023ddf325438462 mtcagent "node-9: mtcAlive stopped via pxeboot"
+t_check "journalctl MESSAGE_ID=78cf... MTC_HOST=node-9 MTC_NETWORK=pxeboot: the event's own fields" \
+	sh -c "nsenter -t $LEADER -a journalctl -b --no-pager MESSAGE_ID=78cfe1689f754c06b023ddf325438462 MTC_HOST=node-9 MTC_NETWORK=pxeboot | grep -q 'node-9: mtcAlive stopped'"
 kicks() { C sh -c "wc -c </run/hostwd/watchdog" 2>/dev/null || echo 0; }
 k1=$(kicks)
 wait_for 5 sh -c "[ \$(nsenter -t $LEADER -a sh -c 'wc -c </run/hostwd/watchdog') -gt $k1 ]"

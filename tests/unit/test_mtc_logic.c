@@ -1,4 +1,4 @@
-/* mtc decisions: agent episode logic, client replay guard, the socket
+/* mtc decisions: agent episode logic, mtcAlive stopped/returned, client replay guard, the socket
  * recovery walk with injected failures, and the lock flag files. */
 #include <errno.h>
 #include <setjmp.h>
@@ -17,6 +17,7 @@
 #include "mtc_config.h"
 #include "mtc_daemon.h"
 #include "mtc_episode.h"
+#include "mtc_fleet.h"
 #include "mtc_flag.h"
 #include "mtc_net.h"
 #include "mtc_order.h"
@@ -81,6 +82,83 @@ static void test_episode_rows(void **state)
 					 s - row->steps, d.log, d.send, s->want_log, s->want_send);
 		}
 	}
+}
+
+/* ---- fleet: one host's mtcAlive on one network (missing after 15 s) ---- */
+
+typedef struct link_step {
+	char what;        /* 'a' mtcAlive, 'c' check, 0 end */
+	uint64_t at_ms;
+	int want_event;   /* mtc_link_event */
+	int want_state;   /* mtc_link_state after the step */
+} link_step;
+
+static const struct link_row {
+	const char *name;
+	link_step steps[10];
+} link_rows[] = {
+	{ "arriving every 5 s: never an event", {
+		{ 'a', 1000, MTC_LINK_NO_EVENT, MTC_LINK_UP }, { 'c', 6000, MTC_LINK_NO_EVENT, MTC_LINK_UP },
+		{ 'a', 6000, MTC_LINK_NO_EVENT, MTC_LINK_UP }, { 'c', 20999, MTC_LINK_NO_EVENT, MTC_LINK_UP },
+		{ 'a', 21000, MTC_LINK_NO_EVENT, MTC_LINK_UP }, { 0 } } },
+	{ "stops: logged once at 15 s, not again while silent", {
+		{ 'a', 1000, MTC_LINK_NO_EVENT, MTC_LINK_UP }, { 'c', 15999, MTC_LINK_NO_EVENT, MTC_LINK_UP },
+		{ 'c', 16000, MTC_LINK_STOPPED, MTC_LINK_MISSING }, { 'c', 17000, MTC_LINK_NO_EVENT, MTC_LINK_MISSING },
+		{ 'c', 3600000, MTC_LINK_NO_EVENT, MTC_LINK_MISSING }, { 0 } } },
+	{ "returns: logged once, then stops again: logged again", {
+		{ 'a', 0, MTC_LINK_NO_EVENT, MTC_LINK_UP }, { 'c', 15000, MTC_LINK_STOPPED, MTC_LINK_MISSING },
+		{ 'a', 40000, MTC_LINK_RETURNED, MTC_LINK_UP }, { 'a', 45000, MTC_LINK_NO_EVENT, MTC_LINK_UP },
+		{ 'c', 59000, MTC_LINK_NO_EVENT, MTC_LINK_UP }, { 'c', 60000, MTC_LINK_STOPPED, MTC_LINK_MISSING },
+		{ 'a', 61000, MTC_LINK_RETURNED, MTC_LINK_UP }, { 0 } } },
+	{ "never arrives since watching started (field bug: mgmt down from boot): stopped at 15 s", {
+		{ 'c', 14999, MTC_LINK_NO_EVENT, MTC_LINK_WAITING }, { 'c', 15000, MTC_LINK_STOPPED, MTC_LINK_MISSING },
+		{ 'a', 30000, MTC_LINK_RETURNED, MTC_LINK_UP }, { 0 } } },
+	{ "first mtcAlive while waiting is not a return", {
+		{ 'a', 3000, MTC_LINK_NO_EVENT, MTC_LINK_UP }, { 'c', 17999, MTC_LINK_NO_EVENT, MTC_LINK_UP }, { 0 } } },
+	{ "a clock that goes back is no stop", {
+		{ 'a', 50000, MTC_LINK_NO_EVENT, MTC_LINK_UP }, { 'c', 1000, MTC_LINK_NO_EVENT, MTC_LINK_UP },
+		{ 'a', 40000, MTC_LINK_NO_EVENT, MTC_LINK_UP }, { 'c', 64999, MTC_LINK_NO_EVENT, MTC_LINK_UP },
+		{ 'c', 65000, MTC_LINK_STOPPED, MTC_LINK_MISSING }, { 0 } } },
+};
+
+static void test_fleet_link_rows(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(link_rows) / sizeof(link_rows[0]); i++) {
+		const struct link_row *row = &link_rows[i];
+		mtc_link l;
+
+		mtc_link_init(&l, 0);
+		for (const link_step *s = row->steps; s->what; s++) {
+			mtc_link_event e = s->what == 'a' ? mtc_link_on_alive(&l, s->at_ms) :
+							    mtc_link_check(&l, s->at_ms, 15000);
+
+			if ((int)e != s->want_event || (int)l.state != s->want_state)
+				fail_msg("'%s' step %td: event %d state %s, want event %d state %s", row->name,
+					 s - row->steps, e, mtc_link_state_name(l.state), s->want_event,
+					 mtc_link_state_name((mtc_link_state)s->want_state));
+		}
+	}
+}
+
+/* An hour of a dead network checked every second: one stop; 0 = off. */
+static void test_fleet_link_once_and_off(void **state)
+{
+	mtc_link l, off;
+	unsigned stops = 0;
+
+	(void)state;
+	mtc_link_init(&l, 0);
+	mtc_link_init(&off, 0);
+	mtc_link_on_alive(&l, 0);
+	mtc_link_on_alive(&off, 0);
+	for (uint64_t t = 0; t < 3600 * 1000; t += 1000) {
+		stops += mtc_link_check(&l, t, 15000) == MTC_LINK_STOPPED;
+		assert_int_equal(mtc_link_check(&off, t, 0), MTC_LINK_NO_EVENT);
+	}
+	assert_int_equal(stops, 1);
+	assert_int_equal(l.stops, 1);
+	assert_int_equal(l.missing_ms, 0);
 }
 
 /* An hour of the field bug at 3 networks x 5 s: exactly one log line. */
@@ -647,6 +725,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_episode_rows),
 		cmocka_unit_test(test_episode_one_log_per_hour),
+		cmocka_unit_test(test_fleet_link_rows),
+		cmocka_unit_test(test_fleet_link_once_and_off),
 		cmocka_unit_test(test_command_guard_rows),
 		cmocka_unit_test(test_replay_nonce_window),
 		cmocka_unit_test(test_agent_order_rows),

@@ -1,0 +1,111 @@
+/* mtcagent's fleet view: per host and network, is mtcAlive arriving. A
+ * stop is logged once (after [agent] alive_missing_periods alive periods of
+ * silence), a return once; mtcctl list shows the state. In the field bug
+ * the agent logged its correction every 5 s and never said that the node's
+ * mgmt and cluster mtcAlive had stopped: that is the line this adds. */
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "mtc_agent.h"
+
+/* Lines per second before stops/returns are only counted and summarised
+ * (a reboot storm or the agent's own network going down must not flood
+ * the journal; mtcctl list still shows every host). */
+#define FLEET_LINES_PER_S 20
+
+uint64_t agent_missing_ms(const agent *a)
+{
+	return (uint64_t)a->cfg.alive_missing_periods * (uint64_t)a->cfg.alive_period * 1000;
+}
+
+bool agent_host_missing(const agent_host *h)
+{
+	for (int net = 0; net < MTC_NET_COUNT; net++)
+		if (h->has_dest[net] && h->link[net].state == MTC_LINK_MISSING)
+			return true;
+	return false;
+}
+
+void agent_fleet_watch(agent_host *h, const agent_host *old, uint64_t now)
+{
+	for (int net = 0; net < MTC_NET_COUNT; net++)
+		if (!old || !old->has_dest[net] || strcmp(old->entry.addr[net], h->entry.addr[net]) != 0)
+			mtc_link_init(&h->link[net], now);
+}
+
+static bool fleet_budget(agent *a, int event)
+{
+	if (a->fleet_lines < FLEET_LINES_PER_S) {
+		a->fleet_lines++;
+		return true;
+	}
+	a->fleet_quiet[event]++;
+	return false;
+}
+
+void agent_fleet_on_alive(agent *a, agent_host *h, int net, uint64_t now)
+{
+	uint64_t missing_since = h->link[net].missing_ms;
+	char host[80], network[40];
+	const char *fields[] = { host, network, NULL };
+
+	if (mtc_link_on_alive(&h->link[net], now) != MTC_LINK_RETURNED || !fleet_budget(a, 1))
+		return;
+	snprintf(host, sizeof(host), "MTC_HOST=%s", h->entry.name);
+	snprintf(network, sizeof(network), "MTC_NETWORK=%s", mtc_net_name((unsigned)net));
+	log_emit_fields(LOG_NOTICE, MSGID_ALIVE_RETURNED, fields, "%s: mtcAlive via %s returned after %.1f s without",
+			h->entry.name, mtc_net_name((unsigned)net), (double)(now - missing_since) / 1000.0);
+}
+
+/* One line for the networks of h that stopped in this check. */
+static void log_stopped(const agent *a, const agent_host *h, unsigned stopped, uint64_t now)
+{
+	char host[80], nets[MTC_NET_COUNT][40], names[64] = "", still[64] = "";
+	const char *fields[MTC_NET_COUNT + 2] = { host };
+	uint64_t oldest = now;
+	int nf = 1;
+
+	snprintf(host, sizeof(host), "MTC_HOST=%s", h->entry.name);
+	for (int net = 0; net < MTC_NET_COUNT; net++) {
+		const char *name = mtc_net_name((unsigned)net);
+
+		if (stopped & (1u << net)) {
+			snprintf(nets[net], sizeof(nets[net]), "MTC_NETWORK=%s", name);
+			fields[nf++] = nets[net];
+			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", names[0] ? ", " : "", name);
+			if (h->link[net].missing_ms < oldest)
+				oldest = h->link[net].missing_ms;
+		} else if (h->has_dest[net] && h->link[net].state != MTC_LINK_MISSING) {
+			snprintf(still + strlen(still), sizeof(still) - strlen(still), "%s%s", still[0] ? ", " : "", name);
+		}
+	}
+	fields[nf] = NULL;
+	log_emit_fields(LOG_WARNING, MSGID_ALIVE_STOPPED, fields,
+			"%s: mtcAlive stopped via %s: none for %.1f s (limit %d x %d s)%s%s", h->entry.name, names,
+			(double)(now - oldest) / 1000.0, a->cfg.alive_missing_periods, a->cfg.alive_period,
+			still[0] ? "; still arriving via " : "; none arriving on any network", still);
+}
+
+void agent_fleet_check(agent *a, uint64_t now)
+{
+	uint64_t missing_ms = agent_missing_ms(a);
+
+	if (a->fleet_quiet[0] || a->fleet_quiet[1])
+		log_warn("mtcAlive stopped for %lu more host network(s) and returned for %lu in the last second "
+			 "(not logged one by one; mtcctl list shows each)", a->fleet_quiet[0], a->fleet_quiet[1]);
+	a->fleet_quiet[0] = a->fleet_quiet[1] = 0;
+	a->fleet_lines = 0;
+	for (size_t i = 0; i < a->n_hosts; i++) {
+		agent_host *h = &a->hosts[i];
+		unsigned stopped = 0;
+
+		for (int net = 0; net < MTC_NET_COUNT; net++)
+			if (h->has_dest[net] && mtc_link_check(&h->link[net], now, missing_ms) == MTC_LINK_STOPPED)
+				stopped |= 1u << net;
+		if (stopped && fleet_budget(a, 0))
+			log_stopped(a, h, stopped, now);
+		else if (stopped)
+			a->fleet_quiet[0] += (unsigned long)__builtin_popcount(stopped) - 1;
+	}
+}
