@@ -1,7 +1,11 @@
 #include "fileops.h"
 #include "util.h"
 
+#include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -106,6 +110,43 @@ int fileops_write_atomic(const char *path, const void *data, size_t len, mode_t 
 		return r;
 	}
 	return fsync_dir(dir);
+}
+
+/* "<base>.tmp.<pid>" of a pid that is not running. */
+static bool stale_tmp_name(const char *name, const char *base, size_t blen)
+{
+	char *end;
+	long pid;
+
+	if (strncmp(name, base, blen) != 0 || strncmp(name + blen, ".tmp.", 5) != 0 || !name[blen + 5])
+		return false;
+	errno = 0;
+	pid = strtol(name + blen + 5, &end, 10);
+	if (*end || errno || pid <= 0 || pid > INT_MAX || pid == getpid())
+		return false;
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+int fileops_remove_stale_tmp(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *base = strrchr(path, '/');
+	struct dirent *e;
+	DIR *d;
+	int r, n = 0;
+
+	r = split_dir(path, dir, sizeof(dir));
+	if (r < 0)
+		return r;
+	base = base ? base + 1 : path;
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((e = readdir(d)))
+		if (stale_tmp_name(e->d_name, base, strlen(base)) && unlinkat(dirfd(d), e->d_name, 0) == 0)
+			n++;
+	closedir(d);
+	return n;
 }
 
 int fileops_remove_atomic(const char *path)

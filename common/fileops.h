@@ -11,6 +11,12 @@
  * directory. Creates missing parent directories (mode 0755). */
 int fileops_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
+/* Remove "<path>.tmp.<pid>" files that fileops_write_atomic left behind
+ * when a writer was killed mid-write (path itself is intact: the rename
+ * never happened), for pids that no longer exist. Returns how many were
+ * removed, or -errno if the directory cannot be read. For a daemon's start. */
+int fileops_remove_stale_tmp(const char *path);
+
 /* Remove path and fsync its directory. Absent is success. */
 int fileops_remove_atomic(const char *path);
 

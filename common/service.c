@@ -1,4 +1,5 @@
 #include "service.h"
+#include "fileops.h"
 #include "log.h"
 #include "notify.h"
 #include "util.h"
@@ -140,4 +141,18 @@ int service_signals(service *s, sd_event *e, int (*reload)(void *userdata), void
 			return r;
 	}
 	return 0;
+}
+
+void service_clean_leftovers(const char *path)
+{
+	int n;
+
+	if (!path || !path[0])
+		return;
+	n = fileops_remove_stale_tmp(path);
+	if (n > 0)
+		log_notice("%s: removed %d temporary file(s) a writer killed mid-write left beside it (%s itself is whole)",
+			   path, n, path);
+	else if (n < 0)
+		log_warn("%s: cannot look for leftover temporary files: %s", path, strerror(-n));
 }

@@ -47,6 +47,10 @@ int service_config_or_exit(const service *s, void *cfg);
  * loop's result (0 or -errno) for the caller's cleanup. */
 int service_loop(sd_event *e);
 
+/* At start, for each file the daemon writes with fileops_write_atomic:
+ * remove what a writer killed mid-write left beside it, and say so. */
+void service_clean_leftovers(const char *path);
+
 /* The exit status of a service that ran: 0, or 1 if run() failed. */
 static inline int service_exit_status(int r)
 {

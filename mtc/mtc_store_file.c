@@ -107,6 +107,7 @@ static int file_open(agent *a)
 	if (!fs)
 		return -ENOMEM;
 	a->store_data = fs;
+	service_clean_leftovers(a->cfg.state_file);
 	f = fopen(a->cfg.state_file, "re");
 	if (!f) {
 		if (errno != ENOENT) {

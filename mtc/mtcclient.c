@@ -356,7 +356,11 @@ static int reload(void *userdata)
 
 static int restore_flag(client *c)
 {
-	int r = mtc_flag_restore_at_start(c->cfg.locked_file, c->cfg.locked_backup, c->hostname);
+	int r;
+
+	service_clean_leftovers(c->cfg.locked_file);
+	service_clean_leftovers(c->cfg.locked_backup);
+	r = mtc_flag_restore_at_start(c->cfg.locked_file, c->cfg.locked_backup, c->hostname);
 
 	switch (r) {
 	case MTC_FLAG_RESTORED:
@@ -389,6 +393,8 @@ static int load_order_state(client *c)
 
 	mtc_client_state_path(&c->cfg, c->cfg.boot_file, ".boot_count", c->boot_path, sizeof(c->boot_path));
 	mtc_client_state_path(&c->cfg, c->cfg.cmdseq_file, ".cmdseq", c->cmdseq_path, sizeof(c->cmdseq_path));
+	service_clean_leftovers(c->boot_path);
+	service_clean_leftovers(c->cmdseq_path);
 	r = mtc_counter_read(c->cmdseq_path, &c->last_applied);
 	if (r == -EBADMSG)
 		log_warn("%s is not a number; commands are ordered from 0 (the nonce check still applies)",

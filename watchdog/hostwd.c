@@ -232,6 +232,7 @@ static void load_count(hostwd *h)
 	int n;
 
 	if (h->cfg.count_file[0]) {
+		service_clean_leftovers(h->cfg.count_file);
 		n = fileops_read_small(h->cfg.count_file, buf, sizeof(buf));
 		if (n != -ENOENT && (n < 0 || hwd_count_parse(buf, n, &count) < 0)) {
 			log_warn("consecutive-action count %s unreadable (%s); starting from 0", h->cfg.count_file,

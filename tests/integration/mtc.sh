@@ -143,10 +143,15 @@ stop_pid "$CLIENT_PID"
 $CTL unlock node-1 >/dev/null
 rm -f "$(backup)"
 echo junk >"$(flag)"
+# A client killed mid-write leaves "<file>.tmp.<its pid>" beside the file.
+dead=$(sh -c 'echo $$')
+echo half >"$(flag).tmp.$dead"; echo half >"$D/node/persist/.cmdseq.tmp.$dead"
 : >"$D/client.log"
 start_client
 wait_for 3 grep -q 'started as node-1' "$D/client.log"
 t_check "restart: stale flag without backup removed" test ! -e "$(flag)"
+t_check "restart: temporary files of a killed writer removed, and said" \
+	sh -c "! ls '$D/node/run' '$D/node/persist' | grep -q '\.tmp\.' && grep -q '.node_locked: removed 1 temporary file' '$D/client.log' && grep -q '.cmdseq: removed 1 temporary file' '$D/client.log'"
 # --- fleet view: mtcAlive stopped / returned per network (issue 13) ---
 # Missing after 2 x 1 s here (the nodes' alive_period as the agent's file
 # says, times alive_missing_periods); mgmt failed on the node with FIT.

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -538,6 +539,36 @@ static int flag_teardown(void **state)
 	return system(cmdline) == 0 ? 0 : -1;
 }
 
+/* A writer killed between open and rename leaves "<flag>.tmp.<pid>": the
+ * next start removes it, and only it. */
+static void test_stale_tmp_removed(void **state)
+{
+	char path[256], keep[6][256];
+	const char *keep_fmt[] = { "%s.tmp.%d", "%s.tmp.1", "%s.tmp.abc", "%s.tmpx.%d", "%s.tmp.", "%s.tmp.-%d" };
+	pid_t dead = fork();
+
+	(void)state;
+	if (dead == 0)
+		_exit(0);
+	assert_true(dead > 0);
+	assert_int_equal(waitpid(dead, NULL, 0), dead);
+	assert_int_equal(fileops_write_atomic(flag, "x", 1, 0644), 0);
+	snprintf(path, sizeof(path), "%s.tmp.%d", flag, (int)dead);
+	assert_int_equal(fileops_write_atomic(path, "half", 4, 0644), 0);
+	/* ours (a write in progress), pid 1 (alive), not a pid, other names */
+	for (int i = 0; i < 6; i++) {
+		snprintf(keep[i], sizeof(keep[i]), keep_fmt[i], flag, i == 0 ? (int)getpid() : (int)dead);
+		assert_int_equal(fileops_write_atomic(keep[i], "k", 1, 0644), 0);
+	}
+	assert_int_equal(fileops_remove_stale_tmp(flag), 1);
+	assert_false(util_path_exists(path));
+	assert_true(util_path_exists(flag));
+	for (int i = 0; i < 6; i++)
+		assert_true(util_path_exists(keep[i]));
+	assert_int_equal(fileops_remove_stale_tmp(flag), 0);
+	assert_int_equal(fileops_remove_stale_tmp(backup), 0); /* directory absent: nothing to do */
+}
+
 static void test_flag_lifecycle(void **state)
 {
 	char want[160], have[160];
@@ -738,6 +769,7 @@ int main(void)
 		cmocka_unit_test(test_recovery_half_open_closed),
 		cmocka_unit_test(test_recovery_rx_port_squatted),
 		cmocka_unit_test_setup_teardown(test_flag_lifecycle, flag_setup, flag_teardown),
+		cmocka_unit_test_setup_teardown(test_stale_tmp_removed, flag_setup, flag_teardown),
 		cmocka_unit_test_setup_teardown(test_flag_write_failure_reported, flag_setup, flag_teardown),
 		cmocka_unit_test(test_config_and_hosts),
 		cmocka_unit_test_setup_teardown(test_key_file_rules, flag_setup, flag_teardown),
