@@ -798,6 +798,18 @@ static void stop(hostwd *h)
 	log_notice("stopped");
 }
 
+/* A start that fails after the device was opened (armed) disarms it: a
+ * configuration error must not reset the node, locked or not, timeout
+ * seconds later; systemd restarts hostwd, which arms it again. */
+static int failed_start(hostwd *h, int r)
+{
+	hwd_device_close(h->device, 1);
+	h->device = NULL;
+	log_err("hostwd did not start: the watchdog device was disarmed (magic close); nothing resets this node "
+		"on a hang until hostwd runs");
+	return r;
+}
+
 static int run(hostwd *h)
 {
 	int r;
@@ -813,14 +825,14 @@ static int run(hostwd *h)
 	if (r < 0) {
 		log_err("cannot open health socket %s: %s", h->cfg.health_socket,
 			r == -EEXIST ? "path exists and is not a socket" : strerror(-r));
-		return r;
+		return failed_start(h, r);
 	}
 	hwd_policy_init(&h->policy, util_now_ms());
 	load_count(h);
 	check_action(h);
 	r = setup_loop(h);
 	if (r < 0)
-		return r;
+		return failed_start(h, r);
 	log_notice("started: device %s (%s, timeout %ds, kick every %ds), health %s, period %ds x %d, grace %ds, "
 		   "lock file %s, action %s",
 		   h->cfg.device[0] ? h->cfg.device : "-", hwd_device_kind_name(hwd_device_get_kind(h->device)),

@@ -56,6 +56,17 @@ done
 t_check "a missing device path is not created" test ! -e "$D/watchdog-typo"
 t_check "a regular file at the device path was never 'kicked'" test "$(size "$D/regular")" -eq 0
 
+# A start that fails after the device is open (armed) disarms it: a
+# config error must not reset the node timeout seconds later.
+mkdir -p "$D/sockdir"; : >"$D/sockdir/not-a-socket"
+conf "file:$D/fake-failed" "$D/sysrq" "[health]" "socket = $D/sockdir/not-a-socket"
+start "$D/dev-failed.log"
+wait_for 3 exited
+if exited; then wait "$HWD"; rc=$?; else rc=0; stop; fi
+t_check "start fails after the device is armed (health socket path not a socket): exit $rc != 0" test "$rc" -ne 0
+t_check "... the device is disarmed with the magic close, and the log says so" \
+	sh -c "[ \"\$(tail -c1 '$D/fake-failed')\" = V ] && grep -q 'the watchdog device was disarmed' '$D/dev-failed.log'"
+
 conf "file:$D/fake" "$D/sysrq" "[health]" "start_grace = 100"
 start "$D/dev-fake.log"
 wait_for 3 test "$(size "$D/fake")" -ge 2
