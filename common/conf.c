@@ -324,6 +324,11 @@ static char *conf_reader(char *str, int num, void *stream)
 			s->sections++;
 			if (!strchr(p, ']'))
 				conf_error(s->errs, s->name, s->line, "malformed section header '%s'", p);
+			else if (strchr(p, ']') - p - 1 > CONF_MAX_SECTION)
+				/* inih would silently cut it (e.g. a long host
+				 * name in [host NAME] becoming another name). */
+				conf_error(s->errs, s->name, s->line, "section name longer than %d characters: %s",
+					   CONF_MAX_SECTION, p);
 		} else {
 			size_t klen = strcspn(p, "=:");
 

@@ -65,6 +65,9 @@ typedef int (*conf_extra_fn)(void *user, const char *section, bool section_start
 /* Longest accepted line; libinih as packaged by Debian truncates beyond
  * about 200 bytes, so we reject instead of silently cutting values. */
 #define CONF_MAX_LINE 196
+/* The longest section name inih keeps whole (its MAX_SECTION is 50 with
+ * the NUL); a longer one is an error, never cut. */
+#define CONF_MAX_SECTION 49
 
 void conf_set_defaults(const conf_table *t, void *cfg);
 

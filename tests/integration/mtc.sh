@@ -95,12 +95,13 @@ hup "$AGENT_PID" "$D/agent.log" "$AGENT_HUP"
 # --- list --json with the oddest host names the hosts file allows (issue 15)
 # Host names are letters, digits, '-', '.', '_' (at most 63), so nothing in
 # the agent's JSON needs escaping today; jansson writes it all the same, and
-# a name that would need it is refused before it gets there. (40, not 63:
-# inih cuts a section header at 49 bytes, "host " + 44.)
-long=$(printf 'x%.0s' $(seq 1 40))
+# a name that would need it is refused before it gets there. (44, not 63:
+# inih keeps 49 bytes of a section name, "host " + 44; a longer one is an
+# error, below, never cut into another name.)
+long=$(printf 'x%.0s' $(seq 1 44))
 printf '[host a.b_c-D]\npxeboot = 127.0.9.1\n[host _-.]\npxeboot = 127.0.9.2\n[host %s]\npxeboot = 127.0.9.3\n' "$long" >>"$D/hosts.conf"
 hup "$AGENT_PID" "$D/agent.log" "$AGENT_HUP"
-t_check "list --json with host names a.b_c-D, _-. and a 40-character one: valid JSON, every name as in the file" \
+t_check "list --json with host names a.b_c-D, _-. and a 44-character one: valid JSON, every name as in the file" \
 	python3 -c '
 import json, sys
 d = json.loads(sys.argv[1])
@@ -108,6 +109,11 @@ assert sorted(h["name"] for h in d["hosts"]) == sorted(["node-1", "a.b_c-D", "_-
 ' "$($CTL list --json)" "$long"
 cp "$D/hosts.small" "$D/hosts.conf"
 hup "$AGENT_PID" "$D/agent.log" "$AGENT_HUP"
+printf '[host %s5]\npxeboot = 127.0.9.4\n' "$long" >"$D/long-hosts.conf"
+sed "s|$D/hosts.conf|$D/long-hosts.conf|" "$D/agent.conf" >"$D/agent-long.conf"
+out=$("$BIN/mtcagent" --check-config -c "$D/agent-long.conf" 2>&1); rc=$?
+t_check "hosts file: a 45-character host name is an error naming file and line (rc=$rc), not cut to 44" \
+	sh -c "[ $rc -eq 1 ] && echo \"\$1\" | grep -q 'long-hosts.conf:1: section name longer than 49 characters'" _ "$out"
 for name in 'a"b' 'a\b' 'a}{'; do
 	printf '[host %s]\npxeboot = 127.0.9.4\n' "$name" >"$D/odd-hosts.conf"
 	sed "s|$D/hosts.conf|$D/odd-hosts.conf|" "$D/agent.conf" >"$D/agent-odd.conf"

@@ -154,6 +154,29 @@ static void test_duplicate_key_in_extra_section(void **state)
 	assert_int_equal(calls, 3);
 }
 
+/* inih keeps 49 bytes of a section name: 49 loads whole, 50 is an error
+ * (it would have been cut into another name). */
+static void test_long_section_name(void **state)
+{
+	char text[160], name[64];
+	tcfg c;
+	conf_errors e = { 0 };
+	int calls = 0;
+
+	(void)state;
+	memset(name, 'n', sizeof(name));
+	memcpy(name, "item ", 5);
+	name[CONF_MAX_SECTION] = '\0';
+	snprintf(text, sizeof(text), "[%s]\nk = 1\n", name);
+	assert_int_equal(conf_load_string(&table, &c, "<s>", text, extra, &calls, &e), 0);
+	assert_int_equal(calls, 1);
+	name[CONF_MAX_SECTION] = 'n';
+	name[CONF_MAX_SECTION + 1] = '\0';
+	snprintf(text, sizeof(text), "[%s]\nk = 1\n", name);
+	assert_int_equal(conf_load_string(&table, &c, "<s>", text, extra, &calls, &e), -EINVAL);
+	assert_non_null(strstr(e.text, "<s>:1: section name longer than 49 characters: [item nnn"));
+}
+
 static void test_nul_and_control_bytes(void **state)
 {
 	static const struct {
@@ -202,6 +225,7 @@ int main(void)
 		cmocka_unit_test(test_duplicate_key),
 		cmocka_unit_test(test_duplicate_key_in_extra_section),
 		cmocka_unit_test(test_nul_and_control_bytes),
+		cmocka_unit_test(test_long_section_name),
 	};
 	return cmocka_run_group_tests_name("conf", tests, setup, teardown);
 }
