@@ -568,6 +568,27 @@ static void on_put_done(etcd_store *s, job *j)
 	j->done(s->a, h, -EIO, why, j->ctx);
 }
 
+/* Cut off from etcd (or not read yet), and the host applied a command
+ * newer than any this agent read or sent: another agent, one that reaches
+ * etcd, ordered it, and this one is behind. It does not correct: a
+ * Locked with a local sequence would undo that command, the other agent
+ * would correct back, and the host's flag would flip several times a
+ * second (with a txn in etcd each time) for as long as this agent is cut
+ * off, e.g. one with a client certificate etcd refuses. */
+static bool behind_while_cut_off(agent_host *h)
+{
+	if (h->applied <= h->cmdseq) {
+		h->store_behind = false;
+		return false;
+	}
+	if (!h->store_behind)
+		log_warn("%s: not corrected to %s: it applied command %u, newer than any this agent read from etcd or "
+			 "sent (%u), and etcd is unavailable: another agent ordered it", h->entry.name,
+			 h->ep.admin_locked ? "Locked" : "Unlocked", h->applied, h->cmdseq);
+	h->store_behind = true;
+	return true;
+}
+
 /* A correction's re-put came back: send with its revision, or, if another
  * agent changed the key meanwhile, read it (this agent was behind). With
  * etcd unavailable only Locked goes out (a local sequence): an Unlocked
@@ -597,6 +618,8 @@ static void on_txn_done(etcd_store *s, job *j)
 	set_health(s, false, j->r < 0 ? j->err : msg);
 	if (!h || !h->ep.active)
 		return; /* agrees by now */
+	if (behind_while_cut_off(h))
+		return;
 	if (h->ep.admin_locked)
 		agent_send_admin_state(s->a, h, "correction, etcd unavailable");
 	else
@@ -819,6 +842,8 @@ static void etcd_correct(agent *a, agent_host *h, const char *why)
 	etcd_store *s = a->store_data;
 	job *j;
 
+	if ((!s->loaded || !s->healthy) && behind_while_cut_off(h))
+		return;
 	if (h->store_rev == 0 || h->applied < mtc_etcd_cmdseq(h->store_rev)) {
 		agent_send_admin_state(a, h, why);
 		return;
