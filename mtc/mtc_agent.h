@@ -37,6 +37,7 @@ typedef struct agent_host {
 	uint32_t applied;                     /* last command the host reported applied */
 	int64_t store_rev;                    /* etcd: mod_revision of the state applied (0: none) */
 	bool store_txn;                       /* etcd: a correction's re-put is on its way */
+	bool store_behind;                    /* etcd: not corrected while cut off (logged once) */
 	bool have_nonce;
 	uint8_t nonce[MTC_NONCE_LEN];
 	mtc_order order;                      /* (boot, seq) ordering of its frames */

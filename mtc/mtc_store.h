@@ -22,7 +22,7 @@ typedef struct mtc_store_health {
 	bool healthy;         /* the last request was answered */
 	int64_t revision;     /* etcd: revision last seen; file: 0 */
 	double unavailable_s; /* how long not healthy; 0 when healthy */
-	char error[256];      /* the last failure, "" if none */
+	char error[400];      /* the last failure, "" if none */
 } mtc_store_health;
 
 struct mtc_store_ops {

@@ -45,7 +45,7 @@ typedef struct job {
 	int r; /* 0: reply holds a 200 answer; < 0: err says why */
 	char *reply;
 	size_t reply_len;
-	char err[256];
+	char err[400];
 	struct job *next;
 } job;
 
@@ -68,7 +68,7 @@ typedef struct etcd_store {
 	bool range_inflight, loaded, healthy;
 	int64_t revision;
 	uint64_t unhealthy_since;
-	char last_error[256];
+	char last_error[400];
 } etcd_store;
 
 typedef struct http_buf {
@@ -133,7 +133,11 @@ static size_t on_data(char *d, size_t size, size_t nmemb, void *user)
 	return len;
 }
 
-static CURL *easy_new(etcd_store *s, int ep, const char *path, const char *body, long timeout_ms)
+/* errbuf (CURL_ERROR_SIZE) gets libcurl's own words for a failure: the
+ * TLS alert or verify error, where curl_easy_strerror() only says "Failed
+ * sending data to the peer" or "SSL peer certificate or SSH remote key was
+ * not OK". */
+static CURL *easy_new(etcd_store *s, int ep, const char *path, const char *body, long timeout_ms, char *errbuf)
 {
 	const mtc_config *cfg = &s->cfg;
 	char url[EP_LEN + 32];
@@ -142,6 +146,8 @@ static CURL *easy_new(etcd_store *s, int ep, const char *path, const char *body,
 	if (!c)
 		return NULL;
 	snprintf(url, sizeof(url), "%s%s", s->ep[ep], path);
+	errbuf[0] = '\0';
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS, body);
@@ -151,6 +157,10 @@ static CURL *easy_new(etcd_store *s, int ep, const char *path, const char *body,
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* HTTP/1.1 on https as on http: the watch is the same chunked stream
+	 * either way, and a refused client certificate shows up after a
+	 * finished handshake (curl_why) instead of inside HTTP/2's setup. */
+	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	if (cfg->etcd_cacert[0])
 		curl_easy_setopt(c, CURLOPT_CAINFO, cfg->etcd_cacert);
 	if (cfg->etcd_cert[0])
@@ -160,11 +170,32 @@ static CURL *easy_new(etcd_store *s, int ep, const char *path, const char *body,
 	return c;
 }
 
+/* Why a transfer on c failed, before c is cleaned up: libcurl's words
+ * (errbuf), and a hint for the failure TLS 1.3 leaves vague. A member
+ * refuses a client certificate (none, or of a CA it does not trust) only
+ * after the client finished its handshake, so the client sees its
+ * connection dropped: a reset, a failed getpeername(), at best an alert
+ * named "bad certificate", varying from run to run. */
+static void curl_why(const etcd_store *s, CURL *c, CURLcode cr, const char *errbuf, char *buf, size_t size)
+{
+	curl_off_t tls_us = 0;
+	long code = 0;
+	const char *hint = "";
+
+	curl_easy_getinfo(c, CURLINFO_APPCONNECT_TIME_T, &tls_us);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	if (tls_us > 0 && code == 0 && cr != CURLE_OPERATION_TIMEDOUT)
+		hint = s->cfg.etcd_cert[0] ? " (dropped after the TLS handshake: the member refused the client certificate?)"
+					   : " (dropped after the TLS handshake: the member wants a client certificate? [etcd] cert is empty)";
+	snprintf(buf, size, "%.120s%s", errbuf[0] ? errbuf : curl_easy_strerror(cr), hint);
+}
+
 /* One request to member ep: 0 with the answer in out, or -errno and err. */
 static int post(etcd_store *s, int ep, const char *path, const char *body, long timeout_ms, http_buf *out, char *err,
 		size_t errlen)
 {
-	CURL *c = easy_new(s, ep, path, body, timeout_ms);
+	char cerr[CURL_ERROR_SIZE], why[224];
+	CURL *c = easy_new(s, ep, path, body, timeout_ms, cerr);
 	CURLcode cr;
 	long code = 0;
 
@@ -176,11 +207,13 @@ static int post(etcd_store *s, int ep, const char *path, const char *body, long 
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
 	cr = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_cleanup(c);
 	if (cr != CURLE_OK) {
-		snprintf(err, errlen, "%s: %s", s->ep[ep], curl_easy_strerror(cr));
-		return cr == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -ECONNREFUSED;
+		curl_why(s, c, cr, cerr, why, sizeof(why));
+		snprintf(err, errlen, "%s: %s", s->ep[ep], why);
 	}
+	curl_easy_cleanup(c);
+	if (cr != CURLE_OK)
+		return cr == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -ECONNREFUSED;
 	if (code != 200) {
 		snprintf(err, errlen, "%s: HTTP %ld: %.150s", s->ep[ep], code, out->p ? out->p : "");
 		return -EIO;
@@ -334,7 +367,8 @@ static void watch_once(etcd_store *s, int64_t from, char *err, size_t errlen)
 {
 	char *body = mtc_etcd_watch_body(s->cfg.etcd_prefix, from);
 	watch_ctx w = { .s = s };
-	CURL *c = body ? easy_new(s, s->watch_ep, "/v3/watch", body, 0) : NULL;
+	char cerr[CURL_ERROR_SIZE], why[224] = "revision compacted, reading again";
+	CURL *c = body ? easy_new(s, s->watch_ep, "/v3/watch", body, 0, cerr) : NULL;
 	CURLcode cr;
 
 	free(body);
@@ -348,8 +382,9 @@ static void watch_once(etcd_store *s, int64_t from, char *err, size_t errlen)
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &w);
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	cr = curl_easy_perform(c);
-	snprintf(err, errlen, "watch on %s from revision %" PRId64 " ended: %s", s->ep[s->watch_ep], from,
-		 w.resync ? "revision compacted, reading again" : curl_easy_strerror(cr));
+	if (!w.resync)
+		curl_why(s, c, cr, cerr, why, sizeof(why));
+	snprintf(err, errlen, "watch on %s from revision %" PRId64 " ended: %s", s->ep[s->watch_ep], from, why);
 	curl_easy_cleanup(c);
 	buf_reset(&w.line);
 }
@@ -413,10 +448,12 @@ static void submit(etcd_store *s, job *j)
 static void set_health(etcd_store *s, bool ok, const char *err)
 {
 	if (ok && !s->healthy)
-		log_notice("etcd: reachable again%s%s", s->last_error[0] ? " (was: " : "",
-			   s->last_error[0] ? s->last_error : "");
+		log_notice("etcd: reachable again%s%s%s", s->last_error[0] ? " (was: " : "", s->last_error,
+			   s->last_error[0] ? ")" : "");
 	if (!ok && s->healthy)
-		log_warn("etcd: unavailable: %s; serving the last admin state read; lock/unlock refused", err);
+		log_warn("etcd: unavailable: %s; %s; lock/unlock refused", err,
+			 s->loaded ? "serving the last admin state read"
+				   : "no admin state read yet: every host unknown, treated as locked");
 	if (!ok && (s->healthy || !s->unhealthy_since))
 		s->unhealthy_since = util_now_ms();
 	if (!ok)
@@ -531,6 +568,27 @@ static void on_put_done(etcd_store *s, job *j)
 	j->done(s->a, h, -EIO, why, j->ctx);
 }
 
+/* Cut off from etcd (or not read yet), and the host applied a command
+ * newer than any this agent read or sent: another agent, one that reaches
+ * etcd, ordered it, and this one is behind. It does not correct: a
+ * Locked with a local sequence would undo that command, the other agent
+ * would correct back, and the host's flag would flip several times a
+ * second (with a txn in etcd each time) for as long as this agent is cut
+ * off, e.g. one with a client certificate etcd refuses. */
+static bool behind_while_cut_off(agent_host *h)
+{
+	if (h->applied <= h->cmdseq) {
+		h->store_behind = false;
+		return false;
+	}
+	if (!h->store_behind)
+		log_warn("%s: not corrected to %s: it applied command %u, newer than any this agent read from etcd or "
+			 "sent (%u), and etcd is unavailable: another agent ordered it", h->entry.name,
+			 h->ep.admin_locked ? "Locked" : "Unlocked", h->applied, h->cmdseq);
+	h->store_behind = true;
+	return true;
+}
+
 /* A correction's re-put came back: send with its revision, or, if another
  * agent changed the key meanwhile, read it (this agent was behind). With
  * etcd unavailable only Locked goes out (a local sequence): an Unlocked
@@ -560,6 +618,8 @@ static void on_txn_done(etcd_store *s, job *j)
 	set_health(s, false, j->r < 0 ? j->err : msg);
 	if (!h || !h->ep.active)
 		return; /* agrees by now */
+	if (behind_while_cut_off(h))
+		return;
 	if (h->ep.admin_locked)
 		agent_send_admin_state(s->a, h, "correction, etcd unavailable");
 	else
@@ -782,6 +842,8 @@ static void etcd_correct(agent *a, agent_host *h, const char *why)
 	etcd_store *s = a->store_data;
 	job *j;
 
+	if ((!s->loaded || !s->healthy) && behind_while_cut_off(h))
+		return;
 	if (h->store_rev == 0 || h->applied < mtc_etcd_cmdseq(h->store_rev)) {
 		agent_send_admin_state(a, h, why);
 		return;

@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(
   build-essential pkg-config make
   libsystemd-dev libinih-dev libcmocka-dev libsodium-dev
-  libjansson-dev libcurl4-openssl-dev etcd-server etcd-client
+  libjansson-dev libcurl4-openssl-dev etcd-server etcd-client openssl
   clang llvm
   iproute2 nftables procps psmisc
   valgrind

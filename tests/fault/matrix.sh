@@ -16,14 +16,29 @@
 #    with no path the node keeps its flag and is never crashdumped;
 #  - no daemon dies except those the fault kills (which are restarted).
 # FULL=1: all 216 cells (make fault). Default: a representative subset.
+# CELLS="p m c action fault;...": those cells only.
+# STORE=etcd: the agent keeps admin state in a one-member etcd in the
+# controller namespace ([agent] store = etcd; its data in the temp dir, its
+# ports on that namespace's loopback only); default cells: a subset.
 # NODES workers (node namespaces) run cells in parallel against one agent.
 . "$(dirname "$0")/../lib.sh"
 . "$ROOT/tests/fault/netns-lib.sh"
+STORE=${STORE:-file}
 if ! netns_can_run; then
-	t_skip "fault matrix: skipped: needs root, ip and nft"
+	t_skip "fault matrix (store = $STORE): skipped: needs root, ip and nft"
 	t_done
 	exit 0
 fi
+case $STORE in
+file) ;;
+etcd)
+	if ! command -v etcd >/dev/null || ! command -v etcdctl >/dev/null; then
+		t_skip "fault matrix (store = etcd): skipped: etcd not installed (apt-get install etcd-server etcd-client)"
+		t_done
+		exit 0
+	fi ;;
+*) t_fail "fault matrix: STORE=$STORE: file or etcd"; t_done; exit 1 ;;
+esac
 NODES=${NODES:-3}
 CONV_BOUND_MS=10000
 # A flapping link is up about half the time and the node sends one mtcAlive
@@ -59,6 +74,30 @@ for i in $(seq 1 "$NODES"); do
 		"$(netns_node_ip "$i" 0)" "$(netns_node_ip "$i" 1)" "$(netns_node_ip "$i" 2)" >>"$D/hosts.conf"
 	echo "node-$i unlocked 0" >>"$D/admin.state"   # known state: unknown would be locked
 done
+
+ETCD_EP=http://127.0.0.1:2379
+ectl() { ip netns exec "$CTL" env ETCDCTL_API=3 etcdctl --endpoints "$ETCD_EP" --dial-timeout 1s --command-timeout 2s "$@"; }
+etcd_healthy() { ectl endpoint health >/dev/null 2>&1; }
+etcd_start() {
+	# In the controller namespace: its ports exist nowhere else.
+	ip netns exec "$CTL" etcd --name m1 --data-dir "$D/etcd" \
+		--listen-client-urls "$ETCD_EP" --advertise-client-urls "$ETCD_EP" \
+		--listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
+		--initial-cluster m1=http://127.0.0.1:2380 --initial-cluster-token "t$$" \
+		--heartbeat-interval 100 --election-timeout 500 --logger zap --log-outputs stderr >>"$D/etcd.log" 2>&1 &
+	echo $! >"$D/etcd.pid"
+	disown $!
+	T_CLEANUP+=("kill \$(cat $D/etcd.pid) 2>/dev/null")
+	t_wait_for 30 "etcd healthy in the controller namespace" etcd_healthy || return 1
+	for i in $(seq 1 "$NODES"); do
+		ectl put "/mtc/admin/node-$i" unlocked >/dev/null || return 1   # known state, as admin.state above
+	done
+	sed -i 's|^\[agent\]|[agent]\nstore = etcd|' "$D/agent.conf"
+	printf '[etcd]\nendpoints = %s\nprefix = /mtc/admin/\n' "$ETCD_EP" >>"$D/agent.conf"
+}
+if [ "$STORE" = etcd ]; then
+	etcd_start || { t_fail "could not start etcd"; tail -20 "$D/etcd.log"; t_done; exit 1; }
+fi
 
 agent_start() {
 	# 9>&-: the agent must not inherit agent_restart's lock fd.
@@ -281,6 +320,18 @@ elif [ "${FULL:-0}" = 1 ]; then
 			cells+=("$p $m $c $a $f")
 		done; done
 	done; done; done
+elif [ "$STORE" = etcd ]; then
+	cells=(
+		"up down down lock none"          # the field failure, the lock put in etcd
+		"down up up unlock none"          # pxeboot down
+		"flap down down lock none"        # the only path flaps
+		"flap flap flap unlock none"      # every path flaps
+		"up down down lock kill-agent"    # the restarted agent reads etcd again
+		"up down down unlock kill-agent"
+		"down up down lock reboot"
+		"up up up unlock kill-client"
+		"down down down unlock none"      # no path: the node must stay locked
+	)
 else
 	cells=(
 		"up down down lock none"          # the field failure
@@ -296,7 +347,7 @@ else
 	)
 fi
 
-echo "fault matrix: ${#cells[@]} cells on $NODES parallel nodes (hostwd grace ${G} s, threshold ${T} x 1 s periods)"
+echo "fault matrix: ${#cells[@]} cells on $NODES parallel nodes, store = $STORE (hostwd grace ${G} s, threshold ${T} x 1 s periods)"
 start=$(now_ms)
 for w in $(seq 1 "$NODES"); do
 	(
@@ -328,6 +379,12 @@ if [ -n "$conv" ]; then
 	echo "convergence over $n cells: p50 $(echo "$conv" | sed -n "$(( (n + 1) / 2 ))p") ms, max $(echo "$conv" | tail -1) ms"
 fi
 echo "matrix wall time: $(( ($(now_ms) - start) / 1000 )) s"
+if [ "$STORE" = etcd ]; then
+	t_check "store = etcd: the agent served from etcd, healthy at the end" sh -c \
+		"'$BIN/mtcctl' -c '$D/agent.conf' list | grep -q '^store: etcd $ETCD_EP prefix /mtc/admin/: healthy'"
+	t_check "store = etcd: every lock/unlock went through etcd (revision $(ectl get /mtc/admin/node-1 -w fields | sed -n 's/^"Revision" : //p') after ${#cells[@]} cells)" \
+		test "$(grep -c 'admin state .*(operator request, etcd revision' "$D/agent.log")" -ge $((2 * ${#cells[@]}))
+fi
 for f in "$D"/failed-*; do
 	[ -d "$f" ] || continue
 	echo "=== evidence for ${f##*/failed-}"
