@@ -167,6 +167,17 @@ static json_t *host_json(const agent_host *h, uint64_t now)
 			 (json_int_t)h->cmdseq, "applied", (json_int_t)h->applied);
 }
 
+/* The store's health as data: what the "store:" line says in words. */
+static json_t *store_health_json(agent *a)
+{
+	mtc_store_health sh;
+
+	a->store->health(a, &sh);
+	return json_pack("{s:s, s:b, s:b, s:I, s:f, s:s}", "kind", a->store->name, "loaded", sh.loaded, "healthy",
+			 sh.healthy, "revision", (json_int_t)sh.revision, "unavailable_s", sh.unavailable_s, "error",
+			 sh.error);
+}
+
 static int append_to_reply(const char *buf, size_t size, void *userdata)
 {
 	return write_all(userdata, buf, size) < 0 ? -1 : 0;
@@ -200,6 +211,7 @@ static void reply_list_json(agent *a, reply *fd)
 		 * text list's last line). */
 		a->store->describe(a, store, sizeof(store));
 		if (json_object_set_new(d, "store", json_string(store)) < 0 ||
+		    json_object_set_new(d, "store_health", store_health_json(a)) < 0 ||
 		    json_object_set_new(d, "alive_missing", json_pack("{s:I, s:I}", "after_ms",
 				(json_int_t)agent_missing_ms(a), "hosts", (json_int_t)missing_hosts(a))) < 0) {
 			json_decref(d);

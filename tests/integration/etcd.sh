@@ -61,6 +61,8 @@ start_client
 wait_for 15 both_saw_alive
 t_check "both agents read node-1 unlocked from etcd and hear its mtcAlive" both_saw_alive
 t_match "mtcctl list names the store and its health" "store: etcd .*healthy, revision [0-9]+" "$(ctlA list)"
+t_check "list --json store_health: etcd, loaded, healthy, a revision, no error" \
+	t_json '(lambda h: h["kind"] == "etcd" and h["loaded"] and h["healthy"] and h["revision"] > 0 and h["error"] == "" and h["unavailable_s"] == 0)(d["store_health"])' "$BIN/mtcctl" -c "$D/agent.conf" list --json
 
 locked() { test -e "$(flag)"; }
 unlocked() { ! test -e "$(flag)"; }
@@ -123,6 +125,8 @@ kill -KILL "${ETCD_PID[2]}"; wait "${ETCD_PID[2]}" 2>/dev/null
 unavailable() { "$BIN/mtcctl" -c "$1" list | grep -q 'store: etcd .*UNAVAILABLE'; }
 wait_for 15 unavailable "$D/agent.conf"
 t_check "quorum lost: mtcctl list says the store is unavailable" unavailable "$D/agent.conf"
+t_check "quorum lost: list --json store_health: etcd, loaded, not healthy, unavailable > 0 s, the error named" \
+	t_json '(lambda h: h["kind"] == "etcd" and h["loaded"] and not h["healthy"] and h["unavailable_s"] > 0 and h["error"] != "" and h["revision"] > 0)(d["store_health"])' "$BIN/mtcctl" -c "$D/agent.conf" list --json
 nA=$(t_lines "$D/agent.log"); nB=$(t_lines "$D/agentB.log")
 out=$(ctlA unlock node-1 2>&1); rc=$?
 t_match "quorum lost: unlock refused with a clear message" "^error: etcd unavailable .*admin state of node-1 not changed" "$out"

@@ -182,6 +182,8 @@ fit_heal_net mgmt
 t_wait_line "$D/agent.log" 'node-1: mtcAlive via mgmt returned after' "$n0"
 t_check "fleet: the return is logged once, with how long it was missing" \
 	test "$(tail -n +"$((n0 + 1))" "$D/agent.log" | grep -cE 'node-1: mtcAlive via mgmt returned after [0-9.]+ s without')" -eq 1
+t_check "list --json store_health: the file store, loaded and healthy" \
+	t_json 'd["store_health"] == {"kind": "file", "loaded": True, "healthy": True, "revision": 0, "unavailable_s": 0.0, "error": ""}' $CTL list --json
 t_check "fleet: list --json shows every network up again" \
 	t_json 'd["hosts"][0]["alive"] == {"pxeboot": "up", "mgmt": "up", "cluster": "up"} and d["alive_missing"]["hosts"] == 0' $CTL list --json
 # Every network of the node silent (client stopped): one line for the host.
