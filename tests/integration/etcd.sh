@@ -42,9 +42,13 @@ store_conf() {
 	sed -i "s|^\[agent\]|[agent]\nstore = etcd|" "$1"
 }
 store_conf "$D/agent.conf"
+# Agent A sends node-1's cluster copies to a capture socket (127.0.3.9): a
+# command of A's taken off the wire, replayed after B's newer one below.
+sed 's/^cluster = 127.0.3.2$/cluster = 127.0.3.9/' "$D/hosts.conf" >"$D/hostsA.conf"
 sed -e "s|${AGENT_IP[0]}|${B_IP[0]}|; s|${AGENT_IP[1]}|${B_IP[1]}|; s|${AGENT_IP[2]}|${B_IP[2]}|" \
 	-e "s|$D/ctl/agent.sock|$D/ctl/agentB.sock|" "$D/agent.conf" >"$D/agentB.conf"
 for i in 0 1 2; do sed -i "s|^agent_address = ${AGENT_IP[$i]}\$|agent_address = ${AGENT_IP[$i]},${B_IP[$i]}|" "$D/client.conf"; done
+sed -i "s|^hosts_file = $D/hosts.conf\$|hosts_file = $D/hostsA.conf|" "$D/agent.conf"
 for n in 1 2 3; do start_member $n; done
 t_wait_for 30 "etcd cluster healthy" healthy
 ectl put /mtc/admin/node-1 unlocked >/dev/null
@@ -68,6 +72,10 @@ locked() { test -e "$(flag)"; }
 unlocked() { ! test -e "$(flag)"; }
 
 # --- lock via A reaches the node ---
+POKE="python3 $ROOT/tests/tools/netpoke.py"
+$POKE udp-capture 127.0.3.9 2115 "$D/capturedA" 10 1 "$D/capturedA.ready" &
+CAP=$!
+t_wait_for 15 "the capture socket on 127.0.3.9:2115 (netpoke ready file)" test -e "$D/capturedA.ready"
 out=$(ctlA lock node-1 2>&1); rc=$?
 t_match "lock via A: ok (rc=$rc)" "^ok: node-1 locked" "$out"
 wait_for 10 locked
@@ -78,13 +86,27 @@ t_check "agent B learned the lock from etcd" sh -c "'$BIN/mtcctl' -c '$D/agentB.
 t_check "agent B: it came by the watch and B sent it at once" sh -c \
 	"grep -q 'node-1: admin state locked (etcd revision [0-9]*, etcd change)' '$D/agentB.log' && grep -q 'node-1: Locked (etcd change): pxeboot=sent' '$D/agentB.log'"
 
-# --- lock on A, unlock on B: the node ends unlocked ---
+wait "$CAP"
+t_check "agent A's Locked taken off the wire (its cluster copy)" test -s "$D/capturedA"
+
+# --- lock on A, unlock on B: the node ends unlocked, once ---
+nc=$(t_lines "$D/client.log"); nA=$(t_lines "$D/agent.log"); nB=$(t_lines "$D/agentB.log")
 out=$(ctlB unlock node-1 2>&1)
 t_match "unlock via B: ok" "^ok: node-1 unlocked" "$out"
 wait_for 10 unlocked
 t_check "unlock via B after lock via A: the node ends unlocked" unlocked
 wait_for 10 sh -c "'$BIN/mtcctl' -c '$D/agent.conf' list | grep -qE '^node-1 +unlocked +unlocked'"
 t_check "agent A agrees: unlocked, no mismatch" sh -c "'$BIN/mtcctl' -c '$D/agent.conf' list | grep -qE '^node-1 +unlocked +unlocked'"
+t_check "both agents sent that Unlocked (B: the operator's, A: the etcd change)" sh -c \
+	"tail -n +$((nA + 1)) '$D/agent.log' | grep -q 'node-1: Unlocked (' && tail -n +$((nB + 1)) '$D/agentB.log' | grep -q 'node-1: Unlocked ('"
+t_check "the node applied it once ($(tail -n +$((nc + 1)) "$D/client.log" | grep -c 'Unlocked via .*removed') removal line(s)), the copies are duplicates" \
+	test "$(tail -n +$((nc + 1)) "$D/client.log" | grep -c 'Unlocked via .*removed')" -eq 1
+# A's older Locked, replayed after B's newer Unlocked, to the node's cluster port.
+nc=$(t_lines "$D/client.log")
+$POKE udp-send "${NODE_IP[2]}" 2115 "$(head -1 "$D/capturedA")" "${AGENT_IP[2]}"
+wait_for 5 t_has_line "$D/client.log" 'command\(s\) dropped' "$nc"
+t_check "A's Locked replayed after B's Unlocked: dropped as older, the node stays unlocked" \
+	sh -c "! test -e '$(flag)' && tail -n +$((nc + 1)) '$D/client.log' | grep -qE 'older than the last command applied|does not echo a recent nonce'"
 
 # --- kill -9 agent A: a lock via B reaches the node ---
 kill -KILL "$A_PID"; wait "$A_PID" 2>/dev/null
