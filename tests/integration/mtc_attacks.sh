@@ -106,7 +106,12 @@ t_check "replay: captured an mtcAlive of an earlier boot and one of this boot (s
 	sh -c "test -s '$D/alive-oldboot' && test -s '$D/alive-oldframe' && ! cmp -s '$D/alive-oldboot' '$D/alive-oldframe'"
 cat "$D/alive-oldboot" "$D/alive-oldframe" >"$D/alive-replay"
 wait_for 5 reports unlocked
-sleep 6   # the captured nonce of this boot ages out of the client's window
+# The captured nonce of this boot ages out of the client's window (15
+# nonces, one per mtcAlive on each network, 3 a second): wait until the
+# agent has heard 6 more batches (2 frames each here: cluster goes to the
+# capture), i.e. 18 more nonces.
+a0=$(json_field 'd["hosts"][0]["alives"]')
+t_wait_for 30 "6 more mtcAlive batches (the captured nonce aging out)" json_ge 'd["hosts"][0]["alives"]' $((a0 + 12))
 $POKE udp-alternate 127.0.1.1:2102,127.0.2.1:2101 "$D/alive-replay" 10 127.0.1.2 &
 REPLAY=$!
 T_CLEANUP+=("kill $REPLAY 2>/dev/null")
@@ -139,9 +144,9 @@ wait_for 3 grep -q 'configuration reloaded' "$D/agent.log"
 start_client
 wait_for 5 reports unlocked
 fit_fail_net pxeboot; fit_fail_net mgmt
-$POKE udp-capture 127.0.3.9 2115 "$D/stolen" 10 1 &
+$POKE udp-capture 127.0.3.9 2115 "$D/stolen" 10 1 "$D/stolen.ready" &
 CAP=$!
-sleep 0.2
+t_wait_for 15 "the capture socket on 127.0.3.9:2115 (netpoke ready file)" test -e "$D/stolen.ready"
 $CTL lock node-1 >/dev/null
 wait "$CAP"
 t_check "stolen: a Locked frame taken off the wire before delivery (setup)" test -s "$D/stolen"
