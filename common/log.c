@@ -146,3 +146,13 @@ void log_emit_fields(int prio, const char *msgid, const char *const *fields, con
 	emit(prio, msgid, fields, fmt, ap);
 	va_end(ap);
 }
+
+const char *log_field(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	return buf;
+}

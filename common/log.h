@@ -3,6 +3,7 @@
 #ifndef HWM_LOG_H
 #define HWM_LOG_H
 
+#include <stddef.h>
 #include <syslog.h>
 
 /* Stable MESSAGE_IDs operators can search with journalctl MESSAGE_ID=... */
@@ -31,6 +32,13 @@ void log_emit(int prio, const char *msgid, const char *fmt, ...)
  * message is written: it must say the same in words. At most 8 fields. */
 void log_emit_fields(int prio, const char *msgid, const char *const *fields, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/* One "NAME=value" field for log_emit_fields, formatted into a buffer that
+ * lives until the end of the caller's block:
+ *   log_emit_fields(LOG_NOTICE, ID, (const char *[]){ LOG_FIELD("MTC_HOST=%s", h), NULL }, ...); */
+#define LOG_FIELD(...) log_field((char[LOG_FIELD_MAX]){ 0 }, LOG_FIELD_MAX, __VA_ARGS__)
+#define LOG_FIELD_MAX 96
+const char *log_field(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #define log_err(...) log_emit(LOG_ERR, NULL, __VA_ARGS__)
 #define log_warn(...) log_emit(LOG_WARNING, NULL, __VA_ARGS__)

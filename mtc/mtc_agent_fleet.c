@@ -47,26 +47,24 @@ static bool fleet_budget(agent *a, int event)
 void agent_fleet_on_alive(agent *a, agent_host *h, int net, uint64_t now)
 {
 	uint64_t missing_since = h->link[net].missing_ms;
-	char host[80], network[40];
-	const char *fields[] = { host, network, NULL };
 
 	if (mtc_link_on_alive(&h->link[net], now) != MTC_LINK_RETURNED || !fleet_budget(a, 1))
 		return;
-	snprintf(host, sizeof(host), "MTC_HOST=%s", h->entry.name);
-	snprintf(network, sizeof(network), "MTC_NETWORK=%s", mtc_net_name((unsigned)net));
-	log_emit_fields(LOG_NOTICE, MSGID_ALIVE_RETURNED, fields, "%s: mtcAlive via %s returned after %.1f s without",
-			h->entry.name, mtc_net_name((unsigned)net), (double)(now - missing_since) / 1000.0);
+	log_emit_fields(LOG_NOTICE, MSGID_ALIVE_RETURNED,
+			(const char *[]){ LOG_FIELD("MTC_HOST=%s", h->entry.name),
+					  LOG_FIELD("MTC_NETWORK=%s", mtc_net_name((unsigned)net)), NULL },
+			"%s: mtcAlive via %s returned after %.1f s without", h->entry.name,
+			mtc_net_name((unsigned)net), (double)(now - missing_since) / 1000.0);
 }
 
 /* One line for the networks of h that stopped in this check. */
 static void log_stopped(const agent *a, const agent_host *h, unsigned stopped, uint64_t now)
 {
-	char host[80], nets[MTC_NET_COUNT][40], names[64] = "", still[64] = "";
-	const char *fields[MTC_NET_COUNT + 2] = { host };
+	char nets[MTC_NET_COUNT][40], names[64] = "", still[64] = "";
+	const char *fields[MTC_NET_COUNT + 2] = { LOG_FIELD("MTC_HOST=%s", h->entry.name) };
 	uint64_t oldest = now;
 	int nf = 1;
 
-	snprintf(host, sizeof(host), "MTC_HOST=%s", h->entry.name);
 	for (int net = 0; net < MTC_NET_COUNT; net++) {
 		const char *name = mtc_net_name((unsigned)net);
 

@@ -176,9 +176,14 @@ static void handle_report(agent *a, agent_host *h, const mtc_frame *f, int net, 
 	}
 	d = mtc_episode_on_report(&h->ep, locked, now, (uint64_t)a->cfg.resend_interval_ms);
 	if (d.log)
-		log_emit(LOG_WARNING, MSGID_LOCK_CORRECTION, "%s mtcAlive reporting %s while %s ; correcting%s",
-			 h->entry.name, locked ? "locked" : "unlocked", agent_admin_name(h),
-			 h->admin_known ? "" : " (admin state unknown: treated as locked)");
+		log_emit_fields(LOG_WARNING, MSGID_LOCK_CORRECTION,
+				(const char *[]){ LOG_FIELD("MTC_HOST=%s", h->entry.name),
+						  LOG_FIELD("MTC_ADMIN=%s", h->admin_known ? agent_admin_name(h) : "unknown"),
+						  LOG_FIELD("MTC_REPORTED=%s", locked ? "locked" : "unlocked"),
+						  LOG_FIELD("MTC_NETWORK=%s", mtc_net_name((unsigned)net)), NULL },
+				"%s mtcAlive reporting %s while %s ; correcting%s", h->entry.name,
+				locked ? "locked" : "unlocked", agent_admin_name(h),
+				h->admin_known ? "" : " (admin state unknown: treated as locked)");
 	if (d.send && a->store->correct)
 		a->store->correct(a, h, d.log ? "correction" : "correction resend");
 	else if (d.send)

@@ -166,8 +166,11 @@ static int apply_command(client *c, const mtc_frame *cmd, int net)
 			return r;
 		}
 		c->locks_applied++;
-		log_emit(LOG_NOTICE, MSGID_FLAG_WRITTEN, "Locked via %s: lock flag %s written (backup %s)",
-			 mtc_net_name((unsigned)net), c->cfg.locked_file, c->cfg.locked_backup);
+		log_emit_fields(LOG_NOTICE, MSGID_FLAG_WRITTEN,
+				(const char *[]){ LOG_FIELD("MTC_NETWORK=%s", mtc_net_name((unsigned)net)),
+						  LOG_FIELD("MTC_CMDSEQ=%u", cmd->cmdseq), NULL },
+				"Locked via %s: lock flag %s written (backup %s)", mtc_net_name((unsigned)net),
+				c->cfg.locked_file, c->cfg.locked_backup);
 	} else {
 		r = mtc_flag_unlock(c->cfg.locked_file, c->cfg.locked_backup);
 		if (r < 0) {
@@ -177,8 +180,10 @@ static int apply_command(client *c, const mtc_frame *cmd, int net)
 			return r;
 		}
 		c->unlocks_applied++;
-		log_emit(LOG_NOTICE, MSGID_FLAG_REMOVED, "Unlocked via %s: lock flag %s removed",
-			 mtc_net_name((unsigned)net), c->cfg.locked_file);
+		log_emit_fields(LOG_NOTICE, MSGID_FLAG_REMOVED,
+				(const char *[]){ LOG_FIELD("MTC_NETWORK=%s", mtc_net_name((unsigned)net)),
+						  LOG_FIELD("MTC_CMDSEQ=%u", cmd->cmdseq), NULL },
+				"Unlocked via %s: lock flag %s removed", mtc_net_name((unsigned)net), c->cfg.locked_file);
 	}
 	/* After the flag: a crash in between leaves the older sequence, so
 	 * the same command may apply again (harmless), never a newer one
@@ -364,8 +369,8 @@ static int restore_flag(client *c)
 
 	switch (r) {
 	case MTC_FLAG_RESTORED:
-		log_emit(LOG_NOTICE, MSGID_FLAG_WRITTEN, "lock flag %s restored from backup %s", c->cfg.locked_file,
-			 c->cfg.locked_backup);
+		log_emit_fields(LOG_NOTICE, MSGID_FLAG_WRITTEN, (const char *[]){ "MTC_SOURCE=backup", NULL },
+				"lock flag %s restored from backup %s", c->cfg.locked_file, c->cfg.locked_backup);
 		break;
 	case MTC_FLAG_STALE_REMOVED:
 		log_emit(LOG_NOTICE, MSGID_FLAG_REMOVED, "stale lock flag %s removed: no backup %s", c->cfg.locked_file,

@@ -317,8 +317,12 @@ static void take_action(hostwd *h)
 		snprintf(why, sizeof(why), "; crashdump configured but %s (%s), so %s per crashdump_fallback",
 			 plan.why == HWD_WHY_NO_CRASH_KERNEL ? "no crash kernel is loaded" : "the crash kernel state is unknown",
 			 h->cfg.kexec_crash_loaded[0] ? h->cfg.kexec_crash_loaded : "kexec_crash_loaded unset", name);
-	log_emit(LOG_CRIT, MSGID_QUORUM_FAILURE, "quorum failure: %s (%s for %d periods of %ds)%s", name,
-		 reason, h->cfg.failure_threshold, h->cfg.report_period, why);
+	log_emit_fields(LOG_CRIT, MSGID_QUORUM_FAILURE,
+			(const char *[]){ LOG_FIELD("HWD_ACTION=%s", name),
+					  LOG_FIELD("HWD_REASON=%s", health_reason_code(h->policy.reason)),
+					  LOG_FIELD("HWD_CONSECUTIVE=%u", h->policy.consecutive), NULL },
+			"quorum failure: %s (%s for %d periods of %ds)%s", name, reason, h->cfg.failure_threshold,
+			h->cfg.report_period, why);
 	if (plan.action == HWD_ACTION_LOG)
 		return;
 
@@ -343,8 +347,10 @@ static void handle_event(hostwd *h, hwd_event ev)
 		log_warn("bad period %u/%d: %s", h->policy.bad_periods, h->cfg.failure_threshold, REASON(h));
 		break;
 	case HWD_EV_SUPPRESSED:
-		log_emit(LOG_NOTICE, MSGID_QUORUM_SUPPRESSED, "quorum failure suppressed: node locked (%s, %u/%d bad periods frozen)",
-			 REASON(h), h->policy.bad_periods, h->cfg.failure_threshold);
+		log_emit_fields(LOG_NOTICE, MSGID_QUORUM_SUPPRESSED,
+				(const char *[]){ LOG_FIELD("HWD_REASON=%s", health_reason_code(h->policy.reason)), NULL },
+				"quorum failure suppressed: node locked (%s, %u/%d bad periods frozen)", REASON(h),
+				h->policy.bad_periods, h->cfg.failure_threshold);
 		break;
 	case HWD_EV_LOCKED:
 		log_debug("bad period while locked (%s)", REASON(h));

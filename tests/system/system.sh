@@ -220,22 +220,29 @@ wait_for 10 flagged
 t_check "hardened mtcclient wrote the lock flag and its backup" flagged
 flagged || CJ -u mtcagent -u mtcclient | tail -n 25 | sed 's/^/     /'
 jq_has() { CJ -o verbose "MESSAGE_ID=$1" 2>/dev/null | grep -qE "$2"; }
-msgid_check() { # WHAT ID UNIT TEXT
-	wait_for 10 jq_has "$2" "MESSAGE=.*$4"
-	local v
-	v=$(CJ -o verbose "MESSAGE_ID=$2" 2>/dev/null)
-	if grep -qE "MESSAGE=.*$4" <<<"$v" && grep -q "_SYSTEMD_UNIT=$3.service" <<<"$v" &&
-		grep -q "PRIORITY=" <<<"$v" && grep -q "SYSLOG_IDENTIFIER=" <<<"$v"; then
-		t_ok "journalctl MESSAGE_ID=$2 finds $1 ($3.service, with PRIORITY, SYSLOG_IDENTIFIER)"
+msgid_check() { # WHAT ID UNIT TEXT [FIELD=REGEX...]: the event's own fields too
+	local what=$1 id=$2 unit=$3 text=$4 v f ok=1
+	shift 4
+	wait_for 10 jq_has "$id" "MESSAGE=.*$text"
+	v=$(CJ -o verbose "MESSAGE_ID=$id" 2>/dev/null)
+	grep -qE "MESSAGE=.*$text" <<<"$v" && grep -q "_SYSTEMD_UNIT=$unit.service" <<<"$v" &&
+		grep -q "PRIORITY=" <<<"$v" && grep -q "SYSLOG_IDENTIFIER=" <<<"$v" || ok=0
+	for f in "$@"; do grep -qE "^ *$f\$" <<<"$v" || ok=0; done
+	if [ "$ok" = 1 ]; then
+		t_ok "journalctl MESSAGE_ID=$id finds $what ($unit.service, with PRIORITY, SYSLOG_IDENTIFIER${*:+, $*})"
 	else
-		t_fail "journalctl MESSAGE_ID=$2 finds $1 ($3.service)"
-		echo "$v" | grep -E 'MESSAGE=|_SYSTEMD_UNIT=' | head -4 | sed 's/^/     /'
+		t_fail "journalctl MESSAGE_ID=$id finds $what ($unit.service${*:+, $*})"
+		echo "$v" | grep -E 'MESSAGE=|_SYSTEMD_UNIT=|^ *(MTC|HWD)_' | head -8 | sed 's/^/     /'
 	fi
 }
-msgid_check "the correction" f83c8d3a2bc740d6abfd229608569280 mtcagent "node-1 mtcAlive reporting unlocked while locked ; correcting"
-msgid_check "lock written" a72a894e904f4964a7890b2077242693 mtcclient "Locked via .*lock flag .* written"
-msgid_check "the suppression" 50574c55cd0a43ccacf754c24bb3dab5 hostwd "quorum failure suppressed: node locked"
-msgid_check "mtcAlive stopped" 78cfe1689f754c06b023ddf325438462 mtcagent "node-9: mtcAlive stopped via pxeboot"
+msgid_check "the correction" f83c8d3a2bc740d6abfd229608569280 mtcagent "node-1 mtcAlive reporting unlocked while locked ; correcting" \
+	MTC_HOST=node-1 MTC_ADMIN=locked MTC_REPORTED=unlocked 'MTC_NETWORK=(pxeboot|mgmt|cluster)'
+msgid_check "lock written" a72a894e904f4964a7890b2077242693 mtcclient "Locked via .*lock flag .* written" \
+	'MTC_NETWORK=(pxeboot|mgmt|cluster)' 'MTC_CMDSEQ=[0-9]+'
+msgid_check "the suppression" 50574c55cd0a43ccacf754c24bb3dab5 hostwd "quorum failure suppressed: node locked" \
+	'HWD_REASON=[a-z-]+'
+msgid_check "mtcAlive stopped" 78cfe1689f754c06b023ddf325438462 mtcagent "node-9: mtcAlive stopped via pxeboot" \
+	MTC_HOST=node-9 MTC_NETWORK=pxeboot
 t_check "journalctl MESSAGE_ID=78cf... MTC_HOST=node-9 MTC_NETWORK=pxeboot: the event's own fields" \
 	sh -c "nsenter -t $LEADER -a journalctl -b --no-pager MESSAGE_ID=78cfe1689f754c06b023ddf325438462 MTC_HOST=node-9 MTC_NETWORK=pxeboot | grep -q 'node-9: mtcAlive stopped'"
 kicks() { C sh -c "wc -c </run/hostwd/watchdog" 2>/dev/null || echo 0; }
@@ -305,10 +312,12 @@ t_check "... and hostwd suppressed instead of acting (sysrq sink empty)" \
 
 # ----------------------------------------------- unlock: quorum failure
 C mtcctl -c /etc/mtc/agent.conf unlock node-1 >/dev/null 2>&1
-msgid_check "lock flag removed" bd38a9800bd2408a8bc478f54f1e92be mtcclient "Unlocked via .*removed"
+msgid_check "lock flag removed" bd38a9800bd2408a8bc478f54f1e92be mtcclient "Unlocked via .*removed" \
+	'MTC_NETWORK=(pxeboot|mgmt|cluster)' 'MTC_CMDSEQ=[0-9]+'
 wait_for 15 sh -c "nsenter -t $LEADER -a grep -q c /run/hostwd/sysrq"
 t_check "unlocked, quorum lost: hardened hostwd wrote 'c' to its sysrq sink" C grep -q c /run/hostwd/sysrq
-msgid_check "the quorum failure" 702f7a52efa249698d5d9e37956a24f4 hostwd "quorum failure: crashdump"
+msgid_check "the quorum failure" 702f7a52efa249698d5d9e37956a24f4 hostwd "quorum failure: crashdump" \
+	HWD_ACTION=crashdump 'HWD_REASON=[a-z-]+' 'HWD_CONSECUTIVE=[0-9]+'
 t_check "hardened hostwd wrote its consecutive-action count (StateDirectory=hostwd)" C test -s /var/lib/hostwd/consecutive-actions
 C sh -c 'echo 1 >/run/hostwd/quorum.pid'
 msgid_check "quorum restored" cc08eab92e7f461e9147eebccace1ad0 hostwd "quorum restored"
