@@ -473,6 +473,7 @@ static void apply_kv(agent *a, agent_host *h, mtc_etcd_state state, int64_t rev,
 		return;
 	h->store_rev = rev;
 	h->cmdseq = mtc_etcd_cmdseq(rev);
+	h->store_behind = false; /* read: the next cut-off episode logs again */
 	if (known != h->admin_known || lock != h->ep.admin_locked)
 		log_notice("%s: admin state %s (etcd revision %" PRId64 ", %s)", h->entry.name,
 			   known ? (lock ? "locked" : "unlocked") : "unknown: treated as locked", rev, why);
@@ -569,22 +570,26 @@ static void on_put_done(etcd_store *s, job *j)
 }
 
 /* Cut off from etcd (or not read yet), and the host applied a command
- * newer than any this agent read or sent: another agent, one that reaches
- * etcd, ordered it, and this one is behind. It does not correct: a
- * Locked with a local sequence would undo that command, the other agent
- * would correct back, and the host's flag would flip several times a
- * second (with a txn in etcd each time) for as long as this agent is cut
- * off, e.g. one with a client certificate etcd refuses. */
-static bool behind_while_cut_off(agent_host *h)
+ * newer than the last this agent read from etcd or sent it: another agent,
+ * one that reaches etcd, ordered it, and this one is behind. It does not
+ * correct: a Locked with a local sequence would undo that command, the
+ * other agent would correct back, and the host's flag would flip several
+ * times a second (with a txn in etcd each time) for as long as this agent
+ * is cut off, e.g. one with a client certificate etcd refuses.
+ * An agent that knows nothing of the host (etcd never read, nothing sent
+ * to it: cmdseq 0) does correct, to Locked: unknown is locked, as with the
+ * file store. Beside a working agent that costs one flip, once. */
+static bool behind_while_cut_off(const etcd_store *s, agent_host *h)
 {
-	if (h->applied <= h->cmdseq) {
+	if (h->cmdseq == 0 || h->applied <= h->cmdseq) {
 		h->store_behind = false;
 		return false;
 	}
 	if (!h->store_behind)
-		log_warn("%s: not corrected to %s: it applied command %u, newer than any this agent read from etcd or "
-			 "sent (%u), and etcd is unavailable: another agent ordered it", h->entry.name,
-			 h->ep.admin_locked ? "Locked" : "Unlocked", h->applied, h->cmdseq);
+		log_warn("%s: not corrected to %s: it applied command %u, newer than the last this agent %s (%u), and "
+			 "etcd %s: an agent that reaches etcd ordered it", h->entry.name,
+			 h->ep.admin_locked ? "Locked" : "Unlocked", h->applied, s->loaded ? "read from etcd or sent" : "sent",
+			 h->cmdseq, s->loaded ? "is unavailable" : "was not read yet");
 	h->store_behind = true;
 	return true;
 }
@@ -618,7 +623,7 @@ static void on_txn_done(etcd_store *s, job *j)
 	set_health(s, false, j->r < 0 ? j->err : msg);
 	if (!h || !h->ep.active)
 		return; /* agrees by now */
-	if (behind_while_cut_off(h))
+	if (behind_while_cut_off(s, h))
 		return;
 	if (h->ep.admin_locked)
 		agent_send_admin_state(s->a, h, "correction, etcd unavailable");
@@ -842,7 +847,12 @@ static void etcd_correct(agent *a, agent_host *h, const char *why)
 	etcd_store *s = a->store_data;
 	job *j;
 
-	if ((!s->loaded || !s->healthy) && behind_while_cut_off(h))
+	/* The first read is on its way (ms after start): wait for it rather
+	 * than correct a host on "unknown" and flip every unlocked node once
+	 * at each agent start; the episode's resend asks again. */
+	if (!s->loaded && s->healthy)
+		return;
+	if ((!s->loaded || !s->healthy) && behind_while_cut_off(s, h))
 		return;
 	if (h->store_rev == 0 || h->applied < mtc_etcd_cmdseq(h->store_rev)) {
 		agent_send_admin_state(a, h, why);
