@@ -128,7 +128,8 @@ static void reply_list_text(agent *a, reply *fd)
 	unsigned long rx = a->io.rx[0] + a->io.rx[1] + a->io.rx[2], tx = a->tx[0] + a->tx[1] + a->tx[2];
 
 	n = snprintf(line, sizeof(line), "frames: rx=%lu tx=%lu; dropped: bad_auth=%lu malformed=%lu unknown_host=%lu stale=%lu "
-		     "old_boot=%lu\n", rx, tx, a->drops.bad_auth, a->drops.malformed, a->unknown_host, a->stale, a->old_boot);
+		     "old_boot=%lu wrong_net=%lu\n", rx, tx, a->drops.bad_auth, a->drops.malformed, a->unknown_host, a->stale, a->old_boot,
+		     a->drops.wrong_net);
 	write_all(fd, line, (size_t)n);
 	n = snprintf(line, sizeof(line), "mtcAlive missing: %zu host(s) on at least one network (after %.0f s of silence)\n",
 		     missing_hosts(a), (double)agent_missing_ms(a) / 1000.0);
@@ -198,12 +199,12 @@ static void reply_list_json(agent *a, reply *fd)
 			hosts = NULL;
 		}
 	d = !hosts ? NULL :
-	    json_pack("{s:o, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I}}", "hosts", hosts, "frames", "rx",
+	    json_pack("{s:o, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "hosts", hosts, "frames", "rx",
 		      (json_int_t)(a->io.rx[0] + a->io.rx[1] + a->io.rx[2]), "tx",
 		      (json_int_t)(a->tx[0] + a->tx[1] + a->tx[2]), "tx_errors",
 		      (json_int_t)(a->tx_errors[0] + a->tx_errors[1] + a->tx_errors[2]), "dropped", "bad_auth",
 		      (json_int_t)a->drops.bad_auth, "malformed", (json_int_t)a->drops.malformed, "unknown_host",
-		      (json_int_t)a->unknown_host, "stale", (json_int_t)a->stale, "old_boot", (json_int_t)a->old_boot);
+		      (json_int_t)a->unknown_host, "stale", (json_int_t)a->stale, "old_boot", (json_int_t)a->old_boot, "wrong_net", (json_int_t)a->drops.wrong_net);
 	if (d) {
 		char store[512];
 

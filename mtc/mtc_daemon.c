@@ -254,6 +254,17 @@ int mtc_daemon_decode(const mtc_key *key, int net, const uint8_t *buf, size_t le
 		d->wrong_type++;
 		return -EBADMSG;
 	}
+	/* Authentic, but signed for another network: a copy moved across
+	 * networks, which would make that network look alive (and order it
+	 * as this one). Every sender signs the network it sends on. */
+	if (ret->net != net) {
+		d->wrong_net++;
+		if (mtc_ratelog_hit(&d->wrong_net_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
+			log_warn("frame for %s received via %s dropped: sent on another network (copied across?) "
+				 "(%lu in this line, last from %s, %lu so far)", mtc_net_name(ret->net),
+				 mtc_net_name((unsigned)net), n, mtc_addr_str(from, who, sizeof(who)), d->wrong_net);
+		return -EBADMSG;
+	}
 	return 0;
 }
 
@@ -267,4 +278,7 @@ void mtc_daemon_flush_drop_logs(mtc_rx_drops *d)
 	if (mtc_ratelog_flush(&d->malformed_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
 		log_warn("%lu more malformed frame(s) dropped in the last %d s (%lu so far)", n,
 			 MTC_DROP_LOG_INTERVAL_MS / 1000, d->malformed);
+	if (mtc_ratelog_flush(&d->wrong_net_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
+		log_warn("%lu more frame(s) sent on another network dropped in the last %d s (%lu so far)", n,
+			 MTC_DROP_LOG_INTERVAL_MS / 1000, d->wrong_net);
 }

@@ -66,8 +66,8 @@ void mtc_netio_recover(mtc_netio *io);
 
 /* What a daemon drops on receipt, for status and logs. */
 typedef struct mtc_rx_drops {
-	unsigned long bad_auth, malformed, wrong_type;
-	mtc_ratelog bad_auth_log, malformed_log;
+	unsigned long bad_auth, malformed, wrong_type, wrong_net;
+	mtc_ratelog bad_auth_log, malformed_log, wrong_net_log;
 } mtc_rx_drops;
 
 #define MTC_TYPE_BIT(t) (1u << (t))

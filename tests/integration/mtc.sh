@@ -240,8 +240,9 @@ $CTL unlock node-1 >/dev/null
 wait_for 3 sh -c "! test -e '$(flag)'"
 n=$(t_lines "$D/client.log")
 $POKE udp-send 127.0.1.2 2119 "$(head -1 "$D/captured")" 127.0.1.1
-# Wait until the client has judged the replay (a duplicate, or not fresh).
-wait_for 5 t_has_line "$D/client.log" 'command\(s\) dropped' "$n"
+# Wait until the client has judged the replay (not fresh, or signed for
+# cluster and arriving on pxeboot: this node has only pxeboot here).
+wait_for 5 t_has_line "$D/client.log" 'command\(s\) dropped|sent on another network' "$n"
 t_check "replayed Locked right after unlock does not re-lock" test ! -e "$(flag)"
 # The captured nonce ages out of the client's window of 15 recent nonces
 # (one per mtcAlive on pxeboot here): wait until 16 more have gone out.
@@ -249,10 +250,10 @@ a0=$(alives)
 t_wait_for 40 "16 more mtcAlives from node-1 (the captured nonce aging out)" alives_at_least $((a0 + 16))
 n=$(t_lines "$D/client.log")
 $POKE udp-send 127.0.1.2 2119 "$(head -1 "$D/captured")" 127.0.1.1
-wait_for 5 t_has_line "$D/client.log" 'command\(s\) dropped' "$n"
+wait_for 5 t_has_line "$D/client.log" 'command\(s\) dropped|sent on another network' "$n"
 t_check "replayed Locked 16 s later does not re-lock" test ! -e "$(flag)"
-t_check "replay logged as older than the last command applied or not echoing a recent nonce" \
-	grep -qE 'older than the last command applied|does not echo a recent nonce' "$D/client.log"
+t_check "replay logged as older than the last command applied, not echoing a recent nonce, or sent on another network" \
+	grep -qE 'older than the last command applied|does not echo a recent nonce|sent on another network' "$D/client.log"
 
 # --- forged and malformed frames -----------------------------------------
 otherkey=$(head -c 32 /dev/urandom | od -v -An -tx1 | tr -d ' \n')
@@ -277,6 +278,16 @@ json=$($CTL list --json)
 t_check "agent counts unknown-host and bad-auth frames" \
 	sh -c "echo '$json' | python3 -c 'import json,sys; d=json.load(sys.stdin)[\"dropped\"]; assert d[\"unknown_host\"]>=1 and d[\"bad_auth\"]>=1, d'"
 t_check "agent survived bad frames" kill -0 "$AGENT_PID"
+# An authentic frame signed for pxeboot, arriving on mgmt (a copy moved
+# across networks): dropped, it must not make mgmt look alive or order it.
+boot0=$($CTL list --json | python3 -c 'import json,sys; print([h["boot"] for h in json.load(sys.stdin)["hosts"] if h["name"] == "node-1"][0])')
+m0=$($CTL list --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["dropped"]["wrong_net"])')
+n=$(t_lines "$D/agent.log")
+moved=$($POKE mtc-frame "$realkey" 1 0 0 99999 1 00112233445566778899aabbccddeeff node-1)
+$POKE udp-send 127.0.2.1 2101 "$moved" 127.0.2.2
+t_wait_line "$D/agent.log" 'frame for pxeboot received via mgmt dropped: sent on another network' "$n"
+t_check "a frame signed for pxeboot arriving via mgmt: dropped, counted (wrong_net), node-1's boot not taken from it" \
+	t_json "d['dropped']['wrong_net'] == $m0 + 1 and [h['boot'] for h in d['hosts'] if h['name'] == 'node-1'][0] == $boot0" $CTL list --json
 
 # --- FIT close_<net>: the socket is rebuilt by recovery ---
 stop_pid "$CLIENT_PID"
