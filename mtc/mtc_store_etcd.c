@@ -196,10 +196,13 @@ static void buf_reset(http_buf *b)
 
 /* A put goes only to a member that just served a linearizable read: a
  * member cut off from quorum refuses that read, so no proposal is left
- * pending there, to be applied later behind the operator's back. */
+ * pending there, to be applied later behind the operator's back. The read
+ * is of the host's key alone: the whole prefix (10,000 hosts: 1.5 MB of
+ * JSON) made every put cost a full read, and a reboot storm's corrections
+ * queued up past their deadline. */
 static int run_put(etcd_store *s, job *j, int ep, long timeout_ms, http_buf *out)
 {
-	char *probe = mtc_etcd_range_body(s->cfg.etcd_prefix);
+	char *probe = mtc_etcd_get_body(s->cfg.etcd_prefix, j->host);
 	int r;
 
 	if (!probe) {
