@@ -498,7 +498,7 @@ static void on_range_done(etcd_store *s, job *j)
 	mtc_etcd_result_free(&r);
 	if (!s->loaded) {
 		s->loaded = true;
-		log_notice("etcd: admin state read at revision %" PRId64, r.revision);
+		log_notice("etcd: admin state read at revision %" PRId64, s->revision);
 		for (size_t i = 0; i < s->a->n_hosts; i++)
 			if (!s->a->hosts[i].admin_known)
 				agent_log_unknown(s->a, &s->a->hosts[i]);
