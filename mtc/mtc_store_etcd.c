@@ -45,6 +45,7 @@ typedef struct job {
 	int r; /* 0: reply holds a 200 answer; < 0: err says why */
 	char *reply;
 	size_t reply_len;
+	mtc_etcd_result range; /* JOB_RANGE: the reply parsed */
 	char err[256];
 	struct job *next;
 } job;
@@ -79,6 +80,7 @@ typedef struct http_buf {
 
 static void job_free(job *j)
 {
+	mtc_etcd_result_free(&j->range);
 	free(j->body);
 	free(j->reply);
 	free(j);
@@ -243,6 +245,13 @@ static void run_job(etcd_store *s, job *j)
 			s->worker_ep = ep;
 			j->reply = out.p;
 			j->reply_len = out.n;
+			/* Parsed here, not in the loop: every host's state is
+			 * 1.15 MB of JSON at 10,000 hosts, 45-80 ms to parse,
+			 * during which the loop read no socket and a reboot
+			 * storm's frames overflowed their receive buffers. */
+			if (j->kind == JOB_RANGE && mtc_etcd_parse_range(out.p, out.n, s->cfg.etcd_prefix, &j->range,
+									 j->err, sizeof(j->err)) < 0)
+				j->r = -EBADMSG;
 			return;
 		}
 	}
@@ -484,18 +493,14 @@ static void apply_range(etcd_store *s, const mtc_etcd_result *r)
 
 static void on_range_done(etcd_store *s, job *j)
 {
-	mtc_etcd_result r;
-	char msg[256];
-
 	s->range_inflight = false;
-	if (j->r < 0 || mtc_etcd_parse_range(j->reply, j->reply_len, s->cfg.etcd_prefix, &r, msg, sizeof(msg)) < 0) {
-		set_health(s, false, j->r < 0 ? j->err : msg);
+	if (j->r < 0) {
+		set_health(s, false, j->err);
 		return;
 	}
 	set_health(s, true, NULL);
-	s->revision = r.revision;
-	apply_range(s, &r);
-	mtc_etcd_result_free(&r);
+	s->revision = j->range.revision;
+	apply_range(s, &j->range);
 	if (!s->loaded) {
 		s->loaded = true;
 		log_notice("etcd: admin state read at revision %" PRId64, s->revision);
