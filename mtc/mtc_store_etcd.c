@@ -558,8 +558,10 @@ static void on_txn_done(etcd_store *s, job *j)
 			apply_kv(s->a, h, j->lock ? MTC_ETCD_LOCKED : MTC_ETCD_UNLOCKED, rev, "correction");
 			/* The host's sequence is above etcd's revisions (it
 			 * served a file-store agent before): only a bump
-			 * past it can reach it. */
-			if (h->have_nonce && h->applied >= h->cmdseq)
+			 * past it can reach it. Not when it agrees by now:
+			 * it may have applied this very revision already,
+			 * sent by the watch before this reply came. */
+			if (h->have_nonce && h->ep.active && h->applied >= h->cmdseq)
 				agent_send_admin_state(s->a, h, "correction above etcd's revision");
 		} else
 			submit_range(s);
