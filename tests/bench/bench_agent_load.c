@@ -526,7 +526,7 @@ typedef struct storm_probe {
 	int pid;
 	uint64_t t0, t1, next_sample;
 	long long cpu0, cpu1;
-	long rss_max, hwm, drops0[3], drops1[3];
+	long rss_start, rss_max, hwm, drops0[3], drops1[3];
 } storm_probe;
 
 static void probe_sample(storm_probe *p, uint64_t now)
@@ -536,6 +536,8 @@ static void probe_sample(storm_probe *p, uint64_t now)
 	if (now < p->next_sample)
 		return;
 	rss = status_kb(p->pid, "VmRSS:");
+	if (!p->rss_start)
+		p->rss_start = rss;
 	if (rss > p->rss_max)
 		p->rss_max = rss;
 	p->next_sample = now + 100 * USEC_PER_MSEC;
@@ -606,8 +608,9 @@ static void storm_report(const gen *g, const storm_probe *p, int window_s)
 	       "%d over %.0f ms (or never); last Locked %.2f s after the storm began\n",
 	       pct(lat, got, 50) / 1e3, pct(lat, got, 90) / 1e3, pct(lat, got, 99) / 1e3,
 	       got ? lat[got - 1] / 1e3 : -1.0, over, target / 1e3, (double)(last - p->t0) / 1e6);
-	printf("storm: agent over the storm (%.1f s): CPU %.1f %% of one core (all threads, schedstat), RSS max %ld KiB "
-	       "(VmHWM %ld KiB)\n", secs, cpu, p->rss_max, p->hwm);
+	printf("storm: agent over the storm (%.1f s): CPU %.1f %% of one core (all threads, schedstat), RSS %ld KiB at "
+	       "its start, %ld KiB at most (sampled every 100 ms; VmHWM %ld KiB)\n", secs, cpu, p->rss_start, p->rss_max,
+	       p->hwm);
 	printf("storm: UDP receive drops during the storm: RcvbufErrors +%ld; agent sockets +%ld, others +%ld\n",
 	       p->drops1[0] - p->drops0[0], p->drops1[1] - p->drops0[1], p->drops1[2] - p->drops0[2]);
 	printf("storm: generator: %lu frames sent, %lu send errors, %lu commands taken (fresh or duplicate), refused: "
