@@ -93,21 +93,20 @@ bench_agent_scale() {
 	start_agent
 	echo "== 3. agent scale: $H simulated clients x 3 networks, alive every 5 s, ${S} s, 100 flipped to mismatch halfway, rx_coalesce_ms $("$BIN/mtcagent" --dump-config -c "$D/agent.conf" | sed -n 's/^rx_coalesce_ms = //p')"
 	local c0 c1 t0 t1 rx0 rx1 out
-	rx0=$($CTL list --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["frames"]["rx"])')
+	rx0=$(agent_rx)
 	c0=$(proc_cpu_us "$AGENT_PID"); t0=$(now_ms)
 	out=$("$TBIN/bench_agent_load" run "$D/mtc.key" "$H" "$S" 5 100)
 	c1=$(proc_cpu_us "$AGENT_PID"); t1=$(now_ms)
 	echo "$out" | grep '^load:'
-	local json sent rx cpu rss hwm p99
-	json=$($CTL list --json)
-	rx1=$(echo "$json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["frames"]["rx"])')
+	local sent rx cpu rss hwm p99
+	rx1=$(agent_rx)
 	sent=$(echo "$out" | sed -n 's/.*frames_sent=\([0-9]*\).*/\1/p')
 	p99=$(echo "$out" | sed -n 's/.*corrections_p99_us=\(-\?[0-9]*\).*/\1/p')
 	rx=$((rx1 - rx0))
 	cpu=$(awk -v us=$((c1 - c0)) -v ms=$((t1 - t0)) 'BEGIN { printf "%.2f", 100 * us / (ms * 1000) }')
 	rss=$(proc_rss_kb "$AGENT_PID"); hwm=$(proc_hwm_kb "$AGENT_PID")
 	echo "agent: cpu ${cpu}% of one core, RSS $((rss / 1024)) MiB (peak $((hwm / 1024)) MiB), frames sent $sent received $rx lost $((sent - rx))"
-	echo "agent: dropped by agent: $(echo "$json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["dropped"])')"
+	echo "agent: $(ctl_frames)"
 	t_stop_all
 	local met=met
 	awk -v c="$cpu" 'BEGIN { exit !(c <= 5) }' || met="NOT met"
@@ -217,7 +216,6 @@ bench_codec() {
 	"$TBIN/bench_codec" "$(sm 0.3 3)"
 }
 
-# The agent's mtcctl list --json, one Python expression over it (as d).
 # The agent's counters: the last lines of mtcctl list ("frames: rx=N tx=N;
 # dropped: ..."). Not list --json: at 10,000 hosts its reply leaves the
 # agent 27 MiB larger (docs/performance.md), which the RSS figures would
