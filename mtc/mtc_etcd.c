@@ -74,14 +74,31 @@ char *mtc_etcd_range_body(const char *prefix)
 	return dump(json_pack("{s:o, s:o*}", "key", b64(prefix, strlen(prefix)), "range_end", prefix_end(prefix)));
 }
 
+/* The key of host under prefix into key[size]; false on a bad argument. */
+static bool host_key(const char *prefix, const char *host, char *key, size_t size)
+{
+	if (!prefix[0] || strlen(prefix) > MTC_ETCD_PREFIX_MAX || !mtc_hostname_valid(host))
+		return false;
+	snprintf(key, size, "%s%s", prefix, host);
+	return true;
+}
+
+char *mtc_etcd_get_body(const char *prefix, const char *host)
+{
+	char key[MTC_ETCD_PREFIX_MAX + MTC_HOSTNAME_MAX + 1];
+
+	if (!host_key(prefix, host, key, sizeof(key)))
+		return NULL;
+	return dump(json_pack("{s:o}", "key", b64(key, strlen(key))));
+}
+
 char *mtc_etcd_put_body(const char *prefix, const char *host, bool locked)
 {
 	char key[MTC_ETCD_PREFIX_MAX + MTC_HOSTNAME_MAX + 1];
 	const char *value = locked ? "locked" : "unlocked";
 
-	if (!prefix[0] || strlen(prefix) > MTC_ETCD_PREFIX_MAX || !mtc_hostname_valid(host))
+	if (!host_key(prefix, host, key, sizeof(key)))
 		return NULL;
-	snprintf(key, sizeof(key), "%s%s", prefix, host);
 	return dump(json_pack("{s:o, s:o*}", "key", b64(key, strlen(key)), "value", b64(value, strlen(value))));
 }
 
@@ -90,9 +107,8 @@ char *mtc_etcd_reput_body(const char *prefix, const char *host, bool locked, int
 	char key[MTC_ETCD_PREFIX_MAX + MTC_HOSTNAME_MAX + 1], rev[24];
 	const char *value = locked ? "locked" : "unlocked";
 
-	if (!prefix[0] || strlen(prefix) > MTC_ETCD_PREFIX_MAX || !mtc_hostname_valid(host) || mod_revision <= 0)
+	if (mod_revision <= 0 || !host_key(prefix, host, key, sizeof(key)))
 		return NULL;
-	snprintf(key, sizeof(key), "%s%s", prefix, host);
 	snprintf(rev, sizeof(rev), "%" PRId64, mod_revision);
 	return dump(json_pack("{s:[{s:o, s:s, s:s, s:s}], s:[{s:{s:o, s:o}}]}", "compare", "key",
 			      b64(key, strlen(key)), "target", "MOD", "result", "EQUAL", "mod_revision", rev, "success",

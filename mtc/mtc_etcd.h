@@ -41,6 +41,8 @@ void mtc_etcd_result_free(mtc_etcd_result *r);
 /* Request bodies (malloc'd JSON text), NULL on a bad argument or no memory. */
 char *mtc_etcd_range_body(const char *prefix);
 char *mtc_etcd_put_body(const char *prefix, const char *host, bool locked);
+/* A range of host's key alone (a linearizable read of one key). */
+char *mtc_etcd_get_body(const char *prefix, const char *host);
 char *mtc_etcd_watch_body(const char *prefix, int64_t start_revision);
 
 /* A correction's new command sequence: put the same value again only if

@@ -18,39 +18,19 @@ D=$T_DIR
 AGENT_IP=(127.0.1.1 127.0.2.1 127.0.3.1)
 B_IP=(127.0.1.3 127.0.2.3 127.0.3.3)
 NODE_IP=(127.0.1.2 127.0.2.2 127.0.3.2)
-EPS=http://127.0.0.1:23791,http://127.0.0.1:23792,http://127.0.0.1:23793
-CLUSTER=m1=http://127.0.0.1:23801,m2=http://127.0.0.1:23802,m3=http://127.0.0.1:23803
-declare -A ETCD_PID
-
-# start_member N [new|existing]
-start_member() {
-	local n=$1
-	HWM_WRAP= t_spawn "$D/etcd$n.log" etcd --name "m$n" --data-dir "$D/etcd$n" \
-		--listen-client-urls "http://127.0.0.1:2379$n" --advertise-client-urls "http://127.0.0.1:2379$n" \
-		--listen-peer-urls "http://127.0.0.1:2380$n" --initial-advertise-peer-urls "http://127.0.0.1:2380$n" \
-		--initial-cluster "$CLUSTER" --initial-cluster-state "${2:-new}" --initial-cluster-token "t$$" \
-		--heartbeat-interval 100 --election-timeout 500 --logger zap --log-outputs stderr
-	ETCD_PID[$n]=$T_LAST_PID
-}
-ectl() { ETCDCTL_API=3 etcdctl --endpoints "$EPS" --dial-timeout 1s --command-timeout 2s "$@"; }
-healthy() { ectl endpoint health >/dev/null 2>&1; }
+. "$ROOT/tests/etcd-lib.sh"
 
 mtc_world "$D" 1
-# Agent B: its own addresses, control socket and log; same key and hosts.
-store_conf() {
-	printf '[etcd]\nendpoints = %s\nprefix = /mtc/admin/\n' "$EPS" >>"$1"
-	sed -i "s|^\[agent\]|[agent]\nstore = etcd|" "$1"
-}
 store_conf "$D/agent.conf"
 # Agent A sends node-1's cluster copies to a capture socket (127.0.3.9): a
 # command of A's taken off the wire, replayed after B's newer one below.
 sed 's/^cluster = 127.0.3.2$/cluster = 127.0.3.9/' "$D/hosts.conf" >"$D/hostsA.conf"
+# Agent B: its own addresses, control socket and log; same key and hosts.
 sed -e "s|${AGENT_IP[0]}|${B_IP[0]}|; s|${AGENT_IP[1]}|${B_IP[1]}|; s|${AGENT_IP[2]}|${B_IP[2]}|" \
 	-e "s|$D/ctl/agent.sock|$D/ctl/agentB.sock|" "$D/agent.conf" >"$D/agentB.conf"
 for i in 0 1 2; do sed -i "s|^agent_address = ${AGENT_IP[$i]}\$|agent_address = ${AGENT_IP[$i]},${B_IP[$i]}|" "$D/client.conf"; done
 sed -i "s|^hosts_file = $D/hosts.conf\$|hosts_file = $D/hostsA.conf|" "$D/agent.conf"
-for n in 1 2 3; do start_member $n; done
-t_wait_for 30 "etcd cluster healthy" healthy
+etcd_start
 ectl put /mtc/admin/node-1 unlocked >/dev/null
 
 start_agent

@@ -54,6 +54,13 @@ static void test_bodies(void **state)
 	json_decref(j);
 	free(s);
 
+	s = mtc_etcd_get_body("/mtc/admin/", "node-1");
+	j = json_loads(s, 0, NULL);
+	assert_string_equal(field(j, "key"), K_NODE1);
+	assert_null(json_object_get(j, "range_end")); /* that key alone */
+	json_decref(j);
+	free(s);
+
 	s = mtc_etcd_watch_body("/mtc/admin/", 42);
 	j = json_loads(s, 0, NULL);
 	assert_string_equal(field(j, "create_request.key"), K_PREFIX);
@@ -66,6 +73,7 @@ static void test_bodies(void **state)
 	assert_null(mtc_etcd_range_body(""));
 	assert_null(mtc_etcd_put_body("/p/", "bad host", true));
 	assert_null(mtc_etcd_put_body("/p/", "../x", false));
+	assert_null(mtc_etcd_get_body("/p/", "bad host"));
 	assert_null(mtc_etcd_watch_body("/p/", -1));
 	char longp[MTC_ETCD_PREFIX_MAX + 2];
 	memset(longp, 'a', sizeof(longp) - 1);
