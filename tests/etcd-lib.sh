@@ -48,3 +48,29 @@ etcd_put_states() {
 	done
 	[ "${#batch[@]}" -eq 0 ] || printf '\n%s\n\n\n' "$(printf '%s\n' "${batch[@]}")" | ectl txn >/dev/null
 }
+
+# etcd_bed_enter WHAT SCRIPT [COMMAND...]: the prelude of a test on this bed.
+# Skips (and exits) without root, etcd, a network namespace or one of the
+# COMMANDs; otherwise re-runs SCRIPT once in a private network namespace
+# with lo up, then sets up $D (mtc-lib.sh sourced; ETCD_TEST_KEEP=DIR keeps
+# a copy of the logs) and the addresses of agents A and B and the node.
+etcd_bed_enter() {
+	local what=$1 script=$2 c
+	shift 2
+	if [ "$(id -u)" -ne 0 ]; then t_skip "$what: needs root (private network namespace)"; t_done; exit; fi
+	for c in etcd "$@"; do
+		command -v "$c" >/dev/null && continue
+		t_skip "$what: $c not installed (bash scripts/install-deps.sh)"; t_done; exit
+	done
+	if ! unshare -n true 2>/dev/null; then t_skip "$what: cannot create a network namespace here (unshare -n)"; t_done; exit; fi
+	if [ -z "${ETCD_TEST_NETNS:-}" ]; then
+		exec unshare -n env ETCD_TEST_NETNS=1 bash -c 'ip link set lo up && exec bash "$0"' "$script"
+	fi
+	. "$ROOT/tests/mtc-lib.sh"
+	t_tmpdir
+	D=$T_DIR
+	[ -n "${ETCD_TEST_KEEP:-}" ] && T_CLEANUP+=("cp -r $D/. ${ETCD_TEST_KEEP:-}/")
+	AGENT_IP=(127.0.1.1 127.0.2.1 127.0.3.1)
+	B_IP=(127.0.1.3 127.0.2.3 127.0.3.3)
+	NODE_IP=(127.0.1.2 127.0.2.2 127.0.3.2)
+}

@@ -4,21 +4,8 @@
 # one node whose client sends mtcAlive to both. Root only (a private network
 # namespace keeps etcd's ports off the host's); skipped without etcd.
 . "$(dirname "$0")/../lib.sh"
-if [ "$(id -u)" -ne 0 ]; then t_skip "etcd: needs root (private network namespace)"; t_done; exit; fi
-if ! command -v etcd >/dev/null; then t_skip "etcd: etcd not installed (apt-get install etcd-server)"; t_done; exit; fi
-if ! unshare -n true 2>/dev/null; then t_skip "etcd: cannot create a network namespace here (unshare -n)"; t_done; exit; fi
-if [ -z "${ETCD_TEST_NETNS:-}" ]; then
-	exec unshare -n env ETCD_TEST_NETNS=1 bash -c 'ip link set lo up && exec bash "$0"' "$0"
-fi
-. "$ROOT/tests/mtc-lib.sh"
-t_tmpdir
-D=$T_DIR
-# ETCD_TEST_KEEP=DIR: a copy of the logs for a post-mortem.
-[ -n "${ETCD_TEST_KEEP:-}" ] && T_CLEANUP+=("cp -r $D/. ${ETCD_TEST_KEEP:-}/")
-AGENT_IP=(127.0.1.1 127.0.2.1 127.0.3.1)
-B_IP=(127.0.1.3 127.0.2.3 127.0.3.3)
-NODE_IP=(127.0.1.2 127.0.2.2 127.0.3.2)
 . "$ROOT/tests/etcd-lib.sh"
+etcd_bed_enter etcd "$0"
 
 mtc_world "$D" 1
 store_conf "$D/agent.conf"
