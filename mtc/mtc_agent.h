@@ -67,6 +67,7 @@ typedef struct agent {
 	mtc_ratelog unknown_host_log, stale_log, old_boot_log;
 	const mtc_store_ops *store;
 	void *store_data;                     /* the store's own state */
+	bool fleet_net_up[MTC_NET_COUNT];     /* the agent's own socket was up at the last check */
 	unsigned fleet_lines;                 /* stop/return lines logged this second */
 	unsigned long fleet_quiet[2];         /* stops, returns over that budget: summarised */
 	struct control_conn *conns;
@@ -93,8 +94,11 @@ void agent_fleet_on_alive(agent *a, agent_host *h, int net, uint64_t now);
 void agent_fleet_check(agent *a, uint64_t now);
 /* How long a network must be silent to count as missing; 0: not watched. */
 uint64_t agent_missing_ms(const agent *a);
-/* Is h's mtcAlive missing on any provisioned network. */
-bool agent_host_missing(const agent_host *h);
+/* Is h's mtcAlive on net watched: h has an address there and so does the
+ * agent (a network the agent is not on is nobody's silence). */
+bool agent_fleet_watched(const agent *a, const agent_host *h, int net);
+/* Is h's mtcAlive missing on any watched network. */
+bool agent_host_missing(const agent *a, const agent_host *h);
 
 /* mtc_control.c */
 int agent_control_open(agent *a);

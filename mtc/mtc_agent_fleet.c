@@ -19,10 +19,15 @@ uint64_t agent_missing_ms(const agent *a)
 	return (uint64_t)a->cfg.alive_missing_periods * (uint64_t)a->cfg.alive_period * 1000;
 }
 
-bool agent_host_missing(const agent_host *h)
+bool agent_fleet_watched(const agent *a, const agent_host *h, int net)
+{
+	return h->has_dest[net] && a->cfg.net[net].address[0] && a->cfg.alive_missing_periods > 0;
+}
+
+bool agent_host_missing(const agent *a, const agent_host *h)
 {
 	for (int net = 0; net < MTC_NET_COUNT; net++)
-		if (h->has_dest[net] && h->link[net].state == MTC_LINK_MISSING)
+		if (agent_fleet_watched(a, h, net) && h->link[net].state == MTC_LINK_MISSING)
 			return true;
 	return false;
 }
@@ -74,7 +79,7 @@ static void log_stopped(const agent *a, const agent_host *h, unsigned stopped, u
 			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", names[0] ? ", " : "", name);
 			if (h->link[net].missing_ms < oldest)
 				oldest = h->link[net].missing_ms;
-		} else if (h->has_dest[net] && h->link[net].state != MTC_LINK_MISSING) {
+		} else if (agent_fleet_watched(a, h, net) && h->link[net].state != MTC_LINK_MISSING) {
 			snprintf(still + strlen(still), sizeof(still) - strlen(still), "%s%s", still[0] ? ", " : "", name);
 		}
 	}
@@ -85,13 +90,37 @@ static void log_stopped(const agent *a, const agent_host *h, unsigned stopped, u
 			still[0] ? "; still arriving via " : "; none arriving on any network", still);
 }
 
+/* Which networks the agent itself hears on now. While its own socket is
+ * down nobody's silence there is news; when it is back, every host that was
+ * not already missing is watched afresh from now. */
+static unsigned own_networks(agent *a, uint64_t now)
+{
+	unsigned up = 0;
+
+	for (int net = 0; net < MTC_NET_COUNT; net++) {
+		bool is_up = a->cfg.net[net].address[0] && mtc_sock_up(&a->io.socks[net]);
+
+		if (is_up && !a->fleet_net_up[net])
+			for (size_t i = 0; i < a->n_hosts; i++)
+				if (a->hosts[i].link[net].state != MTC_LINK_MISSING)
+					mtc_link_init(&a->hosts[i].link[net], now);
+		a->fleet_net_up[net] = is_up;
+		up |= is_up ? 1u << net : 0;
+	}
+	return up;
+}
+
 void agent_fleet_check(agent *a, uint64_t now)
 {
 	uint64_t missing_ms = agent_missing_ms(a);
+	unsigned up = own_networks(a, now);
 
 	if (a->fleet_quiet[0] || a->fleet_quiet[1])
-		log_warn("mtcAlive stopped for %lu more host network(s) and returned for %lu in the last second "
-			 "(not logged one by one; mtcctl list shows each)", a->fleet_quiet[0], a->fleet_quiet[1]);
+		log_emit_fields(LOG_WARNING, MSGID_ALIVE_STOPPED,
+				(const char *[]){ LOG_FIELD("MTC_STOPPED=%lu", a->fleet_quiet[0]),
+						  LOG_FIELD("MTC_RETURNED=%lu", a->fleet_quiet[1]), NULL },
+				"mtcAlive stopped for %lu more host network(s) and returned for %lu in the last second "
+				"(not logged one by one; mtcctl list shows each)", a->fleet_quiet[0], a->fleet_quiet[1]);
 	a->fleet_quiet[0] = a->fleet_quiet[1] = 0;
 	a->fleet_lines = 0;
 	for (size_t i = 0; i < a->n_hosts; i++) {
@@ -99,7 +128,8 @@ void agent_fleet_check(agent *a, uint64_t now)
 		unsigned stopped = 0;
 
 		for (int net = 0; net < MTC_NET_COUNT; net++)
-			if (h->has_dest[net] && mtc_link_check(&h->link[net], now, missing_ms) == MTC_LINK_STOPPED)
+			if ((up & (1u << net)) && h->has_dest[net] &&
+			    mtc_link_check(&h->link[net], now, missing_ms) == MTC_LINK_STOPPED)
 				stopped |= 1u << net;
 		if (stopped && fleet_budget(a, 0))
 			log_stopped(a, h, stopped, now);

@@ -81,13 +81,13 @@ static void reply_store(agent *a, reply *fd)
 }
 
 /* "  (mtcAlive missing via mgmt, cluster)", or "". */
-static void missing_note(const agent_host *h, char *buf, size_t size)
+static void missing_note(const agent *a, const agent_host *h, char *buf, size_t size)
 {
 	size_t used = 0;
 
 	buf[0] = '\0';
 	for (int net = 0; net < MTC_NET_COUNT && used < size; net++)
-		if (h->has_dest[net] && h->link[net].state == MTC_LINK_MISSING)
+		if (agent_fleet_watched(a, h, net) && h->link[net].state == MTC_LINK_MISSING)
 			used += (size_t)snprintf(buf + used, size - used, "%s%s",
 						 used ? ", " : "  (mtcAlive missing via ", mtc_net_name((unsigned)net));
 	if (used && used < size)
@@ -99,7 +99,7 @@ static size_t missing_hosts(const agent *a)
 	size_t n = 0;
 
 	for (size_t i = 0; i < a->n_hosts; i++)
-		n += agent_host_missing(&a->hosts[i]);
+		n += agent_host_missing(a, &a->hosts[i]);
 	return n;
 }
 
@@ -118,7 +118,7 @@ static void reply_list_text(agent *a, reply *fd)
 
 		for (int net = 0; net < MTC_NET_COUNT; net++)
 			format_age(h->order.last_seen_ms[net], now, age[net], sizeof(age[net]));
-		missing_note(h, note, sizeof(note));
+		missing_note(a, h, note, sizeof(note));
 		n = snprintf(line, sizeof(line), "%-20s %-9s %-9s %-10s %-8s %-8s %-8s %s%s%s\n", h->entry.name,
 			     agent_admin_name(h), reported_name(h->ep.reported), h->configured ? "yes" : "no", age[0],
 			     age[1], age[2], h->ep.active ? "yes" : "no",
@@ -131,8 +131,11 @@ static void reply_list_text(agent *a, reply *fd)
 		     "old_boot=%lu wrong_net=%lu\n", rx, tx, a->drops.bad_auth, a->drops.malformed, a->unknown_host, a->stale, a->old_boot,
 		     a->drops.wrong_net);
 	write_all(fd, line, (size_t)n);
-	n = snprintf(line, sizeof(line), "mtcAlive missing: %zu host(s) on at least one network (after %.0f s of silence)\n",
-		     missing_hosts(a), (double)agent_missing_ms(a) / 1000.0);
+	if (agent_missing_ms(a))
+		n = snprintf(line, sizeof(line), "mtcAlive missing: %zu host(s) on at least one network (after %.0f s of "
+			     "silence)\n", missing_hosts(a), (double)agent_missing_ms(a) / 1000.0);
+	else
+		n = snprintf(line, sizeof(line), "mtcAlive missing: not watched ([agent] alive_missing_periods = 0)\n");
 	write_all(fd, line, (size_t)n);
 }
 
@@ -143,17 +146,17 @@ static json_t *ms_ago(uint64_t seen, uint64_t now)
 
 /* Per network: "up", "missing", "waiting" (none yet since the agent
  * started watching) or "none" (not provisioned for this host). */
-static json_t *alive_json(const agent_host *h)
+static json_t *alive_json(const agent *a, const agent_host *h)
 {
 	const char *s[MTC_NET_COUNT];
 
 	for (int net = 0; net < MTC_NET_COUNT; net++)
-		s[net] = h->has_dest[net] ? mtc_link_state_name(h->link[net].state) : "none";
+		s[net] = agent_fleet_watched(a, h, net) ? mtc_link_state_name(h->link[net].state) : "none";
 	return json_pack("{s:s, s:s, s:s}", "pxeboot", s[0], "mgmt", s[1], "cluster", s[2]);
 }
 
 /* One host of list --json; NULL when out of memory. */
-static json_t *host_json(const agent_host *h, uint64_t now)
+static json_t *host_json(const agent *a, const agent_host *h, uint64_t now)
 {
 	const uint64_t *seen = h->order.last_seen_ms;
 
@@ -161,7 +164,7 @@ static json_t *host_json(const agent_host *h, uint64_t now)
 			 "name", h->entry.name, "admin", agent_admin_name(h), "admin_known", h->admin_known,
 			 "reported", reported_name(h->ep.reported), "configured", h->configured, "last_seen_ms_ago",
 			 "pxeboot", ms_ago(seen[0], now), "mgmt", ms_ago(seen[1], now), "cluster", ms_ago(seen[2], now),
-			 "alive", alive_json(h),
+			 "alive", alive_json(a, h),
 			 "mismatch", h->ep.active, "episodes", (json_int_t)h->ep.episodes, "alives", (json_int_t)h->alives,
 			 "acks", (json_int_t)h->acks, "stale", (json_int_t)h->stale, "reordered", (json_int_t)h->reordered,
 			 "old_boot", (json_int_t)h->old_boot, "boot", (json_int_t)h->order.boot, "cmdseq",
@@ -194,7 +197,7 @@ static void reply_list_json(agent *a, reply *fd)
 	json_t *hosts = json_array(), *d;
 
 	for (size_t i = 0; i < a->n_hosts && hosts; i++)
-		if (json_array_append_new(hosts, host_json(&a->hosts[i], now)) < 0) {
+		if (json_array_append_new(hosts, host_json(a, &a->hosts[i], now)) < 0) {
 			json_decref(hosts);
 			hosts = NULL;
 		}

@@ -809,10 +809,16 @@ static void stop(hostwd *h)
  * seconds later; systemd restarts hostwd, which arms it again. */
 static int failed_start(hostwd *h, int r)
 {
+	hwd_device_kind kind = hwd_device_get_kind(h->device);
+
 	hwd_device_close(h->device, 1);
 	h->device = NULL;
-	log_err("hostwd did not start: the watchdog device was disarmed (magic close); nothing resets this node "
-		"on a hang until hostwd runs");
+	if (kind == HWD_DEV_NONE)
+		log_err("hostwd did not start");
+	else
+		log_err("hostwd did not start: the watchdog device was disarmed (magic close 'V' written; a driver "
+			"built or loaded with nowayout keeps counting and resets the node); nothing else resets this "
+			"node on a hang until hostwd runs");
 	return r;
 }
 

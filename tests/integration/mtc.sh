@@ -193,6 +193,18 @@ t_wait_line "$D/agent.log" 'node-1: mtcAlive stopped via' "$n0"
 t_check "fleet: a silent node is one line naming all three networks" \
 	t_has_line "$D/agent.log" 'node-1: mtcAlive stopped via pxeboot, mgmt, cluster: .*none arriving on any network' "$n0"
 start_client
+# A network the agent is not on (no [cluster] address) is nobody's silence.
+cp "$D/agent.conf" "$D/agent.conf.full"
+sed -i '/^\[cluster\]/,/^\[/ s/^address = .*/address =/' "$D/agent.conf"
+hup "$AGENT_PID" "$D/agent.log" "$AGENT_HUP"
+t_wait_for 10 "node-1's mtcAlive back on pxeboot and mgmt" \
+	t_json 'd["hosts"][0]["alive"]["pxeboot"] == "up" and d["hosts"][0]["alive"]["mgmt"] == "up"' $CTL list --json
+n0=$(t_lines "$D/agent.log")
+sleep 3   # absence proof: 1.5 missing windows with the agent off cluster
+t_check "fleet: a network the agent is not on is never reported missing (alive: none; no line)" sh -c \
+	"! tail -n +$((n0 + 1)) '$D/agent.log' | grep -q 'stopped via' && $CTL list --json | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(not (d[\"hosts\"][0][\"alive\"][\"cluster\"] == \"none\" and d[\"alive_missing\"][\"hosts\"] == 0))'"
+cp "$D/agent.conf.full" "$D/agent.conf"
+hup "$AGENT_PID" "$D/agent.log" "$AGENT_HUP"
 
 stop_pid "$CLIENT_PID"
 
