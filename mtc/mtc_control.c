@@ -171,6 +171,17 @@ static json_t *host_json(const agent *a, const agent_host *h, uint64_t now)
 			 (json_int_t)h->cmdseq, "applied", (json_int_t)h->applied);
 }
 
+/* Store text carries paths and libcurl's words, cut to a length that may
+ * split a UTF-8 sequence, which jansson refuses (and the whole list with
+ * it): keep printable ASCII, '?' for anything else. */
+static char *ascii_only(char *s)
+{
+	for (char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			*p = '?';
+	return s;
+}
+
 /* The store's health as data: what the "store:" line says in words. */
 static json_t *store_health_json(agent *a)
 {
@@ -179,7 +190,7 @@ static json_t *store_health_json(agent *a)
 	a->store->health(a, &sh);
 	return json_pack("{s:s, s:b, s:b, s:I, s:f, s:s}", "kind", a->store->name, "loaded", sh.loaded, "healthy",
 			 sh.healthy, "revision", (json_int_t)sh.revision, "unavailable_s", sh.unavailable_s, "error",
-			 sh.error);
+			 ascii_only(sh.error));
 }
 
 static int append_to_reply(const char *buf, size_t size, void *userdata)
@@ -214,7 +225,7 @@ static void reply_list_json(agent *a, reply *fd)
 		/* Which store holds admin state, and whether it answers (as the
 		 * text list's last line). */
 		a->store->describe(a, store, sizeof(store));
-		if (json_object_set_new(d, "store", json_string(store)) < 0 ||
+		if (json_object_set_new(d, "store", json_string(ascii_only(store))) < 0 ||
 		    json_object_set_new(d, "store_health", store_health_json(a)) < 0 ||
 		    json_object_set_new(d, "alive_missing", json_pack("{s:I, s:I}", "after_ms",
 				(json_int_t)agent_missing_ms(a), "hosts", (json_int_t)missing_hosts(a))) < 0) {
