@@ -1,9 +1,17 @@
-/* [agent] store = file: admin state in state_file on this controller,
- * rewritten atomically at every change. */
+/* [agent] store = file: admin state in state_file on this controller.
+ * The file is a log of "HOST STATE SEQUENCE" lines, the last line of a host
+ * winning: a change appends one line and fsyncs it (a whole rewrite of a
+ * 10,000-host file per lock cost ~2.5 ms plus fsync jitter: lock p99 12 ms
+ * against a 5 ms target). It is rewritten compacted, atomically, at start
+ * and when the log has grown well past the host count. A line cut by a
+ * crash (no newline) was never acknowledged and is ignored. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "fileops.h"
 #include "log.h"
@@ -11,8 +19,17 @@
 #include "util.h"
 
 typedef struct file_store {
-	bool suspect; /* the state file could not be read or parsed: kept aside before rewriting */
+	bool suspect;    /* the state file could not be read or parsed: kept aside before rewriting */
+	int fd;          /* state_file opened O_APPEND after the last rewrite; -1: rewrite next time */
+	size_t appended; /* lines appended since that rewrite */
 } file_store;
+
+/* Compact once the appended lines reach this (amortised: a rewrite per
+ * this many changes). */
+static size_t append_limit(const agent *a)
+{
+	return a->n_hosts * 4 + 1000;
+}
 
 /* A file we could not read or parse may hold what an operator needs:
  * keep it aside instead of silently replacing it. */
@@ -35,15 +52,21 @@ static int keep_aside(agent *a, file_store *fs)
 	return 0;
 }
 
+/* The whole state, compacted, written atomically; then the log is
+ * reopened for appending (the rename replaced the file). */
 static int save_state(agent *a)
 {
+	file_store *fs = a->store_data;
 	size_t size = a->n_hosts * (MTC_HOSTNAME_MAX + 32) + 128, used = 0;
 	char *buf;
 	int r;
 
-	r = keep_aside(a, a->store_data);
+	r = keep_aside(a, fs);
 	if (r < 0)
 		return r;
+	if (fs->fd >= 0)
+		close(fs->fd);
+	fs->fd = -1;
 	buf = malloc(size);
 	if (!buf)
 		return -ENOMEM;
@@ -60,9 +83,45 @@ static int save_state(agent *a)
 	}
 	r = fileops_write_atomic(a->cfg.state_file, buf, used, 0644);
 	free(buf);
-	if (r < 0)
+	if (r < 0) {
 		log_err("cannot persist admin state to %s: %s", a->cfg.state_file, strerror(-r));
-	return r;
+		return r;
+	}
+	fs->fd = open(a->cfg.state_file, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	fs->appended = 0;
+	return 0;
+}
+
+/* Still the file at state_file (not removed or replaced behind us)? */
+static bool append_target_ok(const agent *a, int fd)
+{
+	struct stat at, st;
+
+	return fd >= 0 && fstat(fd, &at) == 0 && at.st_nlink > 0 && stat(a->cfg.state_file, &st) == 0 &&
+	       st.st_ino == at.st_ino && st.st_dev == at.st_dev;
+}
+
+/* One host's change: appended and fsynced, or the whole file rewritten
+ * when the log is long, cannot be appended to, or is not ours any more. A
+ * failed append is cut back off, so nothing half-written stays. */
+static int save_host(agent *a, const agent_host *h)
+{
+	file_store *fs = a->store_data;
+	char line[MTC_HOSTNAME_MAX + 32];
+	struct stat st;
+	int n;
+
+	if (fs->suspect || fs->appended >= append_limit(a) || !append_target_ok(a, fs->fd) || fstat(fs->fd, &st) < 0)
+		return save_state(a);
+	n = snprintf(line, sizeof(line), "%s %s %u\n", h->entry.name, agent_admin_name(h), h->cmdseq);
+	if (write(fs->fd, line, (size_t)n) == n && fsync(fs->fd) == 0) {
+		fs->appended++;
+		return 0;
+	}
+	log_err("cannot append to admin state %s: %m; rewriting it whole", a->cfg.state_file);
+	if (ftruncate(fs->fd, st.st_size) < 0 || fsync(fs->fd) < 0)
+		log_err("cannot cut a failed append off %s: %m", a->cfg.state_file);
+	return save_state(a);
 }
 
 /* One line of the state file; false if malformed. */
@@ -106,6 +165,7 @@ static int file_open(agent *a)
 
 	if (!fs)
 		return -ENOMEM;
+	fs->fd = -1;
 	a->store_data = fs;
 	service_clean_leftovers(a->cfg.state_file);
 	f = fopen(a->cfg.state_file, "re");
@@ -116,12 +176,18 @@ static int file_open(agent *a)
 			fs->suspect = true;
 		}
 		log_unknown_hosts(a);
-		return 0;
+		return 0; /* written at the first change */
 	}
 	while (fgets(line, sizeof(line), f)) {
 		lineno++;
 		if (line[0] == '#' || line[0] == '\n')
 			continue;
+		if (!strchr(line, '\n') && feof(f)) {
+			/* Cut by a crash mid-append: never acknowledged. */
+			log_warn("%s:%u: last line incomplete (a change cut by a crash, never acknowledged); ignored",
+				 a->cfg.state_file, lineno);
+			break;
+		}
 		if (!load_line(a, line, lineno)) {
 			log_err("%s:%u: malformed line; hosts without a valid line are unknown and treated as locked",
 				a->cfg.state_file, lineno);
@@ -130,12 +196,20 @@ static int file_open(agent *a)
 	}
 	fclose(f);
 	log_unknown_hosts(a);
+	/* Compacted now: the log starts clean (no line cut by a crash for the
+	 * next append to run into). A failure is logged; the first change
+	 * tries again and reports it to the operator. */
+	save_state(a);
 	return 0;
 }
 
 static void file_close(agent *a)
 {
-	free(a->store_data);
+	file_store *fs = a->store_data;
+
+	if (fs && fs->fd >= 0)
+		close(fs->fd);
+	free(fs);
 	a->store_data = NULL;
 }
 
@@ -149,7 +223,7 @@ static void file_set_admin(agent *a, agent_host *h, bool lock, mtc_store_done_fn
 	h->admin_known = true;
 	/* Every admin change is a new command, newer than any the host applied. */
 	h->cmdseq = mtc_order_new_cmdseq(h->cmdseq, h->applied);
-	if (save_state(a) < 0) {
+	if (save_host(a, h) < 0) {
 		mtc_episode_set_admin(&h->ep, was, util_now_ms());
 		h->admin_known = was_known;
 		h->cmdseq = was_seq;

@@ -125,8 +125,26 @@ done
 $CTL lock node-1 >/dev/null
 wait_for 3 test -e "$(flag)"
 stop_pid "$AGENT_PID"
+# The state file is a log, the last line of a host winning; a line cut by a
+# crash mid-append (no newline) was never acknowledged: ignored.
+printf 'node-1 unlocked 999' >>"$D/ctl/admin.state"
+: >"$D/agent.log"
 start_agent
 t_check "agent restart: admin state survives" sh -c "$CTL list | grep -q '^node-1 *locked'"
+t_check "agent restart: a last line cut by a crash is ignored and said so" \
+	grep -q 'admin.state:[0-9]*: last line incomplete (a change cut by a crash, never acknowledged); ignored' "$D/agent.log"
+t_check "agent restart: the state file is rewritten compacted (one line for node-1, locked)" \
+	sh -c "[ \$(grep -c '^node-1 ' '$D/ctl/admin.state') -eq 1 ] && grep -qE '^node-1 locked [0-9]+$' '$D/ctl/admin.state'"
+$CTL unlock node-1 >/dev/null; $CTL lock node-1 >/dev/null
+t_check "a change appends one line (3 lines for node-1 after unlock, lock; the last wins)" \
+	sh -c "[ \$(grep -c '^node-1 ' '$D/ctl/admin.state') -eq 3 ] && tail -1 '$D/ctl/admin.state' | grep -qE '^node-1 locked [0-9]+$'"
+# The file removed behind the agent's back: the next change writes it whole.
+rm -f "$D/ctl/admin.state"
+$CTL unlock node-1 >/dev/null
+t_check "state file removed while running: the next change recreates it whole" \
+	grep -qE '^node-1 unlocked [0-9]+$' "$D/ctl/admin.state"
+$CTL lock node-1 >/dev/null
+wait_for 3 test -e "$(flag)"
 
 # --- client restart with a backup restores the flag before the first mtcAlive
 stop_pid "$CLIENT_PID"
