@@ -2,6 +2,7 @@
  * line in, a reply out, both driven by the event loop so no client can
  * hold it. */
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -319,6 +320,7 @@ static void handle_control(agent *a, control_conn *c, char *req)
 static void conn_close(control_conn *c)
 {
 	control_conn **pp;
+	bool big;
 
 	for (pp = &c->a->conns; *pp; pp = &(*pp)->next)
 		if (*pp == c) {
@@ -329,8 +331,14 @@ static void conn_close(control_conn *c)
 	sd_event_source_unref(c->io);
 	sd_event_source_unref(c->deadline);
 	close(c->fd);
+	big = c->out.cap > 64 * 1024;
 	free(c->out.buf);
 	free(c);
+	/* A list of 10,000 hosts (JSON document and reply, many small blocks)
+	 * would otherwise stay in the heap: 27 MiB more RSS after one
+	 * mtcctl list --json, measured by bench 6/7. */
+	if (big)
+		malloc_trim(0);
 }
 
 static int conn_on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
