@@ -174,6 +174,13 @@ static void handle_report(agent *a, agent_host *h, const mtc_frame *f, int net, 
 		log_info("%s: Ack of %u via %s: %s", h->entry.name, f->cmdseq, mtc_net_name((unsigned)net),
 			 locked ? "locked" : "unlocked");
 	}
+	/* The store's first read is on its way (ms after an etcd agent's
+	 * start): the host is judged once its admin state is known, not on
+	 * "unknown", which would flip every unlocked node at each start. */
+	if (a->store_pending) {
+		h->ep.reported = locked ? MTC_REPORTED_LOCKED : MTC_REPORTED_UNLOCKED;
+		return;
+	}
 	d = mtc_episode_on_report(&h->ep, locked, now, (uint64_t)a->cfg.resend_interval_ms);
 	if (d.log)
 		log_emit_fields(LOG_WARNING, MSGID_LOCK_CORRECTION,

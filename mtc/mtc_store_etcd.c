@@ -490,6 +490,8 @@ static void set_health(etcd_store *s, bool ok, const char *err)
 	if (!ok)
 		snprintf(s->last_error, sizeof(s->last_error), "%s", err);
 	s->healthy = ok;
+	if (!ok)
+		s->a->store_pending = false; /* no read coming soon: unknown is locked */
 }
 
 static void submit_range(etcd_store *s);
@@ -562,6 +564,7 @@ static void on_range_done(etcd_store *s, job *j)
 	apply_range(s, &j->range);
 	if (!s->loaded) {
 		s->loaded = true;
+		s->a->store_pending = false;
 		log_notice("etcd: admin state read at revision %" PRId64, s->revision);
 		for (size_t i = 0; i < s->a->n_hosts; i++)
 			if (!s->a->hosts[i].admin_known)
@@ -807,6 +810,7 @@ static int etcd_open(agent *a)
 	s->cfg = a->cfg;
 	s->pipe[0] = s->pipe[1] = -1;
 	s->healthy = true; /* until the first request says otherwise */
+	a->store_pending = true;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
@@ -885,11 +889,6 @@ static void etcd_correct(agent *a, agent_host *h, const char *why)
 	etcd_store *s = a->store_data;
 	job *j;
 
-	/* The first read is on its way (ms after start): wait for it rather
-	 * than correct a host on "unknown" and flip every unlocked node once
-	 * at each agent start; the episode's resend asks again. */
-	if (!s->loaded && s->healthy)
-		return;
 	if ((!s->loaded || !s->healthy) && behind_while_cut_off(s, h))
 		return;
 	if (h->store_rev == 0 || h->applied < mtc_etcd_cmdseq(h->store_rev)) {
