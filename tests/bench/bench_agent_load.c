@@ -200,7 +200,7 @@ static void gen_open(gen *g, const char *keyfile, int H, int period, bool storm)
 			g->tx_fd[n] = g->rx_fd[g->n_rx++] = open_udp("0.0.0.0", 0);
 	}
 	for (int s = 0; s < SOURCES && !storm; s++) {
-		char ip[INET_ADDRSTRLEN];
+		char ip[32];
 
 		snprintf(ip, sizeof(ip), "127.10.0.%d", s + 1);
 		g->src_fd[s] = open_udp(ip, 0);
