@@ -87,10 +87,15 @@ t_check "list --json of 4001 hosts (a reply far over one read): valid JSON, ever
 	t_json 'len(d["hosts"]) == 4001' $CTL list --json
 $CTL list --json >/dev/null
 # The document and reply are freed and given back (malloc_trim): without,
-# the agent kept ~20 MiB more after two lists of 4001 hosts.
-wait_for 3 sh -c "[ \$(awk '/^VmRSS/ {print \$2}' /proc/$AGENT_PID/status) -lt $((rss0 + 6144)) ]"
-t_check "after two list --json of 4001 hosts the agent's RSS is back near where it was ($rss0 -> $(rss) kB, bound +6 MiB)" \
-	test "$(rss)" -lt $((rss0 + 6144))
+# the agent kept ~20 MiB more after two lists of 4001 hosts. Not under
+# ASan, whose allocator keeps freed memory in quarantine by design.
+if nm "$BIN/mtcagent" 2>/dev/null | grep -q __asan_init; then
+	t_skip "agent RSS after large lists: sanitizer build (ASan's allocator keeps freed memory)"
+else
+	wait_for 3 sh -c "[ \$(awk '/^VmRSS/ {print \$2}' /proc/$AGENT_PID/status) -lt $((rss0 + 6144)) ]"
+	t_check "after two list --json of 4001 hosts the agent's RSS is back near where it was ($rss0 -> $(rss) kB, bound +6 MiB)" \
+		test "$(rss)" -lt $((rss0 + 6144))
+fi
 for i in $(seq 1 20); do $CTL list 2>/dev/null | head -1 >/dev/null; done
 # Absence proof: the agent meets the last hang-up after mtcctl is gone; it
 # has 1 s to die of it, and must then still answer.
