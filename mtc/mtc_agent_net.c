@@ -228,12 +228,8 @@ int agent_on_recover_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	mtc_netio_recover(&a->io);
 	agent_fleet_check(a, util_now_ms());
 	mtc_daemon_flush_drop_logs(&a->drops);
-	if (mtc_ratelog_flush(&a->stale_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
-		log_warn("%lu more stale frame(s) dropped in the last %d s (%lu so far)", n,
-			 MTC_DROP_LOG_INTERVAL_MS / 1000, a->stale);
-	if (mtc_ratelog_flush(&a->old_boot_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
-		log_warn("%lu more frame(s) of an older boot dropped in the last %d s (%lu so far)", n,
-			 MTC_DROP_LOG_INTERVAL_MS / 1000, a->old_boot);
+	mtc_daemon_flush_drop_log(&a->stale_log, "stale frame(s) dropped", "", a->stale);
+	mtc_daemon_flush_drop_log(&a->old_boot_log, "frame(s) of an older boot dropped", "", a->old_boot);
 	mtc_ratelog_flush(&a->unknown_host_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n);
 	return service_rearm(s, usec, USEC_PER_SEC);
 }

@@ -268,17 +268,18 @@ int mtc_daemon_decode(const mtc_key *key, int net, const uint8_t *buf, size_t le
 	return 0;
 }
 
-void mtc_daemon_flush_drop_logs(mtc_rx_drops *d)
+void mtc_daemon_flush_drop_log(mtc_ratelog *rl, const char *what, const char *tail, unsigned long total)
 {
 	unsigned long n;
 
-	if (mtc_ratelog_flush(&d->bad_auth_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
-		log_warn("%lu more frame(s) failed authentication in the last %d s (%lu so far)", n,
-			 MTC_DROP_LOG_INTERVAL_MS / 1000, d->bad_auth);
-	if (mtc_ratelog_flush(&d->malformed_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
-		log_warn("%lu more malformed frame(s) dropped in the last %d s (%lu so far)", n,
-			 MTC_DROP_LOG_INTERVAL_MS / 1000, d->malformed);
-	if (mtc_ratelog_flush(&d->wrong_net_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
-		log_warn("%lu more frame(s) sent on another network dropped in the last %d s (%lu so far)", n,
-			 MTC_DROP_LOG_INTERVAL_MS / 1000, d->wrong_net);
+	if (mtc_ratelog_flush(rl, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
+		log_warn("%lu more %s in the last %d s%s (%lu so far)", n, what, MTC_DROP_LOG_INTERVAL_MS / 1000, tail,
+			 total);
+}
+
+void mtc_daemon_flush_drop_logs(mtc_rx_drops *d)
+{
+	mtc_daemon_flush_drop_log(&d->bad_auth_log, "frame(s) failed authentication", "", d->bad_auth);
+	mtc_daemon_flush_drop_log(&d->malformed_log, "malformed frame(s) dropped", "", d->malformed);
+	mtc_daemon_flush_drop_log(&d->wrong_net_log, "frame(s) sent on another network dropped", "", d->wrong_net);
 }

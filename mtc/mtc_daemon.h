@@ -82,6 +82,10 @@ int mtc_daemon_decode(const mtc_key *key, int net, const uint8_t *buf, size_t le
 /* From a timer: the summary lines of drops suppressed in the last interval. */
 void mtc_daemon_flush_drop_logs(mtc_rx_drops *d);
 
+/* From a timer, for one drop class: if rl held lines back and its interval
+ * is over, "N more WHAT in the last 10 s[TAIL] (TOTAL so far)". */
+void mtc_daemon_flush_drop_log(mtc_ratelog *rl, const char *what, const char *tail, unsigned long total);
+
 /* "a.b.c.d:port" of a sender, in a static buffer per call site slot (0, 1). */
 const char *mtc_addr_str(const struct sockaddr_in *sa, char *buf, size_t size);
 

@@ -281,12 +281,8 @@ static int on_recover_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 	recover(c);
 	mtc_daemon_flush_drop_logs(&c->drops);
-	if (mtc_ratelog_flush(&c->stale_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
-		log_warn("%lu more command(s) dropped in the last %d s: no recent nonce (%lu so far)", n,
-			 MTC_DROP_LOG_INTERVAL_MS / 1000, c->stale);
-	if (mtc_ratelog_flush(&c->old_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
-		log_warn("%lu more command(s) dropped in the last %d s: older than the last applied (%lu so far)", n,
-			 MTC_DROP_LOG_INTERVAL_MS / 1000, c->old);
+	mtc_daemon_flush_drop_log(&c->stale_log, "command(s) dropped", ": no recent nonce", c->stale);
+	mtc_daemon_flush_drop_log(&c->old_log, "command(s) dropped", ": older than the last applied", c->old);
 	mtc_ratelog_flush(&c->wrong_host_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n);
 	return service_rearm(s, usec, (uint64_t)c->cfg.recover_interval * USEC_PER_SEC);
 }
