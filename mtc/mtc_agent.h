@@ -67,7 +67,6 @@ typedef struct agent {
 	mtc_ratelog unknown_host_log, stale_log, old_boot_log;
 	const mtc_store_ops *store;
 	void *store_data;                     /* the store's own state */
-	bool store_pending;                   /* the store's first read is on its way: judge no report yet */
 	bool fleet_net_up[MTC_NET_COUNT];     /* the agent's own socket was up at the last check */
 	unsigned fleet_lines;                 /* stop/return lines logged this second */
 	unsigned long fleet_quiet[2];         /* stops, returns over that budget: summarised */

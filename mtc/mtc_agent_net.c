@@ -177,7 +177,7 @@ static void handle_report(agent *a, agent_host *h, const mtc_frame *f, int net, 
 	/* The store's first read is on its way (ms after an etcd agent's
 	 * start): the host is judged once its admin state is known, not on
 	 * "unknown", which would flip every unlocked node at each start. */
-	if (a->store_pending) {
+	if (a->store->first_read_pending && a->store->first_read_pending(a)) {
 		h->ep.reported = locked ? MTC_REPORTED_LOCKED : MTC_REPORTED_UNLOCKED;
 		return;
 	}

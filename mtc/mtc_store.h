@@ -40,6 +40,9 @@ struct mtc_store_ops {
 	/* One line for mtcctl list and the start message: kind, where, health. */
 	void (*describe)(agent *a, char *buf, size_t size);
 	void (*health)(agent *a, mtc_store_health *ret);
+	/* Optional: the first read is on its way (ms after start), so no
+	 * host's admin state is known yet; NULL: never (read at open). */
+	bool (*first_read_pending)(agent *a);
 };
 
 extern const mtc_store_ops mtc_store_file_ops;

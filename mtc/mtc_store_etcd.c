@@ -490,8 +490,6 @@ static void set_health(etcd_store *s, bool ok, const char *err)
 	if (!ok)
 		snprintf(s->last_error, sizeof(s->last_error), "%s", err);
 	s->healthy = ok;
-	if (!ok)
-		s->a->store_pending = false; /* no read coming soon: unknown is locked */
 }
 
 static void submit_range(etcd_store *s);
@@ -564,7 +562,6 @@ static void on_range_done(etcd_store *s, job *j)
 	apply_range(s, &j->range);
 	if (!s->loaded) {
 		s->loaded = true;
-		s->a->store_pending = false;
 		log_notice("etcd: admin state read at revision %" PRId64, s->revision);
 		for (size_t i = 0; i < s->a->n_hosts; i++)
 			if (!s->a->hosts[i].admin_known)
@@ -810,7 +807,6 @@ static int etcd_open(agent *a)
 	s->cfg = a->cfg;
 	s->pipe[0] = s->pipe[1] = -1;
 	s->healthy = true; /* until the first request says otherwise */
-	a->store_pending = true;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
@@ -938,6 +934,15 @@ static void etcd_health(agent *a, mtc_store_health *ret)
 	snprintf(ret->error, sizeof(ret->error), "%s", s->healthy ? "" : s->last_error);
 }
 
+/* Not read yet and no request failed: the read is coming. After a failure
+ * no read is coming soon, and unknown is locked. */
+static bool etcd_first_read_pending(agent *a)
+{
+	const etcd_store *s = a->store_data;
+
+	return !s->loaded && s->healthy;
+}
+
 const mtc_store_ops mtc_store_etcd_ops = {
 	.name = "etcd",
 	.open = etcd_open,
@@ -946,4 +951,5 @@ const mtc_store_ops mtc_store_etcd_ops = {
 	.correct = etcd_correct,
 	.describe = etcd_describe,
 	.health = etcd_health,
+	.first_read_pending = etcd_first_read_pending,
 };
