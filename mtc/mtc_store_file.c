@@ -92,13 +92,14 @@ static int save_state(agent *a)
 	return 0;
 }
 
-/* Still the file at state_file (not removed or replaced behind us)? */
-static bool append_target_ok(const agent *a, int fd)
+/* Still the file at state_file (not removed or replaced behind us)? at:
+ * the open file's stat, for its size. */
+static bool append_target_ok(const agent *a, int fd, struct stat *at)
 {
-	struct stat at, st;
+	struct stat st;
 
-	return fd >= 0 && fstat(fd, &at) == 0 && at.st_nlink > 0 && stat(a->cfg.state_file, &st) == 0 &&
-	       st.st_ino == at.st_ino && st.st_dev == at.st_dev;
+	return fd >= 0 && fstat(fd, at) == 0 && at->st_nlink > 0 && stat(a->cfg.state_file, &st) == 0 &&
+	       st.st_ino == at->st_ino && st.st_dev == at->st_dev;
 }
 
 /* One host's change: appended and fsynced, or the whole file rewritten
@@ -111,7 +112,7 @@ static int save_host(agent *a, const agent_host *h)
 	struct stat st;
 	int n;
 
-	if (fs->suspect || fs->appended >= append_limit(a) || !append_target_ok(a, fs->fd) || fstat(fs->fd, &st) < 0)
+	if (fs->suspect || fs->appended >= append_limit(a) || !append_target_ok(a, fs->fd, &st))
 		return save_state(a);
 	n = snprintf(line, sizeof(line), "%s %s %u\n", h->entry.name, agent_admin_name(h), h->cmdseq);
 	if (write(fs->fd, line, (size_t)n) == n && fsync(fs->fd) == 0) {
