@@ -91,5 +91,14 @@ ctl() { "$BIN/mtcctl" -c "$D/agent.conf" "$@"; }
 fit_fail_net() { : >"$D/node/fit/drop_rx_$1"; : >"$D/node/fit/drop_tx_$1"; }
 fit_heal_net() { rm -f "$D/node/fit/drop_rx_$1" "$D/node/fit/drop_tx_$1"; }
 
+# start_capture ADDR PORT OUT SECONDS: netpoke takes one datagram sent to
+# ADDR:PORT within SECONDS into OUT (hex); returns once its socket is bound
+# (python3 may take a second to get there). CAP: its pid, to wait for.
+start_capture() {
+	python3 "$ROOT/tests/tools/netpoke.py" udp-capture "$1" "$2" "$3" "$4" 1 "$3.ready" &
+	CAP=$!
+	t_wait_for 15 "the capture socket on $1:$2 (netpoke ready file)" test -e "$3.ready"
+}
+
 flag() { echo "$D/node/run/.node_locked"; }
 backup() { echo "$D/node/persist/.node_locked"; }

@@ -40,9 +40,7 @@ unlocked() { ! test -e "$(flag)"; }
 
 # --- lock via A reaches the node ---
 POKE="python3 $ROOT/tests/tools/netpoke.py"
-$POKE udp-capture 127.0.3.9 2115 "$D/capturedA" 10 1 "$D/capturedA.ready" &
-CAP=$!
-t_wait_for 15 "the capture socket on 127.0.3.9:2115 (netpoke ready file)" test -e "$D/capturedA.ready"
+start_capture 127.0.3.9 2115 "$D/capturedA" 10
 out=$(ctlA lock node-1 2>&1); rc=$?
 t_match "lock via A: ok (rc=$rc)" "^ok: node-1 locked" "$out"
 wait_for 10 locked

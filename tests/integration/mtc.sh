@@ -270,11 +270,7 @@ sed -i 's/^cluster = 127.0.3.2/cluster = 127.0.3.9/' "$D/hosts.conf"
 hup "$AGENT_PID" "$D/agent.log" "$AGENT_HUP"
 start_client
 wait_for 10 sh -c "$CTL list | grep -q 'node-1 .*unlocked *unlocked'"
-# The capture creates its ready file once bound; python3 may take a second
-# to get there.
-$POKE udp-capture 127.0.3.9 2115 "$D/captured" 5 1 "$D/captured.ready" &
-CAP=$!
-t_wait_for 15 "the capture socket on 127.0.3.9:2115 (netpoke udp-capture ready file)" test -e "$D/captured.ready"
+start_capture 127.0.3.9 2115 "$D/captured" 5
 $CTL lock node-1 >/dev/null
 wait "$CAP"
 t_check "captured a Locked frame off the wire" test -s "$D/captured"

@@ -92,13 +92,11 @@ fi
 # copy); pxeboot and mgmt still reach the agent.
 stop_pid "$CLIENT_PID"
 sed -i '/^\[cluster\]/,/^\[/ s/^agent_address = .*/agent_address = 127.0.3.9/' "$D/client.conf"
-$POKE udp-capture 127.0.3.9 2101 "$D/alive-oldboot" 10 1 &
-CAP=$!
+start_capture 127.0.3.9 2101 "$D/alive-oldboot" 10
 start_client
 wait "$CAP"
 stop_pid "$CLIENT_PID"
-$POKE udp-capture 127.0.3.9 2101 "$D/alive-oldframe" 10 1 &
-CAP=$!
+start_capture 127.0.3.9 2101 "$D/alive-oldframe" 10
 : >"$D/client.log"
 start_client
 wait "$CAP"
@@ -146,9 +144,7 @@ wait_for 3 grep -q 'configuration reloaded' "$D/agent.log"
 start_client
 wait_for 5 reports unlocked
 fit_fail_net pxeboot; fit_fail_net mgmt
-$POKE udp-capture 127.0.3.9 2115 "$D/stolen" 10 1 "$D/stolen.ready" &
-CAP=$!
-t_wait_for 15 "the capture socket on 127.0.3.9:2115 (netpoke ready file)" test -e "$D/stolen.ready"
+start_capture 127.0.3.9 2115 "$D/stolen" 10
 $CTL lock node-1 >/dev/null
 wait "$CAP"
 t_check "stolen: a Locked frame taken off the wire before delivery (setup)" test -s "$D/stolen"
