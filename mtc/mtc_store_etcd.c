@@ -71,6 +71,7 @@ typedef struct etcd_store {
 	bool range_inflight, loaded, healthy;
 	int64_t revision;
 	uint64_t unhealthy_since;
+	uint64_t range_failed_ms; /* when the last range failed (0: none) */
 	char last_error[400];
 } etcd_store;
 
@@ -552,6 +553,7 @@ static void on_range_done(etcd_store *s, job *j)
 {
 	s->range_inflight = false;
 	if (j->r < 0) {
+		s->range_failed_ms = util_now_ms();
 		set_health(s, false, j->err);
 		return;
 	}
@@ -885,6 +887,15 @@ static void etcd_correct(agent *a, agent_host *h, const char *why)
 	etcd_store *s = a->store_data;
 	job *j;
 
+	/* Never read: before acting on "unknown" ask etcd, unless a read is
+	 * on its way or one failed within the last second (then unknown is
+	 * locked). Otherwise an agent whose reads failed until etcd came back
+	 * re-locks a node the other agent just unlocked, in the up to 2 s
+	 * before its next poll. The episode's resend asks again. */
+	if (!s->loaded && (s->range_inflight || util_now_ms() - s->range_failed_ms >= 1000)) {
+		submit_range(s);
+		return;
+	}
 	if ((!s->loaded || !s->healthy) && behind_while_cut_off(s, h))
 		return;
 	if (h->store_rev == 0 || h->applied < mtc_etcd_cmdseq(h->store_rev)) {
