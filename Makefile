@@ -69,7 +69,7 @@ PMH_LIB_SRC := pmon-hooks/pmonhook.c
 PMH_EVAL_SRC := pmon-hooks/pmh_eval.c pmon-hooks/pmh_config.c pmon-hooks/pmh_json.c
 # The agent's own parts (they share its state, mtc/mtc_agent.h): linked into
 # mtcagent only, not into the library the other binaries and tests use.
-AGENT_SRC := mtc/mtc_agent_net.c mtc/mtc_agent_fleet.c mtc/mtc_control.c $(wildcard mtc/mtc_store*.c)
+AGENT_SRC := mtc/mtc_agent_net.c mtc/mtc_agent_fleet.c mtc/mtc_agent_admin.c mtc/mtc_control.c $(wildcard mtc/mtc_store*.c)
 MTC_LIB_SRC := $(filter-out mtc/mtcclient.c mtc/mtcagent.c mtc/mtcctl.c $(AGENT_SRC),$(wildcard mtc/*.c))
 
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
