@@ -79,6 +79,8 @@ typedef struct agent {
 	int n_conns;
 } agent;
 
+/* mtcagent.c: start, reload, stop (mtcagent_main.c calls it). */
+int mtcagent_main(int argc, char **argv);
 agent_host *agent_find_host(agent *a, const char *name);
 const char *agent_admin_name(const agent_host *h);
 void agent_log_unknown(const agent *a, const agent_host *h);

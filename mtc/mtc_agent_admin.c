@@ -15,6 +15,7 @@
 /* One put's context: an operator waiting, or a correction. */
 typedef struct put_ctx {
 	bool operator;
+	bool resend;     /* a correction after the first of its episode */
 	agent_done_fn done;
 	void *ctx;
 	const char *why; /* correction: "correction" or "correction resend" */
@@ -57,8 +58,8 @@ static void log_hold(agent *a, const agent_host *h, const mtc_admin_action *act,
 		break;
 	case MTC_RULE_OTHER_AGENT:
 		log_warn("%s: not corrected to %s: it applied command %u, newer than any this agent issued or read (%u): "
-			 "another agent is ordering %s (two controllers need store = etcd), or %s is older than the "
-			 "host's state; shown unknown (locked) until an operator locks or unlocks it", h->entry.name,
+			 "another agent is ordering %s: two controllers need store = etcd (or %s is older than the "
+			 "host's state); shown unknown (locked) until an operator locks or unlocks it", h->entry.name,
 			 want, h->adm.applied, h->adm.order, h->entry.name, a->cfg.state_file);
 		break;
 	case MTC_RULE_WRAP:
@@ -104,6 +105,7 @@ static void carry_out(agent *a, agent_host *h, const mtc_admin_action *act, cons
 		if (!pc)
 			break; /* the next resend asks again */
 		pc->why = why;
+		pc->resend = act->resend;
 		put(a, h, act, pc);
 		break;
 	case MTC_ADMIN_READ:
@@ -122,6 +124,8 @@ static void carry_out(agent *a, agent_host *h, const mtc_admin_action *act, cons
 void agent_admin_report(agent *a, agent_host *h, bool locked, bool alive, uint32_t applied, int net)
 {
 	mtc_admin_event ev = { .kind = MTC_ADMIN_EV_REPORT, .locked = locked, .alive = alive, .applied = applied };
+	const char *admin = agent_admin_name(h); /* as judged, before the decision */
+	bool known = mtc_admin_known(&h->adm);
 	mtc_admin_store st;
 	mtc_admin_action act;
 
@@ -130,12 +134,12 @@ void agent_admin_report(agent *a, agent_host *h, bool locked, bool alive, uint32
 	if (act.first)
 		log_emit_fields(LOG_WARNING, MSGID_LOCK_CORRECTION,
 				(const char *[]){ LOG_FIELD("MTC_HOST=%s", h->entry.name),
-						  LOG_FIELD("MTC_ADMIN=%s", mtc_admin_known(&h->adm) ? agent_admin_name(h) : "unknown"),
+						  LOG_FIELD("MTC_ADMIN=%s", known ? admin : "unknown"),
 						  LOG_FIELD("MTC_REPORTED=%s", locked ? "locked" : "unlocked"),
 						  LOG_FIELD("MTC_NETWORK=%s", mtc_net_name((unsigned)net)), NULL },
 				"%s mtcAlive reporting %s while %s ; correcting%s", h->entry.name,
-				locked ? "locked" : "unlocked", agent_admin_name(h),
-				mtc_admin_known(&h->adm) ? "" : " (admin state unknown: treated as locked)");
+				locked ? "locked" : "unlocked", admin,
+				known ? "" : " (admin state unknown: treated as locked)");
 	carry_out(a, h, &act, act.first ? "correction" : "correction resend");
 }
 
@@ -165,9 +169,11 @@ void agent_set_admin(agent *a, agent_host *h, bool lock, agent_done_fn done, voi
 	put(a, h, &act, pc);
 }
 
-/* The store holds h at ev's entry: decided, logged if it changed. */
-static void on_stored(agent *a, agent_host *h, const mtc_store_event *ev, bool correction, const char *why)
+/* The store holds h at ev's entry: decided, logged if it changed. pc:
+ * this agent's correction coming back, or NULL. */
+static void on_stored(agent *a, agent_host *h, const mtc_store_event *ev, const put_ctx *pc, const char *why)
 {
+	bool correction = pc && !pc->operator;
 	mtc_admin_event in = { .kind = MTC_ADMIN_EV_STORED, .correction = correction, .value = ev->value,
 			       .version = ev->version, .seq = ev->seq };
 	mtc_admin_store st;
@@ -178,6 +184,7 @@ static void on_stored(agent *a, agent_host *h, const mtc_store_event *ev, bool c
 	if (act.changed && ev->why && ev->kind == MTC_STORE_CHANGED)
 		log_notice("%s: admin state %s (%s revision %" PRId64 ", %s)", h->entry.name, value_name(h),
 			   a->store->name, ev->version, ev->why);
+	act.resend = correction && pc->resend;
 	carry_out(a, h, &act, why);
 }
 
@@ -193,10 +200,11 @@ static void on_put(agent *a, agent_host *h, const mtc_store_event *ev)
 			   ev->value == MTC_ADMIN_LOCKED ? "locked" : "unlocked", ev->why ? ", " : "",
 			   ev->why ? ev->why : "");
 	if (ev->r == 0 && h)
-		on_stored(a, h, ev, !pc->operator, pc->why);
+		on_stored(a, h, ev, pc, pc->why);
 	else if (h && !pc->operator) {
 		store_state(a, &st);
 		act = mtc_admin_decide(&h->adm, &st, &in, util_now_ms(), (uint64_t)a->cfg.resend_interval_ms);
+		act.resend = pc->resend;
 		carry_out(a, h, &act, act.rule == MTC_RULE_LOCAL_LOCK ? "correction, store unavailable" : pc->why);
 	}
 	if (pc->operator)
@@ -229,7 +237,7 @@ static void on_store_event(void *user, const mtc_store_event *ev)
 		break;
 	case MTC_STORE_CHANGED:
 		if (h)
-			on_stored(a, h, ev, false, ev->why ? ev->why : "read");
+			on_stored(a, h, ev, NULL, ev->why ? ev->why : "read");
 		else if (!a->store_loaded)
 			log_info("%s: host %s is not in the hosts file", a->store->name, ev->host);
 		break;

@@ -225,7 +225,7 @@ static int check_config(agent *a)
 	return 0;
 }
 
-int main(int argc, char **argv)
+int mtcagent_main(int argc, char **argv)
 {
 	static agent a = {
 		.svc = { .name = "mtcagent",
