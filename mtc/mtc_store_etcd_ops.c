@@ -1,0 +1,401 @@
+/* [agent] store = etcd, the loop's side: finished jobs (ranges, puts,
+ * txns, watch messages, parsed by mtc_etcd.c) become store events (a
+ * key's state, a full read, a put's answer), and the ops table. It keeps
+ * which keys hold a state, so a read that lacks one reports it removed.
+ * No correction is decided here: mtc_admin.c decides, the agent acts. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "log.h"
+#include "mtc_store_etcd.h"
+#include "service.h"
+#include "util.h"
+
+static void set_health(etcd_store *s, bool ok, const char *err)
+{
+	if (ok && !s->healthy)
+		log_notice("etcd: reachable again%s%s%s", s->last_error[0] ? " (was: " : "", s->last_error,
+			   s->last_error[0] ? ")" : "");
+	if (!ok && s->healthy)
+		log_warn("etcd: unavailable: %s; %s; lock/unlock refused", err,
+			 s->loaded ? "serving the last admin state read"
+				   : "no admin state read yet: every host unknown, treated as locked");
+	if (!ok && (s->healthy || !s->unhealthy_since))
+		s->unhealthy_since = util_now_ms();
+	if (!ok)
+		snprintf(s->last_error, sizeof(s->last_error), "%s", err);
+	s->healthy = ok;
+}
+
+
+static etcd_key *key_find(etcd_store *s, const char *host, size_t *ret_at)
+{
+	size_t lo = 0, hi = s->n_keys;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(host, s->keys[mid].host) > 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*ret_at = lo;
+	return lo < s->n_keys && strcmp(s->keys[lo].host, host) == 0 ? &s->keys[lo] : NULL;
+}
+
+/* Remember host's key at rev (present: it holds a state) for the next
+ * read's removals. */
+static void key_note(etcd_store *s, const char *host, int64_t rev, bool present)
+{
+	size_t at;
+	etcd_key *k = key_find(s, host, &at);
+
+	if (k && !present) {
+		memmove(k, k + 1, (s->n_keys - at - 1) * sizeof(*k));
+		s->n_keys--;
+		return;
+	}
+	if (k || !present) {
+		if (k && rev > k->rev)
+			k->rev = rev;
+		return;
+	}
+	if (s->n_keys == s->cap_keys) {
+		size_t cap = s->cap_keys ? s->cap_keys * 2 : 64;
+		etcd_key *v = realloc(s->keys, cap * sizeof(*v));
+
+		if (!v)
+			return;
+		s->keys = v;
+		s->cap_keys = cap;
+	}
+	memmove(s->keys + at + 1, s->keys + at, (s->n_keys - at) * sizeof(*k));
+	s->n_keys++;
+	snprintf(s->keys[at].host, sizeof(s->keys[at].host), "%s", host);
+	s->keys[at].rev = rev;
+}
+
+static mtc_admin_value value_of(mtc_etcd_state state)
+{
+	return state == MTC_ETCD_LOCKED ? MTC_ADMIN_LOCKED
+	       : state == MTC_ETCD_UNLOCKED ? MTC_ADMIN_UNLOCKED : MTC_ADMIN_UNKNOWN;
+}
+
+/* A key read or watched at mod_revision rev: told to the agent, which
+ * ignores old news. */
+static void report_kv(etcd_store *s, const char *host, mtc_etcd_state state, int64_t rev, const char *why)
+{
+	mtc_store_event ev = { .kind = MTC_STORE_CHANGED, .host = host, .value = value_of(state), .version = rev,
+			       .seq = mtc_etcd_cmdseq(rev), .why = why };
+
+	key_note(s, host, rev, state == MTC_ETCD_LOCKED || state == MTC_ETCD_UNLOCKED);
+	s->env.on_event(s->env.user, &ev);
+}
+
+/* Keys with a state before revision rev that a snapshot at rev lacks:
+ * removed. */
+static void report_absent(etcd_store *s, const mtc_etcd_result *r)
+{
+	size_t i = 0, k = 0;
+
+	while (k < s->n_keys) {
+		int c = i < r->n ? strcmp(r->kv[i].host, s->keys[k].host) : 1;
+
+		if (c < 0) {
+			i++;
+			continue;
+		}
+		if (c == 0 || s->keys[k].rev > r->revision) {
+			i += c == 0;
+			k++;
+			continue;
+		}
+		char host[MTC_HOSTNAME_MAX + 1];
+
+		snprintf(host, sizeof(host), "%s", s->keys[k].host);
+		report_kv(s, host, MTC_ETCD_DELETED, r->revision, "key removed"); /* drops keys[k] */
+	}
+}
+
+static void on_range_done(etcd_store *s, job *j)
+{
+	s->range_inflight = false;
+	if (j->r < 0) {
+		s->range_failed_ms = util_now_ms();
+		set_health(s, false, j->err);
+		return;
+	}
+	set_health(s, true, NULL);
+	/* A put on the writer may have answered with a newer one meanwhile. */
+	if (j->range.revision > s->revision)
+		s->revision = j->range.revision;
+	for (size_t i = 0; i < j->range.n; i++)
+		report_kv(s, j->range.kv[i].host, j->range.kv[i].state, j->range.kv[i].mod_revision, "read from etcd");
+	report_absent(s, &j->range);
+	if (!s->loaded) {
+		s->loaded = true;
+		log_notice("etcd: admin state read at revision %" PRId64, s->revision);
+	}
+	s->env.on_event(s->env.user, &(mtc_store_event){ .kind = MTC_STORE_LOADED });
+	pthread_mutex_lock(&s->mu);
+	if (!s->watch_from) {
+		s->watch_from = s->revision + 1;
+		pthread_cond_broadcast(&s->cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void put_answer(etcd_store *s, job *j, int r, int64_t rev, const char *why)
+{
+	mtc_store_event ev = { .kind = MTC_STORE_PUT, .host = j->host, .r = r, .why = why, .ctx = j->ctx };
+
+	if (r == 0) {
+		ev.value = j->lock ? MTC_ADMIN_LOCKED : MTC_ADMIN_UNLOCKED;
+		ev.version = rev;
+		ev.seq = mtc_etcd_cmdseq(rev);
+		key_note(s, j->host, rev, true);
+	}
+	s->env.on_event(s->env.user, &ev);
+}
+
+/* A put (operator) or a txn (a correction's re-put at the revision it
+ * read): stored, the key moved (another agent changed it), or failed. */
+static void on_write_done(etcd_store *s, job *j)
+{
+	char msg[256] = "", why[560];
+	int64_t rev = 0;
+	bool ok = true;
+	int r = j->r;
+
+	if (r == 0)
+		r = j->kind == JOB_TXN ? mtc_etcd_parse_txn(j->reply, j->reply_len, &ok, &rev, msg, sizeof(msg))
+				       : mtc_etcd_parse_put(j->reply, j->reply_len, &rev, msg, sizeof(msg));
+	if (r == 0) {
+		set_health(s, true, NULL);
+		if (rev > s->revision)
+			s->revision = rev;
+		snprintf(why, sizeof(why), "etcd revision %" PRId64, rev);
+		put_answer(s, j, ok ? 0 : -EAGAIN, rev, ok ? why : "the key changed meanwhile");
+		return;
+	}
+	if (j->r < 0)
+		set_health(s, false, j->err);
+	else if (j->kind == JOB_TXN)
+		set_health(s, false, msg);
+	snprintf(why, sizeof(why), "etcd unavailable (%s): admin state of %s not changed%s", j->r < 0 ? j->err : msg,
+		 j->host, j->r == -ETIMEDOUT ? " as far as this agent knows; see mtcctl list" : "");
+	put_answer(s, j, -EIO, 0, why);
+}
+
+static void on_watch_msg(etcd_store *s, job *j)
+{
+	mtc_etcd_result r;
+	char msg[256];
+
+	if (j->r < 0) {
+		log_info("etcd: %s; resuming", j->err);
+		return;
+	}
+	if (mtc_etcd_parse_watch(j->reply, j->reply_len, s->cfg.etcd_prefix, &r, msg, sizeof(msg)) < 0) {
+		log_warn("etcd: watch: %s", msg);
+		return;
+	}
+	for (size_t i = 0; i < r.n; i++)
+		report_kv(s, r.kv[i].host, r.kv[i].state, r.kv[i].mod_revision, "etcd change");
+	if (r.compact_revision > 0)
+		log_warn("etcd: watch start compacted (revision %" PRId64 "): reading everything again",
+			 r.compact_revision);
+	mtc_etcd_result_free(&r);
+}
+
+int etcd_on_pipe(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+	etcd_store *s = userdata;
+	char drain[64];
+	job *list, *j;
+
+	(void)src, (void)revents;
+	while (read(fd, drain, sizeof(drain)) > 0)
+		;
+	pthread_mutex_lock(&s->mu);
+	list = s->done;
+	s->done = NULL;
+	pthread_mutex_unlock(&s->mu);
+	while ((j = etcd_job_pop(&list))) {
+		if (j->kind == JOB_RANGE)
+			on_range_done(s, j);
+		else if (j->kind == JOB_PUT || j->kind == JOB_TXN)
+			on_write_done(s, j);
+		else
+			on_watch_msg(s, j);
+		etcd_job_free(j);
+	}
+	return 0;
+}
+
+static void submit_range(etcd_store *s)
+{
+	job *j;
+
+	if (s->range_inflight)
+		return;
+	j = calloc(1, sizeof(*j));
+	if (!j || !(j->body = mtc_etcd_range_body(s->cfg.etcd_prefix))) {
+		free(j);
+		return;
+	}
+	j->kind = JOB_RANGE;
+	s->range_inflight = true;
+	etcd_submit(s, j);
+}
+
+int etcd_on_poll(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	submit_range(userdata);
+	return service_rearm(src, usec, POLL_USEC);
+}
+static int etcd_open(const mtc_store_env *env, mtc_store **ret)
+{
+	etcd_store *s = calloc(1, sizeof(*s));
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	*ret = s;
+	s->env = *env;
+	s->cfg = *env->cfg;
+	s->pipe[0] = s->pipe[1] = -1;
+	s->healthy = true; /* until the first request says otherwise */
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		return -ENOMEM;
+	r = etcd_parse_endpoints(s, s->cfg.etcd_endpoints);
+	if (r >= 0)
+		r = etcd_start_threads(s);
+	if (r < 0) {
+		log_err("etcd store: cannot start: %s", strerror(-r));
+		return r;
+	}
+	submit_range(s);
+	return 0;
+}
+
+/* Jobs never run or never delivered: every waiting put is answered. */
+static void fail_jobs(etcd_store *s, job *list)
+{
+	job *j;
+
+	while ((j = etcd_job_pop(&list))) {
+		if (j->kind == JOB_PUT || j->kind == JOB_TXN)
+			put_answer(s, j, -ECANCELED, 0, "agent stopping: not changed");
+		etcd_job_free(j);
+	}
+}
+
+static void etcd_close(etcd_store *s)
+{
+	if (!s)
+		return;
+	if (s->threads)
+		etcd_stop_and_join(s, 3);
+	/* A put the worker finished is in done: fail_jobs answers it as
+	 * "stopping" though etcd may have it; the other agent serves it. */
+	fail_jobs(s, s->todo);
+	fail_jobs(s, s->todo_read);
+	fail_jobs(s, s->done);
+	sd_event_source_unref(s->pipe_src);
+	sd_event_source_unref(s->poll_timer);
+	if (s->pipe[0] >= 0) {
+		close(s->pipe[0]);
+		close(s->pipe[1]);
+	}
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	curl_global_cleanup();
+	free(s->keys);
+	free(s);
+}
+
+/* if_version < 0: an operator's put; else a correction's re-put of the
+ * same value, only if the key is still at if_version, so two agents never
+ * order a correction against each other's commands. etcd's sequence is
+ * its revision: seq is not used. */
+static void etcd_put(etcd_store *s, const char *host, mtc_admin_value value, uint32_t seq, int64_t if_version,
+		     void *ctx)
+{
+	bool lock = value != MTC_ADMIN_UNLOCKED;
+	job *j = calloc(1, sizeof(*j));
+
+	(void)seq;
+	if (j)
+		j->body = if_version < 0 ? mtc_etcd_put_body(s->cfg.etcd_prefix, host, lock)
+					 : mtc_etcd_reput_body(s->cfg.etcd_prefix, host, lock, if_version);
+	if (!j || !j->body) {
+		free(j);
+		s->env.on_event(s->env.user, &(mtc_store_event){ .kind = MTC_STORE_PUT, .host = host, .r = -ENOMEM,
+								  .why = "out of memory; not changed", .ctx = ctx });
+		return;
+	}
+	j->kind = if_version < 0 ? JOB_PUT : JOB_TXN;
+	snprintf(j->host, sizeof(j->host), "%s", host);
+	j->lock = lock;
+	j->from_rev = if_version;
+	j->ctx = ctx;
+	etcd_submit(s, j);
+}
+
+static void etcd_read(etcd_store *s)
+{
+	submit_range(s);
+}
+
+static void etcd_describe(etcd_store *s, char *buf, size_t size)
+{
+	const mtc_config *cfg = &s->cfg;
+
+	if (!s->loaded)
+		snprintf(buf, size, "etcd %s prefix %s: not read yet%s%s", cfg->etcd_endpoints, cfg->etcd_prefix,
+			 s->last_error[0] ? ": " : "", s->last_error);
+	else if (s->healthy)
+		snprintf(buf, size, "etcd %s prefix %s: healthy, revision %" PRId64, cfg->etcd_endpoints,
+			 cfg->etcd_prefix, s->revision);
+	else
+		snprintf(buf, size, "etcd %s prefix %s: UNAVAILABLE for %.0f s (%s); serving the state of revision %" PRId64,
+			 cfg->etcd_endpoints, cfg->etcd_prefix, (double)(util_now_ms() - s->unhealthy_since) / 1000.0,
+			 s->last_error, s->revision);
+}
+
+static void etcd_health(etcd_store *s, mtc_store_health *ret)
+{
+	*ret = (mtc_store_health){ .loaded = s->loaded, .healthy = s->healthy, .revision = s->revision };
+	if (!s->healthy)
+		ret->unavailable_s = (double)(util_now_ms() - s->unhealthy_since) / 1000.0;
+	snprintf(ret->error, sizeof(ret->error), "%s", s->healthy ? "" : s->last_error);
+}
+
+/* Not read yet and no request failed: the first read is coming. */
+static void etcd_state(etcd_store *s, mtc_admin_store *ret)
+{
+	*ret = (mtc_admin_store){ .shared = true, .loaded = s->loaded, .healthy = s->healthy,
+				  .reading = s->range_inflight, .read_failed_ms = s->range_failed_ms };
+}
+
+const mtc_store_ops mtc_store_etcd_ops = {
+	.name = "etcd",
+	.shared = true,
+	.open = etcd_open,
+	.close = etcd_close,
+	.read = etcd_read,
+	.put = etcd_put,
+	.describe = etcd_describe,
+	.health = etcd_health,
+	.state = etcd_state,
+};
