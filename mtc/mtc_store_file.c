@@ -280,8 +280,10 @@ static void file_read(mtc_store *fs)
 	(void)fs; /* read at open; only this agent writes it */
 }
 
-/* This agent is the only writer: a put-if finds the entry where this
- * agent left it, unless the caller's view is behind its own puts. */
+/* This agent is the only writer: if_version is not checked (the agent's
+ * view is the file's; a host new in the hosts file is unknown to the
+ * agent even if a line of a former host of that name is kept here, and
+ * its first put replaces that line). */
 static void file_put(mtc_store *fs, const char *host, mtc_admin_value value, uint32_t seq, int64_t if_version,
 		     void *ctx)
 {
@@ -289,12 +291,10 @@ static void file_put(mtc_store *fs, const char *host, mtc_admin_value value, uin
 	char why[MTC_PATH_MAX + MTC_HOSTNAME_MAX + 64];
 	entry *e = entry_get(fs, host), was;
 
+	(void)if_version;
 	if (!e) {
 		ev.r = -ENOMEM;
 		ev.why = "out of memory; not changed";
-	} else if (if_version >= 0 && e->version != if_version) {
-		ev.r = -EAGAIN;
-		ev.why = "changed meanwhile";
 	} else {
 		was = *e;
 		*e = (entry){ .value = value, .seq = seq, .version = ++fs->versions };
