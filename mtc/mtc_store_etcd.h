@@ -44,6 +44,7 @@ typedef struct job {
 typedef struct etcd_key {
 	char host[MTC_HOSTNAME_MAX + 1];
 	int64_t rev;
+	bool seen; /* in the range being applied */
 } etcd_key;
 
 typedef struct mtc_store etcd_store;

@@ -65,6 +65,8 @@ static void key_note(etcd_store *s, const char *host, int64_t rev, bool present)
 	if (k || !present) {
 		if (k && rev > k->rev)
 			k->rev = rev;
+		if (k)
+			k->seen = true;
 		return;
 	}
 	if (s->n_keys == s->cap_keys) {
@@ -80,6 +82,7 @@ static void key_note(etcd_store *s, const char *host, int64_t rev, bool present)
 	s->n_keys++;
 	snprintf(s->keys[at].host, sizeof(s->keys[at].host), "%s", host);
 	s->keys[at].rev = rev;
+	s->keys[at].seen = true;
 }
 
 static mtc_admin_value value_of(mtc_etcd_state state)
@@ -99,26 +102,15 @@ static void report_kv(etcd_store *s, const char *host, mtc_etcd_state state, int
 	s->env.on_event(s->env.user, &ev);
 }
 
-/* Keys with a state before revision rev that a snapshot at rev lacks:
- * removed. */
+/* Keys with a state before the snapshot's revision that it lacks: removed.
+ * Walked from the end: a removal only moves the keys after it. */
 static void report_absent(etcd_store *s, const mtc_etcd_result *r)
 {
-	size_t i = 0, k = 0;
-
-	while (k < s->n_keys) {
-		int c = i < r->n ? strcmp(r->kv[i].host, s->keys[k].host) : 1;
-
-		if (c < 0) {
-			i++;
-			continue;
-		}
-		if (c == 0 || s->keys[k].rev > r->revision) {
-			i += c == 0;
-			k++;
-			continue;
-		}
+	for (size_t k = s->n_keys; k-- > 0;) {
 		char host[MTC_HOSTNAME_MAX + 1];
 
+		if (s->keys[k].seen || s->keys[k].rev > r->revision)
+			continue;
 		snprintf(host, sizeof(host), "%s", s->keys[k].host);
 		report_kv(s, host, MTC_ETCD_DELETED, r->revision, "key removed"); /* drops keys[k] */
 	}
@@ -136,6 +128,8 @@ static void on_range_done(etcd_store *s, job *j)
 	/* A put on the writer may have answered with a newer one meanwhile. */
 	if (j->range.revision > s->revision)
 		s->revision = j->range.revision;
+	for (size_t k = 0; k < s->n_keys; k++)
+		s->keys[k].seen = false;
 	for (size_t i = 0; i < j->range.n; i++)
 		report_kv(s, j->range.kv[i].host, j->range.kv[i].state, j->range.kv[i].mod_revision, "read from etcd");
 	report_absent(s, &j->range);
