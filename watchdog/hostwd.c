@@ -89,9 +89,13 @@ static bool log_only(const hostwd *h)
 	return hwd_policy_log_only(&h->policy, &pc);
 }
 
+/* Any one of the [lock] file paths present means locked. */
 static bool lock_present(const hostwd *h)
 {
-	return util_path_exists(h->cfg.lock_file);
+	for (unsigned i = 0; i < h->cfg.n_lock_files; i++)
+		if (util_path_exists(h->cfg.lock_files[i]))
+			return true;
+	return false;
 }
 
 /* A fault file applies while it exists; log when it starts and stops. */

@@ -151,6 +151,20 @@ wait_for 4 test -s "$D/sysrq"
 t_check "lock file removed: the failure proceeds to the action" grep -qx c "$D/sysrq"
 stop_hostwd
 
+# --- [lock] file with two paths (flag, backup): either one locks -----------
+write_conf 0 1 2
+sed -i "s|^file = .*|file = $D/node_locked, $D/backup_locked|" "$D/hostwd.conf"
+rm -f "$D/node_locked"; : >"$D/backup_locked"
+start_hostwd "$D/run3b.log"
+t_wait_line "$D/run3b.log" 'quorum failure suppressed: node locked'
+sleep 3   # absence proof: 3 more bad periods (threshold 2) with no byte
+t_check "lock files flag,backup: the backup alone suppresses (sink empty)" test "$(sink_bytes)" -eq 0
+t_check "... status says locked" status_has '^locked *yes'
+rm -f "$D/backup_locked"
+wait_for 4 test -s "$D/sysrq"
+t_check "... neither present: the failure proceeds to the action" grep -qx c "$D/sysrq"
+stop_hostwd
+
 # --- good report restores quorum; malformed and oversized are counted ----
 write_conf 0 1 3
 start_hostwd "$D/run4.log"
