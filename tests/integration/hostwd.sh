@@ -113,6 +113,15 @@ k=$(kick_count)
 stop_hostwd
 t_check "kicks arrive every 1 s (saw $k bytes in 3.2 s)" test "$k" -ge 3 -a "$k" -le 5
 t_check "clean stop writes the magic close 'V'" grep -q 'V' "$D/kicks"
+t_check "... and says why (on_stop = auto: not a system going down)" grep -q 'watchdog disarmed (magic close): ' "$D/run2.log"
+# on_stop = keep: a clean stop leaves the card armed, and says so.
+write_conf 100 1 2
+sed -i 's/^kick_interval = 1/kick_interval = 1\non_stop = keep/' "$D/hostwd.conf"
+start_hostwd "$D/run2k.log"
+wait_for 10 kicks_above 0
+stop_hostwd
+t_check "on_stop = keep: kicked, then no magic close on a clean stop" sh -c "[ -s '$D/kicks' ] && ! grep -q V '$D/kicks'"
+t_check "... and says why" grep -q 'watchdog left ARMED (timeout 4s): as \[watchdog\] on_stop says' "$D/run2k.log"
 
 # --- kill -9: no magic close (the kernel watchdog stays armed); restart kicks
 write_conf 100 1 2
