@@ -7,7 +7,7 @@ D=$T_DIR
 chmod 755 "$D"
 mkdir -p "$D/gates"
 
-hostwd_conf() { # threshold
+hostwd_conf() { # threshold [configure_timeout]
 	cat >"$D/hostwd.conf" <<CONF
 [watchdog]
 device = file:$D/wd
@@ -18,6 +18,7 @@ socket = $D/health.sock
 report_period = 1
 failure_threshold = $1
 start_grace = 0
+configure_timeout = ${2:-0}
 allowed_uids = 0,$(id -u)
 [action]
 sysrq_path = $D/sysrq
@@ -70,27 +71,39 @@ out=$("$BIN/pmon-hook" run --check-config -c "$D/bad.conf" 2>&1); rc=$?
 t_check "run --check-config names file and line (rc=$rc)" test "$rc" -eq 1
 t_match "run --check-config message" "bad.conf:2: \[hook\] report_period = 0" "$out"
 
-# --- gates absent: unconfigured; no lock -> crashdump after threshold -----
+# --- gates absent: the node is being configured; nothing counted ----------
 hostwd_conf 3
 hook_conf ""
 start_pair
 wait_for 5 sh -c "$STATUS | grep -q '^configured *no'"
 t_check "hook reports from its first second (status unconfigured)" sh -c "$STATUS | grep -q '^configured *no'"
-wait_for 5 test -s "$D/sysrq"
-t_check "gates absent, no lock: crashdump byte after the threshold" grep -qx c "$D/sysrq"
+t_wait_line "$D/hostwd.log" 'waiting for configuration'
+sleep 4   # absence proof: 4 periods (threshold 3) with no byte
+t_check "gates absent, unlocked, configure_timeout 0: no action in 4 periods" test "$(stat -c %s "$D/sysrq")" -eq 0
+t_check "status: state configuring, configuring yes, 0 bad periods" \
+	sh -c "$STATUS | grep -q '^state *configuring' && $STATUS | grep -q '^configuring *yes' && $STATUS | grep -q '^bad_periods *0/3'"
+stop_pair
+
+# --- configure_timeout passed: unconfigured counts as bad -------------------
+hostwd_conf 3 1
+n=$(t_lines "$D/hostwd.log")
+start_pair
+wait_for 8 test -s "$D/sysrq"
+t_check "gates absent past configure_timeout, no lock: crashdump byte after the threshold" grep -qx c "$D/sysrq"
 t_check "quorum failure log names the reason 'unconfigured'" grep -q 'quorum failure: crashdump (unconfigured' "$D/hostwd.log"
 stop_pair
 
-# --- gates absent but locked: never ---------------------------------------
+# --- ... but locked: never --------------------------------------------------
 : >"$D/locked"
 n=$(t_lines "$D/hostwd.log")
 start_pair
 t_wait_line "$D/hostwd.log" 'quorum failure suppressed: node locked' "$n"
 sleep 4   # absence proof: 4 more periods (threshold 3) with no byte
-t_check "gates absent, locked: no crashdump in 4 periods" test "$(stat -c %s "$D/sysrq")" -eq 0
+t_check "gates absent past configure_timeout, locked: no crashdump in 4 periods" test "$(stat -c %s "$D/sysrq")" -eq 0
 t_check "status shows suppressed with reason" sh -c "$STATUS | grep -q '^reason *unconfigured' && $STATUS | grep -q '^suppressed *yes'"
 stop_pair
 rm -f "$D/locked"
+hostwd_conf 3
 
 # --- gates present, quorum processes running: no action, status ok ------
 : >"$D/gates/a"; : >"$D/gates/b"
@@ -202,7 +215,7 @@ rm -f "$D/locked"
 
 # Every string field of the reply is escaped, and a number field that is not
 # a number is null, whatever a (fake, older or broken) hostwd sends.
-reply='v1 state=a"b locked=1 configured=1 quorum=q\ bad_periods=1 failure_threshold=3 suppressed=1 action=x"y last_report_age_s=2 reason=process-lost reason_process=p\"q reports=5 malformed=0 rejected=0 kicks=9 actions=0 kicking=1 device=d\\"e action_ready=1 consecutive_actions=1x max_consecutive=-1 log_only=0 timeout_s="10"'
+reply='v1 state=a"b locked=1 configured=1 quorum=q\ bad_periods=1 failure_threshold=3 suppressed=1 action=x"y last_report_age_s=2 reason=process-lost reason_process=p\"q reports=5 malformed=0 rejected=0 kicks=9 actions=0 kicking=1 device=d\\"e action_ready=1 consecutive_actions=1x max_consecutive=-1 log_only=0 timeout_s="10" waiting_for_configuration=1 configure_timeout_s=1e3'
 t_spawn "$D/fake.log" $POKE status-server "$D/fake.sock" "$(printf %s "$reply" | od -An -tx1 | tr -d ' \n')" "$D/fake.ready" 60
 FAKE=$T_LAST_PID
 t_wait_for 10 "the fake hostwd" test -e "$D/fake.ready"
@@ -215,7 +228,8 @@ want = {"state": "a\"b", "locked": True, "configured": True, "quorum": "q\\", "b
         "failure_threshold": 3, "suppressed": True, "action": "x\"y", "last_report_age_s": 2,
         "reason": "process p\\\"q lost", "reports": 5, "malformed": 0, "rejected": 0, "kicks": 9,
         "actions": 0, "kicking": True, "device": "d\\\\\"e", "action_ready": True,
-        "consecutive_actions": None, "max_consecutive": -1, "log_only": False, "timeout_s": None}
+        "consecutive_actions": None, "max_consecutive": -1, "log_only": False, "timeout_s": None,
+        "waiting_for_configuration": True, "configure_timeout_s": None}
 assert list(d) == list(want), list(d)
 for k in want:
     assert d[k] == want[k] and type(d[k]) is type(want[k]), (k, d[k], want[k])
