@@ -64,12 +64,12 @@ LIB := $(BUILD)/lib
 TBIN := $(BUILD)/tests
 
 COMMON_SRC := $(wildcard common/*.c)
-HWD_LIB_SRC := watchdog/hwd_action.c watchdog/hwd_policy.c watchdog/hwd_report.c watchdog/hwd_device.c watchdog/hwd_config.c
+HWD_LIB_SRC := watchdog/hwd_action.c watchdog/hwd_policy.c watchdog/hwd_report.c watchdog/hwd_device.c watchdog/hwd_config.c watchdog/hwd_metrics.c
 PMH_LIB_SRC := pmon-hooks/pmonhook.c
-PMH_EVAL_SRC := pmon-hooks/pmh_eval.c pmon-hooks/pmh_config.c pmon-hooks/pmh_json.c
+PMH_EVAL_SRC := pmon-hooks/pmh_eval.c pmon-hooks/pmh_config.c pmon-hooks/pmh_json.c pmon-hooks/pmh_metrics.c
 # The agent's own parts (they share its state, mtc/mtc_agent.h): linked into
 # mtcagent only, not into the library the other binaries and tests use.
-AGENT_SRC := mtc/mtc_agent_net.c mtc/mtc_agent_fleet.c mtc/mtc_control.c $(wildcard mtc/mtc_store*.c)
+AGENT_SRC := mtc/mtc_agent_net.c mtc/mtc_agent_fleet.c mtc/mtc_agent_metrics.c mtc/mtc_control.c $(wildcard mtc/mtc_store*.c)
 MTC_LIB_SRC := $(filter-out mtc/mtcclient.c mtc/mtcagent.c mtc/mtcctl.c $(AGENT_SRC),$(wildcard mtc/*.c))
 
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))

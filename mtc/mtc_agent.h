@@ -17,6 +17,7 @@
 #include "mtc_codec.h"
 #include "mtc_config.h"
 #include "mtc_daemon.h"
+#include "metrics.h"
 #include "mtc_episode.h"
 #include "mtc_fleet.h"
 #include "mtc_net.h"
@@ -49,6 +50,16 @@ typedef struct agent_host {
 typedef struct mtc_store_ops mtc_store_ops;
 struct control_conn;
 
+/* mtc_agent_metrics.c: [metrics] agent_textfile and what only it counts. */
+typedef struct agent_metrics {
+	bool ready;                           /* histograms set up */
+	metrics_buf buf;
+	metrics_hist latency[2];              /* [lock, unlock]: request to the store's answer */
+	unsigned long requests[2][2];         /* [lock, unlock][ok, error] */
+	uint64_t last_write_ms;
+	int error;                            /* last write's result, for log-once */
+} agent_metrics;
+
 typedef struct agent {
 	service svc;
 	mtc_config cfg;
@@ -72,6 +83,7 @@ typedef struct agent {
 	unsigned long fleet_quiet[2];         /* stops, returns over that budget: summarised */
 	struct control_conn *conns;
 	int n_conns;
+	agent_metrics metrics;
 } agent;
 
 agent_host *agent_find_host(agent *a, const char *name);
@@ -99,6 +111,12 @@ uint64_t agent_missing_ms(const agent *a);
 bool agent_fleet_watched(const agent *a, const agent_host *h, int net);
 /* Is h's mtcAlive missing on any watched network. */
 bool agent_host_missing(const agent *a, const agent_host *h);
+
+/* mtc_agent_metrics.c: from the 1 s timer; writes every alive_period. */
+void agent_metrics_publish(agent *a, uint64_t now);
+/* An operator's lock (or unlock) was answered by the store after ms. */
+void agent_metrics_admin_done(agent *a, bool lock, int r, uint64_t ms);
+void agent_metrics_free(agent *a);
 
 /* mtc_control.c */
 int agent_control_open(agent *a);

@@ -253,6 +253,8 @@ typedef struct control_conn {
 	bool pending;   /* the store has not answered yet */
 	bool deferred;  /* ... and the reply is sent when it does */
 	bool abandoned; /* ... and the client's deadline passed */
+	bool lock;      /* the request was a lock (metrics) */
+	uint64_t started_ms;
 	struct control_conn *next;
 } control_conn;
 
@@ -266,8 +268,8 @@ static void admin_done(agent *a, agent_host *h, int r, const char *why, void *ct
 	char out[512];
 	int n;
 
-	(void)a;
 	c->pending = false;
+	agent_metrics_admin_done(a, c->lock, r, util_now_ms() - c->started_ms);
 	if (c->abandoned) {
 		conn_close(c);
 		return;
@@ -313,7 +315,9 @@ static void handle_control(agent *a, control_conn *c, char *req)
 		return;
 	}
 	c->pending = true;
-	a->store->set_admin(a, h, strcmp(verb, "lock") == 0, admin_done, c);
+	c->lock = strcmp(verb, "lock") == 0;
+	c->started_ms = util_now_ms();
+	a->store->set_admin(a, h, c->lock, admin_done, c);
 	c->deferred = c->pending;
 }
 

@@ -20,6 +20,7 @@
 #include "hwd_action.h"
 #include "hwd_config.h"
 #include "hwd_device.h"
+#include "hwd_metrics.h"
 #include "hwd_policy.h"
 #include "hwd_report.h"
 #include "kvtext.h"
@@ -42,6 +43,7 @@
 typedef struct hwd_counters {
 	unsigned long reports, malformed, rejected, dropped_fit, status_requests;
 	unsigned long kicks, kick_failures, actions;
+	unsigned long actions_by[HWD_ACTION_COUNT][HWD_WHY_COUNT]; /* [action][why], for metrics */
 	/* at the last per-period summary, so a flood logs one line a period */
 	unsigned long malformed_logged, rejected_logged;
 	long last_rejected_uid;
@@ -60,6 +62,9 @@ typedef struct hostwd {
 	char action_blocked[HWD_PATH_MAX + 64]; /* why the action cannot be taken, "" if it can */
 	bool fit_drop_reports, fit_fail_kick; /* last seen, for log-once */
 	char last_status[512];
+	hwd_kick_stats kick_stats;
+	metrics_buf metrics;
+	int metrics_error;     /* last write's result, for log-once */
 } hostwd;
 
 static hwd_policy_cfg policy_cfg(const hwd_config *c)
@@ -305,6 +310,7 @@ static void take_action(hostwd *h)
 	int n, r;
 
 	h->n.actions++;
+	h->n.actions_by[plan.action][plan.why]++;
 	if (plan.why == HWD_WHY_LIMIT) {
 		log_emit(LOG_CRIT, MSGID_ACTION_LIMIT,
 			 "quorum failure: log (%s for %d periods of %ds); LOG ONLY: %u consecutive %s actions with no healthy "
@@ -394,9 +400,41 @@ static int on_kick(sd_event_source *s, uint64_t usec, void *userdata)
 				log_warn("watchdog kick failed: %s (%lu failures)", strerror(-r), h->n.kick_failures);
 		} else {
 			h->n.kicks++;
+			hwd_kick_stats_kick(&h->kick_stats, util_now_usec());
 		}
 	}
 	return service_rearm(s, usec, (uint64_t)h->cfg.kick_interval * USEC_PER_SEC);
+}
+
+/* [metrics] textfile, from the period timer: a snapshot of what hostwd
+ * already knows; a failed write is logged once until one succeeds. */
+static void publish_metrics(hostwd *h)
+{
+	const hwd_policy *p = &h->policy;
+	uint64_t now = util_now_ms();
+	hwd_device_kind kind = h->device ? hwd_device_get_kind(h->device) : HWD_DEV_NONE;
+	hwd_metrics_in in = {
+		.armed = kind != HWD_DEV_NONE && hwd_policy_kick(p), .device_kind = hwd_device_kind_name(kind),
+		.timeout_s = h->timeout_s, .locked = lock_present(h), .configured = p->have_report && p->last.configured,
+		.suppressed = p->suppressed, .failed = p->failed, .log_only = log_only(h), .kicking = hwd_policy_kick(p),
+		.quorum = quorum_text(h, now), .bad_periods = p->bad_periods, .threshold = (unsigned)h->cfg.failure_threshold,
+		.consecutive = p->consecutive, .max_consecutive = (unsigned)h->cfg.max_consecutive,
+		.actions = (const unsigned long (*)[HWD_WHY_COUNT])h->n.actions_by, .kicks = h->n.kicks,
+		.kick_failures = h->n.kick_failures, .reports = h->n.reports, .malformed = h->n.malformed,
+		.rejected = h->n.rejected, .dropped_fit = h->n.dropped_fit, .status_requests = h->n.status_requests,
+		.last_report_age_s = p->have_report ? (double)(now - p->last_report_ms) / 1000.0 : -1,
+		.kick = &h->kick_stats,
+	};
+	int r;
+
+	if (!h->cfg.metrics_textfile[0])
+		return;
+	metrics_buf_reset(&h->metrics);
+	hwd_metrics_format(&in, &h->metrics);
+	r = metrics_write_textfile(h->cfg.metrics_textfile, &h->metrics);
+	if (metrics_error_changed(&h->metrics_error, r))
+		log_warn(r < 0 ? "cannot write metrics to %s: %s (said once until a write succeeds)" : "metrics written to %s again%s",
+			 h->cfg.metrics_textfile, r < 0 ? strerror(-r) : "");
 }
 
 static int on_period(sd_event_source *s, uint64_t usec, void *userdata)
@@ -423,6 +461,7 @@ static int on_period(sd_event_source *s, uint64_t usec, void *userdata)
 			 h->n.malformed - h->n.malformed_logged, h->n.malformed);
 		h->n.malformed_logged = h->n.malformed;
 	}
+	publish_metrics(h);
 	return service_rearm(s, usec, (uint64_t)h->cfg.report_period * USEC_PER_SEC);
 }
 
@@ -799,6 +838,7 @@ static void stop(hostwd *h)
 	sd_event_source_unref(h->health_src);
 	sd_event_source_unref(h->fallback_src);
 	sd_event_unref(h->event);
+	metrics_buf_free(&h->metrics);
 	close(h->health_fd);
 	unlink(h->cfg.health_socket);
 	log_notice("stopped");
@@ -840,6 +880,7 @@ static int run(hostwd *h)
 		return failed_start(h, r);
 	}
 	hwd_policy_init(&h->policy, util_now_ms());
+	hwd_kick_stats_init(&h->kick_stats);
 	load_count(h);
 	check_action(h);
 	r = setup_loop(h);
@@ -867,10 +908,14 @@ int main(int argc, char **argv)
 			 .footer = "Signals: SIGHUP reloads the configuration, SIGTERM stops cleanly\n"
 				   "(disarming a kernel watchdog with the magic close).",
 			 .table = &hwd_conf_table,
+			 .metrics = hwd_metric_defs,
 			 .config_path = HWD_DEFAULT_CONFIG },
 		.health_fd = -1,
 	};
-	int r = service_parse_cli(&h.svc, argc, argv);
+	int r;
+
+	h.svc.n_metrics = hwd_n_metric_defs;
+	r = service_parse_cli(&h.svc, argc, argv);
 
 	if (r >= 0)
 		return r;
