@@ -114,8 +114,8 @@ bool agent_host_missing(const agent *a, const agent_host *h);
 
 /* mtc_agent_metrics.c: from the 1 s timer; writes every alive_period. */
 void agent_metrics_publish(agent *a, uint64_t now);
-/* An operator's lock (or unlock) was answered by the store after ms. */
-void agent_metrics_admin_done(agent *a, bool lock, int r, uint64_t ms);
+/* An operator's lock (or unlock) was answered by the store after usec. */
+void agent_metrics_admin_done(agent *a, bool lock, int r, uint64_t usec);
 void agent_metrics_free(agent *a);
 
 /* mtc_control.c */

@@ -26,14 +26,14 @@ static void ensure_ready(agent_metrics *m)
 	m->ready = true;
 }
 
-void agent_metrics_admin_done(agent *a, bool lock, int r, uint64_t ms)
+void agent_metrics_admin_done(agent *a, bool lock, int r, uint64_t usec)
 {
 	agent_metrics *m = &a->metrics;
 
 	ensure_ready(m);
 	m->requests[lock ? 0 : 1][r < 0]++;
 	if (r >= 0)
-		metrics_hist_observe(&m->latency[lock ? 0 : 1], (double)ms / 1000.0);
+		metrics_hist_observe(&m->latency[lock ? 0 : 1], (double)usec / 1e6);
 }
 
 static const char *reported_label(int r)

@@ -104,7 +104,8 @@ static size_t missing_hosts(const agent *a)
 	return n;
 }
 
-static void reply_list_text(agent *a, reply *fd)
+/* only: one host (mtcctl list HOST): its row, no summary lines. */
+static void reply_list_text(agent *a, reply *fd, const agent_host *only)
 {
 	uint64_t now = util_now_ms();
 	char line[512];
@@ -117,6 +118,8 @@ static void reply_list_text(agent *a, reply *fd)
 		agent_host *h = &a->hosts[i];
 		char age[MTC_NET_COUNT][24], note[80];
 
+		if (only && h != only)
+			continue;
 		for (int net = 0; net < MTC_NET_COUNT; net++)
 			format_age(h->order.last_seen_ms[net], now, age[net], sizeof(age[net]));
 		missing_note(a, h, note, sizeof(note));
@@ -126,6 +129,8 @@ static void reply_list_text(agent *a, reply *fd)
 			     h->admin_known ? "" : "  (admin state unknown: treated as locked)", note);
 		write_all(fd, line, (size_t)n);
 	}
+	if (only)
+		return;
 	unsigned long rx = a->io.rx[0] + a->io.rx[1] + a->io.rx[2], tx = a->tx[0] + a->tx[1] + a->tx[2];
 
 	n = snprintf(line, sizeof(line), "frames: rx=%lu tx=%lu; dropped: bad_auth=%lu malformed=%lu unknown_host=%lu stale=%lu "
@@ -203,13 +208,13 @@ static int append_to_reply(const char *buf, size_t size, void *userdata)
  * every string is escaped. A document that cannot be built is cut short
  * (mtcctl then says the reply is not JSON), like a reply that outgrows
  * its buffer. */
-static void reply_list_json(agent *a, reply *fd)
+static void reply_list_json(agent *a, reply *fd, const agent_host *only)
 {
 	uint64_t now = util_now_ms();
 	json_t *hosts = json_array(), *d;
 
 	for (size_t i = 0; i < a->n_hosts && hosts; i++)
-		if (json_array_append_new(hosts, host_json(a, &a->hosts[i], now)) < 0) {
+		if ((!only || &a->hosts[i] == only) && json_array_append_new(hosts, host_json(a, &a->hosts[i], now)) < 0) {
 			json_decref(hosts);
 			hosts = NULL;
 		}
@@ -254,7 +259,7 @@ typedef struct control_conn {
 	bool deferred;  /* ... and the reply is sent when it does */
 	bool abandoned; /* ... and the client's deadline passed */
 	bool lock;      /* the request was a lock (metrics) */
-	uint64_t started_ms;
+	uint64_t started_usec;
 	struct control_conn *next;
 } control_conn;
 
@@ -269,7 +274,7 @@ static void admin_done(agent *a, agent_host *h, int r, const char *why, void *ct
 	int n;
 
 	c->pending = false;
-	agent_metrics_admin_done(a, c->lock, r, util_now_ms() - c->started_ms);
+	agent_metrics_admin_done(a, c->lock, r, util_now_usec() - c->started_usec);
 	if (c->abandoned) {
 		conn_close(c);
 		return;
@@ -289,17 +294,25 @@ static void admin_done(agent *a, agent_host *h, int r, const char *why, void *ct
 static void handle_control(agent *a, control_conn *c, char *req)
 {
 	reply *fd = &c->out;
-	char verb[16] = "", arg[MTC_HOSTNAME_MAX + 2] = "", out[256];
+	char verb[16] = "", arg[MTC_HOSTNAME_MAX + 2] = "", arg2[MTC_HOSTNAME_MAX + 2] = "", out[256];
 	agent_host *h;
 	int n;
 
-	sscanf(req, "%15s %64s", verb, arg);
+	sscanf(req, "%15s %64s %64s", verb, arg, arg2);
 	if (strcmp(verb, "list") == 0) {
-		if (strcmp(arg, "json") == 0) {
-			reply_list_json(a, fd);
+		/* "list [json] [HOST]": one host only (mtcctl list HOST, --wait). */
+		const char *name = strcmp(arg, "json") == 0 ? arg2 : arg;
+
+		h = name[0] ? agent_find_host(a, name) : NULL;
+		if (name[0] && !h) {
+			n = snprintf(out, sizeof(out), "error: unknown host '%s' (not in %s)\n", name, a->cfg.hosts_file);
+			write_all(fd, out, (size_t)n);
+		} else if (strcmp(arg, "json") == 0) {
+			reply_list_json(a, fd, h);
 		} else {
-			reply_list_text(a, fd);
-			reply_store(a, fd);
+			reply_list_text(a, fd, h);
+			if (!h)
+				reply_store(a, fd);
 		}
 		return;
 	}
@@ -316,7 +329,7 @@ static void handle_control(agent *a, control_conn *c, char *req)
 	}
 	c->pending = true;
 	c->lock = strcmp(verb, "lock") == 0;
-	c->started_ms = util_now_ms();
+	c->started_usec = util_now_usec();
 	a->store->set_admin(a, h, c->lock, admin_done, c);
 	c->deferred = c->pending;
 }
