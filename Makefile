@@ -231,6 +231,9 @@ install: all
 	test -e $(DESTDIR)$(SYSCONFDIR)/pmon-hook/pmon-hook.conf || install -m 0644 conf/pmon-hook.conf $(DESTDIR)$(SYSCONFDIR)/pmon-hook/
 	for m in $(MANPAGES); do s=$${m##*.}; install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
 		install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
+	# Prometheus alert rules for the [metrics] textfiles (docs/operations.md).
+	install -d $(DESTDIR)$(PREFIX)/share/hostwd-mtc
+	install -m 0644 conf/prometheus/hostwd-mtc-rules.yml $(DESTDIR)$(PREFIX)/share/hostwd-mtc/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/hostwd $(DESTDIR)$(PREFIX)/sbin/mtcclient $(DESTDIR)$(PREFIX)/sbin/mtcagent \
@@ -239,7 +242,8 @@ uninstall:
 		$(DESTDIR)$(PREFIX)/include/pmonhook.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/libpmonhook.pc \
 		$(DESTDIR)$(UNITDIR)/hostwd.service $(DESTDIR)$(UNITDIR)/mtcclient.service \
 		$(DESTDIR)$(UNITDIR)/mtcagent.service $(DESTDIR)$(UNITDIR)/pmon-hook.service \
-		$(DESTDIR)$(TMPFILESDIR)/hostwd-mtc.conf
+		$(DESTDIR)$(TMPFILESDIR)/hostwd-mtc.conf $(DESTDIR)$(PREFIX)/share/hostwd-mtc/hostwd-mtc-rules.yml
+	-rmdir $(DESTDIR)$(PREFIX)/share/hostwd-mtc 2>/dev/null
 	for m in $(MANPAGES); do s=$${m##*.}; rm -f $(DESTDIR)$(PREFIX)/share/man/man$$s/$$(basename $$m); done
 
 # libFuzzer targets (clang): decoders of bytes from the network or a file.
