@@ -136,8 +136,10 @@ if [ -z "$NODE_EXPORTER" ] || ! have curl; then
 	exit
 fi
 PORT=$((19100 + RANDOM % 800))
-t_spawn "$D/node-exporter.log" "$NODE_EXPORTER" --web.listen-address="127.0.0.1:$PORT" \
-	--collector.disable-defaults --collector.textfile --collector.textfile.directory="$P"
+# Not through t_spawn: HWM_WRAP (valgrind) is for our daemons only.
+"$NODE_EXPORTER" --web.listen-address="127.0.0.1:$PORT" --collector.disable-defaults --collector.textfile \
+	--collector.textfile.directory="$P" >>"$D/node-exporter.log" 2>&1 &
+T_PIDS+=($!)
 t_wait_for 15 "node_exporter on 127.0.0.1:$PORT" curl -sf -o /dev/null "http://127.0.0.1:$PORT/metrics"
 scrape() { curl -sf "http://127.0.0.1:$PORT/metrics"; }
 # series LINE-REGEX: the scrape has a line matching it (whole line).
