@@ -38,6 +38,9 @@ for b in hostwd mtcclient mtcagent pmon-hook; do
 	t_check "$b: every metric is listed in docs/operations.md (scripts/gen-metrics-doc.sh) ${missing//$'\n'/ }" test -z "$missing"
 done
 
+t_check "docs/operations.md's metric lists are the tables' (scripts/gen-metrics-doc.sh --check)" \
+	bash "$ROOT/scripts/gen-metrics-doc.sh" --check "$BIN"
+
 # --- the alert rules ------------------------------------------------------
 RULES=$ROOT/conf/prometheus/hostwd-mtc-rules.yml
 if [ -n "$PROMTOOL" ]; then
