@@ -108,6 +108,12 @@ $(BUILD)/man/pmon-hook.conf.5: man/pmon-hook.conf.5.in $(BIN)/pmon-hook scripts/
 	@mkdir -p $(dir $@)
 	$(BIN)/pmon-hook run --describe-config > $@.tsv && bash scripts/gen-man-keys.sh $< $@.tsv $(VERSION) > $@
 
+# docs/operations.md's metric lists come from the daemons' own tables, as
+# the man pages' key lists do (tests/integration/metrics.sh checks them).
+.PHONY: metrics-doc
+metrics-doc: $(BINS)
+	bash scripts/gen-metrics-doc.sh $(BIN)
+
 $(OBJ)/common/%.o: COMP = common
 $(OBJ)/watchdog/%.o: COMP = watchdog
 $(OBJ)/pmon-hooks/%.o: COMP = pmon-hooks

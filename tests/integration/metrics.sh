@@ -200,4 +200,22 @@ t_check "a failing metrics write is logged once ($(count_lines 'cannot write met
 mkdir "$D/nodir"
 t_wait_line "$D/pmon-hook2.log" 'metrics written to .* again'
 t_check "once the directory exists the file is written" test -f "$D/nodir/pmon-hook.prom"
+
+# --- the etcd store's health, as the etcd alert reads it ---------------------
+if [ -z "${HWM_METRICS_NETNS:-}" ] || ! have etcd || ! have etcdctl; then
+	t_skip "etcd store metrics: needs root (own network namespace) and etcd-server/etcd-client"
+	t_done
+	exit
+fi
+ETCD_MEMBERS=1
+. "$ROOT/tests/etcd-lib.sh"
+etcd_start
+stop_pid "$AGENT_PID"
+store_conf "$D/agent.conf"
+start_agent
+expect "agent on etcd" 15 'mtcagent_store_info\{kind="etcd"\} 1'
+expect "agent on etcd" 15 'mtcagent_store_healthy 1'
+kill -TERM "${ETCD_PID[1]}"; wait "${ETCD_PID[1]}" 2>/dev/null
+expect "etcd stopped" 20 'mtcagent_store_healthy 0'
+expect "etcd stopped" 20 'mtcagent_store_unavailable_seconds [1-9][0-9.]*'
 t_done
