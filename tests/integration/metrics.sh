@@ -177,6 +177,10 @@ fit_fail_net mgmt
 expect "mgmt dropped on the node" 15 'mtcagent_hosts_alive_missing\{network="mgmt"\} 1'
 expect "mgmt dropped on the node" 5 'mtcagent_host_alive_missing\{host="node-1",network="mgmt"\} 1'
 expect "pxeboot still arriving" 5 'mtcagent_hosts_alive_missing\{network="pxeboot"\} 0'
+if [ -n "$PROMTOOL" ]; then
+	out=$("$PROMTOOL" check metrics <"$P/mtcagent.prom" 2>&1); rc=$?
+	t_check "promtool check metrics mtcagent.prom with a per-host series (rc=$rc) $out" sh -c "[ $rc -eq 0 ] && [ -z \"\$1\" ]" _ "$out"
+fi
 
 # Unlock (confirmed over pxeboot and cluster), then hostwd acts.
 out=$(ctl unlock --wait=10 node-1 2>&1); rc=$?
