@@ -145,7 +145,8 @@ PORT=$((19100 + RANDOM % 800))
 T_PIDS+=($!)
 t_wait_for 15 "node_exporter on 127.0.0.1:$PORT" curl -sf -o /dev/null "http://127.0.0.1:$PORT/metrics"
 scrape() { curl -sf "http://127.0.0.1:$PORT/metrics"; }
-# series LINE-REGEX: the scrape has a line matching it (whole line).
+# series LINE-REGEX: the scrape has a line matching it (whole line; node_exporter
+# serves labels sorted by name).
 series() { scrape | grep -qE "^$1\$"; }
 expect() { # WHAT SECONDS REGEX
 	wait_for "$2" series "$3"
@@ -193,6 +194,17 @@ expect "after an action" 5 'hostwd_consecutive_actions 1'
 t_check "the crashdump byte was written" grep -q c "$D/sysrq"
 fit_heal_net mgmt
 expect "mgmt back" 15 'mtcagent_hosts_alive_missing\{network="mgmt"\} 0'
+
+# A node that cannot hear commands (FIT drop_rx on every network) but still
+# reports: locked by the operator, it says unlocked, the agent corrects.
+for n in pxeboot mgmt cluster; do : >"$D/node/fit/drop_rx_$n"; done
+ctl lock node-1 >/dev/null
+expect "locked, the node deaf" 10 'mtcagent_host_mismatch\{admin="locked",host="node-1",reported="unlocked"\} 1'
+expect "locked, the node deaf" 5 'mtcagent_hosts_mismatched 1'
+expect "locked, the node deaf" 5 'mtcagent_mismatch_episodes_total 1'
+rm -f "$D"/node/fit/drop_rx_*
+expect "the node hears again: corrected" 10 'mtcagent_hosts_mismatched 0'
+expect "the node hears again: corrected" 5 'mtcclient_lock_flag_present 1'
 
 # --- a failed write is logged once per episode ------------------------------
 sed -e "s|^textfile = .*|textfile = $D/nodir/pmon-hook.prom|" "$D/pmon-hook.conf" >"$D/pmon-hook2.conf"
