@@ -64,13 +64,13 @@ LIB := $(BUILD)/lib
 TBIN := $(BUILD)/tests
 
 COMMON_SRC := $(wildcard common/*.c)
-HWD_LIB_SRC := watchdog/hwd_action.c watchdog/hwd_policy.c watchdog/hwd_report.c watchdog/hwd_device.c watchdog/hwd_config.c
+HWD_LIB_SRC := watchdog/hwd_action.c watchdog/hwd_policy.c watchdog/hwd_report.c watchdog/hwd_device.c watchdog/hwd_config.c watchdog/hwd_metrics.c
 PMH_LIB_SRC := pmon-hooks/pmonhook.c
-PMH_EVAL_SRC := pmon-hooks/pmh_eval.c pmon-hooks/pmh_config.c pmon-hooks/pmh_json.c
+PMH_EVAL_SRC := pmon-hooks/pmh_eval.c pmon-hooks/pmh_config.c pmon-hooks/pmh_json.c pmon-hooks/pmh_metrics.c
 # The agent's own parts (they share its state, mtc/mtc_agent.h): everything
 # but main(), in libmtcagent.a, which mtcagent and the agent's unit test
 # (tests/unit/test_mtc_agent.c: fake store, clock and sockets) link.
-AGENT_SRC := mtc/mtcagent.c mtc/mtc_agent_net.c mtc/mtc_agent_fleet.c mtc/mtc_agent_admin.c mtc/mtc_control.c \
+AGENT_SRC := mtc/mtcagent.c mtc/mtc_agent_net.c mtc/mtc_agent_fleet.c mtc/mtc_agent_admin.c mtc/mtc_agent_metrics.c mtc/mtc_control.c \
 	mtc/mtc_control_list.c \
 	$(wildcard mtc/mtc_store*.c)
 MTC_LIB_SRC := $(filter-out mtc/mtcclient.c mtc/mtcagent_main.c mtc/mtcctl.c $(AGENT_SRC),$(wildcard mtc/*.c))
@@ -111,6 +111,12 @@ $(BUILD)/man/mtc.conf.5: man/mtc.conf.5.in $(BIN)/mtcclient scripts/gen-man-keys
 $(BUILD)/man/pmon-hook.conf.5: man/pmon-hook.conf.5.in $(BIN)/pmon-hook scripts/gen-man-keys.sh
 	@mkdir -p $(dir $@)
 	$(BIN)/pmon-hook run --describe-config > $@.tsv && bash scripts/gen-man-keys.sh $< $@.tsv $(VERSION) > $@
+
+# docs/operations.md's metric lists come from the daemons' own tables, as
+# the man pages' key lists do (tests/integration/metrics.sh checks them).
+.PHONY: metrics-doc
+metrics-doc: $(BINS)
+	bash scripts/gen-metrics-doc.sh $(BIN)
 
 $(OBJ)/common/%.o: COMP = common
 $(OBJ)/watchdog/%.o: COMP = watchdog
@@ -244,6 +250,9 @@ install: all
 	test -e $(DESTDIR)$(SYSCONFDIR)/pmon-hook/pmon-hook.conf || install -m 0644 conf/pmon-hook.conf $(DESTDIR)$(SYSCONFDIR)/pmon-hook/
 	for m in $(MANPAGES); do s=$${m##*.}; install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
 		install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
+	# Prometheus alert rules for the [metrics] textfiles (docs/operations.md).
+	install -d $(DESTDIR)$(PREFIX)/share/hostwd-mtc
+	install -m 0644 conf/prometheus/hostwd-mtc-rules.yml $(DESTDIR)$(PREFIX)/share/hostwd-mtc/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/hostwd $(DESTDIR)$(PREFIX)/sbin/mtcclient $(DESTDIR)$(PREFIX)/sbin/mtcagent \
@@ -252,7 +261,8 @@ uninstall:
 		$(DESTDIR)$(PREFIX)/include/pmonhook.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/libpmonhook.pc \
 		$(DESTDIR)$(UNITDIR)/hostwd.service $(DESTDIR)$(UNITDIR)/mtcclient.service \
 		$(DESTDIR)$(UNITDIR)/mtcagent.service $(DESTDIR)$(UNITDIR)/pmon-hook.service \
-		$(DESTDIR)$(TMPFILESDIR)/hostwd-mtc.conf
+		$(DESTDIR)$(TMPFILESDIR)/hostwd-mtc.conf $(DESTDIR)$(PREFIX)/share/hostwd-mtc/hostwd-mtc-rules.yml
+	-rmdir $(DESTDIR)$(PREFIX)/share/hostwd-mtc 2>/dev/null
 	for m in $(MANPAGES); do s=$${m##*.}; rm -f $(DESTDIR)$(PREFIX)/share/man/man$$s/$$(basename $$m); done
 
 # libFuzzer targets (clang): decoders of bytes from the network or a file.

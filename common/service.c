@@ -1,6 +1,7 @@
 #include "service.h"
 #include "fileops.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "util.h"
 
@@ -31,6 +32,7 @@ int service_parse_cli(service *s, int argc, char **argv)
 		{ "check-config", no_argument, NULL, 'C' },
 		{ "dump-config", no_argument, NULL, 'D' },
 		{ "describe-config", no_argument, NULL, 'T' },
+		{ "describe-metrics", no_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
@@ -44,6 +46,7 @@ int service_parse_cli(service *s, int argc, char **argv)
 		case 'C': s->mode = SERVICE_CHECK_CONFIG; break;
 		case 'D': s->mode = SERVICE_DUMP_CONFIG; break;
 		case 'T': conf_describe(s->table, stdout); return 0;
+		case 'M': metrics_describe(s->metrics, s->n_metrics, stdout); return 0;
 		case 'h': usage(s, stdout); return 0;
 		case 'V': printf("%s %s\n", s->name, PROJECT_VERSION); return 0;
 		default: usage(s, stderr); return 2;

@@ -2,6 +2,7 @@
  * share: the command line, loading their configuration file, and the
  * signals. Options: -c/--config FILE, --check-config, --dump-config,
  * --describe-config (the config table as TSV, for the man page),
+ * --describe-metrics (the metrics table as TSV, for docs/operations.md),
  * -h/--help, -V/--version. */
 #ifndef HWM_SERVICE_H
 #define HWM_SERVICE_H
@@ -20,6 +21,8 @@ typedef struct service {
 	const char *check_what;    /* what --check-config validates */
 	const char *footer;        /* signals etc., for --help; may be NULL */
 	const conf_table *table;   /* the configuration's table */
+	const struct metric_def *metrics; /* the metrics it publishes ([metrics] textfile) */
+	size_t n_metrics;
 	const char *config_path;   /* in: the default; out: the file to load */
 	bool config_explicit;      /* out: given with -c, so it must exist */
 	service_mode mode;         /* out */

@@ -22,6 +22,7 @@
 #include "mtc_codec.h"
 #include "mtc_config.h"
 #include "mtc_daemon.h"
+#include "metrics.h"
 #include "mtc_episode.h"
 #include "mtc_fleet.h"
 #include "mtc_net.h"
@@ -52,6 +53,16 @@ struct agent;
  * r < 0: nothing changed and why says so (one line, no newline). */
 typedef void (*agent_done_fn)(struct agent *a, agent_host *h, int r, const char *why, void *ctx);
 
+/* mtc_agent_metrics.c: [metrics] agent_textfile and what only it counts. */
+typedef struct agent_metrics {
+	bool ready;                           /* histograms set up */
+	metrics_buf buf;
+	metrics_hist latency[2];              /* [lock, unlock]: request to the store's answer */
+	unsigned long requests[2][2];         /* [lock, unlock][ok, error] */
+	uint64_t last_write_ms;
+	int error;                            /* last write's result, for log-once */
+} agent_metrics;
+
 typedef struct agent {
 	service svc;
 	mtc_config cfg;
@@ -79,6 +90,7 @@ typedef struct agent {
 	unsigned long fleet_quiet[2];         /* stops, returns over that budget: summarised */
 	struct control_conn *conns;
 	int n_conns;
+	agent_metrics metrics;
 } agent;
 
 /* mtcagent.c: start, reload, stop (mtcagent_main.c calls it). */
@@ -120,6 +132,12 @@ void agent_set_admin(agent *a, agent_host *h, bool lock, agent_done_fn done, voi
 void agent_admin_report(agent *a, agent_host *h, bool locked, bool alive, uint32_t applied, int net);
 /* Once a second: the summary of correction resends. */
 void agent_admin_flush_logs(agent *a);
+
+/* mtc_agent_metrics.c: from the 1 s timer; writes every alive_period. */
+void agent_metrics_publish(agent *a, uint64_t now);
+/* An operator's lock (or unlock) was answered by the store after usec. */
+void agent_metrics_admin_done(agent *a, bool lock, int r, uint64_t usec);
+void agent_metrics_free(agent *a);
 
 /* mtc_control.c */
 int agent_control_open(agent *a);

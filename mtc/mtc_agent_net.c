@@ -186,6 +186,7 @@ int agent_on_recover_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	mtc_daemon_flush_drop_log(&a->old_boot_log, "frame(s) of an older boot dropped", "", a->old_boot);
 	mtc_ratelog_flush(&a->unknown_host_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n);
 	agent_admin_flush_logs(a);
+	agent_metrics_publish(a, util_now_ms());
 	return service_rearm(s, usec, USEC_PER_SEC);
 }
 

@@ -73,6 +73,10 @@ static const conf_key mtc_keys[] = {
 	{ "fit", "enabled", CONF_BOOL, offsetof(mtc_config, fit_enabled), 0, "0", 0, 1, NULL,
 	  "Fault insertion for tests. Never in production." },
 	STR("fit", "dir", fit_dir, "/run/mtc/fit", "Fault files: drop_rx_<net>, drop_tx_<net>, close_<net>."),
+	STR("metrics", "client_textfile", metrics_client, "",
+	    "mtcclient's Prometheus text file, rewritten every alive_period (temp file and rename) for node_exporter's textfile collector; empty: no metrics."),
+	STR("metrics", "agent_textfile", metrics_agent, "",
+	    "mtcagent's Prometheus text file, rewritten every second; empty: no metrics."),
 };
 
 static bool ipv4_ok(const char *s)

@@ -54,6 +54,9 @@ typedef struct mtc_config {
 
 	bool fit_enabled;
 	char fit_dir[MTC_PATH_MAX];
+
+	char metrics_client[MTC_PATH_MAX]; /* [metrics] client_textfile */
+	char metrics_agent[MTC_PATH_MAX];  /* [metrics] agent_textfile */
 } mtc_config;
 
 extern const conf_table mtc_conf_table;

@@ -30,6 +30,8 @@ typedef struct control_conn {
 	bool pending;   /* the store has not answered yet */
 	bool deferred;  /* ... and the reply is sent when it does */
 	bool abandoned; /* ... and the client's deadline passed */
+	bool lock;      /* the request was a lock (metrics) */
+	uint64_t started_usec;
 	struct control_conn *next;
 } control_conn;
 
@@ -43,8 +45,8 @@ static void admin_done(agent *a, agent_host *h, int r, const char *why, void *ct
 	char out[512];
 	int n;
 
-	(void)a;
 	c->pending = false;
+	agent_metrics_admin_done(a, c->lock, r, util_now_usec() - c->started_usec);
 	if (c->abandoned) {
 		conn_close(c);
 		return;
@@ -64,16 +66,23 @@ static void admin_done(agent *a, agent_host *h, int r, const char *why, void *ct
 static void handle_control(agent *a, control_conn *c, char *req)
 {
 	reply *fd = &c->out;
-	char verb[16] = "", arg[MTC_HOSTNAME_MAX + 2] = "", out[256];
+	char verb[16] = "", arg[MTC_HOSTNAME_MAX + 2] = "", arg2[MTC_HOSTNAME_MAX + 2] = "", out[256];
 	agent_host *h;
 	int n;
 
-	sscanf(req, "%15s %64s", verb, arg);
+	sscanf(req, "%15s %64s %64s", verb, arg, arg2);
 	if (strcmp(verb, "list") == 0) {
-		if (strcmp(arg, "json") == 0) {
-			agent_reply_list_json(a, fd);
+		/* "list [json] [HOST]": one host only (mtcctl list HOST, --wait). */
+		const char *name = strcmp(arg, "json") == 0 ? arg2 : arg;
+
+		h = name[0] ? agent_find_host(a, name) : NULL;
+		if (name[0] && !h) {
+			n = snprintf(out, sizeof(out), "error: unknown host '%s' (not in %s)\n", name, a->cfg.hosts_file);
+			write_all(fd, out, (size_t)n);
+		} else if (strcmp(arg, "json") == 0) {
+			agent_reply_list_json(a, fd, h);
 		} else {
-			agent_reply_list_text(a, fd);
+			agent_reply_list_text(a, fd, h);
 		}
 		return;
 	}
@@ -89,7 +98,9 @@ static void handle_control(agent *a, control_conn *c, char *req)
 		return;
 	}
 	c->pending = true;
-	agent_set_admin(a, h, strcmp(verb, "lock") == 0, admin_done, c);
+	c->lock = strcmp(verb, "lock") == 0;
+	c->started_usec = util_now_usec();
+	agent_set_admin(a, h, c->lock, admin_done, c);
 	c->deferred = c->pending;
 }
 

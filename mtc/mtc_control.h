@@ -45,9 +45,10 @@ static inline int write_all(reply *rp, const char *p, size_t len)
 	return 0;
 }
 
-/* list: one line per host, then the store's line. */
-void agent_reply_list_text(agent *a, reply *fd);
-/* list --json */
-void agent_reply_list_json(agent *a, reply *fd);
+/* list: one line per host, then the store's line; only != NULL: that
+ * host's line alone (mtcctl list HOST, --wait). */
+void agent_reply_list_text(agent *a, reply *fd, const agent_host *only);
+/* list --json (only: that host alone) */
+void agent_reply_list_json(agent *a, reply *fd, const agent_host *only);
 
 #endif

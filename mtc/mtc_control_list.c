@@ -56,7 +56,8 @@ static size_t missing_hosts(const agent *a)
 	return n;
 }
 
-void agent_reply_list_text(agent *a, reply *fd)
+/* only: one host (mtcctl list HOST): its row, no summary lines. */
+void agent_reply_list_text(agent *a, reply *fd, const agent_host *only)
 {
 	uint64_t now = util_now_ms();
 	char line[512];
@@ -69,6 +70,8 @@ void agent_reply_list_text(agent *a, reply *fd)
 		agent_host *h = &a->hosts[i];
 		char age[MTC_NET_COUNT][24], note[80];
 
+		if (only && h != only)
+			continue;
 		for (int net = 0; net < MTC_NET_COUNT; net++)
 			format_age(h->order.last_seen_ms[net], now, age[net], sizeof(age[net]));
 		missing_note(a, h, note, sizeof(note));
@@ -78,6 +81,8 @@ void agent_reply_list_text(agent *a, reply *fd)
 			     mtc_admin_known(&h->adm) ? "" : "  (admin state unknown: treated as locked)", note);
 		write_all(fd, line, (size_t)n);
 	}
+	if (only)
+		return;
 	unsigned long rx = a->io.rx[0] + a->io.rx[1] + a->io.rx[2], tx = a->tx[0] + a->tx[1] + a->tx[2];
 
 	n = snprintf(line, sizeof(line), "frames: rx=%lu tx=%lu; dropped: bad_auth=%lu malformed=%lu unknown_host=%lu stale=%lu "
@@ -156,13 +161,13 @@ static int append_to_reply(const char *buf, size_t size, void *userdata)
  * every string is escaped. A document that cannot be built is cut short
  * (mtcctl then says the reply is not JSON), like a reply that outgrows
  * its buffer. */
-void agent_reply_list_json(agent *a, reply *fd)
+void agent_reply_list_json(agent *a, reply *fd, const agent_host *only)
 {
 	uint64_t now = util_now_ms();
 	json_t *hosts = json_array(), *d;
 
 	for (size_t i = 0; i < a->n_hosts && hosts; i++)
-		if (json_array_append_new(hosts, host_json(a, &a->hosts[i], now)) < 0) {
+		if ((!only || &a->hosts[i] == only) && json_array_append_new(hosts, host_json(a, &a->hosts[i], now)) < 0) {
 			json_decref(hosts);
 			hosts = NULL;
 		}

@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "mtc_agent.h"
+#include "mtc_metrics.h"
 #include "notify.h"
 #include "util.h"
 
@@ -173,6 +174,7 @@ static void stop(agent *a)
 	sd_event_source_unref(a->recover_timer);
 	sd_event_unref(a->event);
 	free(a->hosts);
+	agent_metrics_free(a);
 	sodium_memzero(&a->key, sizeof(a->key));
 	log_notice("stopped: bad auth %lu, malformed %lu, unknown host %lu, stale %lu", a->drops.bad_auth,
 		   a->drops.malformed, a->unknown_host, a->stale);
@@ -237,8 +239,11 @@ int mtcagent_main(int argc, char **argv)
 			 .config_path = MTC_DEFAULT_CONFIG },
 		.control_fd = -1,
 	};
-	int r = service_parse_cli(&a.svc, argc, argv);
+	int r;
 
+	a.svc.metrics = mtc_agent_metric_defs;
+	a.svc.n_metrics = mtc_agent_n_metric_defs;
+	r = service_parse_cli(&a.svc, argc, argv);
 	if (r >= 0)
 		return r;
 	log_open("mtcagent");

@@ -16,6 +16,7 @@
 #include "mtc_config.h"
 #include "mtc_daemon.h"
 #include "mtc_flag.h"
+#include "mtc_metrics.h"
 #include "mtc_net.h"
 #include "mtc_order.h"
 #include "mtc_replay.h"
@@ -49,6 +50,8 @@ typedef struct client {
 	mtc_ratelog stale_log, old_log, wrong_host_log;
 	unsigned long locks_applied, unlocks_applied, flag_errors;
 	char last_status[256];
+	metrics_buf metrics;
+	int metrics_error;             /* last write's result, for log-once */
 } client;
 
 static bool flag_locked(const client *c)
@@ -266,11 +269,46 @@ static void recover(client *c)
 	update_status(c);
 }
 
+/* [metrics] client_textfile, from the alive timer: counters the client
+ * keeps anyway; a failed write is logged once until one succeeds. */
+static void publish_metrics(client *c)
+{
+	mtc_client_metrics_in in = {
+		.flag = flag_locked(c), .backup = util_path_exists(c->cfg.locked_backup), .last_applied = c->last_applied,
+		.locks_applied = c->locks_applied, .unlocks_applied = c->unlocks_applied, .duplicates = c->duplicates,
+		.flag_errors = c->flag_errors, .stale = c->stale, .old = c->old, .wrong_host = c->wrong_host,
+		.bad_auth = c->drops.bad_auth, .malformed = c->drops.malformed, .wrong_net = c->drops.wrong_net,
+	};
+	int r;
+
+	if (!c->cfg.metrics_client[0])
+		return;
+	for (int net = 0; net < MTC_NET_COUNT; net++) {
+		const mtc_sock *s = &c->io.socks[net];
+
+		in.provisioned[net] = s->provisioned;
+		in.up[net] = mtc_sock_up(s);
+		in.commands[net] = c->nc[net].commands;
+		in.acks[net] = c->nc[net].acks;
+		in.alives[net] = c->nc[net].tx - c->nc[net].acks;
+		in.tx_errors[net] = c->nc[net].tx_errors;
+		in.recoveries[net] = s->recoveries;
+		in.open_failures[net] = s->failures;
+	}
+	metrics_buf_reset(&c->metrics);
+	mtc_client_metrics_format(&in, &c->metrics);
+	r = metrics_write_textfile(c->cfg.metrics_client, &c->metrics);
+	if (metrics_error_changed(&c->metrics_error, r))
+		log_warn(r < 0 ? "cannot write metrics to %s: %s (said once until a write succeeds)" : "metrics written to %s again%s",
+			 c->cfg.metrics_client, r < 0 ? strerror(-r) : "");
+}
+
 static int on_alive_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	client *c = userdata;
 
 	send_alive_all(c);
+	publish_metrics(c);
 	return service_rearm(s, usec, (uint64_t)c->cfg.alive_period * USEC_PER_SEC);
 }
 
@@ -470,6 +508,7 @@ static int run(client *c)
 	sd_event_source_unref(c->recover_timer);
 	sd_event_unref(c->event);
 	sodium_memzero(&c->key, sizeof(c->key));
+	metrics_buf_free(&c->metrics);
 	log_notice("stopped: locks %lu, unlocks %lu, stale %lu, old %lu, bad auth %lu, malformed %lu",
 		   c->locks_applied, c->unlocks_applied, c->stale, c->old, c->drops.bad_auth, c->drops.malformed);
 	return r;
@@ -486,8 +525,11 @@ int main(int argc, char **argv)
 			 .table = &mtc_conf_table,
 			 .config_path = MTC_DEFAULT_CONFIG },
 	};
-	int r = service_parse_cli(&c.svc, argc, argv);
+	int r;
 
+	c.svc.metrics = mtc_client_metric_defs;
+	c.svc.n_metrics = mtc_client_n_metric_defs;
+	r = service_parse_cli(&c.svc, argc, argv);
 	if (r >= 0)
 		return r;
 	log_open("mtcclient");

@@ -17,6 +17,8 @@ static const conf_key pmh_keys[] = {
 	    "Comma-separated files that must all exist for the node to be configured."),
 	STR("quorum_processes", quorum_processes, "",
 	    "Comma-separated process names (/proc/PID/comm) or absolute pidfile paths that must run."),
+	{ "metrics", "textfile", CONF_STR, offsetof(pmh_config, metrics_textfile), sizeof(((pmh_config *)0)->metrics_textfile), "", 0, 0, NULL,
+	  "Prometheus text file rewritten every report_period (temp file and rename), for node_exporter's textfile collector; empty: no metrics." },
 };
 
 static void derive(void *data, const conf_origin *o)

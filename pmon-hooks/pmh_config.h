@@ -12,6 +12,7 @@ typedef struct pmh_config {
 	int report_period;
 	char config_gates[192];
 	char quorum_processes[192];
+	char metrics_textfile[192];
 
 	/* derived: split lists pointing into the copies below */
 	char gates_buf[192], procs_buf[192];

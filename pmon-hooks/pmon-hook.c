@@ -13,6 +13,7 @@
 #include "pmh_config.h"
 #include "pmh_eval.h"
 #include "pmh_json.h"
+#include "pmh_metrics.h"
 #include "pmonhook.h"
 #include "service.h"
 #include "util.h"
@@ -193,6 +194,10 @@ typedef struct reporter {
 	int last_error;
 	char last_summary[320];
 	unsigned long sent;
+	unsigned long failures;            /* for metrics */
+	bool configured, quorum_ok;        /* the last evaluation, for metrics */
+	metrics_buf metrics;
+	int metrics_error;                 /* last write's result, for log-once */
 } reporter;
 
 static void evaluate_and_report(reporter *rp)
@@ -230,7 +235,30 @@ static void evaluate_and_report(reporter *rp)
 		log_notice("reports reach %s again", rp->cfg.socket);
 	if (r == 0)
 		rp->sent++;
+	else
+		rp->failures++;
+	rp->configured = res.configured;
+	rp->quorum_ok = res.quorum_ok;
 	rp->last_error = r;
+}
+
+/* [metrics] textfile, after each report; a failed write is logged once
+ * until one succeeds. */
+static void publish_metrics(reporter *rp)
+{
+	pmh_metrics_in in = { .configured = rp->configured, .quorum_ok = rp->quorum_ok, .last_ok = rp->last_error == 0,
+			      .sent = rp->sent, .failures = rp->failures, .gates = (unsigned)rp->cfg.n_gates,
+			      .processes = (unsigned)rp->cfg.n_procs, .report_period_s = rp->cfg.report_period };
+	int r;
+
+	if (!rp->cfg.metrics_textfile[0])
+		return;
+	metrics_buf_reset(&rp->metrics);
+	pmh_metrics_format(&in, &rp->metrics);
+	r = metrics_write_textfile(rp->cfg.metrics_textfile, &rp->metrics);
+	if (metrics_error_changed(&rp->metrics_error, r))
+		log_warn(r < 0 ? "cannot write metrics to %s: %s (said once until a write succeeds)" : "metrics written to %s again%s",
+			 rp->cfg.metrics_textfile, r < 0 ? strerror(-r) : "");
 }
 
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
@@ -238,6 +266,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 	reporter *rp = userdata;
 
 	evaluate_and_report(rp);
+	publish_metrics(rp);
 	return service_rearm(s, usec, (uint64_t)rp->cfg.report_period * USEC_PER_SEC);
 }
 
@@ -270,10 +299,14 @@ static int cmd_run(int argc, char **argv)
 			 .check_what = "the configuration",
 			 .footer = "Signals: SIGHUP reloads the configuration, SIGTERM stops cleanly.",
 			 .table = &pmh_conf_table,
+			 .metrics = pmh_metric_defs,
 			 .config_path = PMH_DEFAULT_CONFIG },
 	};
 	sd_event *e = NULL;
-	int r = service_parse_cli(&rp.svc, argc, argv);
+	int r;
+
+	rp.svc.n_metrics = pmh_n_metric_defs;
+	r = service_parse_cli(&rp.svc, argc, argv);
 
 	if (r >= 0)
 		return r;
@@ -303,6 +336,7 @@ static int cmd_run(int argc, char **argv)
 	sd_event_source_unref(rp.timer);
 	sd_event_unref(e);
 	pmh_close(rp.hook);
+	metrics_buf_free(&rp.metrics);
 	log_notice("stopped after %lu reports", rp.sent);
 	return r < 0 ? EXIT_FAIL : EXIT_OK;
 }

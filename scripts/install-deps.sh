@@ -12,6 +12,9 @@ PKGS=(
   valgrind
   python3
   debhelper lintian fakeroot dpkg-dev blhc
+  # promtool (in Debian 12 it ships in prometheus) and node_exporter for
+  # tests/integration/metrics.sh; the tests start their own node_exporter.
+  prometheus prometheus-node-exporter curl
   qemu-system-x86 busybox-static cpio systemd-container
 )
 

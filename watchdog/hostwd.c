@@ -100,6 +100,7 @@ static int on_kick(sd_event_source *s, uint64_t usec, void *userdata)
 				log_warn("watchdog kick failed: %s (%lu failures)", strerror(-r), h->n.kick_failures);
 		} else {
 			h->n.kicks++;
+			hwd_kick_stats_kick(&h->kick_stats, util_now_usec());
 		}
 	}
 	return service_rearm(s, usec, (uint64_t)h->cfg.kick_interval * USEC_PER_SEC);
@@ -135,6 +136,7 @@ static int on_period(sd_event_source *s, uint64_t usec, void *userdata)
 			 h->n.malformed - h->n.malformed_logged, h->n.malformed);
 		h->n.malformed_logged = h->n.malformed;
 	}
+	hostwd_publish_metrics(h);
 	return service_rearm(s, usec, (uint64_t)h->cfg.report_period * USEC_PER_SEC);
 }
 
@@ -338,6 +340,7 @@ static void stop(hostwd *h)
 	sd_event_source_unref(h->health_src);
 	sd_event_source_unref(h->fallback_src);
 	sd_event_unref(h->event);
+	metrics_buf_free(&h->metrics);
 	close(h->health_fd);
 	unlink(h->cfg.health_socket);
 	log_notice("stopped");
@@ -379,6 +382,7 @@ static int run(hostwd *h)
 		return failed_start(h, r);
 	}
 	hwd_policy_init(&h->policy, util_now_ms());
+	hwd_kick_stats_init(&h->kick_stats);
 	hostwd_load_count(h);
 	hostwd_check_action(h);
 	r = setup_loop(h);
@@ -406,11 +410,14 @@ int main(int argc, char **argv)
 			 .footer = "Signals: SIGHUP reloads the configuration, SIGTERM stops cleanly\n"
 				   "(disarming the watchdog with the magic close, or not, as [watchdog] on_stop says).",
 			 .table = &hwd_conf_table,
+			 .metrics = hwd_metric_defs,
 			 .config_path = HWD_DEFAULT_CONFIG },
 		.health_fd = -1,
 	};
-	int r = service_parse_cli(&h.svc, argc, argv);
+	int r;
 
+	h.svc.n_metrics = hwd_n_metric_defs;
+	r = service_parse_cli(&h.svc, argc, argv);
 	if (r >= 0)
 		return r;
 	log_open("hostwd");

@@ -15,6 +15,7 @@
 
 #include "hwd_config.h"
 #include "hwd_device.h"
+#include "hwd_metrics.h"
 #include "hwd_policy.h"
 #include "service.h"
 
@@ -33,6 +34,7 @@
 typedef struct hwd_counters {
 	unsigned long reports, malformed, rejected, dropped_fit, status_requests;
 	unsigned long kicks, kick_failures, actions;
+	unsigned long actions_by[HWD_ACTION_COUNT][HWD_WHY_COUNT]; /* [action][why], for metrics */
 	/* at the last per-period summary, so a flood logs one line a period */
 	unsigned long malformed_logged, rejected_logged;
 	long last_rejected_uid;
@@ -52,6 +54,9 @@ typedef struct hostwd {
 	bool fit_drop_reports, fit_fail_kick; /* last seen, for log-once */
 	bool configure_timeout_logged;
 	char last_status[512];
+	hwd_kick_stats kick_stats;
+	metrics_buf metrics;
+	int metrics_error;     /* last write's result, for log-once */
 } hostwd;
 
 /* The reason of the last bad period as text, valid in the caller's block. */
@@ -67,6 +72,8 @@ bool hostwd_fit_check(hostwd *h, const char *name, bool *was);
 /* hostwd_status.c */
 void hostwd_update_status(hostwd *h);
 int hostwd_format_status(const hostwd *h, char *buf, size_t size);
+/* [metrics] textfile, from the period timer. */
+void hostwd_publish_metrics(hostwd *h);
 
 /* hostwd_act.c */
 void hostwd_handle_event(hostwd *h, hwd_event ev);

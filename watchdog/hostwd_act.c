@@ -168,6 +168,7 @@ static void take_action(hostwd *h)
 	int n, r;
 
 	h->n.actions++;
+	h->n.actions_by[plan.action][plan.why]++;
 	if (plan.why == HWD_WHY_LIMIT) {
 		log_emit(LOG_CRIT, MSGID_ACTION_LIMIT,
 			 "quorum failure: log (%s for %d periods of %ds); LOG ONLY: %u consecutive %s actions with no healthy "

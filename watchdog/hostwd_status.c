@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "hostwd.h"
+#include "log.h"
 #include "notify.h"
 #include "util.h"
 
@@ -98,4 +99,36 @@ int hostwd_format_status(const hostwd *h, char *buf, size_t size)
 			h->device ? hwd_device_kind_name(hwd_device_get_kind(h->device)) : "none",
 			!h->action_blocked[0] && !hostwd_log_only(h), p->consecutive, h->cfg.max_consecutive, hostwd_log_only(h),
 			h->timeout_s, waiting, h->cfg.configure_timeout);
+}
+
+/* A snapshot of what hostwd already knows; a failed write is logged once
+ * until one succeeds. */
+void hostwd_publish_metrics(hostwd *h)
+{
+	const hwd_policy *p = &h->policy;
+	uint64_t now = util_now_ms();
+	hwd_device_kind kind = h->device ? hwd_device_get_kind(h->device) : HWD_DEV_NONE;
+	hwd_metrics_in in = {
+		.armed = kind != HWD_DEV_NONE && hwd_policy_kick(p), .device_kind = hwd_device_kind_name(kind),
+		.timeout_s = h->timeout_s, .locked = hostwd_lock_present(h), .configured = p->have_report && p->last.configured,
+		.waiting = configuring(h, now), .suppressed = p->suppressed, .failed = p->failed,
+		.log_only = hostwd_log_only(h), .kicking = hwd_policy_kick(p), .quorum = quorum_text(h, now),
+		.bad_periods = p->bad_periods, .threshold = (unsigned)h->cfg.failure_threshold,
+		.consecutive = p->consecutive, .max_consecutive = (unsigned)h->cfg.max_consecutive,
+		.actions = (const unsigned long (*)[HWD_WHY_COUNT])h->n.actions_by, .kicks = h->n.kicks,
+		.kick_failures = h->n.kick_failures, .reports = h->n.reports, .malformed = h->n.malformed,
+		.rejected = h->n.rejected, .dropped_fit = h->n.dropped_fit, .status_requests = h->n.status_requests,
+		.last_report_age_s = p->have_report ? (double)(now - p->last_report_ms) / 1000.0 : -1,
+		.kick = &h->kick_stats,
+	};
+	int r;
+
+	if (!h->cfg.metrics_textfile[0])
+		return;
+	metrics_buf_reset(&h->metrics);
+	hwd_metrics_format(&in, &h->metrics);
+	r = metrics_write_textfile(h->cfg.metrics_textfile, &h->metrics);
+	if (metrics_error_changed(&h->metrics_error, r))
+		log_warn(r < 0 ? "cannot write metrics to %s: %s (said once until a write succeeds)" : "metrics written to %s again%s",
+			 h->cfg.metrics_textfile, r < 0 ? strerror(-r) : "");
 }

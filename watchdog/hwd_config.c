@@ -63,6 +63,8 @@ static const conf_key hwd_keys[] = {
 	{ "fit", "enabled", CONF_BOOL, offsetof(hwd_config, fit_enabled), 0, "0", 0, 1, NULL,
 	  "Fault insertion for tests: honour fault files in dir. Never in production." },
 	STR("fit", "dir", fit_dir, "/run/hostwd/fit", "Fault files: drop_reports, fail_kick."),
+	STR("metrics", "textfile", metrics_textfile, "",
+	    "Prometheus text file rewritten every report_period (temp file and rename), for node_exporter's textfile collector; empty: no metrics."),
 };
 
 

@@ -43,6 +43,7 @@ typedef struct hwd_config {
 	char lock_file[HWD_PATH_MAX];
 	bool fit_enabled;
 	char fit_dir[HWD_PATH_MAX];
+	char metrics_textfile[HWD_PATH_MAX];
 
 	/* derived by hwd_config_load */
 	uid_t uids[HWD_MAX_UIDS];

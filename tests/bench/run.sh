@@ -357,7 +357,73 @@ bench_storm() {
 	each_store "reboot storm of $H hosts in $W s" storm_store "$H" "$W"
 }
 
-ALL_BENCHES="bench_codec bench_lock bench_mismatch bench_idle bench_agent_scale bench_lock_stores bench_storm"
+# 8. Metrics (issue 23): a metric write costs neither a kick nor the
+# agent. Two hostwd side by side (same machine noise), one writing its
+# [metrics] textfile every second, both kicking a FIFO once a second; then
+# the agent at H hosts with agent_textfile off, then on (written every 5 s).
+metrics_kick_gaps() { # NAME METRICS(0|1) -> starts hostwd, prints via the reader
+	mkfifo "$T_DIR/wd-$1.fifo"
+	cat >"$T_DIR/$1.conf" <<CONF
+[watchdog]
+device = file:$T_DIR/wd-$1.fifo
+timeout = 10
+kick_interval = 1
+[health]
+socket = $T_DIR/$1.sock
+report_period = 1
+start_grace = 86400
+[action]
+on_quorum_failure = log
+console_path =
+[lock]
+file = $T_DIR/locked
+[metrics]
+textfile = $([ "$2" = 1 ] && echo "$T_DIR/$1.prom")
+CONF
+}
+agent_cpu_window() { # SECONDS -> "cpu%"
+	local c0 t0 c1 t1
+	c0=$(proc_cpu_us "$AGENT_PID"); t0=$(now_ms)
+	sleep "$1"
+	c1=$(proc_cpu_us "$AGENT_PID"); t1=$(now_ms)
+	awk -v us=$((c1 - c0)) -v ms=$((t1 - t0)) 'BEGIN { printf "%.2f", 100 * us / (ms * 1000) }'
+}
+bench_metrics() {
+	t_tmpdir
+	local S H off on lp
+	S=$(sm 6 60); H=$(sm 1000 10000)
+	echo "== 8. metrics on vs off: kick gaps of two hostwd side by side (kick every 1 s, one writing metrics every 1 s), ${S} s; agent CPU at $H hosts, metrics off then on, ${S} s each"
+	metrics_kick_gaps off 0; metrics_kick_gaps on 1
+	python3 "$ROOT/tests/tools/kickgaps.py" "$T_DIR/wd-off.fifo" $((S + 2)) >"$T_DIR/gaps-off" & T_PIDS+=($!); off=$!
+	python3 "$ROOT/tests/tools/kickgaps.py" "$T_DIR/wd-on.fifo" $((S + 2)) >"$T_DIR/gaps-on" & T_PIDS+=($!); on=$!
+	t_spawn "$T_DIR/off.log" "$BIN/hostwd" -c "$T_DIR/off.conf"
+	t_spawn "$T_DIR/on.log" "$BIN/hostwd" -c "$T_DIR/on.conf"
+	wait "$off" "$on"
+	t_wait_for 5 "hostwd's metrics file" test -s "$T_DIR/on.prom"
+	echo "hostwd metrics off: kick gaps $(cat "$T_DIR/gaps-off") ms"
+	echo "hostwd metrics on:  kick gaps $(cat "$T_DIR/gaps-on") ms; $(wc -l <"$T_DIR/on.prom") lines, $(stat -c %s "$T_DIR/on.prom") bytes a write; $(grep '^hostwd_kick_gap_worst_seconds' "$T_DIR/on.prom")"
+	t_stop_all
+	mtc_world "$T_DIR/agent" 5
+	"$TBIN/bench_agent_load" hosts "$D/hosts.conf" "$H"
+	sed -n 's/^\[host \(.*\)\]$/\1 unlocked 0/p' "$D/hosts.conf" >"$D/ctl/admin.state"
+	sed -i 's/^enabled = 1$/enabled = 0/' "$D/agent.conf"
+	start_agent
+	t_spawn "$D/load.log" "$TBIN/bench_agent_load" run "$D/mtc.key" "$H" 3600 5 0
+	lp=$T_LAST_PID
+	t_wait_for 30 "every simulated host heard once" rx_at_least $((3 * H))
+	local cpu_off cpu_on
+	cpu_off=$(agent_cpu_window "$S")
+	printf '[metrics]\nagent_textfile = %s\n' "$D/mtcagent.prom" >>"$D/agent.conf"
+	kill -HUP "$AGENT_PID"
+	t_wait_for 15 "the agent's metrics file" test -s "$D/mtcagent.prom"
+	cpu_on=$(agent_cpu_window "$S")
+	echo "agent $H hosts: cpu metrics off ${cpu_off}%, on ${cpu_on}% of one core; $(wc -l <"$D/mtcagent.prom") lines, $(stat -c %s "$D/mtcagent.prom") bytes a write (every 5 s)"
+	kill -TERM "$lp"
+	t_stop_all
+	echo "summary: kick gap max off $(sed -n 's/.*max=//p' "$T_DIR/gaps-off") ms / on $(sed -n 's/.*max=//p' "$T_DIR/gaps-on") ms; agent cpu off ${cpu_off}% / on ${cpu_on}% (one run each: compare within noise)"
+}
+
+ALL_BENCHES="bench_codec bench_lock bench_mismatch bench_idle bench_agent_scale bench_lock_stores bench_storm bench_metrics"
 for b in ${BENCHES:-$ALL_BENCHES}; do
 	case " $ALL_BENCHES " in
 	*" $b "*) ;;

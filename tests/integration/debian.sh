@@ -34,7 +34,7 @@ deb=$T_DIR/hostwd-mtc_0.1.0_amd64.deb
 list=$(dpkg -c "$deb" | awk '{print $6}')
 for f in ./usr/sbin/hostwd ./usr/sbin/mtcclient ./usr/sbin/mtcagent ./usr/bin/mtcctl ./usr/bin/pmon-hook \
 	./lib/systemd/system/hostwd.service ./usr/lib/tmpfiles.d/hostwd-mtc.conf ./etc/mtc/mtc.conf \
-	./usr/share/man/man5/hostwd.conf.5.gz; do
+	./usr/share/man/man5/hostwd.conf.5.gz ./usr/share/hostwd-mtc/hostwd-mtc-rules.yml; do
 	grep -qx -- "$f" <<<"$list" || t_fail "hostwd-mtc lacks $f"
 done
 t_ok "hostwd-mtc contents checked"

@@ -14,10 +14,10 @@ for f in usr/sbin/hostwd usr/sbin/mtcclient usr/sbin/mtcagent usr/bin/pmon-hook 
 	etc/hostwd/hostwd.conf etc/mtc/mtc.conf etc/mtc/hosts.conf etc/pmon-hook/pmon-hook.conf \
 	usr/share/man/man8/hostwd.8 usr/share/man/man8/pmon-hook.8 usr/share/man/man8/mtcclient.8 \
 	usr/share/man/man8/mtcagent.8 usr/share/man/man8/mtcctl.8 usr/share/man/man5/hostwd.conf.5 \
-	usr/share/man/man5/mtc.conf.5 usr/share/man/man5/pmon-hook.conf.5; do
+	usr/share/man/man5/mtc.conf.5 usr/share/man/man5/pmon-hook.conf.5 usr/share/hostwd-mtc/hostwd-mtc-rules.yml; do
 	[ -e "$DEST/$f" ] || { t_fail "installed: $f missing"; continue; }
 done
-t_ok "installed tree checked (28 paths)"
+t_ok "installed tree checked (29 paths)"
 t_check "units point at the installed binaries" grep -q '^ExecStart=/usr/sbin/hostwd ' "$DEST/usr/lib/systemd/system/hostwd.service"
 
 echo "# local change" >>"$DEST/etc/hostwd/hostwd.conf"
