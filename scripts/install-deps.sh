@@ -12,7 +12,7 @@ PKGS=(
   valgrind
   python3
   debhelper lintian fakeroot dpkg-dev blhc
-  qemu-system-x86 busybox-static cpio systemd-container
+  qemu-system-x86 busybox-static cpio systemd-container kexec-tools
 )
 
 if [ "$(id -u)" -ne 0 ]; then
