@@ -21,6 +21,8 @@ void pmh_status_extra_parse(const char *text, size_t len, pmh_status_extra *ret)
 	strcpy(ret->max_consecutive, "-");
 	strcpy(ret->log_only, "-");
 	strcpy(ret->timeout_s, "-");
+	strcpy(ret->waiting_for_configuration, "-");
+	strcpy(ret->configure_timeout_s, "-");
 	if (kvtext_parse(text, len, &m) < 0)
 		return;
 #define X(field, key) if ((v = kvtext_get(&m, key))) snprintf(ret->field, sizeof(ret->field), "%s", v)
@@ -30,6 +32,8 @@ void pmh_status_extra_parse(const char *text, size_t len, pmh_status_extra *ret)
 	X(max_consecutive, "max_consecutive");
 	X(log_only, "log_only");
 	X(timeout_s, "timeout_s");
+	X(waiting_for_configuration, "waiting_for_configuration");
+	X(configure_timeout_s, "configure_timeout_s");
 #undef X
 }
 
@@ -90,6 +94,8 @@ int pmh_status_json(const struct pmh_status *s, const pmh_status_extra *x, char 
 	SET("max_consecutive", int_or_null(x->max_consecutive));
 	SET("log_only", bool_or_null(x->log_only));
 	SET("timeout_s", int_or_null(x->timeout_s));
+	SET("waiting_for_configuration", bool_or_null(x->waiting_for_configuration));
+	SET("configure_timeout_s", int_or_null(x->configure_timeout_s));
 #undef SET
 	text = bad ? NULL : json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);

@@ -13,6 +13,7 @@
  * reply; "-" when an older hostwd does not send them. */
 typedef struct pmh_status_extra {
 	char device[16], action_ready[4], consecutive[12], max_consecutive[12], log_only[4], timeout_s[12];
+	char waiting_for_configuration[4], configure_timeout_s[12];
 } pmh_status_extra;
 
 void pmh_status_extra_parse(const char *text, size_t len, pmh_status_extra *ret);

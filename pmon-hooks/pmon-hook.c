@@ -130,6 +130,11 @@ static int print_status(const struct pmh_status *s, const pmh_status_extra *x, b
 	printf("timeout            %s%s\n", x->timeout_s, strcmp(x->timeout_s, "-") ? " s (as the driver accepted it)" : "");
 	printf("action_ready       %s\n", strcmp(x->action_ready, "1") == 0 ? "yes" : strcmp(x->action_ready, "0") == 0 ? "NO" : "-");
 	printf("consecutive        %s/%s\n", x->consecutive, x->max_consecutive);
+	printf("configuring        %s\n", strcmp(x->waiting_for_configuration, "1") == 0 ?
+					  "yes (waiting for configuration: nothing is counted)" :
+					  strcmp(x->waiting_for_configuration, "0") == 0 ? "no" : "-");
+	printf("configure_timeout  %s%s\n", x->configure_timeout_s,
+	       strcmp(x->configure_timeout_s, "0") == 0 ? " (wait forever)" : strcmp(x->configure_timeout_s, "-") ? " s" : "");
 	printf("log_only           %s\n", strcmp(x->log_only, "1") == 0 ? "YES (consecutive-action limit reached)" :
 					  strcmp(x->log_only, "0") == 0 ? "no" : "-");
 	printf("counters           reports=%lu malformed=%lu rejected=%lu kicks=%lu actions=%lu\n",

@@ -18,7 +18,7 @@ extern "C" {
 typedef struct pmh pmh;
 
 struct pmh_status {
-	char state[16];          /* ok | degraded | suppressed | failed */
+	char state[16];          /* ok | configuring | degraded | suppressed | failed */
 	bool locked;
 	bool configured;
 	char quorum[8];          /* ok | lost | unknown */

@@ -12,7 +12,8 @@ hostwd-mtc demo: a locked node with dead management and cluster networks
 controller: mtcagent on 127.0.1.1 (pxeboot) 127.0.2.1 (mgmt) 127.0.3.1 (cluster)
 node-1:     mtcclient on 127.0.1.2 / 127.0.2.2 / 127.0.3.2, hostwd with a FIFO
             watchdog and a file standing in for /proc/sysrq-trigger, pmon-hook
-            reporting "unconfigured" (its config gates are absent).
+            reporting quorum lost (its quorum process hwm-absent-sm is not
+            running; a node still being configured would not count at all).
 hostwd:     1 s report period, 4 bad periods to act, 2 s start grace.
 
 Before the fix (reference system) the Locked command only travelled on mgmt

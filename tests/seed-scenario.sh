@@ -1,6 +1,9 @@
 # The field failure of StarlingX bug 2103863, end to end, as one script:
 # a locked node whose mgmt and cluster networks are dead, whose process
-# monitor reports "unconfigured", and whose lock command has not arrived.
+# monitor reports quorum lost (its quorum process "hwm-absent-sm" never
+# runs), and whose lock command has not arrived. (The field report had the
+# monitor say "unconfigured"; hostwd now waits for configuration instead of
+# counting that, so the story uses a lost quorum.)
 #
 # The caller sources lib.sh, defines the transport and calls seed_scenario:
 #   D                   work dir (all paths below it)
@@ -48,8 +51,10 @@ CONF
 [hook]
 socket = $D/node/hostwd/health.sock
 report_period = 1
-config_gates = $D/node/gates/initial_config_complete,$D/node/gates/goenabled
+config_gates = $D/node/gates/goenabled
+quorum_processes = hwm-absent-sm
 CONF
+	: >"$D/node/gates/goenabled"
 	: >"$D/node/sysrq-trigger"; echo 1 >"$D/node/kexec_crash_loaded"
 	: >"$D/node/console"
 	mkfifo "$D/node/watchdog.fifo"
@@ -92,7 +97,7 @@ seed_scenario() {
 	T_PIDS+=($!); SEED_PMON=$!
 	t_wait_line "$D/client.log" 'started as '
 	t_wait_line "$D/pmon-hook.log" 'started'
-	mark "node: mtcclient, hostwd, pmon-hook started (gates absent: unconfigured)"
+	mark "node: mtcclient, hostwd, pmon-hook started (quorum lost: hwm-absent-sm not running)"
 
 	# The agent hears the node's mtcAlives and corrects (the correction is
 	# lost); then an absence proof: 1.5 s more (a resend at 1 s) and still
@@ -107,7 +112,7 @@ seed_scenario() {
 	t_check "$L: flag written via pxeboot" grep -q 'Locked via pxeboot: lock flag' "$D/client.log"
 	t_check "$L: backup written" test -e "$backup"
 
-	# Locked, unconfigured, mgmt/cluster dead: the node must live. Kicks
+	# Locked, quorum lost, mgmt/cluster dead: the node must live. Kicks
 	# are sampled every second; a 1 s timer against 1 s samples may leave
 	# one sample empty by a few ms of jitter, never two in a row.
 	local k0 k1 kstart ok=1 idle=0

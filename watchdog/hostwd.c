@@ -28,6 +28,7 @@
 #include "log.h"
 #include "notify.h"
 #include "service.h"
+#include "sysstate.h"
 #include "unixsock.h"
 #include "util.h"
 
@@ -36,6 +37,8 @@
 #define MSGID_ACTION_FAILED "9e2c4a6b8d0f4e13a5c7e9b1d3f5a7c9"
 #define MSGID_ACTION_UNAVAILABLE "d1e3f5a7b9c14d2e8f0a2c4e6b8d0f12"
 #define MSGID_NO_BACKSTOP "6a8c0e2f4b6d48f1a3c5e7f9b1d3e5a7"
+#define MSGID_CONFIGURING "9439a8556f2044e0a9b48dd765ac6de3"
+#define MSGID_STOP_ARMED "a7a0d8ba36b54498ad3708b704f0263c"
 
 /* Descriptors one datagram may carry before it is cut (MSG_CTRUNC); the
  * kernel drops the rest, we close what we got. */
@@ -61,6 +64,7 @@ typedef struct hostwd {
 	int timeout_s;         /* as the driver accepted it (WDIOC_GETTIMEOUT), or configured for a fake */
 	char action_blocked[HWD_PATH_MAX + 64]; /* why the action cannot be taken, "" if it can */
 	bool fit_drop_reports, fit_fail_kick; /* last seen, for log-once */
+	bool configure_timeout_logged;
 	char last_status[512];
 } hostwd;
 
@@ -73,6 +77,7 @@ static hwd_policy_cfg policy_cfg(const hwd_config *c)
 		.action = (hwd_action)c->on_quorum_failure,
 		.fallback = c->crashdump_fallback ? HWD_ACTION_LOG : HWD_ACTION_REBOOT,
 		.max_consecutive = (unsigned)c->max_consecutive,
+		.configure_timeout_ms = (uint64_t)c->configure_timeout * MSEC_PER_SEC,
 	};
 }
 
@@ -116,15 +121,38 @@ static const char *quorum_text(const hostwd *h, uint64_t now)
 	return h->policy.last.quorum_ok ? "ok" : "lost";
 }
 
+static bool configuring(const hostwd *h, uint64_t now)
+{
+	hwd_policy_cfg pc = policy_cfg(&h->cfg);
+
+	return hwd_policy_configuring(&h->policy, &pc, now);
+}
+
+/* ", configure_timeout 590s left" or "" (wait forever), for STATUS=. */
+static const char *configure_left(const hostwd *h, uint64_t now, char *buf, size_t size)
+{
+	uint64_t limit = (uint64_t)h->cfg.configure_timeout * MSEC_PER_SEC, gone = now - h->policy.start_ms;
+
+	buf[0] = '\0';
+	if (limit)
+		snprintf(buf, size, ", configure_timeout %llus left",
+			 (unsigned long long)((limit > gone ? limit - gone : 0) / 1000));
+	return buf;
+}
+
 static void state_text(const hostwd *h, char *buf, size_t size)
 {
 	const hwd_policy *p = &h->policy;
 	uint64_t now = util_now_ms();
+	char left[64];
 
 	if (p->failed)
 		snprintf(buf, size, "failed: quorum failure: %s (%s)", hwd_action_name(h->cfg.on_quorum_failure), REASON(h));
 	else if (p->suppressed)
 		snprintf(buf, size, "locked: quorum failure suppressed (%s)", REASON(h));
+	else if (configuring(h, now))
+		snprintf(buf, size, "configuring: waiting for configuration (report says configured=0%s)",
+			 configure_left(h, now, left, sizeof(left)));
 	else if (p->bad_periods > 0)
 		snprintf(buf, size, "degraded: %u/%d bad periods (%s)", p->bad_periods, h->cfg.failure_threshold, REASON(h));
 	else if (now - p->start_ms < (uint64_t)h->cfg.start_grace * MSEC_PER_SEC)
@@ -157,7 +185,8 @@ static int format_status(const hostwd *h, char *buf, size_t size)
 	const hwd_policy *p = &h->policy;
 	uint64_t now = util_now_ms();
 	long age = p->have_report ? (long)((now - p->last_report_ms) / 1000) : -1;
-	const char *state = p->failed ? "failed" : p->suppressed ? "suppressed" :
+	bool waiting = configuring(h, now);
+	const char *state = p->failed ? "failed" : p->suppressed ? "suppressed" : waiting ? "configuring" :
 			    p->bad_periods ? "degraded" : "ok";
 
 	return snprintf(buf, size,
@@ -165,7 +194,7 @@ static int format_status(const hostwd *h, char *buf, size_t size)
 			"suppressed=%d action=%s last_report_age_s=%ld reason=%s reason_process=%s "
 			"reports=%lu malformed=%lu rejected=%lu dropped_fit=%lu kicks=%lu kick_failures=%lu "
 			"actions=%lu kicking=%d device=%s action_ready=%d consecutive_actions=%u max_consecutive=%d "
-			"log_only=%d timeout_s=%d",
+			"log_only=%d timeout_s=%d waiting_for_configuration=%d configure_timeout_s=%d",
 			state, lock_present(h), p->have_report && p->last.configured, quorum_text(h, now),
 			p->bad_periods, h->cfg.failure_threshold, p->suppressed,
 			hwd_action_name(h->cfg.on_quorum_failure), age, health_reason_code(p->reason),
@@ -174,7 +203,7 @@ static int format_status(const hostwd *h, char *buf, size_t size)
 			h->n.kick_failures, h->n.actions, hwd_policy_kick(p),
 			h->device ? hwd_device_kind_name(hwd_device_get_kind(h->device)) : "none",
 			!h->action_blocked[0] && !log_only(h), p->consecutive, h->cfg.max_consecutive, log_only(h),
-			h->timeout_s);
+			h->timeout_s, waiting, h->cfg.configure_timeout);
 }
 
 /* One write of len bytes: 0, -errno, or -EIO when it was cut short (a
@@ -296,6 +325,31 @@ static void arm_reboot_fallback(hostwd *h)
 		log_err("cannot arm the reboot fallback timer");
 }
 
+/* The crash kernel writes the vmcore while the card keeps counting: give
+ * it crashdump_timeout, and one kick so that time starts now. */
+static void prepare_crashdump(hostwd *h)
+{
+	int t = 0, r;
+
+	if (hwd_device_get_kind(h->device) == HWD_DEV_NONE)
+		return;
+	if (h->cfg.crashdump_timeout <= 0) {
+		log_notice("[action] crashdump_timeout = 0: the watchdog timeout stays %ds during the crashdump", h->timeout_s);
+		return;
+	}
+	r = hwd_device_prepare_crashdump(h->device, h->cfg.crashdump_timeout, &t);
+	if (r < 0) {
+		log_err("cannot set the crashdump watchdog timeout %ds: %s; the card may reset the node %ds after the last "
+			"kick, during the dump", h->cfg.crashdump_timeout, strerror(-r), h->timeout_s);
+		return;
+	}
+	if (t != h->cfg.crashdump_timeout)
+		log_warn("watchdog driver chose timeout %ds instead of [action] crashdump_timeout = %ds", t,
+			 h->cfg.crashdump_timeout);
+	log_notice("watchdog timeout %ds for the crashdump (was %ds), kicked once; no more kicks", t, h->timeout_s);
+	h->timeout_s = t;
+}
+
 /* Carries out the plan hwd_policy_confirm() decided: say it, count it,
  * write the byte. Kicking has already stopped unless the plan only logs. */
 static void take_action(hostwd *h)
@@ -332,10 +386,15 @@ static void take_action(hostwd *h)
 	n = snprintf(last_words, sizeof(last_words), "<2>hostwd: quorum failure: %s (%s)\n", name, reason);
 	write_best_effort(h->cfg.console_path, last_words, (size_t)n);
 	byte = plan.action == HWD_ACTION_REBOOT ? 'b' : 'c';
+	if (byte == 'c')
+		prepare_crashdump(h);
 	r = write_sysrq(h, byte);
-	if (r < 0)
-		log_emit(LOG_CRIT, MSGID_ACTION_FAILED, "quorum failure: %s NOT taken: cannot write '%c' to %s: %s; %s", name,
+	if (r < 0) {
+		log_emit(LOG_CRIT, MSGID_ACTION_FAILED, "quorum failure: %s NOT taken: cannot write '%c' to %s: %s; %s "
+			 "(kicking resumes if the node is locked, healthy or being configured)", name,
 			 byte, h->cfg.sysrq_path, strerror(-r), without_sysrq(h));
+		hwd_policy_action_failed(&h->policy);
+	}
 	arm_reboot_fallback(h);
 }
 
@@ -374,10 +433,38 @@ static void handle_event(hostwd *h, hwd_event ev)
 	case HWD_EV_HEALTHY:
 		store_count(h);
 		break;
+	case HWD_EV_CONFIGURING:
+		log_emit(LOG_NOTICE, MSGID_CONFIGURING,
+			 "waiting for configuration: the monitor reports configured=0; nothing is counted and the watchdog is "
+			 "kicked until it reports configured=1%s", h->cfg.configure_timeout ? "" : " ([health] configure_timeout = 0: no limit)");
+		break;
+	case HWD_EV_CONFIGURED:
+		log_emit(LOG_NOTICE, MSGID_CONFIGURING, "configured: quorum-failure checks armed");
+		break;
 	case HWD_EV_NONE:
 		break;
 	}
 	update_status(h);
+}
+
+/* After an action whose byte could not be written: a reset by the card is
+ * right for a node still failing, never for one locked, healthy or being
+ * configured. Back to the configured timeout, no reboot fallback. */
+static bool resume_kicking(hostwd *h)
+{
+	hwd_policy_cfg pc = policy_cfg(&h->cfg);
+	bool locked = lock_present(h);
+	int t = h->timeout_s;
+
+	if (!hwd_policy_resume(&h->policy, &pc, util_now_ms(), locked))
+		return false;
+	if (t != h->cfg.timeout && hwd_device_set_timeout(h->device, h->cfg.timeout, &t) == 0)
+		h->timeout_s = t;
+	h->fallback_src = sd_event_source_disable_unref(h->fallback_src);
+	log_emit(LOG_WARNING, MSGID_ACTION_FAILED, "kicking resumed after the quorum-failure action that was NOT taken: "
+		 "the node is %s (watchdog timeout %ds)", locked ? "locked" : "healthy or being configured", h->timeout_s);
+	update_status(h);
+	return true;
 }
 
 static int on_kick(sd_event_source *s, uint64_t usec, void *userdata)
@@ -385,8 +472,9 @@ static int on_kick(sd_event_source *s, uint64_t usec, void *userdata)
 	hostwd *h = userdata;
 	int r;
 
-	if (!hwd_policy_kick(&h->policy))
-		return 0;
+	if (!hwd_policy_kick(&h->policy) && !resume_kicking(h))
+		/* keep looking while a failed action may still let kicking resume */
+		return h->policy.action_failed ? service_rearm(s, usec, (uint64_t)h->cfg.kick_interval * USEC_PER_SEC) : 0;
 	if (fit_check(h, "fail_kick", &h->fit_fail_kick)) {
 		h->n.kick_failures++;
 	} else {
@@ -413,6 +501,12 @@ static int on_period(sd_event_source *s, uint64_t usec, void *userdata)
 	if (ev == HWD_EV_HEALTHY)
 		log_emit(LOG_NOTICE, MSGID_ACTION_LIMIT, "healthy period: consecutive-action count %u reset to 0%s",
 			 count, was_log_only ? "; quorum-failure action re-armed (was LOG ONLY)" : "");
+	/* UNCONFIGURED is a reason only once configure_timeout has passed. */
+	if (h->policy.reason == HEALTH_REASON_UNCONFIGURED && !h->configure_timeout_logged) {
+		log_emit(LOG_WARNING, MSGID_CONFIGURING, "[health] configure_timeout = %ds passed since start and the node "
+			 "still reports configured=0: unconfigured periods now count as bad", h->cfg.configure_timeout);
+		h->configure_timeout_logged = true;
+	}
 	handle_event(h, ev);
 	/* A flood of bad datagrams costs one line a period, not one each. */
 	if (h->n.rejected != h->n.rejected_logged) {
@@ -464,6 +558,7 @@ static void close_received(const int *fds, unsigned n)
 static void handle_datagram(hostwd *h, const char *buf, ssize_t len, bool truncated, const struct ucred *cred,
 			    const int *fds, unsigned n_fds)
 {
+	hwd_policy_cfg pc;
 	hwd_report rep;
 	hwd_event ev;
 	int k = hwd_report_parse(buf, (size_t)len, &rep);
@@ -487,7 +582,8 @@ static void handle_datagram(hostwd *h, const char *buf, ssize_t len, bool trunca
 		return;
 	}
 	h->n.reports++;
-	ev = hwd_policy_report(&h->policy, &rep, util_now_ms());
+	pc = policy_cfg(&h->cfg);
+	ev = hwd_policy_report(&h->policy, &pc, &rep, util_now_ms());
 	handle_event(h, ev);
 }
 
@@ -600,11 +696,27 @@ static int health_open(const hwd_config *c, int *ret_fd)
 
 static void check_action(hostwd *h);
 
+/* New timing takes effect at once: a kick now (a shorter timeout must not
+ * wait for the old kick_interval), every timer re-armed from now. */
+static void retime(hostwd *h, const hwd_config *old)
+{
+	uint64_t t;
+
+	if (old->timeout == h->cfg.timeout && old->kick_interval == h->cfg.kick_interval &&
+	    old->report_period == h->cfg.report_period)
+		return;
+	sd_event_now(h->event, CLOCK_MONOTONIC, &t);
+	on_kick(h->kick_src, t, h);
+	service_rearm(h->period_src, t, (uint64_t)h->cfg.report_period * USEC_PER_SEC);
+	log_notice("reload: timing changed (timeout %ds, kick every %ds, report period %ds): kicked now, timers re-armed",
+		   h->timeout_s, h->cfg.kick_interval, h->cfg.report_period);
+}
+
 static int reload(void *userdata)
 {
 	hostwd *h = userdata;
 	bool count_moved;
-	hwd_config next;
+	hwd_config next, old;
 	int t;
 
 	if (service_load_config(&h->svc, &next) < 0) {
@@ -638,8 +750,10 @@ static int reload(void *userdata)
 	if (next.fit_enabled && !h->cfg.fit_enabled)
 		log_emit(LOG_WARNING, MSGID_FIT, "FIT enabled: fault files in %s are honoured", next.fit_dir);
 	count_moved = strcmp(next.count_file, h->cfg.count_file) != 0;
+	old = h->cfg;
 	h->cfg = next;
 	log_notice("configuration reloaded from %s", h->svc.config_path);
+	retime(h, &old);
 	if (count_moved)
 		load_count(h);
 	check_action(h);
@@ -831,11 +945,36 @@ static int setup_loop(hostwd *h)
 	return r;
 }
 
+/* Clean stop: disarm or leave the card armed, as on_stop and (auto)
+ * systemd's view of the system say; said either way. */
+static void stop_device(hostwd *h)
+{
+	char state[32] = "", detail[96] = "";
+	int r = -ENOMSG;
+	hwd_stop_plan plan;
+	hwd_device_kind kind = hwd_device_get_kind(h->device);
+
+	if (h->cfg.on_stop == HWD_ON_STOP_AUTO && hwd_policy_kick(&h->policy) && kind != HWD_DEV_NONE)
+		r = sysstate_get(state, sizeof(state), 2000);
+	plan = hwd_stop_decide((hwd_on_stop)h->cfg.on_stop, hwd_policy_kick(&h->policy), r, state);
+	hwd_device_close(h->device, plan.disarm);
+	h->device = NULL;
+	if (kind == HWD_DEV_NONE)
+		return;
+	if (plan.why == HWD_STOP_SYSTEM_UP)
+		snprintf(detail, sizeof(detail), " (SystemState=%s)", state);
+	else if (plan.why == HWD_STOP_STATE_UNKNOWN && r != -ENOMSG)
+		snprintf(detail, sizeof(detail), " (%s)", strerror(-r));
+	if (plan.disarm)
+		log_notice("watchdog disarmed (magic close): %s%s", hwd_stop_why_text(plan.why), detail);
+	else
+		log_emit(LOG_WARNING, MSGID_STOP_ARMED, "watchdog left ARMED (timeout %ds): %s", h->timeout_s,
+			 hwd_stop_why_text(plan.why));
+}
+
 static void stop(hostwd *h)
 {
-	/* Clean stop: disarm, unless an action was decided and the reset is wanted. */
-	hwd_device_close(h->device, hwd_policy_kick(&h->policy));
-	h->device = NULL;
+	stop_device(h);
 	sd_event_source_unref(h->kick_src);
 	sd_event_source_unref(h->period_src);
 	sd_event_source_unref(h->health_src);
@@ -907,7 +1046,7 @@ int main(int argc, char **argv)
 				  "process-monitor quorum stays lost, unless the node is locked.",
 			 .check_what = "the configuration",
 			 .footer = "Signals: SIGHUP reloads the configuration, SIGTERM stops cleanly\n"
-				   "(disarming a kernel watchdog with the magic close).",
+				   "(disarming the watchdog with the magic close, or not, as [watchdog] on_stop says).",
 			 .table = &hwd_conf_table,
 			 .config_path = HWD_DEFAULT_CONFIG },
 		.health_fd = -1,

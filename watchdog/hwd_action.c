@@ -83,3 +83,28 @@ int hwd_count_parse(const char *text, long len, unsigned *ret)
 	*ret = (unsigned)v;
 	return 0;
 }
+
+hwd_stop_plan hwd_stop_decide(hwd_on_stop on_stop, bool kicking, int state_r, const char *state)
+{
+	if (!kicking)
+		return (hwd_stop_plan){ false, HWD_STOP_ACTION_DECIDED };
+	if (on_stop == HWD_ON_STOP_DISARM || on_stop == HWD_ON_STOP_KEEP)
+		return (hwd_stop_plan){ on_stop == HWD_ON_STOP_DISARM, HWD_STOP_CONFIGURED };
+	if (state_r < 0 || !state || !*state)
+		return (hwd_stop_plan){ true, HWD_STOP_STATE_UNKNOWN };
+	if (strcmp(state, "stopping") == 0)
+		return (hwd_stop_plan){ false, HWD_STOP_SYSTEM_STOPPING };
+	return (hwd_stop_plan){ true, HWD_STOP_SYSTEM_UP };
+}
+
+const char *hwd_stop_why_text(hwd_stop_why why)
+{
+	switch (why) {
+	case HWD_STOP_CONFIGURED: return "as [watchdog] on_stop says";
+	case HWD_STOP_SYSTEM_STOPPING: return "the system is going down (systemd SystemState=stopping), so a hung shutdown is reset";
+	case HWD_STOP_SYSTEM_UP: return "only hostwd is stopping (the system is not going down)";
+	case HWD_STOP_STATE_UNKNOWN: return "systemd could not be asked whether the system is going down; a plain stop is assumed";
+	case HWD_STOP_ACTION_DECIDED: return "a quorum-failure action stopped kicking: the reset is wanted";
+	}
+	return "?";
+}

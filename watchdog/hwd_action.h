@@ -54,6 +54,30 @@ typedef enum hwd_intake {
  * reply socket, a report none). */
 hwd_intake hwd_intake_classify(int parsed, bool truncated, bool have_cred, bool uid_allowed, unsigned n_fds);
 
+typedef enum hwd_stop_why {
+	HWD_STOP_CONFIGURED,     /* on_stop = disarm or keep */
+	HWD_STOP_SYSTEM_STOPPING, /* auto: SystemState is "stopping" */
+	HWD_STOP_SYSTEM_UP,      /* auto: systemd answered, the system is not going down */
+	HWD_STOP_STATE_UNKNOWN,  /* auto: systemd could not be asked */
+	HWD_STOP_ACTION_DECIDED, /* an action stopped kicking: the reset is wanted */
+} hwd_stop_why;
+
+typedef struct hwd_stop_plan {
+	bool disarm;             /* write the magic close */
+	hwd_stop_why why;
+} hwd_stop_plan;
+
+/* On a clean stop (SIGTERM): disarm the card or leave it armed. kicking =
+ * hwd_policy_kick(); state_r = sysstate_get()'s result, state its text
+ * (only asked for auto). auto keeps the card armed only when systemd says
+ * the system is "stopping", so a hung shutdown is reset; when systemd
+ * cannot be asked it disarms, as a plain stop of hostwd wants: a reset of
+ * a node an administrator is working on is the worse mistake, and a
+ * shutdown under systemd can always ask PID 1 on its private socket. */
+hwd_stop_plan hwd_stop_decide(hwd_on_stop on_stop, bool kicking, int state_r, const char *state);
+
+const char *hwd_stop_why_text(hwd_stop_why why);
+
 /* The consecutive-action count file: "N\n". -EINVAL if garbage. */
 int hwd_count_parse(const char *text, long len, unsigned *ret);
 

@@ -10,6 +10,7 @@
 
 static const char *const action_names[] = { "crashdump", "reboot", "log", NULL };
 static const char *const fallback_names[] = { "reboot", "log", NULL };
+static const char *const on_stop_names[] = { "auto", "disarm", "keep", NULL };
 
 #define STR(sec, key, field, def, help) \
 	{ sec, key, CONF_STR, offsetof(hwd_config, field), sizeof(((hwd_config *)0)->field), def, 0, 0, NULL, help }
@@ -21,6 +22,10 @@ static const conf_key hwd_keys[] = {
 	    "Watchdog device: an existing character device (kernel ioctl API); anything else is a start error. file:PATH: test fake, one byte per kick. Empty: no kernel watchdog."),
 	INT("watchdog", "timeout", timeout, "180", 2, 3600, "Seconds set on the device with WDIOC_SETTIMEOUT."),
 	INT("watchdog", "kick_interval", kick_interval, "5", 1, 1800, "Seconds between kicks; must be at most timeout/2."),
+	{ "watchdog", "on_stop", CONF_ENUM, offsetof(hwd_config, on_stop), 0, "auto", 0, 0, on_stop_names,
+	  "On a clean stop (SIGTERM): disarm (magic close), keep (the card stays armed and resets the node unless "
+	  "hostwd runs again within timeout), or auto: keep while systemd's SystemState is 'stopping' (the system "
+	  "is going down, so a hung shutdown is reset), disarm otherwise and when systemd cannot be asked." },
 	{ "watchdog", "realtime", CONF_BOOL, offsetof(hwd_config, realtime), 0, "1", 0, 1, NULL,
 	  "Run at real-time priority (SCHED_RR 1) so load cannot delay kicks; failure is a warning." },
 	{ "watchdog", "lock_memory", CONF_BOOL, offsetof(hwd_config, lock_memory), 0, "1", 0, 1, NULL,
@@ -29,6 +34,9 @@ static const conf_key hwd_keys[] = {
 	INT("health", "report_period", report_period, "30", 1, 3600, "Seconds between expected reports; one evaluation per period."),
 	INT("health", "failure_threshold", failure_threshold, "3", 1, 100, "Consecutive bad periods before quorum failure."),
 	INT("health", "start_grace", start_grace, "300", 0, 86400, "Seconds after start before bad periods count."),
+	INT("health", "configure_timeout", configure_timeout, "0", 0, 604800,
+	    "Seconds after start during which a report saying configured=0 (node being configured) is not a bad "
+	    "period; past it such periods count as bad (reason unconfigured). 0: wait forever."),
 	STR("health", "allowed_uids", allowed_uids, "0", "Comma-separated uids allowed to send reports (SO_PASSCRED)."),
 	STR("health", "socket_group", socket_group, "", "Group (name or gid) owning the health socket; empty: the daemon's group."),
 	STR("health", "socket_mode", socket_mode, "0600", "Octal mode of the health socket; who may connect at all (reports and status)."),
@@ -40,6 +48,9 @@ static const conf_key hwd_keys[] = {
 	    "File saying whether a crash kernel is loaded (1); crashdump is only written then."),
 	INT("action", "reboot_fallback_after", reboot_fallback_after, "60", 0, 3600,
 	    "Seconds after a crashdump or reboot byte: if still alive, write the reboot byte (0: never)."),
+	INT("action", "crashdump_timeout", crashdump_timeout, "600", 0, 86400,
+	    "Seconds set on the watchdog device (then one kick) right before the crashdump byte, so the card does "
+	    "not reset the node while the crash kernel writes the vmcore; size it to the dump (0: leave the timeout)."),
 	STR("action", "count_file", count_file, "/var/lib/hostwd/consecutive-actions",
 	    "Persistent count of consecutive actions with no healthy period between them."),
 	INT("action", "max_consecutive", max_consecutive, "3", 0, 1000,
@@ -56,6 +67,11 @@ static const conf_key hwd_keys[] = {
 const char *hwd_action_name(int action)
 {
 	return action >= 0 && action < (int)ARRAY_SIZE(action_names) - 1 ? action_names[action] : "?";
+}
+
+const char *hwd_on_stop_name(int on_stop)
+{
+	return on_stop >= 0 && on_stop < (int)ARRAY_SIZE(on_stop_names) - 1 ? on_stop_names[on_stop] : "?";
 }
 
 static int parse_uids(hwd_config *cfg, char *msg, size_t msglen)

@@ -13,16 +13,20 @@
 
 typedef enum hwd_action { HWD_ACTION_CRASHDUMP, HWD_ACTION_REBOOT, HWD_ACTION_LOG } hwd_action;
 
+typedef enum hwd_on_stop { HWD_ON_STOP_AUTO, HWD_ON_STOP_DISARM, HWD_ON_STOP_KEEP } hwd_on_stop;
+
 typedef struct hwd_config {
 	char device[HWD_PATH_MAX];
 	int timeout;
 	int kick_interval;
+	int on_stop; /* hwd_on_stop */
 	bool realtime;
 	bool lock_memory;
 	char health_socket[108];
 	int report_period;
 	int failure_threshold;
 	int start_grace;
+	int configure_timeout;
 	char allowed_uids[128];
 	char socket_group[64];
 	char socket_mode[8];
@@ -30,6 +34,7 @@ typedef struct hwd_config {
 	int crashdump_fallback; /* 0 reboot, 1 log */
 	char kexec_crash_loaded[HWD_PATH_MAX];
 	int reboot_fallback_after;
+	int crashdump_timeout;
 	char count_file[HWD_PATH_MAX];
 	int max_consecutive;
 	char sysrq_path[HWD_PATH_MAX];
@@ -52,5 +57,6 @@ int hwd_config_load_string(hwd_config *cfg, const char *text, conf_errors *errs)
 
 bool hwd_config_uid_allowed(const hwd_config *cfg, uid_t uid);
 const char *hwd_action_name(int action);
+const char *hwd_on_stop_name(int on_stop);
 
 #endif

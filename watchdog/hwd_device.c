@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/watchdog.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -15,6 +16,7 @@ typedef struct hwd_device_ops {
 	int (*kick)(hwd_device *d);
 	int (*set_timeout)(hwd_device *d, int timeout_s, int *ret_timeout_s);
 	int (*disarm)(hwd_device *d);
+	int (*mark_timeout)(hwd_device *d, int timeout_s); /* the fake records a crashdump timeout */
 } hwd_device_ops;
 
 struct hwd_device {
@@ -73,6 +75,17 @@ static int file_disarm(hwd_device *d)
 	return write(d->fd, "V", 1) == 1 ? 0 : -errno;
 }
 
+static int file_mark_timeout(hwd_device *d, int timeout_s)
+{
+	char line[24];
+	int n = snprintf(line, sizeof(line), "T%d\n", timeout_s);
+	ssize_t w = write(d->fd, line, (size_t)n);
+
+	if (w < 0)
+		return -errno;
+	return w == n ? 0 : -EIO;
+}
+
 static int none_kick(hwd_device *d)
 {
 	(void)d;
@@ -85,9 +98,9 @@ static int none_disarm(hwd_device *d)
 	return 0;
 }
 
-static const hwd_device_ops kernel_ops = { HWD_DEV_KERNEL, kernel_kick, kernel_set_timeout, kernel_disarm };
-static const hwd_device_ops file_ops = { HWD_DEV_FILE, file_kick, file_set_timeout, file_disarm };
-static const hwd_device_ops none_ops = { HWD_DEV_NONE, none_kick, file_set_timeout, none_disarm };
+static const hwd_device_ops kernel_ops = { HWD_DEV_KERNEL, kernel_kick, kernel_set_timeout, kernel_disarm, NULL };
+static const hwd_device_ops file_ops = { HWD_DEV_FILE, file_kick, file_set_timeout, file_disarm, file_mark_timeout };
+static const hwd_device_ops none_ops = { HWD_DEV_NONE, none_kick, file_set_timeout, none_disarm, NULL };
 
 /* The test fake is asked for by name, never guessed from the file type:
  * a typo in a real device path must not become one. */
@@ -169,6 +182,26 @@ int hwd_device_kick(hwd_device *d)
 int hwd_device_set_timeout(hwd_device *d, int timeout_s, int *ret_timeout_s)
 {
 	return d->ops->set_timeout(d, timeout_s, ret_timeout_s);
+}
+
+int hwd_device_prepare_crashdump(hwd_device *d, int timeout_s, int *ret_timeout_s)
+{
+	int t = timeout_s, r, k;
+
+	if (d->ops->kind == HWD_DEV_NONE) {
+		*ret_timeout_s = timeout_s;
+		return 0;
+	}
+	r = d->ops->set_timeout(d, timeout_s, &t);
+	if (r == 0 && d->ops->mark_timeout)
+		r = d->ops->mark_timeout(d, t);
+	/* Kicked even when the timeout could not be set: the old one then
+	 * at least starts at the byte, not at the last periodic kick. */
+	k = d->ops->kick(d);
+	if (r < 0 || k < 0)
+		return r < 0 ? r : k;
+	*ret_timeout_s = t;
+	return 0;
 }
 
 void hwd_device_close(hwd_device *d, int disarm)

@@ -28,6 +28,12 @@ int hwd_device_kick(hwd_device *d);
 /* Change the timeout of an open device (SIGHUP reload). */
 int hwd_device_set_timeout(hwd_device *d, int timeout_s, int *ret_timeout_s);
 
+/* Right before a crashdump: set timeout_s (read back into *ret_timeout_s)
+ * and kick once, so the card gives the crash kernel that long from now.
+ * The file fake records it as a line "T<seconds>" followed by the kick
+ * byte; no device: nothing (*ret_timeout_s = timeout_s). */
+int hwd_device_prepare_crashdump(hwd_device *d, int timeout_s, int *ret_timeout_s);
+
 /* Close. disarm = write the magic 'V' first (clean stop only). */
 void hwd_device_close(hwd_device *d, int disarm);
 

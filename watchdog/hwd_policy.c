@@ -25,23 +25,55 @@ bool hwd_policy_report_fresh(const hwd_policy *p, const hwd_policy_cfg *cfg, uin
 	return p->have_report && now_ms - p->last_report_ms <= cfg->period_ms + cfg->period_ms / 2;
 }
 
-hwd_event hwd_policy_report(hwd_policy *p, const hwd_report *r, uint64_t now_ms)
+/* As with the grace: only periods that began after configure_timeout
+ * count, so the first action comes at timeout + threshold x period. */
+static bool configure_wait_open(const hwd_policy *p, const hwd_policy_cfg *cfg, uint64_t now_ms)
 {
-	bool was_bad = p->bad_periods > 0 || p->failed || p->suppressed;
+	return cfg->configure_timeout_ms == 0 || now_ms - p->start_ms < cfg->configure_timeout_ms + cfg->period_ms;
+}
 
-	p->have_report = true;
-	p->last_report_ms = now_ms;
-	p->last = *r;
-	if (!report_good(r))
-		return HWD_EV_NONE;
-	/* Nothing is latched: a good report ends any episode. */
+bool hwd_policy_configure_timed_out(const hwd_policy *p, const hwd_policy_cfg *cfg, uint64_t now_ms)
+{
+	return !configure_wait_open(p, cfg, now_ms);
+}
+
+bool hwd_policy_configuring(const hwd_policy *p, const hwd_policy_cfg *cfg, uint64_t now_ms)
+{
+	return hwd_policy_report_fresh(p, cfg, now_ms) && !p->last.configured && configure_wait_open(p, cfg, now_ms);
+}
+
+/* Nothing is latched: a good report or a period of configuration ends
+ * any episode. */
+static void end_episode(hwd_policy *p)
+{
 	p->bad_periods = 0;
 	p->suppressed = false;
 	p->failed = false;
 	p->proposed = false;
 	p->reason = HEALTH_REASON_NONE;
 	p->reason_process[0] = '\0';
-	return was_bad ? HWD_EV_RESTORED : HWD_EV_NONE;
+}
+
+hwd_event hwd_policy_report(hwd_policy *p, const hwd_policy_cfg *cfg, const hwd_report *r, uint64_t now_ms)
+{
+	bool was_bad = p->bad_periods > 0 || p->failed || p->suppressed;
+	bool was_configuring = p->configuring;
+
+	p->have_report = true;
+	p->last_report_ms = now_ms;
+	p->last = *r;
+	if (!r->configured) {
+		/* Past configure_timeout the period end counts it as bad. */
+		if (p->configuring || !configure_wait_open(p, cfg, now_ms))
+			return HWD_EV_NONE;
+		p->configuring = true;
+		return HWD_EV_CONFIGURING;
+	}
+	p->configuring = false;
+	if (!report_good(r))
+		return was_configuring ? HWD_EV_CONFIGURED : HWD_EV_NONE;
+	end_episode(p);
+	return was_bad ? HWD_EV_RESTORED : was_configuring ? HWD_EV_CONFIGURED : HWD_EV_NONE;
 }
 
 static void set_reason(hwd_policy *p, const hwd_policy_cfg *cfg, uint64_t now_ms)
@@ -77,6 +109,12 @@ hwd_event hwd_policy_period_end(hwd_policy *p, const hwd_policy_cfg *cfg, uint64
 	p->proposed = false; /* a proposal not confirmed within its period lapses */
 	if (!locked)
 		p->suppressed = false; /* lock removal ends a suppression episode */
+	if (hwd_policy_configuring(p, cfg, now_ms)) {
+		/* Being configured is not a failure (StarlingX arms nothing
+		 * before it): count nothing, keep kicking. */
+		end_episode(p);
+		return HWD_EV_NONE;
+	}
 	if (!bad) {
 		if (p->consecutive == 0 || !hwd_policy_healthy(p, cfg, now_ms))
 			return HWD_EV_NONE;
@@ -126,6 +164,31 @@ bool hwd_policy_kick(const hwd_policy *p)
 	return p->kicking;
 }
 
+void hwd_policy_action_failed(hwd_policy *p)
+{
+	if (!p->kicking)
+		p->action_failed = true;
+}
+
+/* The reset the card would give a failed action is right only for a node
+ * still failing: not for a locked one, a healthy one, or one being
+ * configured. */
+bool hwd_policy_resume(hwd_policy *p, const hwd_policy_cfg *cfg, uint64_t now_ms, bool locked)
+{
+	if (p->kicking || !p->action_failed)
+		return false;
+	if (!locked && !hwd_policy_healthy(p, cfg, now_ms) && !hwd_policy_configuring(p, cfg, now_ms))
+		return false;
+	p->kicking = true;
+	p->action_failed = false;
+	/* A new episode: still failing once unlocked, it is acted on again
+	 * after threshold bad periods. */
+	p->failed = false;
+	p->bad_periods = 0;
+	p->proposed = false;
+	return true;
+}
+
 bool hwd_policy_log_only(const hwd_policy *p, const hwd_policy_cfg *cfg)
 {
 	return cfg->max_consecutive > 0 && p->consecutive >= cfg->max_consecutive;
@@ -154,6 +217,8 @@ const char *hwd_event_name(hwd_event ev)
 		[HWD_EV_ACT] = "act",
 		[HWD_EV_RESTORED] = "restored",
 		[HWD_EV_HEALTHY] = "healthy",
+		[HWD_EV_CONFIGURING] = "configuring",
+		[HWD_EV_CONFIGURED] = "configured",
 	};
 
 	return (unsigned)ev < sizeof(names) / sizeof(names[0]) ? names[ev] : "?";

@@ -31,6 +31,7 @@ typedef struct hwd_policy_cfg {
 	hwd_action action;    /* on_quorum_failure */
 	hwd_action fallback;  /* crashdump_fallback: reboot or log */
 	unsigned max_consecutive; /* 0: no limit */
+	uint64_t configure_timeout_ms; /* configure_timeout: periods beginning later count unconfigured as bad; 0: never */
 } hwd_policy_cfg;
 
 typedef struct hwd_policy {
@@ -43,6 +44,8 @@ typedef struct hwd_policy {
 	bool failed;               /* quorum failure declared, action decided */
 	bool proposed;             /* HWD_EV_PROPOSE given, not yet confirmed */
 	bool kicking;              /* false once an action that takes the node down is decided */
+	bool action_failed;        /* the action's byte could not be written (hwd_policy_action_failed) */
+	bool configuring;          /* "waiting for configuration" given this episode */
 	unsigned consecutive;      /* actions with no healthy period between them */
 	health_reason reason;      /* why the last bad period was bad */
 	char reason_process[HWD_PROCESS_MAX]; /* for HEALTH_REASON_PROCESS_LOST */
@@ -59,6 +62,8 @@ typedef enum hwd_event {
 	HWD_EV_ACT,           /* quorum failure: carry out p->plan now */
 	HWD_EV_RESTORED,      /* good report after bad periods or failure */
 	HWD_EV_HEALTHY,       /* healthy period: the consecutive-action count went back to 0 */
+	HWD_EV_CONFIGURING,   /* first configured=0 report of an episode, inside configure_timeout: log once */
+	HWD_EV_CONFIGURED,    /* a configured report ends a wait for configuration */
 } hwd_event;
 
 void hwd_policy_init(hwd_policy *p, uint64_t now_ms);
@@ -66,8 +71,21 @@ void hwd_policy_init(hwd_policy *p, uint64_t now_ms);
 /* The consecutive-action count as persisted (read back at start). */
 void hwd_policy_set_consecutive(hwd_policy *p, unsigned n);
 
-/* A report arrived. Returns HWD_EV_RESTORED or HWD_EV_NONE. */
-hwd_event hwd_policy_report(hwd_policy *p, const hwd_report *r, uint64_t now_ms);
+/* A report arrived. Returns HWD_EV_RESTORED (good after bad periods or a
+ * failure), HWD_EV_CONFIGURING (the first configured=0 report of an
+ * episode while unconfigured periods do not count), HWD_EV_CONFIGURED
+ * (configured again after that) or HWD_EV_NONE. */
+hwd_event hwd_policy_report(hwd_policy *p, const hwd_policy_cfg *cfg, const hwd_report *r, uint64_t now_ms);
+
+/* The node is being configured: a fresh report says configured=0 and
+ * configure_timeout (if any) has not passed since start. Such a period is
+ * not bad: nothing is counted, the count of an earlier episode is dropped,
+ * hostwd kicks. A missing or stale report is never "configuring". */
+bool hwd_policy_configuring(const hwd_policy *p, const hwd_policy_cfg *cfg, uint64_t now_ms);
+
+/* configure_timeout is set and a whole period has passed since it did
+ * (periods that began after it count). */
+bool hwd_policy_configure_timed_out(const hwd_policy *p, const hwd_policy_cfg *cfg, uint64_t now_ms);
 
 /* A period ended at now_ms; locked = lock file present right now. Never
  * HWD_EV_ACT: reaching the threshold gives HWD_EV_PROPOSE. */
@@ -84,6 +102,19 @@ hwd_event hwd_policy_confirm(hwd_policy *p, const hwd_policy_cfg *cfg, bool lock
 
 /* Does hostwd kick the watchdog device (and disarm it on a clean stop)? */
 bool hwd_policy_kick(const hwd_policy *p);
+
+/* The action's byte could not be written: kicking stays stopped (the card
+ * is the only way left to carry the action out) until
+ * hwd_policy_resume() finds the node locked or healthy. */
+void hwd_policy_action_failed(hwd_policy *p);
+
+/* After a failed action: the node is locked (locked = lock file present
+ * right now), healthy, or being configured; kicking resumes, a new
+ * episode starts (a node still failing once unlocked is acted on again
+ * after threshold bad periods) and true is returned (once). False
+ * otherwise, and always when kicking or after an action whose byte was
+ * written. */
+bool hwd_policy_resume(hwd_policy *p, const hwd_policy_cfg *cfg, uint64_t now_ms, bool locked);
 
 /* The consecutive-action limit is reached: the next failure only logs. */
 bool hwd_policy_log_only(const hwd_policy *p, const hwd_policy_cfg *cfg);

@@ -2,7 +2,8 @@
 # Fault matrix in network namespaces. Each cell: the state of pxeboot, mgmt
 # and cluster (up | down | flap), the operator action (lock | unlock), and a
 # fault (none | kill-client | kill-agent | reboot). pmon-hook reports the
-# node unconfigured throughout, so hostwd wants to act whenever it may.
+# node configured with quorum lost throughout (its quorum process never
+# runs), so hostwd wants to act whenever it may.
 # Invariants per cell:
 #  - with at least one network not down, the flag converges to the admin
 #    state within CONV_BOUND_MS, or FLAP_BOUND_MS when every path flaps
@@ -170,7 +171,10 @@ console_path =
 [lock]
 file = $N/run/.node_locked
 CONF
-	printf '[hook]\nsocket = %s\nreport_period = 1\nconfig_gates = %s\n' "$N/hostwd/health.sock" "$N/gates/configured" >"$N/hook.conf"
+	# configured (an unconfigured node is never acted on), quorum lost
+	printf '[hook]\nsocket = %s\nreport_period = 1\nconfig_gates = %s\nquorum_processes = hwm-absent-mon\n' \
+		"$N/hostwd/health.sock" "$N/gates/hook-configured" >"$N/hook.conf"
+	: >"$N/gates/hook-configured"
 	: >"$N/sysrq"; echo 1 >"$N/kexec_crash_loaded"
 }
 

@@ -87,6 +87,11 @@ t_check "crashdump byte 'c' written with no reports and no lock" grep -qx c "$D/
 t_check "action came after grace + threshold x period = 3 s (took ${t_act} ms)" test "$t_act" -ge 2900 -a "$t_act" -le 4500
 t_check "log line 'quorum failure: crashdump'" grep -q 'quorum failure: crashdump (no report' "$D/run1.log"
 t_check "last words written to console_path" grep -q 'hostwd: quorum failure: crashdump' "$D/console"
+# crashdump_timeout (default 600) set on the device and one kick right
+# before 'c': the file fake records the line "T600" then the kick byte.
+t_check "crashdump_timeout 600 set on the device before 'c' (fake shows T600 then a kick)" \
+	sh -c "tr -d 'k' <'$D/kicks' | grep -qx T600 && tail -c 6 '$D/kicks' | grep -q '^T600$'"
+t_check "log names the crashdump timeout that took" grep -q 'watchdog timeout 600s for the crashdump (was 4s), kicked once' "$D/run1.log"
 # Absence proof: no kick after the action. Kicks from just before it may
 # still sit in the FIFO, so count from 1 s after it, then allow none over a
 # generous 3 s (3 kick intervals).
@@ -178,6 +183,97 @@ sed 's/^failure_threshold = 3/failure_threshold = 7/' "$D/good.conf" >"$D/hostwd
 kill -HUP "$HWD_PID"
 wait_for 10 status_has '^failure_threshold *7'
 t_check "SIGHUP with a good file applies it" sh -c "'$BIN/pmon-hook' status --socket '$D/health.sock' | grep -q '^failure_threshold *7'"
+stop_hostwd
+
+# --- SIGHUP that changes the timing: a kick at once, timers re-armed -------
+# 30/15 s and a 20 s period, then 4/1 s and a 1 s period: the first kick
+# after the reload comes at once (not up to 15 s later), and the missing
+# reports are acted on after threshold x the new period, not the old one.
+write_conf 0 20 2
+sed -i 's/^timeout = 4/timeout = 30/; s/^kick_interval = 1/kick_interval = 15/' "$D/hostwd.conf"
+start_hostwd "$D/run8.log"
+wait_for 5 kicks_above 0
+t_check "slow timing: the first kick at start" kicks_above 0
+write_conf 0 1 2
+k0=$(kick_count)
+n=$(t_lines "$D/run8.log")
+tr0=$(now_ms)
+kill -HUP "$HWD_PID"
+for _ in $(seq 100); do kicks_above "$k0" && break; sleep 0.02; done
+gap=$(( $(now_ms) - tr0 ))
+t_check "reload to 4/1 s: the next kick ${gap} ms after SIGHUP (<= 1000)" test "$gap" -le 1000 -a "$(kick_count)" -gt "$k0"
+t_wait_line "$D/run8.log" 'timing changed' "$n"
+wait_for 6 test -s "$D/sysrq"
+ta=$(( $(now_ms) - tr0 ))
+t_check "reload to a 1 s period: acted ${ta} ms after SIGHUP (threshold 2 x 1 s; <= 3500)" test -s "$D/sysrq" -a "$ta" -le 3500
+stop_hostwd
+
+# --- a failed action: kicking resumes once the node is locked ---------------
+# sysrq unwritable: 'NOT taken', kicks stop (the card is the only way
+# left); then the lock file appears: kicks resume, no reboot fallback.
+write_conf 0 1 2
+sed -i "s|^sysrq_path = .*|sysrq_path = $D/no-such-dir/sysrq\non_quorum_failure = reboot\nreboot_fallback_after = 6|" "$D/hostwd.conf"
+start_hostwd "$D/run9.log"
+t_wait_line "$D/run9.log" 'NOT taken'
+sleep 1; k1=$(kick_count); sleep 2; k2=$(kick_count)   # absence proof, as above
+t_check "failed action: kicking stopped ($k1 -> $k2)" test "$k1" -eq "$k2"
+t_check "reboot: no crashdump timeout on the device" sh -c "! grep -q T '$D/kicks'"
+: >"$D/node_locked"
+wait_for 5 kicks_above "$k2"
+t_check "lock file after the failed action: kicking resumes ($k2 -> $(kick_count))" kicks_above "$k2"
+t_check "... and says so" grep -q 'kicking resumed after the quorum-failure action that was NOT taken: the node is locked' "$D/run9.log"
+sleep 4   # absence proof: the 6 s reboot fallback (armed ~3 s before the lock) was cancelled
+t_check "... and the reboot fallback was cancelled" sh -c "! grep -q 'still running' '$D/run9.log'"
+t_check "... and stays suppressed while locked" t_wait_line "$D/run9.log" 'quorum failure suppressed: node locked'
+rm -f "$D/node_locked"
+stop_hostwd
+
+# --- the configuration gate: configured=0 is not a bad period ---------------
+# An unlocked node whose monitor says configured=0 for 30 periods (the
+# real reporter, its gate absent), default configure_timeout = 0: never
+# acted on, kicked throughout, "waiting for configuration" logged once.
+printf '[hook]\nsocket = %s\nreport_period = 1\nconfig_gates = %s\n' "$D/health.sock" "$D/gate" >"$D/hook.conf"
+rm -f "$D/gate"
+write_conf 0 1 2
+"$TBIN/notify-listen" "$D/notify.sock" 60 >"$D/notify10.log" &
+T_PIDS+=($!)
+NL_PID=$!
+t_wait_for 10 "notify-listen's socket $D/notify.sock" test -S "$D/notify.sock"
+start_hostwd "$D/run10.log"
+t_spawn "$D/hook10.log" "$BIN/pmon-hook" run -c "$D/hook.conf"
+HOOK_PID=$T_LAST_PID
+t_wait_line "$D/run10.log" 'waiting for configuration'
+t_check "status: state configuring" status_has '^state *configuring'
+t_check "status --json: waiting_for_configuration" status_json 'd["waiting_for_configuration"] is True and d["state"] == "configuring" and d["configure_timeout_s"] == 0'
+k1=$(kick_count)
+sleep 30   # absence proof: 30 periods of 1 s, threshold 2
+t_check "configured=0 for 30 periods: no action (sink empty)" test "$(sink_bytes)" -eq 0
+t_check "... kicked throughout ($k1 -> $(kick_count))" test "$(kick_count)" -ge $((k1 + 27))
+t_check "... no bad period counted" sh -c "! grep -qE 'bad period|quorum failure' '$D/run10.log'"
+n=$(count_lines 'waiting for configuration' "$D/run10.log")
+t_check "... 'waiting for configuration' logged once (got $n)" test "$n" -eq 1
+t_check "... STATUS= says so" grep -q 'STATUS=configuring: waiting for configuration' "$D/notify10.log"
+: >"$D/gate"
+t_wait_line "$D/run10.log" 'configured: quorum-failure checks armed'
+t_check "gate present: configured, state ok" status_has '^state *ok'
+kill "$HOOK_PID" "$NL_PID"; wait "$HOOK_PID" 2>/dev/null
+wait_for 5 test -s "$D/sysrq"
+t_check "configured, then the monitor stops: acted on (no report)" grep -q 'quorum failure: crashdump (no report' "$D/run10.log"
+stop_hostwd
+# configure_timeout = 3: past it, unconfigured periods count as bad.
+rm -f "$D/gate"
+write_conf 0 1 2
+sed -i 's/^start_grace = 0/start_grace = 0\nconfigure_timeout = 3/' "$D/hostwd.conf"
+start_hostwd "$D/run11.log"
+t_spawn "$D/hook11.log" "$BIN/pmon-hook" run -c "$D/hook.conf"
+HOOK_PID=$T_LAST_PID
+t0=$(now_ms)
+wait_for 10 test -s "$D/sysrq"
+ta=$(( $(now_ms) - t0 ))
+t_check "configure_timeout = 3: unconfigured acted on after it (${ta} ms; 3 s + 2 x 1 s)" test -s "$D/sysrq" -a "$ta" -ge 4500 -a "$ta" -le 8000
+t_check "... the log says the timeout passed" grep -q 'configure_timeout = 3s passed since start' "$D/run11.log"
+t_check "... and names the reason" grep -q 'quorum failure: crashdump (unconfigured for 2 periods' "$D/run11.log"
+kill "$HOOK_PID"; wait "$HOOK_PID" 2>/dev/null
 stop_hostwd
 
 # --- FIT: drop_reports and fail_kick --------------------------------------

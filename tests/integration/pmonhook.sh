@@ -7,7 +7,7 @@ D=$T_DIR
 chmod 755 "$D"
 mkdir -p "$D/gates"
 
-hostwd_conf() { # threshold
+hostwd_conf() { # threshold [configure_timeout]
 	cat >"$D/hostwd.conf" <<CONF
 [watchdog]
 device = file:$D/wd
@@ -18,6 +18,7 @@ socket = $D/health.sock
 report_period = 1
 failure_threshold = $1
 start_grace = 0
+configure_timeout = ${2:-0}
 allowed_uids = 0,$(id -u)
 [action]
 sysrq_path = $D/sysrq
@@ -70,27 +71,39 @@ out=$("$BIN/pmon-hook" run --check-config -c "$D/bad.conf" 2>&1); rc=$?
 t_check "run --check-config names file and line (rc=$rc)" test "$rc" -eq 1
 t_match "run --check-config message" "bad.conf:2: \[hook\] report_period = 0" "$out"
 
-# --- gates absent: unconfigured; no lock -> crashdump after threshold -----
+# --- gates absent: the node is being configured; nothing counted ----------
 hostwd_conf 3
 hook_conf ""
 start_pair
 wait_for 5 sh -c "$STATUS | grep -q '^configured *no'"
 t_check "hook reports from its first second (status unconfigured)" sh -c "$STATUS | grep -q '^configured *no'"
-wait_for 5 test -s "$D/sysrq"
-t_check "gates absent, no lock: crashdump byte after the threshold" grep -qx c "$D/sysrq"
+t_wait_line "$D/hostwd.log" 'waiting for configuration'
+sleep 4   # absence proof: 4 periods (threshold 3) with no byte
+t_check "gates absent, unlocked, configure_timeout 0: no action in 4 periods" test "$(stat -c %s "$D/sysrq")" -eq 0
+t_check "status: state configuring, configuring yes, 0 bad periods" \
+	sh -c "$STATUS | grep -q '^state *configuring' && $STATUS | grep -q '^configuring *yes' && $STATUS | grep -q '^bad_periods *0/3'"
+stop_pair
+
+# --- configure_timeout passed: unconfigured counts as bad -------------------
+hostwd_conf 3 1
+n=$(t_lines "$D/hostwd.log")
+start_pair
+wait_for 8 test -s "$D/sysrq"
+t_check "gates absent past configure_timeout, no lock: crashdump byte after the threshold" grep -qx c "$D/sysrq"
 t_check "quorum failure log names the reason 'unconfigured'" grep -q 'quorum failure: crashdump (unconfigured' "$D/hostwd.log"
 stop_pair
 
-# --- gates absent but locked: never ---------------------------------------
+# --- ... but locked: never --------------------------------------------------
 : >"$D/locked"
 n=$(t_lines "$D/hostwd.log")
 start_pair
 t_wait_line "$D/hostwd.log" 'quorum failure suppressed: node locked' "$n"
 sleep 4   # absence proof: 4 more periods (threshold 3) with no byte
-t_check "gates absent, locked: no crashdump in 4 periods" test "$(stat -c %s "$D/sysrq")" -eq 0
+t_check "gates absent past configure_timeout, locked: no crashdump in 4 periods" test "$(stat -c %s "$D/sysrq")" -eq 0
 t_check "status shows suppressed with reason" sh -c "$STATUS | grep -q '^reason *unconfigured' && $STATUS | grep -q '^suppressed *yes'"
 stop_pair
 rm -f "$D/locked"
+hostwd_conf 3
 
 # --- gates present, quorum processes running: no action, status ok ------
 : >"$D/gates/a"; : >"$D/gates/b"

@@ -119,8 +119,10 @@ done
 # watchdog and sysrq sink where the unit may write (/run/hostwd).
 C mtcctl keygen /etc/mtc/mtc.key >/dev/null
 C chmod 0600 /etc/mtc/mtc.key
-WDDEV=/run/hostwd/watchdog
-"$BIN/hostwd" --describe-config 2>&1 | grep -q 'file:' && WDDEV=file:/run/hostwd/watchdog
+# The fake lives in hostwd's StateDirectory: it survives a container
+# reboot, so what hostwd wrote last before it (magic close or not) is read.
+WDDEV=/var/lib/hostwd/watchdog
+"$BIN/hostwd" --describe-config 2>&1 | grep -q 'file:' && WDDEV=file:/var/lib/hostwd/watchdog
 C sh -c "cat >/etc/hostwd/hostwd.conf" <<EOF
 [watchdog]
 device = $WDDEV
@@ -245,9 +247,9 @@ msgid_check "mtcAlive stopped" 78cfe1689f754c06b023ddf325438462 mtcagent "node-9
 	MTC_HOST=node-9 MTC_NETWORK=pxeboot
 t_check "journalctl MESSAGE_ID=78cf... MTC_HOST=node-9 MTC_NETWORK=pxeboot: the event's own fields" \
 	sh -c "nsenter -t $LEADER -a journalctl -b --no-pager MESSAGE_ID=78cfe1689f754c06b023ddf325438462 MTC_HOST=node-9 MTC_NETWORK=pxeboot | grep -q 'node-9: mtcAlive stopped'"
-kicks() { C sh -c "wc -c </run/hostwd/watchdog" 2>/dev/null || echo 0; }
+kicks() { C sh -c "wc -c </var/lib/hostwd/watchdog" 2>/dev/null || echo 0; }
 k1=$(kicks)
-wait_for 5 sh -c "[ \$(nsenter -t $LEADER -a sh -c 'wc -c </run/hostwd/watchdog') -gt $k1 ]"
+wait_for 5 sh -c "[ \$(nsenter -t $LEADER -a sh -c 'wc -c </var/lib/hostwd/watchdog') -gt $k1 ]"
 t_check "hardened hostwd kicks its watchdog device (fake at $WDDEV)" test "$(kicks)" -gt "$k1"
 if C test -e /proc/sysrq-trigger; then
 	echo "  (this container has /proc/sysrq-trigger)"
@@ -285,6 +287,23 @@ for u in $UNITS; do
 	t_check "systemctl reload $u keeps the same daemon running and active" reload_keeps "$u.service"
 done
 
+# ------------------------------------- on_stop = auto: only hostwd stops
+# A plain stop of hostwd disarms the card (magic close); the system going
+# down (the reboot below) leaves it armed, so a hung shutdown is reset.
+wd_last() { C sh -c 'tail -c 1 /var/lib/hostwd/watchdog' 2>/dev/null; }
+C systemctl stop hostwd
+t_check "systemctl stop hostwd: device disarmed (the fake's last byte is the magic close: '$(wd_last)')" test "$(wd_last)" = V
+t_check "... hostwd says why (only hostwd stopping, SystemState asked over sd-bus)" \
+	sh -c "nsenter -t $LEADER -a journalctl -b --no-pager -u hostwd | grep -q 'watchdog disarmed (magic close): only hostwd is stopping .*(SystemState=\(running\|degraded\))'"
+C systemctl start hostwd
+wait_for 10 active hostwd.service
+k1=$(kicks)
+wait_for 5 sh -c "[ \$(nsenter -t $LEADER -a sh -c 'wc -c </var/lib/hostwd/watchdog') -gt $k1 ]"
+t_check "hostwd started again and kicks" test "$(kicks)" -gt "$k1"
+# A persistent journal, so hostwd's last words before the reboot are read.
+C mkdir -p /var/log/journal
+C journalctl --flush
+
 # -------------------------------------------------------------- reboot
 # Boot order: the flag lives in /run (gone at reboot); mtcclient restores
 # it from the backup before hostwd starts, so hostwd never acts.
@@ -294,6 +313,9 @@ wait "$NSPAWN_PID" 2>/dev/null
 rc=$?
 t_check "container reboot: nspawn ends with the reboot status 133 ($rc)" test "$rc" -eq 133
 NSPAWN_PID=
+last=$(tail -c 1 "$R/var/lib/hostwd/watchdog")
+t_check "container reboot: hostwd left the device armed (no magic close; last byte '$last')" test "$last" = k
+t_check "... and said why (the system is going down)" sh -c "journalctl -D '$R/var/log/journal' --no-pager -u hostwd.service | grep -q 'watchdog left ARMED (timeout 20s): the system is going down (systemd SystemState=stopping)'"
 t0=$(now_ms)
 start_container
 t_check "container booted again ($(( ($(now_ms) - t0) / 1000 )) s)" booted

@@ -128,6 +128,46 @@ static void test_count_parse(void **state)
 	assert_int_equal(v, 0);
 }
 
+/* What a clean stop does with the card: every on_stop x kicking x what
+ * systemd said (or could not say). */
+static void test_stop_decide_table(void **state)
+{
+	static const struct {
+		hwd_on_stop on_stop;
+		bool kicking;
+		int r;
+		const char *state;
+		bool disarm;
+		hwd_stop_why why;
+	} rows[] = {
+		{ HWD_ON_STOP_AUTO, true, 0, "running", true, HWD_STOP_SYSTEM_UP },
+		{ HWD_ON_STOP_AUTO, true, 0, "degraded", true, HWD_STOP_SYSTEM_UP },
+		{ HWD_ON_STOP_AUTO, true, 0, "stopping", false, HWD_STOP_SYSTEM_STOPPING },
+		{ HWD_ON_STOP_AUTO, true, -ENOENT, "", true, HWD_STOP_STATE_UNKNOWN },
+		{ HWD_ON_STOP_AUTO, true, -ETIMEDOUT, "stopping", true, HWD_STOP_STATE_UNKNOWN }, /* r wins */
+		{ HWD_ON_STOP_AUTO, true, 0, "", true, HWD_STOP_STATE_UNKNOWN },
+		{ HWD_ON_STOP_AUTO, true, 0, NULL, true, HWD_STOP_STATE_UNKNOWN },
+		{ HWD_ON_STOP_DISARM, true, 0, "stopping", true, HWD_STOP_CONFIGURED },
+		{ HWD_ON_STOP_KEEP, true, 0, "running", false, HWD_STOP_CONFIGURED },
+		{ HWD_ON_STOP_KEEP, true, -ENOENT, "", false, HWD_STOP_CONFIGURED },
+		/* an action stopped kicking: never disarmed, whatever on_stop says */
+		{ HWD_ON_STOP_DISARM, false, 0, "running", false, HWD_STOP_ACTION_DECIDED },
+		{ HWD_ON_STOP_AUTO, false, 0, "running", false, HWD_STOP_ACTION_DECIDED },
+		{ HWD_ON_STOP_AUTO, false, -ENOENT, "", false, HWD_STOP_ACTION_DECIDED },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		hwd_stop_plan p = hwd_stop_decide(rows[i].on_stop, rows[i].kicking, rows[i].r, rows[i].state);
+
+		if (p.disarm != rows[i].disarm || p.why != rows[i].why)
+			fail_msg("row %zu: disarm %d why %d, want %d %d", i, p.disarm, p.why, rows[i].disarm, rows[i].why);
+		assert_true(strlen(hwd_stop_why_text(p.why)) > 10);
+	}
+	assert_string_equal(hwd_on_stop_name(HWD_ON_STOP_AUTO), "auto");
+	assert_string_equal(hwd_on_stop_name(HWD_ON_STOP_KEEP), "keep");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -135,6 +175,7 @@ int main(void)
 		cmocka_unit_test(test_kexec_parse),
 		cmocka_unit_test(test_intake_table),
 		cmocka_unit_test(test_count_parse),
+		cmocka_unit_test(test_stop_decide_table),
 	};
 	return cmocka_run_group_tests_name("hwd_action", tests, NULL, NULL);
 }

@@ -28,7 +28,15 @@ static struct {
 	int settimeout_errno;
 	char written[16];
 	size_t n_written;
+	char ops[16]; /* S: SETTIMEOUT, K: KEEPALIVE, in order */
+	size_t n_ops;
 } drv;
+
+static void op(char c)
+{
+	if (drv.n_ops + 1 < sizeof(drv.ops))
+		drv.ops[drv.n_ops++] = c;
+}
 
 int __real_ioctl(int fd, unsigned long req, ...);
 ssize_t __real_write(int fd, const void *buf, size_t n);
@@ -44,6 +52,7 @@ int __wrap_ioctl(int fd, unsigned long req, ...)
 	va_end(ap);
 	switch (req) {
 	case WDIOC_SETTIMEOUT:
+		op('S');
 		if (drv.settimeout_errno) {
 			errno = drv.settimeout_errno;
 			return -1;
@@ -54,6 +63,7 @@ int __wrap_ioctl(int fd, unsigned long req, ...)
 		*arg = drv.timeout;
 		return 0;
 	case WDIOC_KEEPALIVE:
+		op('K');
 		drv.keepalives++;
 		return 0;
 	default:
@@ -195,6 +205,53 @@ static void test_device_path_must_be_a_chardev(void **state)
 	unlink(path);
 }
 
+/* Right before 'c': the crashdump timeout is set, read back (the driver's
+ * value is what hostwd reports) and the count restarted with one kick,
+ * in that order; never a magic close. */
+static void test_prepare_crashdump(void **state)
+{
+	char path[] = "/tmp/hwm-wd.XXXXXX", fake[64];
+	hwd_device *d;
+	int t = 0, fd;
+
+	(void)state;
+	assert_int_equal(hwd_device_open("/dev/null", 180, &d, &t), 0);
+	drv.n_ops = 0;
+	memset(drv.ops, 0, sizeof(drv.ops));
+	assert_int_equal(hwd_device_prepare_crashdump(d, 601, &t), 0);
+	assert_int_equal(t, 604);
+	assert_string_equal(drv.ops, "SK");
+	assert_int_equal(drv.n_written, 0);
+	/* a driver refusing the timeout: the error, and still the one kick */
+	drv.settimeout_errno = EINVAL;
+	t = 0;
+	assert_int_equal(hwd_device_prepare_crashdump(d, 9999, &t), -EINVAL);
+	assert_int_equal(t, 0);
+	assert_int_equal(drv.keepalives, 2);
+	hwd_device_close(d, 0);
+	assert_int_equal(drv.n_written, 0);
+	/* the file fake records "T<seconds>" and the kick byte */
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(fake, sizeof(fake), "file:%s", path);
+	drv.n_written = 0;
+	assert_int_equal(hwd_device_open(fake, 60, &d, &t), 0);
+	assert_int_equal(hwd_device_prepare_crashdump(d, 600, &t), 0);
+	assert_int_equal(t, 600);
+	assert_int_equal(drv.n_written, 6);
+	assert_memory_equal(drv.written, "T600\nk", 6);
+	hwd_device_close(d, 0);
+	unlink(path);
+	/* no device: nothing */
+	drv.n_written = 0;
+	assert_int_equal(hwd_device_open("", 60, &d, &t), 0);
+	assert_int_equal(hwd_device_prepare_crashdump(d, 600, &t), 0);
+	assert_int_equal(t, 600);
+	assert_int_equal(drv.n_written, 0);
+	hwd_device_close(d, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -204,6 +261,7 @@ int main(void)
 		cmocka_unit_test_setup(test_kernel_settimeout_failure_disarms, reset),
 		cmocka_unit_test_setup(test_file_and_none_kinds, reset),
 		cmocka_unit_test_setup(test_device_path_must_be_a_chardev, reset),
+		cmocka_unit_test_setup(test_prepare_crashdump, reset),
 	};
 	return cmocka_run_group_tests_name("hwd_device", tests, NULL, NULL);
 }

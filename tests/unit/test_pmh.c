@@ -278,19 +278,21 @@ static void test_status_json(void **state)
 	json = status_json("v1 state=degraded locked=0 configured=1 quorum=lost bad_periods=2 failure_threshold=3 "
 			   "suppressed=0 action=crashdump last_report_age_s=-1 reason=process-lost reason_process=sm "
 			   "reports=9 malformed=1 rejected=0 kicks=77 actions=0 kicking=1 device=file action_ready=1 "
-			   "consecutive_actions=0 max_consecutive=3 log_only=0 timeout_s=10");
+			   "consecutive_actions=0 max_consecutive=3 log_only=0 timeout_s=10 waiting_for_configuration=0 "
+			   "configure_timeout_s=0");
 	assert_string_equal(json,
 			    "{\"state\":\"degraded\",\"locked\":false,\"configured\":true,\"quorum\":\"lost\","
 			    "\"bad_periods\":2,\"failure_threshold\":3,\"suppressed\":false,\"action\":\"crashdump\","
 			    "\"last_report_age_s\":-1,\"reason\":\"process sm lost\",\"reports\":9,\"malformed\":1,"
 			    "\"rejected\":0,\"kicks\":77,\"actions\":0,\"kicking\":true,\"device\":\"file\","
 			    "\"action_ready\":true,\"consecutive_actions\":0,\"max_consecutive\":3,\"log_only\":false,"
-			    "\"timeout_s\":10}");
+			    "\"timeout_s\":10,\"waiting_for_configuration\":false,\"configure_timeout_s\":0}");
 	free(json);
 	/* An older hostwd: the extra fields are "-" and null. */
 	json = status_json("v1 state=ok quorum=ok");
 	assert_non_null(strstr(json, "\"device\":\"-\",\"action_ready\":null,\"consecutive_actions\":null,"
-				     "\"max_consecutive\":null,\"log_only\":null,\"timeout_s\":null}"));
+				     "\"max_consecutive\":null,\"log_only\":null,\"timeout_s\":null,"
+				     "\"waiting_for_configuration\":null,\"configure_timeout_s\":null}"));
 	free(json);
 	json = status_json("v1 state=a\"b quorum=q\\ action=x\"y reason=process-lost reason_process=p\\\"q}, "
 			   "device=d\\u0041 consecutive_actions=1x max_consecutive=-1 timeout_s=\"10\"");
