@@ -797,10 +797,10 @@ static int lock_image(struct dl_phdr_info *info, size_t size, void *data)
  * scheduler or for paging. Neither is fatal: containers often refuse.
  * Memory: MCL_ONFAULT locks each page when it is first touched, not every
  * page mapped (mlockall without it pinned all of libsystemd and what it
- * pulls in: RSS 5.9 MiB). By the first kick the start has touched what a
- * kick touches (the loop, the timer, the device ioctl, a log line), so a
- * kick never faults; the stack is pre-faulted and hostwd's image locked
- * whole, for the action path (docs/performance.md, benchmark 4). */
+ * pulls in: RSS 5.9 MiB). The start and the first kick touch what a kick
+ * touches (the loop, the timer, the device call, a log line), so no later
+ * kick faults; the stack is pre-faulted and hostwd's image locked whole,
+ * for the action path (docs/performance.md, benchmark 4). */
 static void harden(const hostwd *h)
 {
 	if (h->cfg.lock_memory) {

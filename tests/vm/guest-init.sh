@@ -206,7 +206,7 @@ arg() { sed -n "s/.* $1=\([0-9a-z_-]*\).*/\1/p" /proc/cmdline; }
 # The crash kernel: this same Debian kernel with /boot/crash.cpio
 # (crash-init.sh), loaded into the crashkernel= reservation by kexec -p.
 load_crash() {
-	kexec -p /boot/vmlinuz --initrd=/boot/crash.cpio \
+	kexec -p $(arg hwkexec) /boot/vmlinuz --initrd=/boot/crash.cpio \
 		--append="console=ttyS0 quiet nr_cpus=1 irqpoll reset_devices panic=0 hwdump=$(arg hwdump)" \
 		>/tmp/kexec.log 2>&1
 	rc=$?
@@ -244,8 +244,9 @@ crashdump_timeout = $CDT"
 # stands for what auto decides on a system going down (make system checks
 # auto against a real systemd): SIGTERM as a shutdown sends it, then the
 # rest of the shutdown hangs (a stuck unmount, say). The card must reset.
+# hwonstop= (vm.sh: VM_ON_STOP, default keep; disarm shows the cell fail).
 scenario_shutdown() {
-	EXTRA_WATCHDOG="on_stop = keep"
+	EXTRA_WATCHDOG="on_stop = $(arg hwonstop)"
 	conf /dev/watchdog 4 1 3 60 crashdump
 	start_hostwd || return
 	sleep 2

@@ -230,15 +230,17 @@ fi
 # --------------------------------------------------------------- shutdown
 # A shutdown that hangs after hostwd stopped ([watchdog] on_stop = keep,
 # which auto picks while systemd says the system is stopping; no systemd in
-# this guest, see guest-init.sh): the card resets the guest.
+# this guest, see guest-init.sh): the card resets the guest. VM_ON_STOP=disarm
+# shows the cell fail.
 if want shutdown; then
 if ! "$BIN/hostwd" --describe-config | grep -q "^watchdog	on_stop	"; then
 	t_skip "shutdown: this hostwd has no [watchdog] on_stop (hostwd --describe-config): it always disarms on SIGTERM"
 else
-boot shutdown 90
+BOOT_APPEND="hwonstop=${VM_ON_STOP:-keep}" boot shutdown 90
 LOG=$T_DIR/shutdown.log
 s=$(ts console "VMTEST hostwd-stopped") w=$(ts event "WATCHDOG")
-t_match "shutdown: SIGTERM with on_stop = keep: hostwd stops and says it leaves the card armed" 	"rc=0 .*armed" "$(line console 'VMTEST hostwd-stopped')"
+t_match "shutdown: SIGTERM with on_stop = keep: hostwd stops and says it leaves the card armed" \
+	"rc=0 .*watchdog left ARMED" "$(line console 'VMTEST hostwd-stopped')"
 echo "figure: hung shutdown: hostwd stopped -> card reset $(secs "$s" "$w") s (timeout 4 s)"
 t_check "shutdown: the shutdown hangs after hostwd stopped: the card resets the guest within timeout + 1 s ($(secs "$s" "$w") s)" \
 	within "$s" "$w" 5
