@@ -77,6 +77,8 @@ status() { pmon-hook status --socket $SOCK 2>&1 | tr '\n' ' '; }
 # max_gap FROM TO: largest kick gap (ms) in lines FROM+1..TO of /tmp/kicks.
 max_gap() { awk -v a="$1" -v b="$2" 'NR > a + 1 && NR <= b && $2 > m { m = $2 } END { print m + 0 }' /tmp/kicks; }
 kick_lines() { wc -l </tmp/kicks; }
+# faults PID: minor + major page faults so far (/proc/PID/stat).
+faults() { awk '{ print $10 + $12 }' /proc/$1/stat; }
 
 scenario_card() {
 	# A missing path, a regular file and a directory are not a watchdog.
@@ -91,7 +93,12 @@ scenario_card() {
 
 	# Period 2 s (a report stays fresh for 3 s) while the reporter sends
 	# every second: one late report under stress is no quorum failure.
+	# hwlock= (vm.sh: VM_LOCK_MEMORY, default 1; 0 shows what the lock is for).
+	w0=$EXTRA_WATCHDOG
+	EXTRA_WATCHDOG="$w0
+lock_memory = $(arg hwlock)"
 	conf /dev/watchdog 7 2 3 2 crashdump
+	EXTRA_WATCHDOG=$w0
 	: >/tmp/configured
 	cat >/etc/pmon-hook.conf <<EOF
 [hook]
@@ -133,8 +140,10 @@ EOF
 		hostwd_vmlck_kb=$(awk '/^VmLck/ { print $2 }' /proc/$HWD/status) \
 		$(grep -E 'MemAvailable' /proc/meminfo | tr -s ' ')
 	a=$(kick_lines)
+	f0=$(faults $HWD)
 	sleep 10
 	b=$(kick_lines)
+	say stress-faults before=$f0 after=$(faults $HWD)
 	say stress-mem $(grep -E 'MemAvailable' /proc/meminfo | tr -s ' ')
 	say stress-status $(status)
 	kill -9 $STRESS

@@ -145,7 +145,7 @@ want() { [[ " ${VM_SCENARIOS:-card locked panic reboot shutdown} " == *" $1 "* ]
 
 # ------------------------------------------------------------------ card
 if want card; then
-boot card 150
+BOOT_APPEND="hwlock=${VM_LOCK_MEMORY:-1}" boot card 150
 LOG=$T_DIR/card.log
 t_check "card: guest booted Debian $KVER with the i6300esb card" has console "VMTEST boot kernel=$KVER .*watchdog=i6300ESB"
 for dev in /dev/nope /tmp/regular /tmp; do
@@ -172,6 +172,11 @@ t_check "card: under stress (nice -20: a hog per vCPU, a forker, 3 x 56 MB memor
 	test "${stress:-99999}" -le 1250 -a "${skicks:-0}" -ge 8
 t_match "card: hostwd runs SCHED_RR with its memory locked" "policy=2,rtprio=[1-9].* hostwd_vmlck_kb=[1-9]" \
 	"$(line console 'VMTEST stress-on')"
+l=$(line console 'VMTEST stress-faults')
+f0=$(sed -n 's/.*before=\([0-9]*\).*/\1/p' <<<"$l") f1=$(sed -n 's/.*after=\([0-9]*\).*/\1/p' <<<"$l")
+echo "figure: hostwd page faults over the 10 s stress window: $(( ${f1:-0} - ${f0:-0} )) (lock_memory; ${f0:-?} at the window's start)"
+t_check "card: a kick never faults: hostwd took no page fault (minor or major) in the stress window" \
+	test -n "$f0" -a "${f1:-x}" = "$f0"
 t_match "card: under stress hostwd stayed healthy (status)" "state[= ]ok" "$(line console 'VMTEST stress-status')"
 a=$(ts console "VMTEST stress-on") b=$(ts console "VMTEST clean-stop ")
 t_check "card: the card never fired while hostwd kicked under stress" \
