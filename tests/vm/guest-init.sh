@@ -16,6 +16,8 @@ EXTRA_WATCHDOG= EXTRA_ACTION= KEXEC_KEY=
 . /etc/vmtest.env
 
 say() { echo "VMTEST $*" >/dev/console; }
+# arg NAME: the value of NAME= on the kernel command line.
+arg() { sed -n "s/.* $1=\([0-9a-z_-]*\).*/\1/p" /proc/cmdline; }
 
 for m in watchdog i6300esb pvpanic pvpanic-pci; do
 	insmod /lib/modules/$m.ko || say "insmod $m failed"
@@ -96,7 +98,7 @@ scenario_card() {
 	# hwlock= (vm.sh: VM_LOCK_MEMORY, default 1; 0 shows what the lock is for).
 	w0=$EXTRA_WATCHDOG
 	EXTRA_WATCHDOG="$w0
-lock_memory = $(arg hwlock)"
+lock_memory = $(arg hwlock | grep . || echo 1)"
 	conf /dev/watchdog 7 2 3 2 crashdump
 	EXTRA_WATCHDOG=$w0
 	: >/tmp/configured
@@ -209,9 +211,6 @@ scenario_reboot() {
 	say still-alive-without-reports
 }
 
-# arg NAME: the value of NAME= on the kernel command line.
-arg() { sed -n "s/.* $1=\([0-9a-z_-]*\).*/\1/p" /proc/cmdline; }
-
 # The crash kernel: this same Debian kernel with /boot/crash.cpio
 # (crash-init.sh), loaded into the crashkernel= reservation by kexec -p.
 load_crash() {
@@ -255,7 +254,7 @@ crashdump_timeout = $CDT"
 # rest of the shutdown hangs (a stuck unmount, say). The card must reset.
 # hwonstop= (vm.sh: VM_ON_STOP, default keep; disarm shows the cell fail).
 scenario_shutdown() {
-	EXTRA_WATCHDOG="on_stop = $(arg hwonstop)"
+	EXTRA_WATCHDOG="on_stop = $(arg hwonstop | grep . || echo keep)"
 	conf /dev/watchdog 4 1 3 60 crashdump
 	start_hostwd || return
 	sleep 2
