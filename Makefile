@@ -144,7 +144,9 @@ $(PMH_SO): $(call objs,$(PMH_LIB_SRC) common/kvtext.c common/health_wire.c)
 	$(CC) -shared -Wl,-soname,libpmonhook.so.0 -Wl,--version-script=pmon-hooks/libpmonhook.map $(ALL_LDFLAGS) -o $@ $^
 	ln -sf libpmonhook.so.0 $(LIB)/libpmonhook.so
 
-$(BIN)/hostwd: $(OBJ)/watchdog/hostwd.o $(HWD_A) $(COMMON_A)
+# hostwd's daemon parts (watchdog/hostwd.h): linked into hostwd only.
+HWD_DAEMON_SRC := watchdog/hostwd.c watchdog/hostwd_intake.c watchdog/hostwd_act.c watchdog/hostwd_status.c
+$(BIN)/hostwd: $(call objs,$(HWD_DAEMON_SRC)) $(HWD_A) $(COMMON_A)
 $(BIN)/pmon-hook: $(OBJ)/pmon-hooks/pmon-hook.o $(PMHE_A) $(PMH_A) $(COMMON_A)
 $(BIN)/mtcclient: $(OBJ)/mtc/mtcclient.o $(MTC_A) $(COMMON_A)
 $(BIN)/mtcagent: $(OBJ)/mtc/mtcagent.o $(call objs,$(AGENT_SRC)) $(MTC_A) $(COMMON_A)

@@ -1,74 +1,26 @@
 /* hostwd: kicks the watchdog device, listens for health reports, and forces
- * a crashdump when quorum stays lost, unless the node is locked. */
+ * a crashdump when quorum stays lost, unless the node is locked. The event
+ * loop, kicks, period ends, reload and stop live here; the health socket in
+ * hostwd_intake.c, the action in hostwd_act.c, status text in
+ * hostwd_status.c. */
 #include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
 #include <link.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
-#include <systemd/sd-event.h>
-
-#include "fileops.h"
+#include "hostwd.h"
 #include "hwd_action.h"
-#include "hwd_config.h"
-#include "hwd_device.h"
-#include "hwd_policy.h"
-#include "hwd_report.h"
-#include "kvtext.h"
 #include "log.h"
-#include "notify.h"
-#include "service.h"
 #include "sysstate.h"
-#include "unixsock.h"
 #include "util.h"
 
-/* Stable MESSAGE_IDs of hostwd's own loud lines (docs/operations.md). */
-#define MSGID_ACTION_LIMIT "4b1d7e0c9a3f4c55b0f2d6e8a1c3e5f7"
-#define MSGID_ACTION_FAILED "9e2c4a6b8d0f4e13a5c7e9b1d3f5a7c9"
-#define MSGID_ACTION_UNAVAILABLE "d1e3f5a7b9c14d2e8f0a2c4e6b8d0f12"
-#define MSGID_NO_BACKSTOP "6a8c0e2f4b6d48f1a3c5e7f9b1d3e5a7"
-#define MSGID_CONFIGURING "9439a8556f2044e0a9b48dd765ac6de3"
-#define MSGID_STOP_ARMED "a7a0d8ba36b54498ad3708b704f0263c"
-
-/* Descriptors one datagram may carry before it is cut (MSG_CTRUNC); the
- * kernel drops the rest, we close what we got. */
-#define HWD_MAX_RX_FDS 4
-
-typedef struct hwd_counters {
-	unsigned long reports, malformed, rejected, dropped_fit, status_requests;
-	unsigned long kicks, kick_failures, actions;
-	/* at the last per-period summary, so a flood logs one line a period */
-	unsigned long malformed_logged, rejected_logged;
-	long last_rejected_uid;
-} hwd_counters;
-
-typedef struct hostwd {
-	service svc;
-	hwd_config cfg;
-	sd_event *event;
-	sd_event_source *kick_src, *period_src, *health_src, *fallback_src;
-	hwd_device *device;
-	int health_fd;
-	hwd_policy policy;
-	hwd_counters n;
-	int timeout_s;         /* as the driver accepted it (WDIOC_GETTIMEOUT), or configured for a fake */
-	char action_blocked[HWD_PATH_MAX + 64]; /* why the action cannot be taken, "" if it can */
-	bool fit_drop_reports, fit_fail_kick; /* last seen, for log-once */
-	bool configure_timeout_logged;
-	char last_status[512];
-} hostwd;
-
-static hwd_policy_cfg policy_cfg(const hwd_config *c)
+hwd_policy_cfg hostwd_policy_cfg(const hwd_config *c)
 {
 	return (hwd_policy_cfg){
 		.period_ms = (uint64_t)c->report_period * MSEC_PER_SEC,
@@ -81,23 +33,24 @@ static hwd_policy_cfg policy_cfg(const hwd_config *c)
 	};
 }
 
-/* The reason of the last bad period as text, valid in the caller's block. */
-#define REASON(h) hwd_policy_reason_text(&(h)->policy, (char[HWD_REASON_MAX]){ 0 }, HWD_REASON_MAX)
-
-static bool log_only(const hostwd *h)
+bool hostwd_log_only(const hostwd *h)
 {
-	hwd_policy_cfg pc = policy_cfg(&h->cfg);
+	hwd_policy_cfg pc = hostwd_policy_cfg(&h->cfg);
 
 	return hwd_policy_log_only(&h->policy, &pc);
 }
 
-static bool lock_present(const hostwd *h)
+/* Any one of the [lock] file paths present means locked. */
+bool hostwd_lock_present(const hostwd *h)
 {
-	return util_path_exists(h->cfg.lock_file);
+	for (unsigned i = 0; i < h->cfg.n_lock_files; i++)
+		if (util_path_exists(h->cfg.lock_files[i]))
+			return true;
+	return false;
 }
 
 /* A fault file applies while it exists; log when it starts and stops. */
-static bool fit_check(hostwd *h, const char *name, bool *was)
+bool hostwd_fit_check(hostwd *h, const char *name, bool *was)
 {
 	char path[HWD_PATH_MAX + 32];
 	bool on;
@@ -112,348 +65,13 @@ static bool fit_check(hostwd *h, const char *name, bool *was)
 	return on;
 }
 
-static const char *quorum_text(const hostwd *h, uint64_t now)
-{
-	hwd_policy_cfg pc = policy_cfg(&h->cfg);
-
-	if (!hwd_policy_report_fresh(&h->policy, &pc, now))
-		return "unknown";
-	return h->policy.last.quorum_ok ? "ok" : "lost";
-}
-
-static bool configuring(const hostwd *h, uint64_t now)
-{
-	hwd_policy_cfg pc = policy_cfg(&h->cfg);
-
-	return hwd_policy_configuring(&h->policy, &pc, now);
-}
-
-/* ", configure_timeout 590s left" or "" (wait forever), for STATUS=. */
-static const char *configure_left(const hostwd *h, uint64_t now, char *buf, size_t size)
-{
-	uint64_t limit = (uint64_t)h->cfg.configure_timeout * MSEC_PER_SEC, gone = now - h->policy.start_ms;
-
-	buf[0] = '\0';
-	if (limit)
-		snprintf(buf, size, ", configure_timeout %llus left",
-			 (unsigned long long)((limit > gone ? limit - gone : 0) / 1000));
-	return buf;
-}
-
-static void state_text(const hostwd *h, char *buf, size_t size)
-{
-	const hwd_policy *p = &h->policy;
-	uint64_t now = util_now_ms();
-	char left[64];
-
-	if (p->failed)
-		snprintf(buf, size, "failed: quorum failure: %s (%s)", hwd_action_name(h->cfg.on_quorum_failure), REASON(h));
-	else if (p->suppressed)
-		snprintf(buf, size, "locked: quorum failure suppressed (%s)", REASON(h));
-	else if (configuring(h, now))
-		snprintf(buf, size, "configuring: waiting for configuration (report says configured=0%s)",
-			 configure_left(h, now, left, sizeof(left)));
-	else if (p->bad_periods > 0)
-		snprintf(buf, size, "degraded: %u/%d bad periods (%s)", p->bad_periods, h->cfg.failure_threshold, REASON(h));
-	else if (now - p->start_ms < (uint64_t)h->cfg.start_grace * MSEC_PER_SEC)
-		snprintf(buf, size, "starting: quorum %s, grace %llus left", quorum_text(h, now),
-			 (unsigned long long)(((uint64_t)h->cfg.start_grace * MSEC_PER_SEC - (now - p->start_ms)) / 1000));
-	else
-		snprintf(buf, size, "quorum %s", quorum_text(h, now));
-}
-
-static void update_status(hostwd *h)
-{
-	char buf[sizeof(h->last_status)];
-	size_t len;
-
-	state_text(h, buf, sizeof(buf));
-	len = strlen(buf);
-	if (log_only(h))
-		snprintf(buf + len, sizeof(buf) - len, " [LOG ONLY: %u consecutive actions, max_consecutive %d]",
-			 h->policy.consecutive, h->cfg.max_consecutive);
-	else if (h->action_blocked[0])
-		snprintf(buf + len, sizeof(buf) - len, " [ACTION UNAVAILABLE: %s]", h->action_blocked);
-	if (strcmp(buf, h->last_status) == 0)
-		return;
-	memcpy(h->last_status, buf, sizeof(buf));
-	notify_status("%s", buf);
-}
-
-static int format_status(const hostwd *h, char *buf, size_t size)
-{
-	const hwd_policy *p = &h->policy;
-	uint64_t now = util_now_ms();
-	long age = p->have_report ? (long)((now - p->last_report_ms) / 1000) : -1;
-	bool waiting = configuring(h, now);
-	const char *state = p->failed ? "failed" : p->suppressed ? "suppressed" : waiting ? "configuring" :
-			    p->bad_periods ? "degraded" : "ok";
-
-	return snprintf(buf, size,
-			"v1 state=%s locked=%d configured=%d quorum=%s bad_periods=%u failure_threshold=%d "
-			"suppressed=%d action=%s last_report_age_s=%ld reason=%s reason_process=%s "
-			"reports=%lu malformed=%lu rejected=%lu dropped_fit=%lu kicks=%lu kick_failures=%lu "
-			"actions=%lu kicking=%d device=%s action_ready=%d consecutive_actions=%u max_consecutive=%d "
-			"log_only=%d timeout_s=%d waiting_for_configuration=%d configure_timeout_s=%d",
-			state, lock_present(h), p->have_report && p->last.configured, quorum_text(h, now),
-			p->bad_periods, h->cfg.failure_threshold, p->suppressed,
-			hwd_action_name(h->cfg.on_quorum_failure), age, health_reason_code(p->reason),
-			p->reason == HEALTH_REASON_PROCESS_LOST ? p->reason_process : "-",
-			h->n.reports, h->n.malformed, h->n.rejected, h->n.dropped_fit, h->n.kicks,
-			h->n.kick_failures, h->n.actions, hwd_policy_kick(p),
-			h->device ? hwd_device_kind_name(hwd_device_get_kind(h->device)) : "none",
-			!h->action_blocked[0] && !log_only(h), p->consecutive, h->cfg.max_consecutive, log_only(h),
-			h->timeout_s, waiting, h->cfg.configure_timeout);
-}
-
-/* One write of len bytes: 0, -errno, or -EIO when it was cut short (a
- * short write leaves errno as it was, so it cannot be named by %m). */
-static int write_once(int fd, const void *data, size_t len)
-{
-	ssize_t n = write(fd, data, len);
-
-	if (n < 0)
-		return -errno;
-	return (size_t)n == len ? 0 : -EIO;
-}
-
-static void write_best_effort(const char *path, const char *data, size_t len)
-{
-	_cleanup_close_ int fd = -1;
-	int r;
-
-	if (!path || !*path)
-		return;
-	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-	r = fd < 0 ? -errno : write_once(fd, data, len);
-	if (r < 0)
-		log_warn("cannot write to %s: %s", path, strerror(-r));
-}
-
-static hwd_kexec_state read_kexec(const hostwd *h)
-{
-	char buf[16];
-	int n;
-
-	if (!h->cfg.kexec_crash_loaded[0])
-		return HWD_KEXEC_UNKNOWN;
-	n = fileops_read_small(h->cfg.kexec_crash_loaded, buf, sizeof(buf));
-	return hwd_kexec_parse(n >= 0 ? buf : NULL, n);
-}
-
-static void store_count(const hostwd *h)
-{
-	unsigned v = h->policy.consecutive;
-	char buf[16];
-	int n, r;
-
-	if (!h->cfg.count_file[0])
-		return;
-	n = snprintf(buf, sizeof(buf), "%u\n", v);
-	r = fileops_write_atomic(h->cfg.count_file, buf, (size_t)n, 0644);
-	if (r < 0)
-		log_err("cannot persist the consecutive-action count %u to %s: %s; the loop breaker cannot count across boots",
-			v, h->cfg.count_file, strerror(-r));
-}
-
-static void load_count(hostwd *h)
-{
-	unsigned count = 0;
-	char buf[16];
-	int n;
-
-	if (h->cfg.count_file[0]) {
-		service_clean_leftovers(h->cfg.count_file);
-		n = fileops_read_small(h->cfg.count_file, buf, sizeof(buf));
-		if (n != -ENOENT && (n < 0 || hwd_count_parse(buf, n, &count) < 0)) {
-			log_warn("consecutive-action count %s unreadable (%s); starting from 0", h->cfg.count_file,
-				 n < 0 ? strerror(-n) : "not a number");
-			count = 0;
-		}
-	}
-	hwd_policy_set_consecutive(&h->policy, count);
-}
-
-/* What happens to the node when the action byte could not be written,
- * said as it is, from the device we actually have. */
-static const char *without_sysrq(const hostwd *h)
-{
-	switch (h->device ? hwd_device_get_kind(h->device) : HWD_DEV_NONE) {
-	case HWD_DEV_KERNEL:
-		return "hostwd stops kicking, so the kernel watchdog resets the node when its timeout expires";
-	case HWD_DEV_FILE:
-		return "hostwd stops kicking, but the device is a test fake: nothing resets the node";
-	default:
-		return "there is no watchdog device: NOTHING will reset this node";
-	}
-}
-
-static int write_sysrq(const hostwd *h, char byte)
-{
-	_cleanup_close_ int fd = open(h->cfg.sysrq_path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-
-	if (fd < 0)
-		return -errno;
-	return write_once(fd, &byte, 1);
-}
-
-static int on_fallback(sd_event_source *s, uint64_t usec, void *userdata)
-{
-	hostwd *h = userdata;
-	int r;
-
-	(void)s;
-	(void)usec;
-	log_emit(LOG_CRIT, MSGID_ACTION_FAILED, "still running %ds after the quorum-failure action: writing 'b' (reboot) to %s",
-		 h->cfg.reboot_fallback_after, h->cfg.sysrq_path);
-	r = write_sysrq(h, 'b');
-	if (r < 0)
-		log_emit(LOG_CRIT, MSGID_ACTION_FAILED, "reboot fallback NOT taken: cannot write 'b' to %s: %s; %s",
-			 h->cfg.sysrq_path, strerror(-r), without_sysrq(h));
-	return 0;
-}
-
-static void arm_reboot_fallback(hostwd *h)
-{
-	uint64_t t;
-
-	if (h->cfg.reboot_fallback_after <= 0 || h->fallback_src)
-		return;
-	sd_event_now(h->event, CLOCK_MONOTONIC, &t);
-	if (sd_event_add_time(h->event, &h->fallback_src, CLOCK_MONOTONIC,
-			      t + (uint64_t)h->cfg.reboot_fallback_after * USEC_PER_SEC, USEC_PER_MSEC, on_fallback, h) < 0)
-		log_err("cannot arm the reboot fallback timer");
-}
-
-/* The crash kernel writes the vmcore while the card keeps counting: give
- * it crashdump_timeout, and one kick so that time starts now. */
-static void prepare_crashdump(hostwd *h)
-{
-	int t = 0, r;
-
-	if (hwd_device_get_kind(h->device) == HWD_DEV_NONE)
-		return;
-	if (h->cfg.crashdump_timeout <= 0) {
-		log_notice("[action] crashdump_timeout = 0: the watchdog timeout stays %ds during the crashdump", h->timeout_s);
-		return;
-	}
-	r = hwd_device_prepare_crashdump(h->device, h->cfg.crashdump_timeout, &t);
-	if (r < 0) {
-		log_err("cannot set the crashdump watchdog timeout %ds: %s; the card may reset the node %ds after the last "
-			"kick, during the dump", h->cfg.crashdump_timeout, strerror(-r), h->timeout_s);
-		return;
-	}
-	if (t != h->cfg.crashdump_timeout)
-		log_warn("watchdog driver chose timeout %ds instead of [action] crashdump_timeout = %ds", t,
-			 h->cfg.crashdump_timeout);
-	log_notice("watchdog timeout %ds for the crashdump (was %ds), kicked once; no more kicks", t, h->timeout_s);
-	h->timeout_s = t;
-}
-
-/* Carries out the plan hwd_policy_confirm() decided: say it, count it,
- * write the byte. Kicking has already stopped unless the plan only logs. */
-static void take_action(hostwd *h)
-{
-	const hwd_action_plan plan = h->policy.plan;
-	const char *name = hwd_action_name(plan.action), *reason = REASON(h);
-	char last_words[256], why[HWD_PATH_MAX + 128] = "";
-	char byte;
-	int n, r;
-
-	h->n.actions++;
-	if (plan.why == HWD_WHY_LIMIT) {
-		log_emit(LOG_CRIT, MSGID_ACTION_LIMIT,
-			 "quorum failure: log (%s for %d periods of %ds); LOG ONLY: %u consecutive %s actions with no healthy "
-			 "period between them reached [action] max_consecutive = %d; no action until a healthy period",
-			 reason, h->cfg.failure_threshold, h->cfg.report_period, h->policy.consecutive,
-			 hwd_action_name(h->cfg.on_quorum_failure), h->cfg.max_consecutive);
-		return;
-	}
-	if (plan.why == HWD_WHY_NO_CRASH_KERNEL || plan.why == HWD_WHY_KEXEC_UNKNOWN)
-		snprintf(why, sizeof(why), "; crashdump configured but %s (%s), so %s per crashdump_fallback",
-			 plan.why == HWD_WHY_NO_CRASH_KERNEL ? "no crash kernel is loaded" : "the crash kernel state is unknown",
-			 h->cfg.kexec_crash_loaded[0] ? h->cfg.kexec_crash_loaded : "kexec_crash_loaded unset", name);
-	log_emit_fields(LOG_CRIT, MSGID_QUORUM_FAILURE,
-			(const char *[]){ LOG_FIELD("HWD_ACTION=%s", name),
-					  LOG_FIELD("HWD_REASON=%s", health_reason_code(h->policy.reason)),
-					  LOG_FIELD("HWD_CONSECUTIVE=%u", h->policy.consecutive), NULL },
-			"quorum failure: %s (%s for %d periods of %ds)%s", name, reason, h->cfg.failure_threshold,
-			h->cfg.report_period, why);
-	if (plan.action == HWD_ACTION_LOG)
-		return;
-
-	store_count(h);
-	n = snprintf(last_words, sizeof(last_words), "<2>hostwd: quorum failure: %s (%s)\n", name, reason);
-	write_best_effort(h->cfg.console_path, last_words, (size_t)n);
-	byte = plan.action == HWD_ACTION_REBOOT ? 'b' : 'c';
-	if (byte == 'c')
-		prepare_crashdump(h);
-	r = write_sysrq(h, byte);
-	if (r < 0) {
-		log_emit(LOG_CRIT, MSGID_ACTION_FAILED, "quorum failure: %s NOT taken: cannot write '%c' to %s: %s; %s "
-			 "(kicking resumes if the node is locked, healthy or being configured)", name,
-			 byte, h->cfg.sysrq_path, strerror(-r), without_sysrq(h));
-		hwd_policy_action_failed(&h->policy);
-	}
-	arm_reboot_fallback(h);
-}
-
-static void handle_event(hostwd *h, hwd_event ev)
-{
-	switch (ev) {
-	case HWD_EV_GRACE:
-		log_info("bad period inside start grace, not counted (%s)", REASON(h));
-		break;
-	case HWD_EV_BAD_PERIOD:
-		log_warn("bad period %u/%d: %s", h->policy.bad_periods, h->cfg.failure_threshold, REASON(h));
-		break;
-	case HWD_EV_SUPPRESSED:
-		log_emit_fields(LOG_NOTICE, MSGID_QUORUM_SUPPRESSED,
-				(const char *[]){ LOG_FIELD("HWD_REASON=%s", health_reason_code(h->policy.reason)), NULL },
-				"quorum failure suppressed: node locked (%s, %u/%d bad periods frozen)", REASON(h),
-				h->policy.bad_periods, h->cfg.failure_threshold);
-		break;
-	case HWD_EV_LOCKED:
-		log_debug("bad period while locked (%s)", REASON(h));
-		break;
-	case HWD_EV_PROPOSE: {
-		/* Last look at the lock file right before acting. */
-		hwd_policy_cfg pc = policy_cfg(&h->cfg);
-		hwd_kexec_state kexec = pc.action == HWD_ACTION_CRASHDUMP ? read_kexec(h) : HWD_KEXEC_UNKNOWN;
-
-		handle_event(h, hwd_policy_confirm(&h->policy, &pc, lock_present(h), kexec));
-		break;
-	}
-	case HWD_EV_ACT:
-		take_action(h);
-		break;
-	case HWD_EV_RESTORED:
-		log_emit(LOG_NOTICE, MSGID_QUORUM_RESTORED, "quorum restored");
-		break;
-	case HWD_EV_HEALTHY:
-		store_count(h);
-		break;
-	case HWD_EV_CONFIGURING:
-		log_emit(LOG_NOTICE, MSGID_CONFIGURING,
-			 "waiting for configuration: the monitor reports configured=0; nothing is counted and the watchdog is "
-			 "kicked until it reports configured=1%s", h->cfg.configure_timeout ? "" : " ([health] configure_timeout = 0: no limit)");
-		break;
-	case HWD_EV_CONFIGURED:
-		log_emit(LOG_NOTICE, MSGID_CONFIGURING, "configured: quorum-failure checks armed");
-		break;
-	case HWD_EV_NONE:
-		break;
-	}
-	update_status(h);
-}
-
 /* After an action whose byte could not be written: a reset by the card is
  * right for a node still failing, never for one locked, healthy or being
  * configured. Back to the configured timeout, no reboot fallback. */
 static bool resume_kicking(hostwd *h)
 {
-	hwd_policy_cfg pc = policy_cfg(&h->cfg);
-	bool locked = lock_present(h);
+	hwd_policy_cfg pc = hostwd_policy_cfg(&h->cfg);
+	bool locked = hostwd_lock_present(h);
 	int t = h->timeout_s;
 
 	if (!hwd_policy_resume(&h->policy, &pc, util_now_ms(), locked))
@@ -463,7 +81,7 @@ static bool resume_kicking(hostwd *h)
 	h->fallback_src = sd_event_source_disable_unref(h->fallback_src);
 	log_emit(LOG_WARNING, MSGID_ACTION_FAILED, "kicking resumed after the quorum-failure action that was NOT taken: "
 		 "the node is %s (watchdog timeout %ds)", locked ? "locked" : "healthy or being configured", h->timeout_s);
-	update_status(h);
+	hostwd_update_status(h);
 	return true;
 }
 
@@ -475,7 +93,7 @@ static int on_kick(sd_event_source *s, uint64_t usec, void *userdata)
 	if (!hwd_policy_kick(&h->policy) && !resume_kicking(h))
 		/* keep looking while a failed action may still let kicking resume */
 		return h->policy.action_failed ? service_rearm(s, usec, (uint64_t)h->cfg.kick_interval * USEC_PER_SEC) : 0;
-	if (fit_check(h, "fail_kick", &h->fit_fail_kick)) {
+	if (hostwd_fit_check(h, "fail_kick", &h->fit_fail_kick)) {
 		h->n.kick_failures++;
 	} else {
 		r = hwd_device_kick(h->device);
@@ -492,11 +110,11 @@ static int on_kick(sd_event_source *s, uint64_t usec, void *userdata)
 static int on_period(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	hostwd *h = userdata;
-	hwd_policy_cfg pc = policy_cfg(&h->cfg);
+	hwd_policy_cfg pc = hostwd_policy_cfg(&h->cfg);
 
 	unsigned count = h->policy.consecutive;
-	bool was_log_only = log_only(h);
-	hwd_event ev = hwd_policy_period_end(&h->policy, &pc, util_now_ms(), lock_present(h));
+	bool was_log_only = hostwd_log_only(h);
+	hwd_event ev = hwd_policy_period_end(&h->policy, &pc, util_now_ms(), hostwd_lock_present(h));
 
 	if (ev == HWD_EV_HEALTHY)
 		log_emit(LOG_NOTICE, MSGID_ACTION_LIMIT, "healthy period: consecutive-action count %u reset to 0%s",
@@ -507,7 +125,7 @@ static int on_period(sd_event_source *s, uint64_t usec, void *userdata)
 			 "still reports configured=0: unconfigured periods now count as bad", h->cfg.configure_timeout);
 		h->configure_timeout_logged = true;
 	}
-	handle_event(h, ev);
+	hostwd_handle_event(h, ev);
 	/* A flood of bad datagrams costs one line a period, not one each. */
 	if (h->n.rejected != h->n.rejected_logged) {
 		log_warn("report from uid %ld rejected: not in [health] allowed_uids (%lu in the last period, %lu so far)",
@@ -521,180 +139,6 @@ static int on_period(sd_event_source *s, uint64_t usec, void *userdata)
 	}
 	return service_rearm(s, usec, (uint64_t)h->cfg.report_period * USEC_PER_SEC);
 }
-
-/* The reply goes only into the socket the request carried: no address,
- * so it crosses network namespaces, and nobody else can answer in our
- * name. Only a unix datagram socket is written to, never blocking. */
-static void reply_status(hostwd *h, int reply_fd)
-{
-	char buf[KV_MAX_MSG];
-	int domain = 0, type = 0, n;
-	socklen_t l1 = sizeof(domain), l2 = sizeof(type);
-
-	h->n.status_requests++;
-	if (getsockopt(reply_fd, SOL_SOCKET, SO_DOMAIN, &domain, &l1) < 0 ||
-	    getsockopt(reply_fd, SOL_SOCKET, SO_TYPE, &type, &l2) < 0 || domain != AF_UNIX || type != SOCK_DGRAM) {
-		h->n.malformed++;
-		return;
-	}
-	n = format_status(h, buf, sizeof(buf));
-	if (send(reply_fd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-		log_debug("status reply failed: %m");
-}
-
-/* Every descriptor a datagram brings is closed, whatever the datagram, or
- * anyone able to send could exhaust our fd table. A socket with a linger
- * time set could make close() wait: clear it first. */
-static void close_received(const int *fds, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++) {
-		struct linger off = { 0, 0 };
-
-		setsockopt(fds[i], SOL_SOCKET, SO_LINGER, &off, sizeof(off));
-		close(fds[i]);
-	}
-}
-
-static void handle_datagram(hostwd *h, const char *buf, ssize_t len, bool truncated, const struct ucred *cred,
-			    const int *fds, unsigned n_fds)
-{
-	hwd_policy_cfg pc;
-	hwd_report rep;
-	hwd_event ev;
-	int k = hwd_report_parse(buf, (size_t)len, &rep);
-
-	switch (hwd_intake_classify(k, truncated, cred != NULL, cred && hwd_config_uid_allowed(&h->cfg, cred->uid), n_fds)) {
-	case HWD_IN_MALFORMED:
-		h->n.malformed++;
-		return;
-	case HWD_IN_STATUS:
-		reply_status(h, fds[0]);
-		return;
-	case HWD_IN_REJECTED:
-		h->n.rejected++;
-		h->n.last_rejected_uid = cred ? (long)cred->uid : -1L;
-		return;
-	case HWD_IN_REPORT:
-		break;
-	}
-	if (fit_check(h, "drop_reports", &h->fit_drop_reports)) {
-		h->n.dropped_fit++;
-		return;
-	}
-	h->n.reports++;
-	pc = policy_cfg(&h->cfg);
-	ev = hwd_policy_report(&h->policy, &pc, &rep, util_now_ms());
-	handle_event(h, ev);
-}
-
-static int on_health(sd_event_source *s, int fd, uint32_t revents, void *userdata)
-{
-	hostwd *h = userdata;
-
-	(void)s;
-	(void)revents;
-	/* Drain, bounded per wakeup so a flood cannot starve the timers (which
-	 * also run at a higher priority); the fd stays readable if more wait. */
-	for (int i = 0; i < 256; i++) {
-		char buf[KV_MAX_MSG + 1];
-		union {
-			struct cmsghdr align;
-			char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * HWD_MAX_RX_FDS)];
-		} control;
-		struct iovec iov = { buf, sizeof(buf) - 1 };
-		struct msghdr mh = {
-			.msg_iov = &iov, .msg_iovlen = 1,
-			.msg_control = &control, .msg_controllen = sizeof(control),
-		};
-		const struct ucred *cred = NULL;
-		int fds[HWD_MAX_RX_FDS * 2];
-		unsigned n_fds = 0;
-		ssize_t n;
-
-		n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				break;
-			log_warn("health socket receive failed: %m");
-			break;
-		}
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-			if (c->cmsg_level != SOL_SOCKET)
-				continue;
-			if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
-				cred = (const struct ucred *)CMSG_DATA(c);
-			} else if (c->cmsg_type == SCM_RIGHTS && c->cmsg_len >= CMSG_LEN(0)) {
-				size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-
-				for (size_t j = 0; j < k && n_fds < ARRAY_SIZE(fds); j++)
-					memcpy(&fds[n_fds++], CMSG_DATA(c) + j * sizeof(int), sizeof(int));
-			}
-		}
-		handle_datagram(h, buf, n, mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC), cred, fds, n_fds);
-		close_received(fds, n_fds);
-	}
-	return 0;
-}
-
-static int resolve_group(const char *name, gid_t *ret)
-{
-	struct group gr, *res = NULL;
-	char buf[1024];
-	long v;
-
-	if (util_parse_long(name, 0, 0x7fffffff, &v) == 0) {
-		*ret = (gid_t)v;
-		return 0;
-	}
-	if (getgrnam_r(name, &gr, buf, sizeof(buf), &res) != 0 || !res)
-		return -ESRCH;
-	*ret = res->gr_gid;
-	return 0;
-}
-
-/* Who may connect at all is decided by the file system: the socket is
- * created closed (umask 0177) and then given its group and mode, so it is
- * never open to everyone, not even for a moment. */
-static int health_open(const hwd_config *c, int *ret_fd)
-{
-	char dir[sizeof(c->health_socket)], *slash;
-	int one = 1, rcvbuf = 1 << 20, fd, r;
-	gid_t gid = (gid_t)-1;
-	mode_t old;
-
-	if (c->socket_group[0] && resolve_group(c->socket_group, &gid) < 0) {
-		log_err("[health] socket_group '%s': no such group", c->socket_group);
-		return -ESRCH;
-	}
-	snprintf(dir, sizeof(dir), "%s", c->health_socket);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		r = fileops_mkdir_parents(dir, 0755);
-		if (r < 0)
-			return r;
-	}
-	old = umask(0177);
-	r = unixsock_bind(c->health_socket, SOCK_DGRAM, &fd);
-	umask(old);
-	if (r < 0)
-		return r;
-	if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0 ||
-	    (gid != (gid_t)-1 && chown(c->health_socket, (uid_t)-1, gid) < 0) ||
-	    chmod(c->health_socket, c->socket_mode_bits) < 0) {
-		r = -errno;
-		close(fd);
-		unlink(c->health_socket);
-		return r;
-	}
-	/* Room for bursts; the queue length itself is net.unix.max_dgram_qlen. */
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	*ret_fd = fd;
-	return 0;
-}
-
-static void check_action(hostwd *h);
 
 /* New timing takes effect at once: a kick now (a shorter timeout must not
  * wait for the old kick_interval), every timer re-armed from now. */
@@ -755,9 +199,9 @@ static int reload(void *userdata)
 	log_notice("configuration reloaded from %s", h->svc.config_path);
 	retime(h, &old);
 	if (count_moved)
-		load_count(h);
-	check_action(h);
-	update_status(h);
+		hostwd_load_count(h);
+	hostwd_check_action(h);
+	hostwd_update_status(h);
 	return 0;
 }
 
@@ -853,50 +297,6 @@ static void device_error(const char *path, int r)
 		log_err("cannot open watchdog device '%s': %s", path, strerror(-r));
 }
 
-/* Say at start, loudly, what a quorum failure would really do here. */
-static void check_action(hostwd *h)
-{
-	const char *name = hwd_action_name(h->cfg.on_quorum_failure);
-
-	h->action_blocked[0] = '\0';
-	if (log_only(h))
-		log_emit(LOG_CRIT, MSGID_ACTION_LIMIT,
-			 "LOG ONLY: %u consecutive quorum-failure actions with no healthy period between them (%s) reached "
-			 "[action] max_consecutive = %d; no action until a healthy period",
-			 h->policy.consecutive, h->cfg.count_file, h->cfg.max_consecutive);
-	if (h->cfg.on_quorum_failure == HWD_ACTION_LOG)
-		return;
-	if (h->cfg.count_file[0] && h->cfg.max_consecutive > 0) {
-		char dir[sizeof(h->cfg.count_file)], *slash;
-		int r = 0;
-
-		snprintf(dir, sizeof(dir), "%s", h->cfg.count_file);
-		slash = strrchr(dir, '/');
-		if (slash && slash != dir) {
-			*slash = '\0';
-			r = fileops_mkdir_parents(dir, 0755);
-			if (r == 0 && access(dir, W_OK) < 0)
-				r = -errno;
-		}
-		if (r < 0)
-			log_emit(LOG_CRIT, MSGID_ACTION_UNAVAILABLE,
-				 "cannot write the consecutive-action count in %s: %s; the crash-loop breaker "
-				 "(max_consecutive = %d) will not count across boots", dir, strerror(-r), h->cfg.max_consecutive);
-	}
-	if (access(h->cfg.sysrq_path, W_OK) < 0) {
-		int err = errno;
-
-		snprintf(h->action_blocked, sizeof(h->action_blocked), "%s: %s", h->cfg.sysrq_path, strerror(err));
-		log_emit(LOG_CRIT, MSGID_ACTION_UNAVAILABLE,
-			 "cannot take the quorum-failure action %s: %s; on quorum failure %s", name, h->action_blocked,
-			 without_sysrq(h));
-	}
-	if (h->cfg.on_quorum_failure == HWD_ACTION_CRASHDUMP && read_kexec(h) != HWD_KEXEC_LOADED)
-		log_warn("crashdump configured but no crash kernel is loaded (%s): a quorum failure will %s instead",
-			 h->cfg.kexec_crash_loaded[0] ? h->cfg.kexec_crash_loaded : "kexec_crash_loaded unset",
-			 h->cfg.crashdump_fallback ? "only be logged" : "reboot");
-}
-
 /* Open the configured device and say loudly when it is no real backstop. */
 static int open_device(hostwd *h)
 {
@@ -934,7 +334,7 @@ static int setup_loop(hostwd *h)
 		r = sd_event_add_time(h->event, &h->period_src, CLOCK_MONOTONIC,
 				      t0 + (uint64_t)h->cfg.report_period * USEC_PER_SEC, 1 * USEC_PER_MSEC, on_period, h);
 	if (r >= 0)
-		r = sd_event_add_io(h->event, &h->health_src, h->health_fd, EPOLLIN, on_health, h);
+		r = sd_event_add_io(h->event, &h->health_src, h->health_fd, EPOLLIN, hostwd_on_health, h);
 	/* Kicks and period ends before any datagram, however many wait. */
 	if (r >= 0)
 		r = sd_event_source_set_priority(h->kick_src, SD_EVENT_PRIORITY_IMPORTANT);
@@ -1014,15 +414,15 @@ static int run(hostwd *h)
 	r = open_device(h);
 	if (r < 0)
 		return r;
-	r = health_open(&h->cfg, &h->health_fd);
+	r = hostwd_health_open(&h->cfg, &h->health_fd);
 	if (r < 0) {
 		log_err("cannot open health socket %s: %s", h->cfg.health_socket,
 			r == -EEXIST ? "path exists and is not a socket" : strerror(-r));
 		return failed_start(h, r);
 	}
 	hwd_policy_init(&h->policy, util_now_ms());
-	load_count(h);
-	check_action(h);
+	hostwd_load_count(h);
+	hostwd_check_action(h);
 	r = setup_loop(h);
 	if (r < 0)
 		return failed_start(h, r);
@@ -1032,7 +432,7 @@ static int run(hostwd *h)
 		   h->timeout_s, h->cfg.kick_interval, h->cfg.health_socket, h->cfg.report_period,
 		   h->cfg.failure_threshold, h->cfg.start_grace, h->cfg.lock_file,
 		   hwd_action_name(h->cfg.on_quorum_failure));
-	update_status(h);
+	hostwd_update_status(h);
 	r = service_loop(h->event);
 	stop(h);
 	return r;

@@ -58,7 +58,9 @@ static const conf_key hwd_keys[] = {
 	    "Above this many consecutive actions, log only (0: no limit); a healthy period resets the count."),
 	STR("action", "sysrq_path", sysrq_path, "/proc/sysrq-trigger", "Where the action byte is written."),
 	STR("action", "console_path", console_path, "/dev/kmsg", "Where the last words before the action are written; empty to skip."),
-	STR("lock", "file", lock_file, HEALTH_DEFAULT_LOCK_FILE, "While this file exists no quorum-failure action is taken."),
+	STR("lock", "file", lock_file, HEALTH_DEFAULT_LOCK_FILE,
+	    "While this file exists no quorum-failure action is taken. Up to 4 comma-separated paths: any one present "
+	    "means locked (e.g. the flag and mtcclient's backup /var/persist/mtc/.node_locked)."),
 	{ "fit", "enabled", CONF_BOOL, offsetof(hwd_config, fit_enabled), 0, "0", 0, 1, NULL,
 	  "Fault insertion for tests: honour fault files in dir. Never in production." },
 	STR("fit", "dir", fit_dir, "/run/hostwd/fit", "Fault files: drop_reports, fail_kick."),
@@ -98,6 +100,34 @@ static int parse_uids(hwd_config *cfg, char *msg, size_t msglen)
 	return 0;
 }
 
+static int parse_lock_files(hwd_config *cfg, char *msg, size_t msglen)
+{
+	const char *p = cfg->lock_file;
+
+	cfg->n_lock_files = 0;
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		const char *start = p, *end = p + len;
+
+		while (start < end && *start == ' ')
+			start++;
+		while (end > start && end[-1] == ' ')
+			end--;
+		if (end == start) {
+			snprintf(msg, msglen, "[lock] file: an empty path in '%s'", cfg->lock_file);
+			return -EINVAL;
+		}
+		if (cfg->n_lock_files >= HWD_MAX_LOCK_FILES) {
+			snprintf(msg, msglen, "[lock] file: more than %d paths", HWD_MAX_LOCK_FILES);
+			return -EINVAL;
+		}
+		snprintf(cfg->lock_files[cfg->n_lock_files++], HWD_PATH_MAX, "%.*s", (int)(end - start), start);
+		if (!p[len])
+			return 0;
+		p += len + 1;
+	}
+}
+
 static int parse_mode(hwd_config *cfg)
 {
 	char *end;
@@ -131,6 +161,8 @@ static void check(void *data, const conf_origin *o)
 		conf_key_error(o, "action", "count_file", "[action] count_file must not be empty while max_consecutive > 0");
 	if (!cfg->lock_file[0])
 		conf_key_error(o, "lock", "file", "[lock] file must not be empty");
+	else if (parse_lock_files(cfg, msg, sizeof(msg)) < 0)
+		conf_key_error(o, "lock", "file", "%s", msg);
 }
 
 const conf_table hwd_conf_table = { hwd_keys, ARRAY_SIZE(hwd_keys), check };

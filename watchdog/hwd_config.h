@@ -10,6 +10,7 @@
 #define HWD_DEFAULT_CONFIG "/etc/hostwd/hostwd.conf"
 #define HWD_PATH_MAX 192
 #define HWD_MAX_UIDS 16
+#define HWD_MAX_LOCK_FILES 4
 
 typedef enum hwd_action { HWD_ACTION_CRASHDUMP, HWD_ACTION_REBOOT, HWD_ACTION_LOG } hwd_action;
 
@@ -46,6 +47,8 @@ typedef struct hwd_config {
 	/* derived by hwd_config_load */
 	uid_t uids[HWD_MAX_UIDS];
 	unsigned n_uids;
+	char lock_files[HWD_MAX_LOCK_FILES][HWD_PATH_MAX]; /* [lock] file split at commas */
+	unsigned n_lock_files;
 	mode_t socket_mode_bits;
 } hwd_config;
 

@@ -1,7 +1,9 @@
 /* The hostwd decision, all of it: given reports, period ends, the lock
- * file, the crash kernel and time, is a period bad, is this a quorum
- * failure to act on or to suppress, which action, does hostwd still kick,
- * and when is the consecutive-action count reset? Pure: no I/O, time and
+ * file, the crash kernel and time, is a period bad (a node still being
+ * configured is not, until configure_timeout), is this a quorum failure to
+ * act on or to suppress, which action, does hostwd still kick (and kick
+ * again after an action that could not be taken), and when is the
+ * consecutive-action count reset? Pure: no I/O, time and
  * the lock file's presence passed in, so a table-driven test can walk
  * every case. The daemon only carries the decisions out. */
 #ifndef HWD_POLICY_H

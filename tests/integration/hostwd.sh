@@ -113,6 +113,15 @@ k=$(kick_count)
 stop_hostwd
 t_check "kicks arrive every 1 s (saw $k bytes in 3.2 s)" test "$k" -ge 3 -a "$k" -le 5
 t_check "clean stop writes the magic close 'V'" grep -q 'V' "$D/kicks"
+t_check "... and says why (on_stop = auto: not a system going down)" grep -q 'watchdog disarmed (magic close): ' "$D/run2.log"
+# on_stop = keep: a clean stop leaves the card armed, and says so.
+write_conf 100 1 2
+sed -i 's/^kick_interval = 1/kick_interval = 1\non_stop = keep/' "$D/hostwd.conf"
+start_hostwd "$D/run2k.log"
+wait_for 10 kicks_above 0
+stop_hostwd
+t_check "on_stop = keep: kicked, then no magic close on a clean stop" sh -c "[ -s '$D/kicks' ] && ! grep -q V '$D/kicks'"
+t_check "... and says why" grep -q 'watchdog left ARMED (timeout 4s): as \[watchdog\] on_stop says' "$D/run2k.log"
 
 # --- kill -9: no magic close (the kernel watchdog stays armed); restart kicks
 write_conf 100 1 2
@@ -149,6 +158,20 @@ t_check "status shows locked and suppressed" sh -c "echo '$status' | grep -q '^l
 rm -f "$D/node_locked"
 wait_for 4 test -s "$D/sysrq"
 t_check "lock file removed: the failure proceeds to the action" grep -qx c "$D/sysrq"
+stop_hostwd
+
+# --- [lock] file with two paths (flag, backup): either one locks -----------
+write_conf 0 1 2
+sed -i "s|^file = .*|file = $D/node_locked, $D/backup_locked|" "$D/hostwd.conf"
+rm -f "$D/node_locked"; : >"$D/backup_locked"
+start_hostwd "$D/run3b.log"
+t_wait_line "$D/run3b.log" 'quorum failure suppressed: node locked'
+sleep 3   # absence proof: 3 more bad periods (threshold 2) with no byte
+t_check "lock files flag,backup: the backup alone suppresses (sink empty)" test "$(sink_bytes)" -eq 0
+t_check "... status says locked" status_has '^locked *yes'
+rm -f "$D/backup_locked"
+wait_for 4 test -s "$D/sysrq"
+t_check "... neither present: the failure proceeds to the action" grep -qx c "$D/sysrq"
 stop_hostwd
 
 # --- good report restores quorum; malformed and oversized are counted ----

@@ -215,7 +215,7 @@ rm -f "$D/locked"
 
 # Every string field of the reply is escaped, and a number field that is not
 # a number is null, whatever a (fake, older or broken) hostwd sends.
-reply='v1 state=a"b locked=1 configured=1 quorum=q\ bad_periods=1 failure_threshold=3 suppressed=1 action=x"y last_report_age_s=2 reason=process-lost reason_process=p\"q reports=5 malformed=0 rejected=0 kicks=9 actions=0 kicking=1 device=d\\"e action_ready=1 consecutive_actions=1x max_consecutive=-1 log_only=0 timeout_s="10"'
+reply='v1 state=a"b locked=1 configured=1 quorum=q\ bad_periods=1 failure_threshold=3 suppressed=1 action=x"y last_report_age_s=2 reason=process-lost reason_process=p\"q reports=5 malformed=0 rejected=0 kicks=9 actions=0 kicking=1 device=d\\"e action_ready=1 consecutive_actions=1x max_consecutive=-1 log_only=0 timeout_s="10" waiting_for_configuration=1 configure_timeout_s=1e3'
 t_spawn "$D/fake.log" $POKE status-server "$D/fake.sock" "$(printf %s "$reply" | od -An -tx1 | tr -d ' \n')" "$D/fake.ready" 60
 FAKE=$T_LAST_PID
 t_wait_for 10 "the fake hostwd" test -e "$D/fake.ready"
@@ -228,7 +228,8 @@ want = {"state": "a\"b", "locked": True, "configured": True, "quorum": "q\\", "b
         "failure_threshold": 3, "suppressed": True, "action": "x\"y", "last_report_age_s": 2,
         "reason": "process p\\\"q lost", "reports": 5, "malformed": 0, "rejected": 0, "kicks": 9,
         "actions": 0, "kicking": True, "device": "d\\\\\"e", "action_ready": True,
-        "consecutive_actions": None, "max_consecutive": -1, "log_only": False, "timeout_s": None}
+        "consecutive_actions": None, "max_consecutive": -1, "log_only": False, "timeout_s": None,
+        "waiting_for_configuration": True, "configure_timeout_s": None}
 assert list(d) == list(want), list(d)
 for k in want:
     assert d[k] == want[k] and type(d[k]) is type(want[k]), (k, d[k], want[k])

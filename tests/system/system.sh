@@ -76,6 +76,9 @@ fi
 # A machine of its own: its own id, no units of this package left from
 # the host's tree, the packages to install.
 rm -f "$R/etc/machine-id" && od -An -N16 -tx1 /dev/urandom | tr -d ' \n' >"$R/etc/machine-id"
+# Nor hostwd state of this machine (a consecutive-action count some other
+# run left in /var/lib/hostwd would start the node in LOG ONLY).
+rm -rf "$R/var/lib/hostwd"
 mkdir -p "$R/root/debs" && cp "$DEBS"/*.deb "$R/root/debs/"
 # A container-image leftover (Docker's policy-rc.d, exit 101) would make
 # deb-systemd-invoke refuse every start and stop: a Debian node has none.

@@ -271,6 +271,30 @@ static void test_hardening_keys(void **state)
 	assert_int_equal(c.socket_mode_bits, 0660);
 }
 
+/* [lock] file: up to 4 comma-separated paths, spaces around them trimmed;
+ * an empty entry or a fifth is an error naming the key. */
+static void test_lock_files(void **state)
+{
+	hwd_config c;
+	conf_errors e;
+
+	(void)state;
+	assert_int_equal(load("", &c, &e), 0);
+	assert_int_equal(c.n_lock_files, 1);
+	assert_string_equal(c.lock_files[0], "/var/run/.node_locked");
+	assert_int_equal(load("[lock]\nfile = /run/a , /var/persist/mtc/.node_locked\n", &c, &e), 0);
+	assert_int_equal(c.n_lock_files, 2);
+	assert_string_equal(c.lock_files[0], "/run/a");
+	assert_string_equal(c.lock_files[1], "/var/persist/mtc/.node_locked");
+	assert_int_equal(load("[lock]\nfile = /a,/b,/c,/d\n", &c, &e), 0);
+	assert_int_equal(c.n_lock_files, 4);
+	assert_int_not_equal(load("[lock]\nfile = /a,/b,/c,/d,/e\n", &c, &e), 0);
+	assert_non_null(strstr(e.text, "more than 4 paths"));
+	assert_int_not_equal(load("[lock]\nfile = /a,,/b\n", &c, &e), 0);
+	assert_non_null(strstr(e.text, "[lock] file: an empty path"));
+	assert_int_not_equal(load("[lock]\nfile = /a,\n", &c, &e), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -284,6 +308,7 @@ int main(void)
 		cmocka_unit_test(test_dump_roundtrip),
 		cmocka_unit_test(test_report_parse),
 		cmocka_unit_test(test_hardening_keys),
+		cmocka_unit_test(test_lock_files),
 	};
 	return cmocka_run_group_tests_name("hwd_config", tests, NULL, NULL);
 }
