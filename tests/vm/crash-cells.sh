@@ -12,12 +12,14 @@
 #     timeout): the card resets the guest mid-dump, timeout +- 1 s after `c`.
 #   (c), from both boots: /sys/kernel/kexec_crash_loaded (hostwd's default,
 #     no fake) says 1, and hostwd's action was crashdump, not the fallback.
-# The crash kernel takes 18-31 s from `c` to its init under TCG on a loaded
+# The crash kernel takes 12-35 s from `c` to its init under TCG on a loaded
 # 2-core host (purgatory's checksums, decompressing the xz kernel, its
 # boot): [watchdog] timeout is well above that, so that in (b) the card
 # fires during the dump. VM_KEXEC_OPTS adds kexec options (--no-checks:
 # no purgatory checksums).
 CRASH_TO=${VM_CRASH_TIMEOUT:-45} CRASH_DUMP=${VM_CRASH_DUMP:-50} CRASH_CDT=${VM_CRASH_CDT:-150}
+# crashkernel=64M cannot hold this kernel (kexec -p finds no 64 MB hole for
+# its decompressed image); 96M works; 128M leaves room.
 CRASH_MEM=${VM_CRASHKERNEL:-128M}
 HAVE_CDT=""
 "$BIN/hostwd" --describe-config | grep -q "^action	crashdump_timeout	" && HAVE_CDT=1
