@@ -31,6 +31,11 @@ if [ "${#missing[@]}" -eq 0 ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
+# kexec-tools is there for the VM bed's kexec binary only: its default
+# would also make every reboot of this machine a kexec reboot.
+if [[ " ${missing[*]} " == *" kexec-tools "* ]] && command -v debconf-set-selections >/dev/null; then
+  echo 'kexec-tools kexec-tools/load_kexec boolean false' | debconf-set-selections
+fi
 echo "install-deps: installing ${missing[*]}"
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"
