@@ -64,7 +64,8 @@ run_suite "fault/crash_atomicity" timeout 600 env CYCLES=1000 bash tests/fault/c
 run_suite "fault/matrix-subset" timeout 900 bash tests/fault/matrix.sh
 run_suite "fault/matrix-etcd" timeout 600 env STORE=etcd bash tests/fault/matrix.sh
 run_suite "bench/smoke" timeout 600 env SMOKE=1 bash tests/bench/run.sh
-run_suite "vm" timeout 300 bash tests/vm/vm.sh
+run_suite "vm" timeout 360 bash tests/vm/vm.sh
+run_suite "vm-crash" timeout 600 env VM_SCENARIOS="crashdump crashcut" bash tests/vm/vm.sh
 run_suite "system" timeout 300 bash tests/system/system.sh
 if [ -z "${SKIP_FUZZ_SMOKE:-}" ] && [ -f tests/fuzz/smoke.sh ]; then
 	run_suite "fuzz/smoke" timeout 300 bash tests/fuzz/smoke.sh

@@ -29,7 +29,8 @@ static const conf_key hwd_keys[] = {
 	{ "watchdog", "realtime", CONF_BOOL, offsetof(hwd_config, realtime), 0, "1", 0, 1, NULL,
 	  "Run at real-time priority (SCHED_RR 1) so load cannot delay kicks; failure is a warning." },
 	{ "watchdog", "lock_memory", CONF_BOOL, offsetof(hwd_config, lock_memory), 0, "1", 0, 1, NULL,
-	  "Lock all memory (mlockall) so swapping cannot delay kicks; failure is a warning." },
+	  "Lock the memory hostwd uses (mlockall with MCL_ONFAULT: every page it touches, its own image and stack "
+	  "at start) so paging cannot delay a kick; failure is a warning." },
 	STR("health", "socket", health_socket, HEALTH_DEFAULT_SOCKET, "Unix datagram socket for health reports and status requests."),
 	INT("health", "report_period", report_period, "30", 1, 3600, "Seconds between expected reports; one evaluation per period."),
 	INT("health", "failure_threshold", failure_threshold, "3", 1, 100, "Consecutive bad periods before quorum failure."),

@@ -16,6 +16,8 @@ EXTRA_WATCHDOG= EXTRA_ACTION= KEXEC_KEY=
 . /etc/vmtest.env
 
 say() { echo "VMTEST $*" >/dev/console; }
+# arg NAME: the value of NAME= on the kernel command line.
+arg() { sed -n "s/.* $1=\([0-9a-z_-]*\).*/\1/p" /proc/cmdline; }
 
 for m in watchdog i6300esb pvpanic pvpanic-pci; do
 	insmod /lib/modules/$m.ko || say "insmod $m failed"
@@ -77,6 +79,8 @@ status() { pmon-hook status --socket $SOCK 2>&1 | tr '\n' ' '; }
 # max_gap FROM TO: largest kick gap (ms) in lines FROM+1..TO of /tmp/kicks.
 max_gap() { awk -v a="$1" -v b="$2" 'NR > a + 1 && NR <= b && $2 > m { m = $2 } END { print m + 0 }' /tmp/kicks; }
 kick_lines() { wc -l </tmp/kicks; }
+# faults PID: minor + major page faults so far (/proc/PID/stat).
+faults() { awk '{ print $10 + $12 }' /proc/$1/stat; }
 
 scenario_card() {
 	# A missing path, a regular file and a directory are not a watchdog.
@@ -91,7 +95,12 @@ scenario_card() {
 
 	# Period 2 s (a report stays fresh for 3 s) while the reporter sends
 	# every second: one late report under stress is no quorum failure.
+	# hwlock= (vm.sh: VM_LOCK_MEMORY, default 1; 0 shows what the lock is for).
+	w0=$EXTRA_WATCHDOG
+	EXTRA_WATCHDOG="$w0
+lock_memory = $(arg hwlock | grep . || echo 1)"
 	conf /dev/watchdog 7 2 3 2 crashdump
+	EXTRA_WATCHDOG=$w0
 	: >/tmp/configured
 	cat >/etc/pmon-hook.conf <<EOF
 [hook]
@@ -133,8 +142,10 @@ EOF
 		hostwd_vmlck_kb=$(awk '/^VmLck/ { print $2 }' /proc/$HWD/status) \
 		$(grep -E 'MemAvailable' /proc/meminfo | tr -s ' ')
 	a=$(kick_lines)
+	f0=$(faults $HWD)
 	sleep 10
 	b=$(kick_lines)
+	say stress-faults before=$f0 after=$(faults $HWD)
 	say stress-mem $(grep -E 'MemAvailable' /proc/meminfo | tr -s ' ')
 	say stress-status $(status)
 	kill -9 $STRESS
@@ -200,11 +211,68 @@ scenario_reboot() {
 	say still-alive-without-reports
 }
 
+# The crash kernel: this same Debian kernel with /boot/crash.cpio
+# (crash-init.sh), loaded into the crashkernel= reservation by kexec -p.
+load_crash() {
+	kexec -p $(arg hwkexec) /boot/vmlinuz --initrd=/boot/crash.cpio \
+		--append="console=ttyS0 quiet nr_cpus=1 irqpoll reset_devices panic=0 hwdump=$(arg hwdump)" \
+		>/tmp/kexec.log 2>&1
+	rc=$?
+	say crash-loaded rc=$rc kexec_crash_loaded=$(cat /sys/kernel/kexec_crash_loaded) \
+		kexec_crash_size_mb=$(($(cat /sys/kernel/kexec_crash_size) / 1048576)) $(head -c 300 /tmp/kexec.log | tr '\n' ' ')
+	return $rc
+}
+
+# Cells (a) and (b): a real crash kernel; hostwd reads the real
+# /sys/kernel/kexec_crash_loaded (no kexec_crash_loaded key: its default).
+# hwto= is [watchdog] timeout, hwcdt= is [action] crashdump_timeout (none:
+# the key is left out), hwdump= the crash kernel's dump time.
+scenario_crash() {
+	load_crash || return
+	CDT=$(arg hwcdt)
+	[ "$CDT" = none ] || EXTRA_ACTION="$EXTRA_ACTION
+crashdump_timeout = $CDT"
+	conf /dev/watchdog "$(arg hwto)" 1 3 2 crashdump
+	say crash-config $(hostwd -c /etc/hostwd.conf --dump-config 2>&1 |
+		grep -E '^(timeout|kexec_crash_loaded|crashdump_timeout|on_quorum_failure) ' | tr -d ' ' | tr '\n' ' ')
+	start_hostwd || return
+	i=0
+	while [ $i -lt 6 ]; do
+		pmon-hook report --configured --quorum ok --socket $SOCK && say report-ok seq=$i
+		sleep 0.5
+		i=$((i + 1))
+	done
+	say reports-stopped kexec_crash_loaded=$(cat /sys/kernel/kexec_crash_loaded)
+	sleep 120
+	say still-alive-after-reports-stopped
+}
+
+# A shutdown that hangs after hostwd stopped. In this busybox guest there
+# is no systemd to say SystemState=stopping, so [watchdog] on_stop = keep
+# stands for what auto decides on a system going down (make system checks
+# auto against a real systemd): SIGTERM as a shutdown sends it, then the
+# rest of the shutdown hangs (a stuck unmount, say). The card must reset.
+# hwonstop= (vm.sh: VM_ON_STOP, default keep; disarm shows the cell fail).
+scenario_shutdown() {
+	EXTRA_WATCHDOG="on_stop = $(arg hwonstop | grep . || echo keep)"
+	conf /dev/watchdog 4 1 3 60 crashdump
+	start_hostwd || return
+	sleep 2
+	kill -TERM $HWD
+	wait $HWD
+	say hostwd-stopped rc=$? timeout=4 $(tail -n 2 /tmp/hwd.log | tr '\n' ' ')
+	say shutdown-hangs
+	sleep 30
+	say still-alive-after-hung-shutdown
+}
+
 case $SCEN in
 card) scenario_card ;;
 locked) scenario_locked ;;
 panic) scenario_panic ;;
 reboot) scenario_reboot ;;
+crash) scenario_crash ;;
+shutdown) scenario_shutdown ;;
 *) say unknown scenario "$SCEN" ;;
 esac
 say done

@@ -15,6 +15,7 @@ missing=""
 for t in qemu-system-x86_64 cpio python3 dpkg-deb cc; do
 	command -v "$t" >/dev/null || missing="$missing $t"
 done
+KEXEC=$(PATH=$PATH:/sbin:/usr/sbin command -v kexec || true)
 BUSYBOX=$(command -v busybox || true)
 if [ -n "$BUSYBOX" ] && ldd "$BUSYBOX" >/dev/null 2>&1; then BUSYBOX=""; fi # dynamic: not usable alone
 [ -n "$BUSYBOX" ] || missing="$missing busybox-static"
@@ -80,15 +81,37 @@ fi
 (cd "$IR" && find . | cpio -o -H newc --quiet) >"$T_DIR/initramfs.cpio"
 echo "initramfs: $(du -k "$T_DIR/initramfs.cpio" | cut -f1) KiB"
 
+# --- the crash boots' initramfs: the one above followed by a second cpio
+# archive (the kernel unpacks both) with kexec and its libraries, the
+# kernel itself and the crash kernel's own initramfs (crash-init.sh) ---
+crash_initramfs() {
+	local cr=$T_DIR/crashfs ex=$T_DIR/crashextra lib
+	mkdir -p "$cr"/{bin,sbin,usr/bin,usr/sbin,proc,dev} "$ex"/{boot,sbin}
+	cp "$BUSYBOX" "$cr/bin/busybox"
+	cp "$HERE/crash-init.sh" "$cr/init"
+	chmod 0755 "$cr/init"
+	(cd "$cr" && find . | cpio -o -H newc --quiet) >"$ex/boot/crash.cpio" || return 1
+	cp "$VMLINUZ" "$ex/boot/vmlinuz"
+	cp "$KEXEC" "$ex/sbin/kexec"
+	for lib in $(ldd "$KEXEC" | awk '/=> \// { print $3 } /^\t\/lib/ { print $1 }' | sort -u); do
+		[ -e "$IR$lib" ] && continue
+		mkdir -p "$ex$(dirname "$lib")"
+		cp -L "$lib" "$ex$lib"
+	done
+	(cd "$ex" && find . | cpio -o -H newc --quiet) | cat "$T_DIR/initramfs.cpio" - >"$T_DIR/initramfs-crash.cpio"
+}
+
 # boot NAME LIMIT_S: boot the guest with hwtest=NAME; returns when QEMU
 # exits (the scenarios end in a reset, a panic or a poweroff) or after
 # LIMIT_S. The log is $T_DIR/NAME.log.
+# BOOT_SCEN (the guest's scenario, default NAME), BOOT_APPEND (more kernel
+# command line), BOOT_MEM and BOOT_INITRD change one boot.
 boot() {
 	local name=$1 limit=$2 log=$T_DIR/$1.log qpid wpid t0
 	t0=$(now_ms)
-	qemu-system-x86_64 -S -nodefaults -display none -machine pc,accel=tcg -m 320M -smp 2 \
-		-kernel "$VMLINUZ" -initrd "$T_DIR/initramfs.cpio" \
-		-append "console=ttyS0 quiet panic=0 hwtest=$name" \
+	qemu-system-x86_64 -S -nodefaults -display none -machine pc,accel=tcg -m "${BOOT_MEM:-320M}" -smp 2 \
+		-kernel "$VMLINUZ" -initrd "${BOOT_INITRD:-$T_DIR/initramfs.cpio}" \
+		-append "console=ttyS0 quiet panic=0 hwtest=${BOOT_SCEN:-$name}${BOOT_APPEND:+ $BOOT_APPEND}" \
 		-device i6300esb -device pvpanic-pci \
 		-action watchdog=reset,panic=exit-failure,reboot=shutdown \
 		-chardev socket,id=ser0,path="$T_DIR/$name.ser",server=on,wait=off -serial chardev:ser0 \
@@ -116,12 +139,13 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "") print "-"; els
 # within A B MAX: B - A <= MAX (both present).
 within() { awk -v a="$1" -v b="$2" -v m="$3" 'BEGIN { exit !(a != "" && b != "" && b - a <= m && b >= a) }'; }
 
-# VM_SCENARIOS selects boots (default all four).
-want() { [[ " ${VM_SCENARIOS:-card locked panic reboot} " == *" $1 "* ]]; }
+# VM_SCENARIOS selects boots (default: those of make vm; make vm-crash
+# runs the crash-kernel boots, crashdump and crashcut).
+want() { [[ " ${VM_SCENARIOS:-card locked panic reboot shutdown} " == *" $1 "* ]]; }
 
 # ------------------------------------------------------------------ card
 if want card; then
-boot card 150
+BOOT_APPEND="hwlock=${VM_LOCK_MEMORY:-1}" boot card 150
 LOG=$T_DIR/card.log
 t_check "card: guest booted Debian $KVER with the i6300esb card" has console "VMTEST boot kernel=$KVER .*watchdog=i6300ESB"
 for dev in /dev/nope /tmp/regular /tmp; do
@@ -148,6 +172,11 @@ t_check "card: under stress (nice -20: a hog per vCPU, a forker, 3 x 56 MB memor
 	test "${stress:-99999}" -le 1250 -a "${skicks:-0}" -ge 8
 t_match "card: hostwd runs SCHED_RR with its memory locked" "policy=2,rtprio=[1-9].* hostwd_vmlck_kb=[1-9]" \
 	"$(line console 'VMTEST stress-on')"
+l=$(line console 'VMTEST stress-faults')
+f0=$(sed -n 's/.*before=\([0-9]*\).*/\1/p' <<<"$l") f1=$(sed -n 's/.*after=\([0-9]*\).*/\1/p' <<<"$l")
+echo "figure: hostwd page faults over the 10 s stress window: $(( ${f1:-0} - ${f0:-0} )) (lock_memory; ${f0:-?} at the window's start)"
+t_check "card: a kick never faults: hostwd took no page fault (minor or major) in the stress window" \
+	test -n "$f0" -a "${f1:-x}" = "$f0"
 t_match "card: under stress hostwd stayed healthy (status)" "state[= ]ok" "$(line console 'VMTEST stress-status')"
 a=$(ts console "VMTEST stress-on") b=$(ts console "VMTEST clean-stop ")
 t_check "card: the card never fired while hostwd kicked under stress" \
@@ -203,4 +232,26 @@ t_check "reboot: no reports, on_quorum_failure = reboot: a real reset within gra
 t_check "reboot: the reset was the guest's (sysrq b), not the card and not a panic" \
 	sh -c "grep -q 'guest-reset' '$LOG' && ! grep -qE ' event (WATCHDOG|GUEST_PANICKED)' '$LOG'"
 fi
+# --------------------------------------------------------------- shutdown
+# A shutdown that hangs after hostwd stopped ([watchdog] on_stop = keep,
+# which auto picks while systemd says the system is stopping; no systemd in
+# this guest, see guest-init.sh): the card resets the guest. VM_ON_STOP=disarm
+# shows the cell fail.
+if want shutdown; then
+if ! "$BIN/hostwd" --describe-config | grep -q "^watchdog	on_stop	"; then
+	t_skip "shutdown: this hostwd has no [watchdog] on_stop (hostwd --describe-config): it always disarms on SIGTERM"
+else
+BOOT_APPEND="hwonstop=${VM_ON_STOP:-keep}" boot shutdown 90
+LOG=$T_DIR/shutdown.log
+s=$(ts console "VMTEST hostwd-stopped") w=$(ts event "WATCHDOG")
+t_match "shutdown: SIGTERM with on_stop = keep: hostwd stops and says it leaves the card armed" \
+	"rc=0 .*watchdog left ARMED" "$(line console 'VMTEST hostwd-stopped')"
+echo "figure: hung shutdown: hostwd stopped -> card reset $(secs "$s" "$w") s (timeout 4 s)"
+t_check "shutdown: the shutdown hangs after hostwd stopped: the card resets the guest within timeout + 1 s ($(secs "$s" "$w") s)" \
+	within "$s" "$w" 5
+t_match "shutdown: ... the card's action was a reset" 'WATCHDOG \{"action": "reset"' "$(line event WATCHDOG)"
+fi
+fi
+# ------------------------------------------- crash kernel (make vm-crash)
+. "$HERE/crash-cells.sh"
 t_done
