@@ -225,7 +225,7 @@ static int conf_handler(void *user, const char *section, const char *name, const
 		if (extra_duplicate(c, section_start, name))
 			return 1;
 		msg[0] = '\0';
-		if (c->extra(c->extra_user, section, section_start, name, value, msg, sizeof(msg)) < 0)
+		if (c->extra(c->extra_user, section, section_start, name, value, c->src->line, msg, sizeof(msg)) < 0)
 			conf_error(c->src->errs, c->src->name, c->src->line, "%s", msg);
 		return 1;
 	}

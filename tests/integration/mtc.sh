@@ -175,7 +175,34 @@ wait_for 10 alives_at_least $((a0 + 2))
 t_check "restart: the agent heard the restarted client ($a0 -> $(alives) mtcAlives)" test "$(alives)" -ge $((a0 + 2))
 t_check "restart: no correction needed (flag was right from the first mtcAlive)" sh -c "! grep -q 'correcting' '$D/agent.log'"
 
-# --- stale volatile flag without backup is removed at start ---
+# --- issue 20 item 1: a key or config error at start still restores the flag
+# Locked node, client stopped, /run emptied by a reboot, then a mistake.
+$CTL lock node-1 >/dev/null
+wait_for 3 test -e "$(flag)"
+stop_pid "$CLIENT_PID"
+rm -f "$(flag)"
+out=$("$BIN/mtcclient" -c "$D/client-open.conf" 2>&1); rc=$?
+t_check "key file mode 0644 at start: the client exits 1 naming it (rc=$rc)" \
+	sh -c "[ $rc -eq 1 ] && echo \"\$1\" | grep -q 'must not be accessible by group or others'" _ "$out"
+t_check "key file mode 0644 at start: the flag was restored from the backup first" test -e "$(flag)"
+rm -f "$(flag)"
+sed 's/^alive_period = .*/alive_period = soon/' "$D/client.conf" >"$D/client-typo.conf"
+out=$("$BIN/mtcclient" -c "$D/client-typo.conf" 2>&1); rc=$?
+t_check "config error at start (alive_period = soon): the client exits 1 naming it (rc=$rc)" \
+	sh -c "[ $rc -eq 1 ] && echo \"\$1\" | grep -q 'alive_period = soon'" _ "$out"
+t_check "config error at start: the flag was restored from the backup first" test -e "$(flag)"
+rm -f "$(flag)"
+sed 's|^locked_backup = .*|locked_backup = relative|' "$D/client-typo.conf" >"$D/client-typo2.conf"
+out=$("$BIN/mtcclient" -c "$D/client-typo2.conf" 2>&1); rc=$?
+t_check "config error in locked_backup itself: exit 1, and it says the flag was not restored (rc=$rc)" \
+	sh -c "[ $rc -eq 1 ] && echo \"\$1\" | grep -q 'lock flag was not restored'" _ "$out"
+t_check "... and nothing was written from a path it is not sure of" test ! -e "$(flag)"
+: >"$D/client.log"
+start_client
+wait_for 3 test -e "$(flag)"
+t_check "the client started with the right key: the flag restored" test -e "$(flag)"
+
+# --- a flag without backup (a lock whose backup write failed or was cut off)
 stop_pid "$CLIENT_PID"
 $CTL unlock node-1 >/dev/null
 rm -f "$(backup)"
@@ -185,10 +212,69 @@ dead=$(sh -c 'echo $$')
 echo half >"$(flag).tmp.$dead"; echo half >"$D/node/persist/.cmdseq.tmp.$dead"
 : >"$D/client.log"
 start_client
-wait_for 3 grep -q 'started as node-1' "$D/client.log"
-t_check "restart: stale flag without backup removed" test ! -e "$(flag)"
+t_check "restart: a flag without backup is kept (locked: the safe side) and backed up" \
+	grep -q 'backup .* missing: written' "$D/client.log"
+# The agent (admin unlocked) corrects it within one alive period + resend.
+wait_for 5 sh -c "test ! -e '$(flag)' && test ! -e '$(backup)'"
+t_check "restart: the agent's Unlocked then removes flag and backup" sh -c "test ! -e '$(flag)' && test ! -e '$(backup)'"
 t_check "restart: temporary files of a killed writer removed, and said" \
 	sh -c "! ls '$D/node/run' '$D/node/persist' | grep -q '\.tmp\.' && grep -q '.node_locked: removed 1 temporary file' '$D/client.log' && grep -q '.cmdseq: removed 1 temporary file' '$D/client.log'"
+
+# --- issue 19: a stale backup on an unlocked node (StarlingX bug 2095212: a
+# restored snapshot brought the backup back). The agent says unlocked: the
+# node ends unlocked within one alive period + one resend (1 s + 1 s here).
+stop_pid "$CLIENT_PID"
+t_check "stale backup: the agent's admin state is unlocked (setup)" sh -c "$CTL list | grep -q '^node-1 *unlocked'"
+printf 'node locked by mtcAgent\nhost=node-1\n' >"$(backup)"
+rm -f "$(flag)"
+: >"$D/client.log"
+start_client
+t_check "stale backup: the client restores the flag from it at start (setup)" grep -q 'restored from backup' "$D/client.log"
+t0=$(now_ms)
+wait_for 5 sh -c "test ! -e '$(flag)' && test ! -e '$(backup)'"
+dt=$(( $(now_ms) - t0 ))
+t_check "stale backup: flag and backup removed by the agent's Unlocked within alive + resend (${dt} ms, <= 2500)" \
+	sh -c "test ! -e '$(flag)' && test ! -e '$(backup)' && [ $dt -le 2500 ]"
+wait_for 3 sh -c "$CTL list | grep -q 'node-1 *unlocked *unlocked'"
+t_check "stale backup: the agent sees the node report unlocked" sh -c "$CTL list | grep -q 'node-1 *unlocked *unlocked'"
+
+# --- issue 20 item 2: a full persistent fs never keeps the flag away --------
+# The client alone sees a 64 KiB tmpfs, filled, as its backup directory
+# (its own mount namespace; /proc/PID/root shows us what it sees).
+if [ "$(id -u)" -eq 0 ] && unshare -m true 2>/dev/null; then
+	stop_pid "$CLIENT_PID"
+	mkdir -p "$D/node/full" "$D/node/state"
+	sed -e "s|^locked_backup = .*|locked_backup = $D/node/full/.node_locked\nboot_file = $D/node/persist/.boot_count\ncmdseq_file = $D/node/persist/.cmdseq|" \
+		"$D/client.conf" >"$D/client-full.conf"
+	: >"$D/client.log"
+	t_spawn "$D/client.log" unshare -m sh -c "mount -t tmpfs -o size=64k tmpfs '$D/node/full' && { dd if=/dev/zero of='$D/node/full/fill' bs=4k 2>/dev/null; true; } && exec '$BIN/mtcclient' -c '$D/client-full.conf'"
+	CLIENT_PID=$T_LAST_PID
+	t_wait_line "$D/client.log" 'started as ' 0
+	wait_for 5 sh -c "$CTL list | grep -q 'node-1 *unlocked *unlocked'"
+	$CTL lock node-1 >"$D/lock.out"
+	wait_for 5 test -e "$(flag)"
+	t_check "full backup fs: the flag is written" test -e "$(flag)"
+	t_check "full backup fs: the backup is not (setup: the fs is full)" test ! -e "/proc/$CLIENT_PID/root$D/node/full/.node_locked"
+	wait_for 5 sh -c "$CTL list | grep -q 'node-1 *locked *locked'"
+	t_check "full backup fs: the node acked and reports locked" sh -c "$CTL list | grep -q 'node-1 *locked *locked'"
+	sleep 4   # proving an absence: no log line per period or per resend
+	n=$(grep -c 'No space left on device' "$D/client.log")
+	t_check "full backup fs: logged once in 4 s, not per period ($n line(s))" test "$n" -eq 1
+	t_check "full backup fs: the line says the flag is written and the lock lost after a reboot" \
+		grep -q 'lock flag .* written, but its persistent backup .* could not be: No space left on device' "$D/client.log"
+	rm -f "/proc/$CLIENT_PID/root$D/node/full/fill"
+	wait_for 5 test -e "/proc/$CLIENT_PID/root$D/node/full/.node_locked"
+	t_check "full backup fs: once space is back the backup is written (retried each period) and said" \
+		sh -c "test -e '/proc/$CLIENT_PID/root$D/node/full/.node_locked' && grep -q 'persistent backup .* written' '$D/client.log'"
+	$CTL unlock node-1 >/dev/null
+	wait_for 5 test ! -e "$(flag)"
+	stop_pid "$CLIENT_PID"
+	: >"$D/client.log"
+	start_client
+else
+	t_skip "full backup fs: needs root (a tmpfs in a mount namespace)"
+fi
+
 # --- fleet view: mtcAlive stopped / returned per network (issue 13) ---
 # Missing after 2 x 1 s here (the nodes' alive_period as the agent's file
 # says, times alive_missing_periods); mgmt failed on the node with FIT.

@@ -725,6 +725,45 @@ static void test_config_and_hosts(void **state)
 	assert_int_equal(mtc_hosts_load_string(&l, "[host a]\noam = 1.2.3.4\npxeboot = 1.2.3.4\n", &e), -EINVAL);
 	memset(&e, 0, sizeof(e));
 	assert_int_equal(mtc_hosts_load_string(&l, "[hots a]\npxeboot = 1.2.3.4\n", &e), -EINVAL);
+	/* Issue 20 item 10: one address per host and network; the error
+	 * names both hosts and the first one's line. The same address on
+	 * another network, or no address, is no conflict. */
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(mtc_hosts_load_string(&l, "[host node-1]\npxeboot = 10.0.1.2\nmgmt = 10.0.2.2\n"
+						   "[host node-2]\npxeboot = 10.0.1.3\nmgmt = 10.0.2.2\n", &e), -EINVAL);
+	assert_non_null(strstr(e.text, "<string>:6: [host node-2] mgmt = 10.0.2.2: the same mgmt address as "
+				       "[host node-1] (line 3)"));
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(mtc_hosts_load_string(&l, "[host a]\npxeboot = 10.0.0.1\nmgmt =\n[host b]\nmgmt = 10.0.0.1\n"
+						   "pxeboot =\n", &e), 0);
+	mtc_hosts_free(&l);
+}
+
+/* Issue 20 item 14: thousands of hosts load (hashed names and addresses);
+ * a duplicate far apart is still found. */
+static void test_hosts_many(void **state)
+{
+	size_t n = 5000, size = n * 64 + 64, used = 0;
+	char *text = malloc(size);
+	mtc_host_list l;
+	conf_errors e = { 0 };
+
+	(void)state;
+	assert_non_null(text);
+	for (size_t i = 0; i < n; i++)
+		used += (size_t)snprintf(text + used, size - used, "[host n%zu]\nmgmt = 10.%zu.%zu.%zu\n", i,
+					 i >> 16, (i >> 8) & 255, i & 255);
+	assert_int_equal(mtc_hosts_load_string(&l, text, &e), 0);
+	assert_int_equal(l.n, n);
+	mtc_hosts_free(&l);
+	snprintf(text + used, size - used, "[host n1]\nmgmt = 10.9.9.9\n");
+	assert_int_equal(mtc_hosts_load_string(&l, text, &e), -EINVAL);
+	assert_non_null(strstr(e.text, "[host n1] defined twice"));
+	memset(&e, 0, sizeof(e));
+	snprintf(text + used, size - used, "[host last]\nmgmt = 10.0.0.7\n");
+	assert_int_equal(mtc_hosts_load_string(&l, text, &e), -EINVAL);
+	assert_non_null(strstr(e.text, "the same mgmt address as [host n7] (line 16)"));
+	free(text);
 }
 
 /* The client's boot counter and command sequence files. */
@@ -814,6 +853,7 @@ int main(void)
 		cmocka_unit_test(test_fleet_link_once_and_off),
 		cmocka_unit_test(test_command_guard_rows),
 		cmocka_unit_test(test_replay_nonce_window),
+		cmocka_unit_test(test_hosts_many),
 		cmocka_unit_test(test_agent_order_rows),
 		cmocka_unit_test(test_agent_cmdseq),
 		cmocka_unit_test(test_ratelog),
