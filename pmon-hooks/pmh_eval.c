@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "fileops.h"
 
@@ -31,7 +34,9 @@ void pmh_evaluate(const char *const *gates, const bool *gates_present, size_t n_
 			found = strcmp(procs[i], running[j]) == 0;
 		if (!found) {
 			ret->quorum_ok = false;
-			snprintf(ret->lost_process, sizeof(ret->lost_process), "%s", procs[i]);
+			/* The name (or pidfile) only: uid and path are in the config. */
+			snprintf(ret->lost_process, sizeof(ret->lost_process), "%.*s", (int)strcspn(procs[i], ":"),
+				 procs[i]);
 			break;
 		}
 	}
@@ -59,47 +64,175 @@ int pmh_split_list(char *list, char **items, size_t max)
 	return (int)n;
 }
 
-static bool pid_alive(const char *proc_root, long pid)
+int pmh_proc_spec_parse(const char *spec, pmh_proc_spec *ret)
 {
-	char path[256];
+	pmh_proc_spec p = { 0 };
+	const char *c1 = strchr(spec, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	size_t len = c1 ? (size_t)(c1 - spec) : strlen(spec);
+	char uid[16];
+	long v;
 
-	snprintf(path, sizeof(path), "%s/%ld", proc_root, pid);
-	return util_path_exists(path);
+	if (spec[0] == '/') {
+		if (len >= sizeof(p.pidfile))
+			return -ENAMETOOLONG;
+		memcpy(p.pidfile, spec, len);
+	} else {
+		if (len == 0 || len >= sizeof(p.name))
+			return -ENAMETOOLONG; /* a /proc comm name has at most 15 bytes */
+		memcpy(p.name, spec, len);
+	}
+	if (c1) {
+		size_t ulen = c2 ? (size_t)(c2 - c1 - 1) : strlen(c1 + 1);
+
+		if (ulen >= sizeof(uid))
+			return -EINVAL;
+		memcpy(uid, c1 + 1, ulen);
+		uid[ulen] = '\0';
+		if (ulen && util_parse_long(uid, 0, 0x7fffffff, &v) < 0)
+			return -EINVAL;
+		p.has_uid = ulen > 0;
+		p.uid = (uid_t)(p.has_uid ? v : 0);
+	}
+	if (c2 && c2[1]) {
+		if (c2[1] != '/' || strlen(c2 + 1) >= sizeof(p.exe))
+			return -EINVAL;
+		strcpy(p.exe, c2 + 1);
+	}
+	*ret = p;
+	return 0;
+}
+
+bool pmh_proc_spec_forgeable(const pmh_proc_spec *p)
+{
+	return !p->pidfile[0] && !p->has_uid && !p->exe[0];
+}
+
+/* Real and effective uid from /proc/PID/status (the directory's owner
+ * is root for a non-dumpable process of any user: not evidence). */
+static bool uid_is(const char *dir, uid_t want)
+{
+	char path[320], buf[2048], *l;
+	unsigned long ruid, euid;
+
+	snprintf(path, sizeof(path), "%s/status", dir);
+	if (fileops_read_small(path, buf, sizeof(buf)) <= 0)
+		return false;
+	l = strstr(buf, "\nUid:");
+	return l && sscanf(l + 5, "%lu %lu", &ruid, &euid) == 2 && ruid == want && euid == want;
+}
+
+/* The executable the kernel ran; after an upgrade replaced the file it
+ * reads "PATH (deleted)": still that path (only root can write there). */
+static bool exe_is(const char *dir, const char *want)
+{
+	char path[320], link[PMH_PATH_MAX + 16];
+	size_t wl = strlen(want);
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/exe", dir);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return false;
+	link[n] = '\0';
+	return strncmp(link, want, wl) == 0 && (link[wl] == '\0' || strcmp(link + wl, " (deleted)") == 0);
+}
+
+static bool owner_matches(const char *dir, const pmh_proc_spec *p)
+{
+	return (!p->has_uid || uid_is(dir, p->uid)) && (!p->exe[0] || exe_is(dir, p->exe));
+}
+
+/* Seconds since boot at which the process started (/proc/PID/stat field
+ * 22, after the parenthesised comm, which may hold anything). */
+static int start_since_boot(const char *dir, double *ret)
+{
+	char path[320], buf[1024], *p;
+	unsigned long long ticks;
+	int n;
+
+	snprintf(path, sizeof(path), "%s/stat", dir);
+	n = fileops_read_small(path, buf, sizeof(buf));
+	p = n > 0 ? strrchr(buf, ')') : NULL;
+	if (!p)
+		return -EINVAL;
+	for (int field = 2; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%llu", &ticks) != 1)
+		return -EINVAL;
+	*ret = (double)ticks / (double)sysconf(_SC_CLK_TCK);
+	return 0;
+}
+
+/* A pid in a pidfile is its daemon's only if that process started no later
+ * than the pidfile was written: a process started afterwards got the pid by
+ * reuse (the daemon died, its pidfile stayed). */
+static bool started_before(const char *dir, const struct stat *pidfile_st)
+{
+	struct timespec real, boot;
+	double start_s, start_real, written;
+
+	if (start_since_boot(dir, &start_s) < 0 || clock_gettime(CLOCK_REALTIME, &real) < 0 ||
+	    clock_gettime(CLOCK_BOOTTIME, &boot) < 0)
+		return false;
+	start_real = (double)real.tv_sec + (double)real.tv_nsec / 1e9 -
+		     ((double)boot.tv_sec + (double)boot.tv_nsec / 1e9 - start_s);
+	written = (double)pidfile_st->st_mtim.tv_sec + (double)pidfile_st->st_mtim.tv_nsec / 1e9;
+	/* 1 s of slack: start time has clock-tick resolution. */
+	return start_real <= written + 1.0;
+}
+
+static bool pidfile_running(const char *proc_root, const pmh_proc_spec *p)
+{
+	char buf[64], dir[300];
+	struct stat st;
+	long pid;
+	char *nl;
+
+	if (stat(p->pidfile, &st) < 0 || fileops_read_small(p->pidfile, buf, sizeof(buf)) <= 0)
+		return false;
+	nl = strchr(buf, '\n');
+	if (nl)
+		*nl = '\0';
+	if (util_parse_long(buf, 1, 0x7fffffff, &pid) < 0)
+		return false;
+	snprintf(dir, sizeof(dir), "%s/%ld", proc_root, pid);
+	return util_path_exists(dir) && started_before(dir, &st) && owner_matches(dir, p);
+}
+
+static bool comm_is(const char *dir, const char *name)
+{
+	char path[320], buf[64];
+	int n;
+
+	snprintf(path, sizeof(path), "%s/comm", dir);
+	n = fileops_read_small(path, buf, sizeof(buf));
+	if (n <= 0)
+		return false;
+	if (buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	return strcmp(buf, name) == 0;
 }
 
 bool pmh_process_running(const char *proc_root, const char *spec)
 {
-	char buf[64], path[512];
+	char dir[300];
+	pmh_proc_spec p;
 	struct dirent *de;
 	bool found = false;
 	DIR *d;
 
-	if (spec[0] == '/') {
-		long pid;
-		char *nl;
-
-		if (fileops_read_small(spec, buf, sizeof(buf)) <= 0)
-			return false;
-		nl = strchr(buf, '\n');
-		if (nl)
-			*nl = '\0';
-		return util_parse_long(buf, 1, 0x7fffffff, &pid) == 0 && pid_alive(proc_root, pid);
-	}
+	if (pmh_proc_spec_parse(spec, &p) < 0)
+		return false;
+	if (p.pidfile[0])
+		return pidfile_running(proc_root, &p);
 	d = opendir(proc_root);
 	if (!d)
 		return false;
 	while (!found && (de = readdir(d))) {
-		int n;
-
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s/comm", proc_root, de->d_name);
-		n = fileops_read_small(path, buf, sizeof(buf));
-		if (n <= 0)
-			continue;
-		if (buf[n - 1] == '\n')
-			buf[n - 1] = '\0';
-		found = strcmp(buf, spec) == 0;
+		snprintf(dir, sizeof(dir), "%s/%s", proc_root, de->d_name);
+		found = comm_is(dir, p.name) && owner_matches(dir, &p);
 	}
 	closedir(d);
 	return found;

@@ -236,6 +236,19 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 	return service_rearm(s, usec, (uint64_t)rp->cfg.report_period * USEC_PER_SEC);
 }
 
+/* A bare name is matched on /proc/PID/comm alone: any local user can run
+ * a process of that name and keep the quorum "ok" (issue 20 item 12). */
+static void warn_forgeable(const pmh_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_procs; i++) {
+		pmh_proc_spec p;
+
+		if (pmh_proc_spec_parse(cfg->procs[i], &p) == 0 && pmh_proc_spec_forgeable(&p))
+			log_warn("quorum_processes '%s' is matched on its name alone: forgeable by any local user "
+				 "running a process of that name; give NAME:UID:/PATH/TO/EXE", cfg->procs[i]);
+	}
+}
+
 static int reload(void *userdata)
 {
 	reporter *rp = userdata;
@@ -251,6 +264,7 @@ static int reload(void *userdata)
 		}
 		pmh_config_copy(&rp->cfg, &next);
 		log_notice("configuration reloaded from %s", rp->svc.config_path);
+		warn_forgeable(&rp->cfg);
 		evaluate_and_report(rp);
 	}
 	return 0;
@@ -287,6 +301,7 @@ static int cmd_run(int argc, char **argv)
 	sd_event_set_watchdog(e, true);
 	log_notice("started: reporting to %s every %ds, %zu gates, %zu quorum processes", rp.cfg.socket,
 		   rp.cfg.report_period, rp.cfg.n_gates, rp.cfg.n_procs);
+	warn_forgeable(&rp.cfg);
 	/* Report from the first second on, gates or not: hostwd must never be
 	 * left without reports during our own start-up. */
 	evaluate_and_report(&rp);

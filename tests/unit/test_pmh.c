@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -100,6 +102,85 @@ static void test_process_running(void **state)
 	assert_false(pmh_process_running("/proc", pidfile));
 	unlink(pidfile);
 	assert_false(pmh_process_running("/proc", pidfile));
+}
+
+/* Issue 20 item 12: owner uid and executable path, not the name alone;
+ * a pidfile's pid must not be a reused one. */
+static void test_process_identity(void **state)
+{
+	char comm[32] = "", exe[256], spec[512], pidfile[64];
+	struct timespec old[2] = { { .tv_sec = time(NULL) - 3600 }, { .tv_sec = time(NULL) - 3600 } };
+	ssize_t n;
+	FILE *f;
+
+	(void)state;
+	f = fopen("/proc/self/comm", "r");
+	assert_non_null(f);
+	assert_non_null(fgets(comm, sizeof(comm), f));
+	fclose(f);
+	comm[strcspn(comm, "\n")] = '\0';
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	assert_true(n > 0);
+	exe[n] = '\0';
+	snprintf(spec, sizeof(spec), "%s:%u:%s", comm, (unsigned)getuid(), exe);
+	assert_true(pmh_process_running("/proc", spec));
+	snprintf(spec, sizeof(spec), "%s:%u", comm, (unsigned)getuid());
+	assert_true(pmh_process_running("/proc", spec));
+	snprintf(spec, sizeof(spec), "%s::%s", comm, exe);
+	assert_true(pmh_process_running("/proc", spec));
+	/* Same name, another owner or another executable: not ours. */
+	snprintf(spec, sizeof(spec), "%s:%u:%s", comm, (unsigned)getuid() + 4242, exe);
+	assert_false(pmh_process_running("/proc", spec));
+	snprintf(spec, sizeof(spec), "%s:%u:/usr/bin/no-such-exe", comm, (unsigned)getuid());
+	assert_false(pmh_process_running("/proc", spec));
+	/* Pidfile: our pid, written now, matches; written an hour before we
+	 * started, the pid is a reused one. */
+	snprintf(pidfile, sizeof(pidfile), "/tmp/hwm-pid2.%d", (int)getpid());
+	f = fopen(pidfile, "w");
+	assert_non_null(f);
+	fprintf(f, "%d\n", (int)getpid());
+	fclose(f);
+	snprintf(spec, sizeof(spec), "%s:%u:%s", pidfile, (unsigned)getuid(), exe);
+	assert_true(pmh_process_running("/proc", spec));
+	snprintf(spec, sizeof(spec), "%s:%u", pidfile, (unsigned)getuid() + 4242);
+	assert_false(pmh_process_running("/proc", spec));
+	assert_int_equal(utimensat(AT_FDCWD, pidfile, old, 0), 0);
+	assert_false(pmh_process_running("/proc", pidfile));
+	unlink(pidfile);
+}
+
+typedef struct spec_row {
+	const char *spec;
+	int want;
+	bool forgeable;
+} spec_row;
+
+static void test_proc_spec_rows(void **state)
+{
+	static const spec_row rows[] = {
+		{ "sm", 0, true },
+		{ "sm:0:/usr/bin/sm", 0, false },
+		{ "sm:0", 0, false },
+		{ "sm::/usr/bin/sm", 0, false },
+		{ "/run/sm.pid", 0, false },
+		{ "/run/sm.pid:0:/usr/bin/sm", 0, false },
+		{ "sm:root:/usr/bin/sm", -EINVAL, false },
+		{ "sm:0:usr/bin/sm", -EINVAL, false },
+		{ "sm:-1", -EINVAL, false },
+		{ "averyveryverylongname:0", -ENAMETOOLONG, false },
+		{ ":0:/usr/bin/sm", -ENAMETOOLONG, false },
+	};
+	pmh_proc_spec p;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		int r = pmh_proc_spec_parse(rows[i].spec, &p);
+
+		if (r != rows[i].want)
+			fail_msg("'%s': %d, want %d", rows[i].spec, r, rows[i].want);
+		if (r == 0 && pmh_proc_spec_forgeable(&p) != rows[i].forgeable)
+			fail_msg("'%s': forgeable %d", rows[i].spec, !rows[i].forgeable);
+	}
 }
 
 static void test_config(void **state)
@@ -385,6 +466,8 @@ int main(void)
 		cmocka_unit_test(test_wire_vocabulary),
 		cmocka_unit_test(test_split_list),
 		cmocka_unit_test(test_process_running),
+		cmocka_unit_test(test_process_identity),
+		cmocka_unit_test(test_proc_spec_rows),
 		cmocka_unit_test(test_config),
 		cmocka_unit_test_setup_teardown(test_lib_report, server_setup, server_teardown),
 		cmocka_unit_test_setup_teardown(test_lib_status, server_setup, server_teardown),
