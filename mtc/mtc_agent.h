@@ -43,6 +43,7 @@ typedef struct agent_host {
 	mtc_order order;                      /* (boot, seq) ordering of its frames */
 	mtc_link link[MTC_NET_COUNT];         /* is its mtcAlive arriving on each network */
 	bool configured;
+	bool other_src_logged[MTC_NET_COUNT]; /* mtcAlive from another address than dest: said once */
 	unsigned long alives, acks, commands_sent, stale, reordered, old_boot;
 } agent_host;
 
@@ -99,6 +100,18 @@ uint64_t agent_missing_ms(const agent *a);
 bool agent_fleet_watched(const agent *a, const agent_host *h, int net);
 /* Is h's mtcAlive missing on any watched network. */
 bool agent_host_missing(const agent *a, const agent_host *h);
+
+/* Issue 20 item 11: the host whose configured address on net is from's
+ * (O(hosts): for log lines and replies, not per frame); the same as a
+ * mtc_rx_drops.peer_at hook (user: the agent). */
+agent_host *agent_host_at_addr(agent *a, int net, const struct sockaddr_in *from);
+const char *agent_peer_at(void *user, int net, const struct sockaddr_in *from);
+/* An in-order mtcAlive of h via net came from from: a source other than
+ * the hosts file's address is logged once (until it comes from there). */
+void agent_on_alive_source(agent_host *h, int net, const struct sockaddr_in *from);
+/* For mtcctl lock/unlock replies: "; sent on ..." or why it is pending
+ * (never heard with this key; frames from its address failing auth). */
+void agent_key_hint(const agent *a, const agent_host *h, char *buf, size_t size);
 
 /* mtc_control.c */
 int agent_control_open(agent *a);

@@ -21,8 +21,11 @@ void mtc_replay_add_nonce(mtc_replay *r, const uint8_t nonce[MTC_NONCE_LEN])
 	r->next_nonce = (r->next_nonce + 1) % MTC_RECENT_NONCES;
 	if (r->n_nonces < MTC_RECENT_NONCES)
 		r->n_nonces++;
-	if (r->n_round < MTC_NET_COUNT)
-		memcpy(r->round[r->n_round++], nonce, MTC_NONCE_LEN);
+	if (r->n_round == MTC_ROUND_NONCES) {
+		memmove(r->round[0], r->round[1], (MTC_ROUND_NONCES - 1) * MTC_NONCE_LEN);
+		r->n_round--;
+	}
+	memcpy(r->round[r->n_round++], nonce, MTC_NONCE_LEN);
 }
 
 static bool nonce_in(const uint8_t (*set)[MTC_NONCE_LEN], unsigned n, const uint8_t *nonce)

@@ -1,5 +1,6 @@
-/* mtcClient's command guard: a command must echo the nonce of one of our
- * latest mtcAlives (the last round, one per network) and must be newer
+/* mtcClient's command guard: a command must echo the nonce of an mtcAlive
+ * sent since our latest periodic round began (at most one alive period
+ * old) and must be newer
  * (agent command sequence) than the last command applied. No clocks
  * involved. */
 #ifndef MTC_REPLAY_H
@@ -15,12 +16,18 @@
  * round), which are acked, never applied. */
 #define MTC_RECENT_NONCES 15
 
+/* A periodic round (3 networks) and three extra rounds after applied
+ * commands. */
+#define MTC_ROUND_NONCES (4 * MTC_NET_COUNT)
+
 typedef struct mtc_replay {
 	uint8_t nonces[MTC_RECENT_NONCES][MTC_NONCE_LEN];
 	unsigned n_nonces, next_nonce;
-	/* The latest round of mtcAlives (one per network): the only nonces
-	 * a command that changes the flag may echo. */
-	uint8_t round[MTC_NET_COUNT][MTC_NONCE_LEN];
+	/* The mtcAlives sent since the latest periodic round began (that
+	 * round and the extra ones after applied commands; the oldest go
+	 * first when full): the only nonces a command that changes the flag
+	 * may echo. */
+	uint8_t round[MTC_ROUND_NONCES][MTC_NONCE_LEN];
 	unsigned n_round;
 } mtc_replay;
 
@@ -34,8 +41,8 @@ typedef enum mtc_replay_verdict {
 } mtc_replay_verdict;
 
 void mtc_replay_init(mtc_replay *r);
-/* A new round of mtcAlives begins (one per network follows): commands
- * echoing an earlier round no longer apply. */
+/* A periodic round of mtcAlives begins (one per network follows):
+ * commands echoing an earlier one no longer apply. */
 void mtc_replay_new_round(mtc_replay *r);
 void mtc_replay_add_nonce(mtc_replay *r, const uint8_t nonce[MTC_NONCE_LEN]);
 

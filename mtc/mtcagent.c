@@ -195,6 +195,8 @@ static int run(agent *a)
 			 a->cfg.fit_dir);
 	a->boot = mtc_daemon_boot_id();
 	a->seq = randombytes_random();
+	a->drops.peer_at = agent_peer_at; /* "key mismatch with node-1?" */
+	a->drops.peer_user = a;
 	r = open_sources(a);
 	if (r >= 0)
 		r = a->store->open(a);

@@ -135,12 +135,16 @@ static uint8_t current_flags(const client *c)
 			 (util_path_exists(c->cfg.configured_file) ? MTC_FLAG_CONFIGURED : 0));
 }
 
-static void send_alive_all(client *c)
+/* periodic: the alive timer's round; commands echoing the previous
+ * periodic round (or an extra one since) stop applying from here. The
+ * extra round after a command applied keeps them: a second command the
+ * agent sent right after the first still applies. */
+static void send_alive_all(client *c, bool periodic)
 {
 	uint8_t flags = current_flags(c);
 
-	/* Commands echoing the previous round stop applying from here. */
-	mtc_replay_new_round(&c->replay);
+	if (periodic)
+		mtc_replay_new_round(&c->replay);
 	for (int net = 0; net < MTC_NET_COUNT; net++) {
 		/* cmdseq: the agent orders its next command after this one,
 		 * even if it lost its own state. */
@@ -312,7 +316,7 @@ static void handle_frame(void *userdata, int net, const uint8_t *buf, size_t len
 		c->nc[net].acks++;
 	/* Tell the agent the new state at once, on every network. */
 	if (fresh)
-		send_alive_all(c);
+		send_alive_all(c, false);
 }
 
 static void recover(client *c)
@@ -326,7 +330,7 @@ static int on_alive_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	client *c = userdata;
 
 	retry_backup(c);
-	send_alive_all(c);
+	send_alive_all(c, true);
 	return service_rearm(s, usec, (uint64_t)c->cfg.alive_period * USEC_PER_SEC);
 }
 
@@ -344,6 +348,17 @@ static int on_recover_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	mtc_ratelog_flush(&c->corrupt_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n);
 	mtc_ratelog_flush(&c->wrong_host_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n);
 	return service_rearm(s, usec, (uint64_t)c->cfg.recover_interval * USEC_PER_SEC);
+}
+
+/* Bad-auth lines name the agent when it came from one of its addresses. */
+static const char *agent_at(void *user, int net, const struct sockaddr_in *from)
+{
+	const client *c = user;
+
+	for (int i = 0; net >= 0 && net < MTC_NET_COUNT && i < c->n_agents[net]; i++)
+		if (c->agent[net][i].sin_addr.s_addr == from->sin_addr.s_addr)
+			return "the agent";
+	return NULL;
 }
 
 /* agent_address "A" or "A,B" (checked by the config) into out. */
@@ -526,6 +541,8 @@ static int run(client *c)
 	if (r < 0)
 		return r;
 	mtc_replay_init(&c->replay);
+	c->drops.peer_at = agent_at;
+	c->drops.peer_user = c;
 
 	r = sd_event_default(&c->event);
 	if (r < 0)

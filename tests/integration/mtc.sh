@@ -31,6 +31,12 @@ printf '[host a]\npxeboot = 1.2.3\n' >"$D/bad-hosts.conf"
 sed "s|$D/hosts.conf|$D/bad-hosts.conf|" "$D/agent.conf" >"$D/agent-bad.conf"
 out=$("$BIN/mtcagent" --check-config -c "$D/agent-bad.conf" 2>&1)
 t_check "bad hosts file names file and line" sh -c "echo '$out' | grep -q 'bad-hosts.conf:2: \[host a\] pxeboot = 1.2.3: not an IPv4 address'"
+# Issue 20 item 10: node-2 given node-1's mgmt address would never get its
+# commands (they reach node-1): a config error naming both and the lines.
+printf '[host node-1]\npxeboot = 127.0.1.2\nmgmt = 127.0.2.2\n[host node-2]\npxeboot = 127.0.1.3\nmgmt = 127.0.2.2\n' >"$D/bad-hosts.conf"
+out=$("$BIN/mtcagent" --check-config -c "$D/agent-bad.conf" 2>&1); rc=$?
+t_check "duplicate address in the hosts file: --check-config fails (rc=$rc) naming file:line and both hosts" \
+	sh -c "[ $rc -ne 0 ] && echo \"\$1\" | grep -q 'bad-hosts.conf:6: \[host node-2\] mgmt = 127.0.2.2: the same mgmt address as \[host node-1\] (line 3)'" _ "$out"
 
 # --- key handling ---
 cp "$D/mtc.key" "$D/open.key"; chmod 644 "$D/open.key"
@@ -79,7 +85,7 @@ t_check "all three networks seen within 2.5 s, no frame taken for stale" \
 # An operator piping the list into head must not kill the agent (SIGPIPE
 # on the control connection, found by the fault matrix).
 cp "$D/hosts.conf" "$D/hosts.small"
-for i in $(seq 1 4000); do printf "[host filler-%d]\npxeboot = 127.0.9.%d\n" "$i" $((i % 250 + 1)); done >>"$D/hosts.conf"  # list > socket buffer
+for i in $(seq 1 4000); do printf "[host filler-%d]\npxeboot = 127.9.%d.%d\n" "$i" $((i / 250)) $((i % 250 + 1)); done >>"$D/hosts.conf"  # list > socket buffer
 hup "$AGENT_PID" "$D/agent.log" "$AGENT_HUP"
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$AGENT_PID/status"; }
 rss0=$(rss)
@@ -433,6 +439,36 @@ hup "$CLIENT_PID" "$D/client.log" 'keeping the running configuration|configurati
 t_check "client SIGHUP with a broken file keeps running" sh -c "kill -0 $CLIENT_PID && grep -q 'keeping the running configuration' '$D/client.log'"
 cp "$D/client.good" "$D/client.conf"
 
+
+# --- issue 20 item 11: a key mismatch and a moved address are named ------
+stop_pid "$CLIENT_PID"; stop_pid "$AGENT_PID"
+"$BIN/mtcctl" keygen "$D/other.key" >/dev/null
+sed "s|$D/mtc.key|$D/other.key|" "$D/client.conf" >"$D/client-otherkey.conf"
+: >"$D/agent.log"
+start_agent
+n=$(t_lines "$D/client.log")
+t_spawn "$D/client.log" "$BIN/mtcclient" -c "$D/client-otherkey.conf"; CLIENT_PID=$T_LAST_PID
+t_wait_line "$D/agent.log" 'failed authentication' 0
+t_check "another key: the agent's bad-auth line names the host (key mismatch with node-1?)" \
+	grep -q 'failed authentication; dropped (last from 127.0.[123].2:[0-9]*, the configured address of node-1: key mismatch with node-1?' "$D/agent.log"
+out=$($CTL lock node-1 2>&1)
+t_check "another key: mtcctl lock says node-1 was not heard with this key, and that its frames fail authentication" \
+	sh -c "echo \"\$1\" | grep -q 'node-1 not heard with this key since the agent started; frames from its [a-z]* address failed authentication [0-9]* s ago: key mismatch?'" _ "$out"
+echo "     $out"
+stop_pid "$CLIENT_PID"
+$CTL unlock node-1 >/dev/null
+# The hosts file gives node-1 another pxeboot address than the one its
+# mtcAlive comes from: said once, not per frame.
+sed -i -e 's/^pxeboot = 127.0.1.2/pxeboot = 127.0.1.9/' -e 's/^cluster = 127.0.3.9/cluster = 127.0.3.2/' "$D/hosts.conf"
+hup "$AGENT_PID" "$D/agent.log" "$AGENT_HUP"
+: >"$D/client.log"
+start_client
+t_wait_line "$D/agent.log" 'not from its address in the hosts file' 0
+sleep 3   # proving an absence: 3 more mtcAlive periods, no more lines
+n=$(grep -c 'not from its address in the hosts file' "$D/agent.log")
+t_check "mtcAlive from another address than the hosts file's: logged once in 3 s ($n), naming both" \
+	sh -c "[ $n -eq 1 ] && grep -q 'node-1: mtcAlive via pxeboot from 127.0.1.2:[0-9]*, not from its address in the hosts file (127.0.1.9:' '$D/agent.log'"
+stop_pid "$CLIENT_PID"; stop_pid "$AGENT_PID"
 
 # --- mtcctl list --json prints JSON it has checked (issue 15) ---
 # Fake agents: a valid reply full of escapes comes out valid with its

@@ -278,6 +278,14 @@ static void test_replay_nonce_window(void **state)
 	assert_int_equal(mtc_replay_check(&r, 1, &f), MTC_REPLAY_DUPLICATE);
 	f = cmd(n[3], 1);
 	assert_int_equal(mtc_replay_check(&r, 0, &f), MTC_REPLAY_FRESH);
+	/* An extra round after a command applied (no new_round): the
+	 * periodic round's nonces still apply (a second command the agent
+	 * sent at once), so do the new ones. */
+	mtc_replay_add_nonce(&r, n[39]);
+	f = cmd(n[3], 2);
+	assert_int_equal(mtc_replay_check(&r, 1, &f), MTC_REPLAY_FRESH);
+	f = cmd(n[39], 2);
+	assert_int_equal(mtc_replay_check(&r, 1, &f), MTC_REPLAY_FRESH);
 	/* Age the nonce out: a captured command replayed later is stale. */
 	for (int i = 4; i <= MTC_RECENT_NONCES + 3; i++) {
 		mtc_replay_new_round(&r);
