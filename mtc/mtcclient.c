@@ -517,9 +517,22 @@ static int set_hostname(client *c)
 	return -EINVAL;
 }
 
-static int run(client *c)
+static int add_timers(client *c)
 {
 	uint64_t t0;
+	int r;
+
+	sd_event_now(c->event, CLOCK_MONOTONIC, &t0);
+	r = sd_event_add_time(c->event, &c->alive_timer, CLOCK_MONOTONIC, t0, 10 * USEC_PER_MSEC, on_alive_timer, c);
+	if (r >= 0)
+		r = sd_event_add_time(c->event, &c->recover_timer, CLOCK_MONOTONIC,
+				      t0 + (uint64_t)c->cfg.recover_interval * USEC_PER_SEC, 50 * USEC_PER_MSEC,
+				      on_recover_timer, c);
+	return r;
+}
+
+static int run(client *c)
+{
 	int r, hr;
 
 	/* The flag must be right before anyone (hostwd, the agent) looks,
@@ -555,12 +568,7 @@ static int run(client *c)
 			     .rx_budget = 32, .retry_s = c->cfg.recover_interval, .rx_on_tx = true };
 	setup_networks(c);
 	recover(c);
-	sd_event_now(c->event, CLOCK_MONOTONIC, &t0);
-	r = sd_event_add_time(c->event, &c->alive_timer, CLOCK_MONOTONIC, t0, 10 * USEC_PER_MSEC, on_alive_timer, c);
-	if (r >= 0)
-		r = sd_event_add_time(c->event, &c->recover_timer, CLOCK_MONOTONIC,
-				      t0 + (uint64_t)c->cfg.recover_interval * USEC_PER_SEC, 50 * USEC_PER_MSEC,
-				      on_recover_timer, c);
+	r = add_timers(c);
 	if (r < 0)
 		return r;
 	log_notice("started as %s (boot %u, last command %u): alive every %ds, flag %s, backup %s, auth %s",

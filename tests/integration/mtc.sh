@@ -244,6 +244,21 @@ t_check "stale backup: flag and backup removed by the agent's Unlocked within al
 wait_for 3 sh -c "$CTL list | grep -q 'node-1 *unlocked *unlocked'"
 t_check "stale backup: the agent sees the node report unlocked" sh -c "$CTL list | grep -q 'node-1 *unlocked *unlocked'"
 
+# --- issue 20 item 9 (client): a stored command sequence at UINT32_MAX ------
+# Nothing could follow it (the next would wrap to 0 and be dropped as older,
+# forever): refused as corrupt at start, loudly; locks still land.
+stop_pid "$CLIENT_PID"
+echo 4294967295 >"$D/node/persist/.cmdseq"
+: >"$D/client.log"
+start_client
+t_check "cmdseq file at UINT32_MAX: refused as corrupt at start, as an error" \
+	grep -q 'error: .*\.cmdseq holds 4294967295 (UINT32_MAX): refused as corrupt' "$D/client.log"
+$CTL lock node-1 >/dev/null
+wait_for 5 test -e "$(flag)"
+t_check "cmdseq file at UINT32_MAX: a lock still lands" test -e "$(flag)"
+$CTL unlock node-1 >/dev/null
+wait_for 5 test ! -e "$(flag)"
+
 # --- issue 20 item 2: a full persistent fs never keeps the flag away --------
 # The client alone sees a 64 KiB tmpfs, filled, as its backup directory
 # (its own mount namespace; /proc/PID/root shows us what it sees).
