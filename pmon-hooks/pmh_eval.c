@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "fileops.h"
@@ -142,12 +141,12 @@ static bool owner_matches(const char *dir, const pmh_proc_spec *p)
 	return (!p->has_uid || uid_is(dir, p->uid)) && (!p->exe[0] || exe_is(dir, p->exe));
 }
 
-/* Seconds since boot at which the process started (/proc/PID/stat field
- * 22, after the parenthesised comm, which may hold anything). */
-static int start_since_boot(const char *dir, double *ret)
+/* The process's start time in clock ticks since boot (/proc/PID/stat
+ * field 22, after the parenthesised comm, which may hold anything): with
+ * the pid, it names one process for the life of the boot. */
+static int start_ticks(const char *dir, unsigned long long *ret)
 {
 	char path[320], buf[1024], *p;
-	unsigned long long ticks;
 	int n;
 
 	snprintf(path, sizeof(path), "%s/stat", dir);
@@ -157,33 +156,31 @@ static int start_since_boot(const char *dir, double *ret)
 		return -EINVAL;
 	for (int field = 2; field < 22 && p; field++)
 		p = strchr(p + 1, ' ');
-	if (!p || sscanf(p + 1, "%llu", &ticks) != 1)
+	if (!p || sscanf(p + 1, "%llu", ret) != 1)
 		return -EINVAL;
-	*ret = (double)ticks / (double)sysconf(_SC_CLK_TCK);
 	return 0;
 }
 
-/* A pid in a pidfile is its daemon's only if that process started no later
- * than the pidfile was written: a process started afterwards got the pid by
- * reuse (the daemon died, its pidfile stayed). */
-static bool started_before(const char *dir, const struct stat *pidfile_st)
+/* The pid a pidfile names is its daemon's while the pidfile is unchanged
+ * and the process there has the start time first seen: another start time
+ * is another process that got the pid by reuse (the daemon died, its
+ * pidfile stayed). The boot-relative start time is immune to wall-clock
+ * steps; a pidfile rewritten (mtime, pid) is learnt afresh. */
+static bool same_process(pmh_pid_memo *m, long pid, const struct stat *st, unsigned long long ticks)
 {
-	struct timespec real, boot;
-	double start_s, start_real, written;
+	bool same_file = m->have && m->pid == pid && m->mtime.tv_sec == st->st_mtim.tv_sec &&
+			 m->mtime.tv_nsec == st->st_mtim.tv_nsec;
 
-	if (start_since_boot(dir, &start_s) < 0 || clock_gettime(CLOCK_REALTIME, &real) < 0 ||
-	    clock_gettime(CLOCK_BOOTTIME, &boot) < 0)
-		return false;
-	start_real = (double)real.tv_sec + (double)real.tv_nsec / 1e9 -
-		     ((double)boot.tv_sec + (double)boot.tv_nsec / 1e9 - start_s);
-	written = (double)pidfile_st->st_mtim.tv_sec + (double)pidfile_st->st_mtim.tv_nsec / 1e9;
-	/* 1 s of slack: start time has clock-tick resolution. */
-	return start_real <= written + 1.0;
+	if (same_file)
+		return m->start_ticks == ticks;
+	*m = (pmh_pid_memo){ .have = true, .pid = pid, .mtime = st->st_mtim, .start_ticks = ticks };
+	return true;
 }
 
-static bool pidfile_running(const char *proc_root, const pmh_proc_spec *p)
+static bool pidfile_running(const char *proc_root, const pmh_proc_spec *p, pmh_pid_memo *memo)
 {
 	char buf[64], dir[300];
+	unsigned long long ticks;
 	struct stat st;
 	long pid;
 	char *nl;
@@ -196,7 +193,11 @@ static bool pidfile_running(const char *proc_root, const pmh_proc_spec *p)
 	if (util_parse_long(buf, 1, 0x7fffffff, &pid) < 0)
 		return false;
 	snprintf(dir, sizeof(dir), "%s/%ld", proc_root, pid);
-	return util_path_exists(dir) && started_before(dir, &st) && owner_matches(dir, p);
+	if (!util_path_exists(dir) || start_ticks(dir, &ticks) < 0)
+		return false;
+	if (memo && !same_process(memo, pid, &st, ticks))
+		return false;
+	return owner_matches(dir, p);
 }
 
 static bool comm_is(const char *dir, const char *name)
@@ -213,7 +214,7 @@ static bool comm_is(const char *dir, const char *name)
 	return strcmp(buf, name) == 0;
 }
 
-bool pmh_process_running(const char *proc_root, const char *spec)
+bool pmh_process_running(const char *proc_root, const char *spec, pmh_pid_memo *memo)
 {
 	char dir[300];
 	pmh_proc_spec p;
@@ -224,7 +225,7 @@ bool pmh_process_running(const char *proc_root, const char *spec)
 	if (pmh_proc_spec_parse(spec, &p) < 0)
 		return false;
 	if (p.pidfile[0])
-		return pidfile_running(proc_root, &p);
+		return pidfile_running(proc_root, &p, memo);
 	d = opendir(proc_root);
 	if (!d)
 		return false;

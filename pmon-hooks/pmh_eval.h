@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 #define PMH_MAX_ITEMS 16
 #define PMH_NAME_MAX 64
@@ -49,11 +50,21 @@ int pmh_proc_spec_parse(const char *spec, pmh_proc_spec *ret);
 /* A bare NAME: any local user can run a process of that name. */
 bool pmh_proc_spec_forgeable(const pmh_proc_spec *p);
 
+/* What a pidfile entry was last seen naming: its pid, the pidfile's
+ * mtime, and the start time (ticks since boot) of the process then. */
+typedef struct pmh_pid_memo {
+	bool have;
+	long pid;
+	struct timespec mtime;
+	unsigned long long start_ticks;
+} pmh_pid_memo;
+
 /* Is the process of spec running? A NAME matches a process of that comm
  * name with the UID and EXE given; a PIDFILE matches the pid it holds if
- * that process runs, started no later than the pidfile was written (not
- * a reused pid), and has the UID and EXE given. proc_root is "/proc"
- * normally. */
-bool pmh_process_running(const char *proc_root, const char *spec);
+ * that process runs, has the UID and EXE given and, with a memo (kept by
+ * the caller per entry), is the process first seen there while the
+ * pidfile is unchanged (another start time: a reused pid). proc_root is
+ * "/proc" normally. */
+bool pmh_process_running(const char *proc_root, const char *spec, pmh_pid_memo *memo);
 
 #endif

@@ -188,6 +188,7 @@ typedef struct reporter {
 	int last_error;
 	char last_summary[320];
 	unsigned long sent;
+	pmh_pid_memo memo[PMH_MAX_ITEMS]; /* per quorum_processes entry (pidfiles) */
 } reporter;
 
 static void evaluate_and_report(reporter *rp)
@@ -202,7 +203,7 @@ static void evaluate_and_report(reporter *rp)
 	for (size_t i = 0; i < rp->cfg.n_gates; i++)
 		present[i] = util_path_exists(rp->cfg.gates[i]);
 	for (size_t i = 0; i < rp->cfg.n_procs; i++)
-		if (pmh_process_running("/proc", rp->cfg.procs[i]))
+		if (pmh_process_running("/proc", rp->cfg.procs[i], &rp->memo[i]))
 			running[n_running++] = rp->cfg.procs[i];
 	pmh_evaluate((const char *const *)rp->cfg.gates, present, rp->cfg.n_gates,
 		     (const char *const *)rp->cfg.procs, rp->cfg.n_procs, running, n_running, &res);
@@ -263,6 +264,7 @@ static int reload(void *userdata)
 			rp->hook = h;
 		}
 		pmh_config_copy(&rp->cfg, &next);
+		memset(rp->memo, 0, sizeof(rp->memo)); /* entries may have moved */
 		log_notice("configuration reloaded from %s", rp->svc.config_path);
 		warn_forgeable(&rp->cfg);
 		evaluate_and_report(rp);

@@ -89,19 +89,19 @@ static void test_process_running(void **state)
 	assert_non_null(fgets(comm, sizeof(comm), f));
 	fclose(f);
 	comm[strcspn(comm, "\n")] = '\0';
-	assert_true(pmh_process_running("/proc", comm));
-	assert_false(pmh_process_running("/proc", "no-such-procX"));
+	assert_true(pmh_process_running("/proc", comm, NULL));
+	assert_false(pmh_process_running("/proc", "no-such-procX", NULL));
 	snprintf(pidfile, sizeof(pidfile), "/tmp/hwm-pid.%d", (int)getpid());
 	f = fopen(pidfile, "w");
 	fprintf(f, "%d\n", (int)getpid());
 	fclose(f);
-	assert_true(pmh_process_running("/proc", pidfile));
+	assert_true(pmh_process_running("/proc", pidfile, NULL));
 	f = fopen(pidfile, "w");
 	fprintf(f, "999999999\n");
 	fclose(f);
-	assert_false(pmh_process_running("/proc", pidfile));
+	assert_false(pmh_process_running("/proc", pidfile, NULL));
 	unlink(pidfile);
-	assert_false(pmh_process_running("/proc", pidfile));
+	assert_false(pmh_process_running("/proc", pidfile, NULL));
 }
 
 /* Issue 20 item 12: owner uid and executable path, not the name alone;
@@ -109,7 +109,6 @@ static void test_process_running(void **state)
 static void test_process_identity(void **state)
 {
 	char comm[32] = "", exe[256], spec[512], pidfile[64];
-	struct timespec old[2] = { { .tv_sec = time(NULL) - 3600 }, { .tv_sec = time(NULL) - 3600 } };
 	ssize_t n;
 	FILE *f;
 
@@ -123,30 +122,96 @@ static void test_process_identity(void **state)
 	assert_true(n > 0);
 	exe[n] = '\0';
 	snprintf(spec, sizeof(spec), "%s:%u:%s", comm, (unsigned)getuid(), exe);
-	assert_true(pmh_process_running("/proc", spec));
+	assert_true(pmh_process_running("/proc", spec, NULL));
 	snprintf(spec, sizeof(spec), "%s:%u", comm, (unsigned)getuid());
-	assert_true(pmh_process_running("/proc", spec));
+	assert_true(pmh_process_running("/proc", spec, NULL));
 	snprintf(spec, sizeof(spec), "%s::%s", comm, exe);
-	assert_true(pmh_process_running("/proc", spec));
+	assert_true(pmh_process_running("/proc", spec, NULL));
 	/* Same name, another owner or another executable: not ours. */
 	snprintf(spec, sizeof(spec), "%s:%u:%s", comm, (unsigned)getuid() + 4242, exe);
-	assert_false(pmh_process_running("/proc", spec));
+	assert_false(pmh_process_running("/proc", spec, NULL));
 	snprintf(spec, sizeof(spec), "%s:%u:/usr/bin/no-such-exe", comm, (unsigned)getuid());
-	assert_false(pmh_process_running("/proc", spec));
-	/* Pidfile: our pid, written now, matches; written an hour before we
-	 * started, the pid is a reused one. */
+	assert_false(pmh_process_running("/proc", spec, NULL));
+	/* Pidfile with uid and exe: our pid matches, another uid does not. */
 	snprintf(pidfile, sizeof(pidfile), "/tmp/hwm-pid2.%d", (int)getpid());
 	f = fopen(pidfile, "w");
 	assert_non_null(f);
 	fprintf(f, "%d\n", (int)getpid());
 	fclose(f);
 	snprintf(spec, sizeof(spec), "%s:%u:%s", pidfile, (unsigned)getuid(), exe);
-	assert_true(pmh_process_running("/proc", spec));
+	assert_true(pmh_process_running("/proc", spec, NULL));
 	snprintf(spec, sizeof(spec), "%s:%u", pidfile, (unsigned)getuid() + 4242);
-	assert_false(pmh_process_running("/proc", spec));
-	assert_int_equal(utimensat(AT_FDCWD, pidfile, old, 0), 0);
-	assert_false(pmh_process_running("/proc", pidfile));
+	assert_false(pmh_process_running("/proc", spec, NULL));
 	unlink(pidfile);
+}
+
+/* A fake /proc/PID: stat with a start time, status with a uid, exe. */
+static void fake_proc(const char *root, long pid, unsigned long long start)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%ld", root, pid);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/%ld/stat", root, pid);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "%ld (q p) x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 %llu 0 0\n", pid, start);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/%ld/status", root, pid);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "Name:\tqp\nUid:\t0\t0\t0\t0\n");
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/%ld/exe", root, pid);
+	unlink(path);
+	assert_int_equal(symlink("/usr/sbin/qp", path), 0);
+}
+
+/* Pidfile and PID reuse: the daemon (pid 4242, started at tick 1000) dies,
+ * its pidfile stays, another process gets pid 4242 (tick 5000): not the
+ * daemon. A rewritten pidfile is learnt afresh. */
+static void test_pidfile_reuse(void **state)
+{
+	char root[64], pidfile[96], spec[160];
+	struct timespec later[2] = { { .tv_sec = 2000000000 }, { .tv_sec = 2000000000 } };
+	pmh_pid_memo memo = { 0 };
+	FILE *f;
+
+	(void)state;
+	snprintf(root, sizeof(root), "/tmp/hwm-fakeproc.%d", (int)getpid());
+	mkdir(root, 0755);
+	snprintf(pidfile, sizeof(pidfile), "%s/qp.pid", root);
+	f = fopen(pidfile, "w");
+	assert_non_null(f);
+	fprintf(f, "4242\n");
+	fclose(f);
+	fake_proc(root, 4242, 1000);
+	snprintf(spec, sizeof(spec), "%s:0:/usr/sbin/qp", pidfile);
+	assert_true(pmh_process_running(root, spec, &memo));
+	assert_true(pmh_process_running(root, spec, &memo));
+	fake_proc(root, 4242, 5000); /* reused */
+	assert_false(pmh_process_running(root, spec, &memo));
+	assert_false(pmh_process_running(root, spec, &memo));
+	/* The daemon restarted and wrote its pidfile again (same pid by
+	 * chance): the new process is learnt. */
+	assert_int_equal(utimensat(AT_FDCWD, pidfile, later, 0), 0);
+	assert_true(pmh_process_running(root, spec, &memo));
+	/* Wrong uid or exe at the pid: not the daemon, memo or not. */
+	snprintf(spec, sizeof(spec), "%s:7", pidfile);
+	assert_false(pmh_process_running(root, spec, NULL));
+	snprintf(spec, sizeof(spec), "%s:0:/usr/sbin/other", pidfile);
+	assert_false(pmh_process_running(root, spec, NULL));
+	snprintf(spec, sizeof(spec), "%s/4242/stat", root);
+	unlink(spec);
+	snprintf(spec, sizeof(spec), "%s/4242/status", root);
+	unlink(spec);
+	snprintf(spec, sizeof(spec), "%s/4242/exe", root);
+	unlink(spec);
+	snprintf(spec, sizeof(spec), "%s/4242", root);
+	rmdir(spec);
+	unlink(pidfile);
+	rmdir(root);
 }
 
 typedef struct spec_row {
@@ -467,6 +532,7 @@ int main(void)
 		cmocka_unit_test(test_split_list),
 		cmocka_unit_test(test_process_running),
 		cmocka_unit_test(test_process_identity),
+		cmocka_unit_test(test_pidfile_reuse),
 		cmocka_unit_test(test_proc_spec_rows),
 		cmocka_unit_test(test_config),
 		cmocka_unit_test_setup_teardown(test_lib_report, server_setup, server_teardown),
