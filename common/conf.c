@@ -338,7 +338,12 @@ static char *conf_reader(char *str, int num, void *stream)
 				conf_error(s->errs, s->name, s->line, "missing key before '%c'", p[klen]);
 		}
 	}
-	snprintf(str, (size_t)num, "%s\n", p);
+	{
+		size_t len = strlen(p); /* fits: checked above (len + 2 <= num) */
+
+		memcpy(str, p, len);
+		memcpy(str + len, "\n", 2);
+	}
 	return str;
 }
 

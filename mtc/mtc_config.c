@@ -264,7 +264,8 @@ static int claim_address(hosts_loader *hl, int net, const char *value, unsigned 
 
 	if (!value[0])
 		return 0;
-	snprintf(u.key, sizeof(u.key), "%d%s", net, value);
+	u.key[0] = (char)('0' + net);
+	util_strcpy_bounded(u.key + 1, sizeof(u.key) - 1, value);
 	other = idx_find(&hl->addrs, u.key, use_key_of, hl);
 	if (other >= 0) {
 		snprintf(msg, msglen, "[host %s] %s = %s: the same %s address as [host %s] (line %u); each host needs "
