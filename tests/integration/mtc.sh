@@ -459,6 +459,7 @@ cp "$D/client.good" "$D/client.conf"
 stop_pid "$CLIENT_PID"; stop_pid "$AGENT_PID"
 "$BIN/mtcctl" keygen "$D/other.key" >/dev/null
 sed "s|$D/mtc.key|$D/other.key|" "$D/client.conf" >"$D/client-otherkey.conf"
+sed -i 's/^cluster = 127.0.3.9/cluster = 127.0.3.2/' "$D/hosts.conf"   # the replay part's capture address
 : >"$D/agent.log"
 start_agent
 n=$(t_lines "$D/client.log")
@@ -472,15 +473,31 @@ t_check "another key: mtcctl lock says node-1 was not heard with this key, and t
 echo "     $out"
 stop_pid "$CLIENT_PID"
 $CTL unlock node-1 >/dev/null
+# The other way round: the agent heard node-1 with the right key, the node
+# then runs with another one; the agent's command fails authentication at
+# the node, whose line names the agent.
+start_client
+wait_for 5 sh -c "$CTL list | grep -q 'node-1 *unlocked *unlocked'"
+stop_pid "$CLIENT_PID"
+: >"$D/client.log"
+t_spawn "$D/client.log" "$BIN/mtcclient" -c "$D/client-otherkey.conf"; CLIENT_PID=$T_LAST_PID
+t_wait_line "$D/client.log" 'started as ' 0
+$CTL lock node-1 >/dev/null
+t_wait_line "$D/client.log" 'failed authentication' 0
+t_check "another key at the node: its bad-auth line names the agent (key mismatch with the agent?)" \
+	grep -q 'failed authentication; dropped (last from 127.0.[123].1:[0-9]*, the configured address of the agent: key mismatch with the agent?' "$D/client.log"
+stop_pid "$CLIENT_PID"
+$CTL unlock node-1 >/dev/null
 # The hosts file gives node-1 another pxeboot address than the one its
 # mtcAlive comes from: said once, not per frame.
-sed -i -e 's/^pxeboot = 127.0.1.2/pxeboot = 127.0.1.9/' -e 's/^cluster = 127.0.3.9/cluster = 127.0.3.2/' "$D/hosts.conf"
+sed -i 's/^pxeboot = 127.0.1.2/pxeboot = 127.0.1.9/' "$D/hosts.conf"
 hup "$AGENT_PID" "$D/agent.log" "$AGENT_HUP"
 : >"$D/client.log"
 start_client
 t_wait_line "$D/agent.log" 'not from its address in the hosts file' 0
 sleep 3   # proving an absence: 3 more mtcAlive periods, no more lines
 n=$(grep -c 'not from its address in the hosts file' "$D/agent.log")
+grep 'not from its address in the hosts file' "$D/agent.log" | sed 's/^/     /'
 t_check "mtcAlive from another address than the hosts file's: logged once in 3 s ($n), naming both" \
 	sh -c "[ $n -eq 1 ] && grep -q 'node-1: mtcAlive via pxeboot from 127.0.1.2:[0-9]*, not from its address in the hosts file (127.0.1.9:' '$D/agent.log'"
 stop_pid "$CLIENT_PID"; stop_pid "$AGENT_PID"
