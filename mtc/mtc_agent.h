@@ -60,6 +60,7 @@ typedef struct agent {
 	int control_fd;
 	agent_host *hosts;
 	size_t n_hosts;
+	mtc_index host_index;                 /* hosts by name (empty: bsearch) */
 	mtc_fit fit;
 	uint32_t boot, seq;
 	unsigned long tx[MTC_NET_COUNT], tx_errors[MTC_NET_COUNT];

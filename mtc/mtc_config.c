@@ -136,16 +136,9 @@ int mtc_config_load_string(mtc_config *cfg, const char *text, conf_errors *errs)
 /* The hosts file has no fixed keys: every section is "[host NAME]". */
 static const conf_table hosts_table = { NULL, 0, NULL };
 
-/* Names and addresses of the hosts being loaded, hashed (open addressing,
- * FNV-1a): the load stays linear; a scan per new host made 80k hosts take
- * 11 s. Slots hold an entry's index + 1 (0: empty). */
-typedef const char *(*key_of_fn)(const void *user, uint32_t i);
-
-typedef struct str_index {
-	uint32_t *slot;
-	size_t cap, n; /* cap: a power of two, at most half full */
-} str_index;
-
+/* Names and addresses of the hosts being loaded, hashed (mtc_index, open
+ * addressing, FNV-1a): the load stays linear; a scan per new host made 80k
+ * hosts take 11 s. Slots hold an entry's index + 1 (0: empty). */
 static size_t str_hash(const char *s)
 {
 	uint64_t h = 14695981039346656037ull;
@@ -155,8 +148,7 @@ static size_t str_hash(const char *s)
 	return (size_t)(h ^ (h >> 32));
 }
 
-/* The index of key, or -1. */
-static int64_t idx_find(const str_index *x, const char *key, key_of_fn key_of, const void *user)
+int64_t mtc_index_find(const mtc_index *x, const char *key, mtc_key_of_fn key_of, const void *user)
 {
 	if (!x->cap)
 		return -1;
@@ -168,7 +160,7 @@ static int64_t idx_find(const str_index *x, const char *key, key_of_fn key_of, c
 	}
 }
 
-static void idx_put(str_index *x, uint32_t entry, const char *key)
+static void idx_put(mtc_index *x, uint32_t entry, const char *key)
 {
 	size_t i = str_hash(key) & (x->cap - 1);
 
@@ -178,10 +170,10 @@ static void idx_put(str_index *x, uint32_t entry, const char *key)
 	x->n++;
 }
 
-static int idx_add(str_index *x, uint32_t entry, key_of_fn key_of, const void *user)
+int mtc_index_add(mtc_index *x, uint32_t entry, mtc_key_of_fn key_of, const void *user)
 {
 	if (2 * (x->n + 1) > x->cap) {
-		str_index bigger = { calloc(x->cap ? 2 * x->cap : 64, sizeof(uint32_t)), x->cap ? 2 * x->cap : 64, 0 };
+		mtc_index bigger = { calloc(x->cap ? 2 * x->cap : 64, sizeof(uint32_t)), x->cap ? 2 * x->cap : 64, 0 };
 
 		if (!bigger.slot)
 			return -ENOMEM;
@@ -195,6 +187,12 @@ static int idx_add(str_index *x, uint32_t entry, key_of_fn key_of, const void *u
 	return 0;
 }
 
+void mtc_index_free(mtc_index *x)
+{
+	free(x->slot);
+	memset(x, 0, sizeof(*x));
+}
+
 /* Which host holds an address on a network, and where it was set. */
 typedef struct addr_use {
 	char key[MTC_ADDR_MAX + 2]; /* network digit, then the address */
@@ -204,7 +202,7 @@ typedef struct addr_use {
 
 typedef struct hosts_loader {
 	mtc_host_list *l;
-	str_index names, addrs;
+	mtc_index names, addrs;
 	addr_use *uses;
 	size_t n_uses, cap_uses;
 } hosts_loader;
@@ -237,7 +235,7 @@ static int new_host(hosts_loader *hl, const char *section, char *msg, size_t msg
 {
 	mtc_host_list *l = hl->l;
 
-	if (idx_find(&hl->names, section + 5, name_of, hl) >= 0) {
+	if (mtc_index_find(&hl->names, section + 5, name_of, hl) >= 0) {
 		snprintf(msg, msglen, "[%s] defined twice", section);
 		return -EINVAL;
 	}
@@ -248,7 +246,7 @@ static int new_host(hosts_loader *hl, const char *section, char *msg, size_t msg
 	memset(&l->v[l->n], 0, sizeof(l->v[0]));
 	util_strcpy_bounded(l->v[l->n].name, sizeof(l->v[0].name), section + 5);
 	l->n++;
-	if (idx_add(&hl->names, (uint32_t)(l->n - 1), name_of, hl) < 0) {
+	if (mtc_index_add(&hl->names, (uint32_t)(l->n - 1), name_of, hl) < 0) {
 		snprintf(msg, msglen, "out of memory");
 		return -ENOMEM;
 	}
@@ -266,7 +264,7 @@ static int claim_address(hosts_loader *hl, int net, const char *value, unsigned 
 		return 0;
 	u.key[0] = (char)('0' + net);
 	util_strcpy_bounded(u.key + 1, sizeof(u.key) - 1, value);
-	other = idx_find(&hl->addrs, u.key, use_key_of, hl);
+	other = mtc_index_find(&hl->addrs, u.key, use_key_of, hl);
 	if (other >= 0) {
 		snprintf(msg, msglen, "[host %s] %s = %s: the same %s address as [host %s] (line %u); each host needs "
 			 "its own (commands for %s would reach %s)", hl->l->v[u.host].name, mtc_net_name((unsigned)net),
@@ -277,7 +275,7 @@ static int claim_address(hosts_loader *hl, int net, const char *value, unsigned 
 	if (grow((void **)&hl->uses, &hl->cap_uses, hl->n_uses, sizeof(u)) < 0)
 		return -ENOMEM;
 	hl->uses[hl->n_uses++] = u;
-	return idx_add(&hl->addrs, (uint32_t)(hl->n_uses - 1), use_key_of, hl);
+	return mtc_index_add(&hl->addrs, (uint32_t)(hl->n_uses - 1), use_key_of, hl);
 }
 
 static int hosts_extra(void *user, const char *section, bool section_start, const char *key, const char *value,
@@ -326,8 +324,8 @@ static int hosts_finish(hosts_loader *hl, int r)
 {
 	mtc_host_list *list = hl->l;
 
-	free(hl->names.slot);
-	free(hl->addrs.slot);
+	mtc_index_free(&hl->names);
+	mtc_index_free(&hl->addrs);
 	free(hl->uses);
 	if (r < 0) {
 		mtc_hosts_free(list);

@@ -747,6 +747,33 @@ static void test_config_and_hosts(void **state)
 	mtc_hosts_free(&l);
 }
 
+static const char *name_at(const void *user, uint32_t i)
+{
+	return ((const char (*)[16])user)[i];
+}
+
+/* The index the loader and the agent's host lookup share: every key found
+ * across growth, absent ones not. */
+static void test_name_index(void **state)
+{
+	static char names[1000][16];
+	mtc_index x = { 0 };
+
+	(void)state;
+	assert_int_equal(mtc_index_find(&x, "h0", name_at, names), -1); /* empty */
+	for (uint32_t i = 0; i < 1000; i++) {
+		snprintf(names[i], sizeof(names[i]), "h%u", i);
+		assert_int_equal(mtc_index_add(&x, i, name_at, names), 0);
+	}
+	assert_true(x.cap >= 2000);
+	for (uint32_t i = 0; i < 1000; i++)
+		assert_int_equal(mtc_index_find(&x, names[i], name_at, names), i);
+	assert_int_equal(mtc_index_find(&x, "h1000", name_at, names), -1);
+	assert_int_equal(mtc_index_find(&x, "", name_at, names), -1);
+	mtc_index_free(&x);
+	assert_int_equal(mtc_index_find(&x, "h1", name_at, names), -1);
+}
+
 /* Issue 20 item 14: thousands of hosts load (hashed names and addresses);
  * a duplicate far apart is still found. */
 static void test_hosts_many(void **state)
@@ -862,6 +889,7 @@ int main(void)
 		cmocka_unit_test(test_command_guard_rows),
 		cmocka_unit_test(test_replay_nonce_window),
 		cmocka_unit_test(test_hosts_many),
+		cmocka_unit_test(test_name_index),
 		cmocka_unit_test(test_agent_order_rows),
 		cmocka_unit_test(test_agent_cmdseq),
 		cmocka_unit_test(test_ratelog),
