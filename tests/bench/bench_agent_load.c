@@ -90,7 +90,7 @@ typedef struct gen {
 	int rx_fd[RX_MAX], n_rx;
 	schedule q;
 	int n_awaiting;
-	unsigned long sent, send_errors, bad, cmds, refused[4]; /* by mtc_replay_verdict */
+	unsigned long sent, send_errors, bad, cmds, refused[6]; /* by mtc_replay_verdict */
 } gen;
 
 static struct in_addr storm_addr(int i, int net)
@@ -259,9 +259,14 @@ static void send_frame(gen *g, int i, int net, mtc_frame *f)
 		g->sent++;
 }
 
-static void send_alive(gen *g, int i, uint64_t now)
+/* periodic: the alive timer's round (mtcclient starts a new command
+ * window there), not the extra one after a command applied. */
+static void send_alive(gen *g, int i, uint64_t now, bool periodic)
 {
 	sim_host *h = &g->hosts[i];
+
+	if (periodic)
+		mtc_replay_new_round(&h->replay);
 
 	if (h->awaiting && !h->wait_from_us)
 		h->wait_from_us = now;
@@ -302,7 +307,7 @@ static void on_command(gen *g, const mtc_frame *f, int net, uint64_t now)
 	mtc_replay_verdict v = h ? mtc_replay_check(&h->replay, h->applied, f) : MTC_REPLAY_STALE;
 	mtc_frame ack = { .type = MTC_ACK, .cmdseq = f->cmdseq };
 
-	if (v == MTC_REPLAY_STALE || v == MTC_REPLAY_OLD) {
+	if (v != MTC_REPLAY_FRESH && v != MTC_REPLAY_DUPLICATE) {
 		g->refused[v]++;
 		return;
 	}
@@ -319,7 +324,7 @@ static void on_command(gen *g, const mtc_frame *f, int net, uint64_t now)
 	memcpy(ack.nonce, f->nonce, sizeof(ack.nonce));
 	send_frame(g, i, net, &ack);
 	if (v == MTC_REPLAY_FRESH)
-		send_alive(g, i, now);
+		send_alive(g, i, now, false);
 }
 
 static void drain(gen *g)
@@ -366,7 +371,7 @@ static uint64_t tick(gen *g)
 			restart(g, h, now); /* its first mtcAlive at once */
 		else if (d.at != h->next_alive_us)
 			continue; /* stale */
-		send_alive(g, d.host, now);
+		send_alive(g, d.host, now, true);
 		h->next_alive_us += g->period_us;
 		if (h->next_alive_us <= now) /* fell behind: no burst */
 			h->next_alive_us = now + g->period_us;
@@ -437,7 +442,8 @@ static int run_load(const char *keyfile, int H, int secs, int period, int flip)
 	printf("load: %d hosts x 3 networks every %d s for %d s: %lu frames sent (%.0f/s), %lu send errors\n", H,
 	       period, secs, g.sent, (double)g.sent / secs, g.send_errors);
 	printf("load: corrections for %d flipped hosts: %d received (%lu commands), bad %lu, refused: no recent nonce %lu, "
-	       "older than applied %lu\n", n, got, g.cmds, g.bad, g.refused[MTC_REPLAY_STALE], g.refused[MTC_REPLAY_OLD]);
+	       "older than applied %lu, superseded %lu\n", n, got, g.cmds, g.bad, g.refused[MTC_REPLAY_STALE], g.refused[MTC_REPLAY_OLD],
+	       g.refused[MTC_REPLAY_SUPERSEDED]);
 	if (got)
 		printf("load: correction latency from first mismatching mtcAlive: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
 		       pct(lat, got, 50) / 1000.0, pct(lat, got, 99) / 1000.0, lat[got - 1] / 1000.0);
@@ -614,8 +620,8 @@ static void storm_report(const gen *g, const storm_probe *p, int window_s)
 	printf("storm: UDP receive drops during the storm: RcvbufErrors +%ld; agent sockets +%ld, others +%ld\n",
 	       p->drops1[0] - p->drops0[0], p->drops1[1] - p->drops0[1], p->drops1[2] - p->drops0[2]);
 	printf("storm: generator: %lu frames sent, %lu send errors, %lu commands taken (fresh or duplicate), refused: "
-	       "no recent nonce %lu, older than applied %lu; %lu bad\n", g->sent, g->send_errors, g->cmds,
-	       g->refused[MTC_REPLAY_STALE], g->refused[MTC_REPLAY_OLD], g->bad);
+	       "no recent nonce %lu, older than applied %lu, superseded %lu; %lu bad\n", g->sent, g->send_errors, g->cmds,
+	       g->refused[MTC_REPLAY_STALE], g->refused[MTC_REPLAY_OLD], g->refused[MTC_REPLAY_SUPERSEDED], g->bad);
 	printf("storm_result locked=%d got=%d over=%d p50_us=%ld p99_us=%ld max_us=%ld last_ms=%lu cpu_pct=%.1f "
 	       "rss_kb=%ld hwm_kb=%ld rcvbuf_errors=%ld frames_sent=%lu\n", n, got, over, pct(lat, got, 50),
 	       pct(lat, got, 99), got ? lat[got - 1] : -1, (unsigned long)((last - p->t0) / 1000), cpu, p->rss_max,
