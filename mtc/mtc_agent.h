@@ -67,6 +67,8 @@ typedef struct agent {
 	mtc_rx_drops drops;
 	unsigned long unknown_host, stale, old_boot;
 	mtc_ratelog unknown_host_log, stale_log, old_boot_log;
+	unsigned long other_src;              /* host networks whose mtcAlive came from elsewhere */
+	mtc_ratelog other_src_log;
 	const mtc_store_ops *store;
 	void *store_data;                     /* the store's own state */
 	bool fleet_net_up[MTC_NET_COUNT];     /* the agent's own socket was up at the last check */
@@ -108,8 +110,9 @@ bool agent_host_missing(const agent *a, const agent_host *h);
 agent_host *agent_host_at_addr(agent *a, int net, const struct sockaddr_in *from);
 const char *agent_peer_at(void *user, int net, const struct sockaddr_in *from);
 /* An in-order mtcAlive of h via net came from from: a source other than
- * the hosts file's address is logged once (until it comes from there). */
-void agent_on_alive_source(agent_host *h, int net, const struct sockaddr_in *from);
+ * the hosts file's address is counted once (until it comes from there),
+ * and logged at most once per interval. */
+void agent_on_alive_source(agent *a, agent_host *h, int net, const struct sockaddr_in *from);
 /* For mtcctl lock/unlock replies: "; sent on ..." or why it is pending
  * (never heard with this key; frames from its address failing auth). */
 void agent_key_hint(const agent *a, const agent_host *h, char *buf, size_t size);

@@ -154,9 +154,10 @@ const char *agent_peer_at(void *user, int net, const struct sockaddr_in *from)
 	return h ? h->entry.name : NULL;
 }
 
-void agent_on_alive_source(agent_host *h, int net, const struct sockaddr_in *from)
+void agent_on_alive_source(agent *a, agent_host *h, int net, const struct sockaddr_in *from)
 {
 	char who[32], want[32];
+	unsigned long n;
 
 	if (!h->has_dest[net] || h->has_src[net]) {
 		h->other_src_logged[net] = false;
@@ -165,10 +166,15 @@ void agent_on_alive_source(agent_host *h, int net, const struct sockaddr_in *fro
 	if (h->other_src_logged[net])
 		return;
 	h->other_src_logged[net] = true;
-	log_warn("%s: mtcAlive via %s from %s, not from its address in the hosts file (%s): commands go to the "
-		 "configured address; a moved node or a wrong hosts file? (logged once until it comes from there)",
-		 h->entry.name, mtc_net_name((unsigned)net), mtc_addr_str(from, who, sizeof(who)),
-		 mtc_addr_str(&h->dest[net], want, sizeof(want)));
+	a->other_src++;
+	/* Once per host and network, and at most a line per interval (a NAT
+	 * or a wrong hosts file can make it every host at once). */
+	if (mtc_ratelog_hit(&a->other_src_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
+		log_warn("%lu host network(s) sending mtcAlive from another address than the hosts file's (last: %s "
+			 "via %s from %s, configured %s; %lu so far): commands go to the configured address; a moved "
+			 "node or a wrong hosts file? (once per host and network until it comes from there)", n,
+			 h->entry.name, mtc_net_name((unsigned)net), mtc_addr_str(from, who, sizeof(who)),
+			 mtc_addr_str(&h->dest[net], want, sizeof(want)), a->other_src);
 }
 
 void agent_key_hint(const agent *a, const agent_host *h, char *buf, size_t size)

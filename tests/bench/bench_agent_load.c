@@ -21,8 +21,9 @@
  *       threads' schedstat), RSS and the kernel's UDP drops over the storm
  *
  * Loopback only: agent on 127.0.1.1 / 127.0.2.1 / 127.0.3.1. run: sources
- * 127.10.0.1-100; flipped hosts' addresses 127.30.0.1 / 127.31.0.1 /
- * 127.32.0.1 (the generator listens there). storm: host i has addresses
+ * 127.10.0.1-100; flipped host i's addresses 127.30.X.Y / 127.31.X.Y /
+ * 127.32.X.Y (X = i / 250, Y = i % 250 + 1; a hosts file gives each host
+ * its own address per network; the generator listens on 0.0.0.0). storm: host i has addresses
  * 127.41.X.Y (pxeboot), 127.42.X.Y, 127.43.X.Y (X = i / 250, Y = i % 250 +
  * 1); the generator listens on the client ports of every address and sends
  * each host's frames from that host's own address (IP_PKTINFO), as its
@@ -50,7 +51,6 @@
 
 static const char *const agent_ip[3] = { "127.0.1.1", "127.0.2.1", "127.0.3.1" };
 static const int agent_port[3] = { 2102, 2101, 2101 };
-static const char *const listen_ip[3] = { "127.30.0.1", "127.31.0.1", "127.32.0.1" };
 static const int client_port[3] = { 2119, 2118, 2115 };
 
 typedef struct sim_host {
@@ -115,9 +115,9 @@ static int write_hosts(const char *path, int h, int flip, bool storm)
 		}
 		if (storm)
 			fprintf(f, "[host h%05d]\npxeboot = %s\nmgmt = %s\ncluster = %s\n", i, a[0], a[1], a[2]);
-		else if (i < flip)
-			fprintf(f, "[host h%05d]\npxeboot = %s\nmgmt = %s\ncluster = %s\n", i, listen_ip[0], listen_ip[1],
-				listen_ip[2]);
+		else if (i < flip) /* each its own address (one per host and network): all reach the 0.0.0.0 socket */
+			fprintf(f, "[host h%05d]\npxeboot = 127.30.%d.%d\nmgmt = 127.31.%d.%d\ncluster = 127.32.%d.%d\n", i,
+				i / 250, i % 250 + 1, i / 250, i % 250 + 1, i / 250, i % 250 + 1);
 		else
 			fprintf(f, "[host h%05d]\npxeboot = 127.40.%d.%d\n", i, (i / 250) % 250, i % 250 + 1);
 	}
@@ -195,7 +195,7 @@ static void gen_open(gen *g, const char *keyfile, int H, int period, bool storm)
 	for (int n = 0; n < 3; n++) {
 		g->dst[n] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons((uint16_t)agent_port[n]) };
 		inet_pton(AF_INET, agent_ip[n], &g->dst[n].sin_addr);
-		g->rx_fd[g->n_rx++] = open_udp(storm ? "0.0.0.0" : listen_ip[n], client_port[n]);
+		g->rx_fd[g->n_rx++] = open_udp("0.0.0.0", client_port[n]);
 		if (storm)
 			g->tx_fd[n] = g->rx_fd[g->n_rx++] = open_udp("0.0.0.0", 0);
 	}

@@ -494,12 +494,12 @@ sed -i 's/^pxeboot = 127.0.1.2/pxeboot = 127.0.1.9/' "$D/hosts.conf"
 hup "$AGENT_PID" "$D/agent.log" "$AGENT_HUP"
 : >"$D/client.log"
 start_client
-t_wait_line "$D/agent.log" 'not from its address in the hosts file' 0
+t_wait_line "$D/agent.log" 'from another address than the hosts file' 0
 sleep 3   # proving an absence: 3 more mtcAlive periods, no more lines
-n=$(grep -c 'not from its address in the hosts file' "$D/agent.log")
-grep 'not from its address in the hosts file' "$D/agent.log" | sed 's/^/     /'
+n=$(grep -c 'from another address than the hosts file' "$D/agent.log")
+grep 'from another address than the hosts file' "$D/agent.log" | sed 's/^/     /'
 t_check "mtcAlive from another address than the hosts file's: logged once in 3 s ($n), naming both" \
-	sh -c "[ $n -eq 1 ] && grep -q 'node-1: mtcAlive via pxeboot from 127.0.1.2:[0-9]*, not from its address in the hosts file (127.0.1.9:' '$D/agent.log'"
+	sh -c "[ $n -eq 1 ] && grep -q 'from another address than the hosts file.s (last: node-1 via pxeboot from 127.0.1.2:[0-9]*, configured 127.0.1.9:' '$D/agent.log'"
 stop_pid "$CLIENT_PID"; stop_pid "$AGENT_PID"
 
 # --- mtcctl list --json prints JSON it has checked (issue 15) ---
