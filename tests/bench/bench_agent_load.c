@@ -179,7 +179,10 @@ static int open_udp(const char *ip, int port)
 	return fd;
 }
 
-static void gen_open(gen *g, const char *keyfile, int H, int period, bool storm)
+/* listen_any: take commands for any local address (flipped or storm
+ * hosts, each with addresses of its own); else an address nobody uses,
+ * so a real mtcclient beside the generator keeps its ports. */
+static void gen_open(gen *g, const char *keyfile, int H, int period, bool storm, bool listen_any)
 {
 	char msg[256];
 
@@ -195,7 +198,7 @@ static void gen_open(gen *g, const char *keyfile, int H, int period, bool storm)
 	for (int n = 0; n < 3; n++) {
 		g->dst[n] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons((uint16_t)agent_port[n]) };
 		inet_pton(AF_INET, agent_ip[n], &g->dst[n].sin_addr);
-		g->rx_fd[g->n_rx++] = open_udp("0.0.0.0", client_port[n]);
+		g->rx_fd[g->n_rx++] = open_udp(listen_any ? "0.0.0.0" : "127.30.255.255", client_port[n]);
 		if (storm)
 			g->tx_fd[n] = g->rx_fd[g->n_rx++] = open_udp("0.0.0.0", 0);
 	}
@@ -424,7 +427,7 @@ static int run_load(const char *keyfile, int H, int secs, int period, int flip)
 	int n, got;
 	long *lat;
 
-	gen_open(&g, keyfile, H, period, false);
+	gen_open(&g, keyfile, H, period, false, flip > 0);
 	start = util_now_usec();
 	end = start + (uint64_t)secs * USEC_PER_SEC;
 	flip_at = start + (uint64_t)secs * USEC_PER_SEC / 2;
@@ -634,7 +637,7 @@ static int storm(const char *keyfile, int H, int period, int window_s, int every
 	storm_probe p = { .pid = pid };
 	gen g;
 
-	gen_open(&g, keyfile, H, period, true);
+	gen_open(&g, keyfile, H, period, true, true);
 	for (int i = 0; i < H; i++)
 		g.hosts[i].admin_locked = every > 0 && i % every == 0;
 	if (warm_up(&g) != 0)
