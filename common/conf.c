@@ -225,7 +225,7 @@ static int conf_handler(void *user, const char *section, const char *name, const
 		if (extra_duplicate(c, section_start, name))
 			return 1;
 		msg[0] = '\0';
-		if (c->extra(c->extra_user, section, section_start, name, value, msg, sizeof(msg)) < 0)
+		if (c->extra(c->extra_user, section, section_start, name, value, c->src->line, msg, sizeof(msg)) < 0)
 			conf_error(c->src->errs, c->src->name, c->src->line, "%s", msg);
 		return 1;
 	}
@@ -338,7 +338,12 @@ static char *conf_reader(char *str, int num, void *stream)
 				conf_error(s->errs, s->name, s->line, "missing key before '%c'", p[klen]);
 		}
 	}
-	snprintf(str, (size_t)num, "%s\n", p);
+	{
+		size_t len = strlen(p); /* fits: checked above (len + 2 <= num) */
+
+		memcpy(str, p, len);
+		memcpy(str + len, "\n", 2);
+	}
 	return str;
 }
 

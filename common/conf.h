@@ -57,10 +57,11 @@ void conf_key_error(const conf_origin *o, const char *section, const char *key, 
 
 /* For sections the table does not describe (e.g. "[host NAME]").
  * section_start is true for the first key after a section header, so a
- * repeated header can be told from a continued section.
+ * repeated header can be told from a continued section; line is the
+ * key's line (for messages that point at another one).
  * Return 0, or -errno after writing a message into msg. */
 typedef int (*conf_extra_fn)(void *user, const char *section, bool section_start,
-			     const char *key, const char *value, char *msg, size_t msglen);
+			     const char *key, const char *value, unsigned line, char *msg, size_t msglen);
 
 /* Longest accepted line; libinih as packaged by Debian truncates beyond
  * about 200 bytes, so we reject instead of silently cutting values. */

@@ -43,6 +43,7 @@ typedef struct agent_host {
 	mtc_order order;                      /* (boot, seq) ordering of its frames */
 	mtc_link link[MTC_NET_COUNT];         /* is its mtcAlive arriving on each network */
 	bool configured;
+	bool other_src_logged[MTC_NET_COUNT]; /* mtcAlive from another address than dest: said once */
 	unsigned long alives, acks, commands_sent, stale, reordered, old_boot;
 } agent_host;
 
@@ -73,12 +74,15 @@ typedef struct agent {
 	int control_fd;
 	agent_host *hosts;
 	size_t n_hosts;
+	mtc_index host_index;                 /* hosts by name (empty: bsearch) */
 	mtc_fit fit;
 	uint32_t boot, seq;
 	unsigned long tx[MTC_NET_COUNT], tx_errors[MTC_NET_COUNT];
 	mtc_rx_drops drops;
 	unsigned long unknown_host, stale, old_boot;
 	mtc_ratelog unknown_host_log, stale_log, old_boot_log;
+	unsigned long other_src;              /* host networks whose mtcAlive came from elsewhere */
+	mtc_ratelog other_src_log;
 	const mtc_store_ops *store;
 	mtc_store *store_data;                /* the store's own state */
 	bool store_loaded;                    /* a full read finished */
@@ -138,6 +142,19 @@ void agent_metrics_publish(agent *a, uint64_t now);
 /* An operator's lock (or unlock) was answered by the store after usec. */
 void agent_metrics_admin_done(agent *a, bool lock, int r, uint64_t usec);
 void agent_metrics_free(agent *a);
+
+/* Issue 20 item 11: the host whose configured address on net is from's
+ * (O(hosts): for log lines and replies, not per frame); the same as a
+ * mtc_rx_drops.peer_at hook (user: the agent). */
+agent_host *agent_host_at_addr(agent *a, int net, const struct sockaddr_in *from);
+const char *agent_peer_at(void *user, int net, const struct sockaddr_in *from);
+/* An in-order mtcAlive of h via net came from from: a source other than
+ * the hosts file's address is counted once (until it comes from there),
+ * and logged at most once per interval. */
+void agent_on_alive_source(agent *a, agent_host *h, int net, const struct sockaddr_in *from);
+/* For mtcctl lock/unlock replies: "; sent on ..." or why it is pending
+ * (never heard with this key; frames from its address failing auth). */
+void agent_key_hint(const agent *a, const agent_host *h, char *buf, size_t size);
 
 /* mtc_control.c */
 int agent_control_open(agent *a);

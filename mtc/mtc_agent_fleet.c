@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "mtc_agent.h"
+#include "util.h"
 
 /* Lines per second before stops/returns are only counted and summarised
  * (a reboot storm or the agent's own network going down must not flood
@@ -135,5 +136,65 @@ void agent_fleet_check(agent *a, uint64_t now)
 			log_stopped(a, h, stopped, now);
 		else if (stopped)
 			a->fleet_quiet[0] += (unsigned long)__builtin_popcount(stopped) - 1;
+	}
+}
+
+agent_host *agent_host_at_addr(agent *a, int net, const struct sockaddr_in *from)
+{
+	for (size_t i = 0; i < a->n_hosts; i++)
+		if (a->hosts[i].has_dest[net] && a->hosts[i].dest[net].sin_addr.s_addr == from->sin_addr.s_addr)
+			return &a->hosts[i];
+	return NULL;
+}
+
+const char *agent_peer_at(void *user, int net, const struct sockaddr_in *from)
+{
+	agent_host *h = agent_host_at_addr(user, net, from);
+
+	return h ? h->entry.name : NULL;
+}
+
+void agent_on_alive_source(agent *a, agent_host *h, int net, const struct sockaddr_in *from)
+{
+	char who[32], want[32];
+	unsigned long n;
+
+	if (!h->has_dest[net] || h->has_src[net]) {
+		h->other_src_logged[net] = false;
+		return;
+	}
+	if (h->other_src_logged[net])
+		return;
+	h->other_src_logged[net] = true;
+	a->other_src++;
+	/* Once per host and network, and at most a line per interval (a NAT
+	 * or a wrong hosts file can make it every host at once). */
+	if (mtc_ratelog_hit(&a->other_src_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
+		log_warn("%lu host network(s) sending mtcAlive from another address than the hosts file's (last: %s "
+			 "via %s from %s, configured %s; %lu so far): commands go to the configured address; a moved "
+			 "node or a wrong hosts file? (once per host and network until it comes from there)", n,
+			 h->entry.name, mtc_net_name((unsigned)net), mtc_addr_str(from, who, sizeof(who)),
+			 mtc_addr_str(&h->dest[net], want, sizeof(want)), a->other_src);
+}
+
+void agent_key_hint(const agent *a, const agent_host *h, char *buf, size_t size)
+{
+	uint64_t now = util_now_ms();
+	size_t used;
+
+	if (h->adm.heard) {
+		snprintf(buf, size, "; sent on pxeboot, mgmt, cluster");
+		return;
+	}
+	used = (size_t)snprintf(buf, size, "; pending its first mtcAlive: %s not heard with this key since the agent "
+				"started", h->entry.name);
+	for (int net = 0; net < MTC_NET_COUNT && used < size; net++) {
+		if (!h->has_dest[net] || !a->drops.bad_auth_ms[net] ||
+		    a->drops.bad_auth_from[net].sin_addr.s_addr != h->dest[net].sin_addr.s_addr)
+			continue;
+		snprintf(buf + used, size - used, "; frames from its %s address failed authentication %llu s ago: "
+			 "key mismatch?", mtc_net_name((unsigned)net),
+			 (unsigned long long)((now - a->drops.bad_auth_ms[net]) / 1000));
+		return;
 	}
 }

@@ -143,6 +143,7 @@ static void handle_report(agent *a, agent_host *h, const mtc_frame *f, int net, 
 		h->has_src[net] = h->has_dest[net] && from->sin_addr.s_addr == h->dest[net].sin_addr.s_addr;
 		if (h->has_src[net])
 			h->src[net] = *from;
+		agent_on_alive_source(a, h, net, from);
 	} else {
 		h->acks++;
 		log_info("%s: Ack of %u via %s: %s", h->entry.name, f->cmdseq, mtc_net_name((unsigned)net),

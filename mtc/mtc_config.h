@@ -75,6 +75,20 @@ typedef struct mtc_host_list {
 	size_t n, cap;
 } mtc_host_list;
 
+/* A string -> entry index over the caller's array (open addressing): the
+ * hosts-file loader's and the agent's host lookup. key_of(user, i) is
+ * entry i's key; entries must not move while indexed. */
+typedef const char *(*mtc_key_of_fn)(const void *user, uint32_t i);
+typedef struct mtc_index {
+	uint32_t *slot; /* entry + 1; 0: empty */
+	size_t cap, n;  /* cap: a power of two, at most half full */
+} mtc_index;
+
+int mtc_index_add(mtc_index *x, uint32_t entry, mtc_key_of_fn key_of, const void *user);
+/* The entry whose key is key, or -1. */
+int64_t mtc_index_find(const mtc_index *x, const char *key, mtc_key_of_fn key_of, const void *user);
+void mtc_index_free(mtc_index *x);
+
 /* Load "[host NAME]" sections with pxeboot/mgmt/cluster keys. The list
  * is sorted by name; duplicates are an error. */
 int mtc_hosts_load(mtc_host_list *list, const char *path, conf_errors *errs);

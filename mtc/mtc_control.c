@@ -42,7 +42,7 @@ static void admin_done(agent *a, agent_host *h, int r, const char *why, void *ct
 {
 	control_conn *c = ctx;
 	reply *fd = &c->out;
-	char out[512];
+	char out[512], hint[256];
 	int n;
 
 	c->pending = false;
@@ -53,9 +53,10 @@ static void admin_done(agent *a, agent_host *h, int r, const char *why, void *ct
 	}
 	if (r < 0)
 		n = snprintf(out, sizeof(out), "error: %s\n", why);
-	else
-		n = snprintf(out, sizeof(out), "ok: %s %s%s\n", h->entry.name, agent_admin_name(h),
-			     h->adm.heard ? "; sent on pxeboot, mgmt, cluster" : "; pending its first mtcAlive");
+	else {
+		agent_key_hint(a, h, hint, sizeof(hint));
+		n = snprintf(out, sizeof(out), "ok: %s %s%s\n", h->entry.name, agent_admin_name(h), hint);
+	}
 	write_all(fd, out, (size_t)n < sizeof(out) ? (size_t)n : sizeof(out) - 1);
 	if (c->deferred)
 		conn_reply(c);

@@ -228,6 +228,30 @@ const char *mtc_addr_str(const struct sockaddr_in *sa, char *buf, size_t size)
 	return buf;
 }
 
+static void note_bad_auth(mtc_rx_drops *d, int net, const struct sockaddr_in *from)
+{
+	const char *peer;
+	unsigned long n;
+	char who[32];
+
+	d->bad_auth++;
+	if (net >= 0 && net < MTC_NET_COUNT && from) {
+		d->bad_auth_from[net] = *from;
+		d->bad_auth_ms[net] = util_now_ms();
+	}
+	if (!mtc_ratelog_hit(&d->bad_auth_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
+		return;
+	/* Looked up only for the line (at most one per interval). */
+	peer = d->peer_at && from ? d->peer_at(d->peer_user, net, from) : NULL;
+	if (peer)
+		log_warn("%lu frame(s) via %s failed authentication; dropped (last from %s, the configured address of "
+			 "%s: key mismatch with %s?; %lu so far)", n, mtc_net_name((unsigned)net),
+			 mtc_addr_str(from, who, sizeof(who)), peer, peer, d->bad_auth);
+	else
+		log_warn("%lu frame(s) via %s failed authentication; dropped (last from %s, %lu so far)", n,
+			 mtc_net_name((unsigned)net), mtc_addr_str(from, who, sizeof(who)), d->bad_auth);
+}
+
 int mtc_daemon_decode(const mtc_key *key, int net, const uint8_t *buf, size_t len, const struct sockaddr_in *from,
 		      unsigned want_types, mtc_rx_drops *d, mtc_frame *ret)
 {
@@ -236,10 +260,7 @@ int mtc_daemon_decode(const mtc_key *key, int net, const uint8_t *buf, size_t le
 	char who[32];
 
 	if (r == -EKEYREJECTED) {
-		d->bad_auth++;
-		if (mtc_ratelog_hit(&d->bad_auth_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
-			log_warn("%lu frame(s) via %s failed authentication; dropped (last from %s, %lu so far)", n,
-				 mtc_net_name((unsigned)net), mtc_addr_str(from, who, sizeof(who)), d->bad_auth);
+		note_bad_auth(d, net, from);
 		return r;
 	}
 	if (r < 0) {

@@ -68,6 +68,15 @@ void mtc_netio_recover(mtc_netio *io);
 typedef struct mtc_rx_drops {
 	unsigned long bad_auth, malformed, wrong_type, wrong_net;
 	mtc_ratelog bad_auth_log, malformed_log, wrong_net_log;
+	/* The last frame per network that failed authentication: where from,
+	 * when (util_now_ms; 0: none). */
+	struct sockaddr_in bad_auth_from[MTC_NET_COUNT];
+	uint64_t bad_auth_ms[MTC_NET_COUNT];
+	/* Optional: the configured peer at from on net (a host's name, "the
+	 * agent"), or NULL; named in the bad-auth line as a likely key
+	 * mismatch. */
+	const char *(*peer_at)(void *user, int net, const struct sockaddr_in *from);
+	void *peer_user;
 } mtc_rx_drops;
 
 #define MTC_TYPE_BIT(t) (1u << (t))

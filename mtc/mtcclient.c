@@ -46,9 +46,10 @@ typedef struct client {
 	char boot_path[MTC_PATH_MAX + 32], cmdseq_path[MTC_PATH_MAX + 32];
 	net_counters nc[MTC_NET_COUNT];
 	mtc_rx_drops drops;
-	unsigned long stale, old, duplicates, wrong_host;
-	mtc_ratelog stale_log, old_log, wrong_host_log;
-	unsigned long locks_applied, unlocks_applied, flag_errors;
+	unsigned long stale, old, duplicates, wrong_host, superseded, corrupt;
+	mtc_ratelog stale_log, old_log, wrong_host_log, superseded_log, corrupt_log;
+	unsigned long locks_applied, unlocks_applied, flag_errors, backup_errors;
+	bool backup_missing;           /* locked, the backup write failed: retried each period */
 	char last_status[256];
 	metrics_buf metrics;
 	int metrics_error;             /* last write's result, for log-once */
@@ -137,10 +138,16 @@ static uint8_t current_flags(const client *c)
 			 (util_path_exists(c->cfg.configured_file) ? MTC_FLAG_CONFIGURED : 0));
 }
 
-static void send_alive_all(client *c)
+/* periodic: the alive timer's round; commands echoing the previous
+ * periodic round (or an extra one since) stop applying from here. The
+ * extra round after a command applied keeps them: a second command the
+ * agent sent right after the first still applies. */
+static void send_alive_all(client *c, bool periodic)
 {
 	uint8_t flags = current_flags(c);
 
+	if (periodic)
+		mtc_replay_new_round(&c->replay);
 	for (int net = 0; net < MTC_NET_COUNT; net++) {
 		/* cmdseq: the agent orders its next command after this one,
 		 * even if it lost its own state. */
@@ -156,18 +163,45 @@ static void send_alive_all(client *c)
 	update_status(c);
 }
 
+/* A failed backup never blocks the flag nor the ack: logged once per
+ * episode (until a write takes or the node is unlocked). */
+static void note_backup(client *c, int r)
+{
+	if (r < 0 && !c->backup_missing) {
+		c->backup_errors++;
+		log_err("lock flag %s written, but its persistent backup %s could not be: %s; the node is locked "
+			"until a reboot, after which the lock is lost unless this heals (retried every %d s, logged "
+			"once)", c->cfg.locked_file, c->cfg.locked_backup, strerror(-r), c->cfg.alive_period);
+	} else if (r == 0 && c->backup_missing) {
+		log_notice("persistent backup %s of the lock flag written", c->cfg.locked_backup);
+	}
+	c->backup_missing = r < 0;
+}
+
+static void retry_backup(client *c)
+{
+	if (!c->backup_missing)
+		return;
+	if (!flag_locked(c)) {
+		c->backup_missing = false;
+		return;
+	}
+	note_backup(c, mtc_flag_backup_write(c->cfg.locked_backup, c->hostname));
+}
+
 static int apply_command(client *c, const mtc_frame *cmd, int net)
 {
-	int r;
+	int r, backup_err = 0;
 
 	if (cmd->type == MTC_LOCKED) {
-		r = mtc_flag_lock(c->cfg.locked_file, c->cfg.locked_backup, c->hostname);
+		r = mtc_flag_lock(c->cfg.locked_file, c->cfg.locked_backup, c->hostname, &backup_err);
 		if (r < 0) {
 			c->flag_errors++;
-			log_err("Locked via %s: cannot write %s / %s: %s", mtc_net_name((unsigned)net),
-				c->cfg.locked_file, c->cfg.locked_backup, strerror(-r));
+			log_err("Locked via %s: cannot write %s: %s", mtc_net_name((unsigned)net), c->cfg.locked_file,
+				strerror(-r));
 			return r;
 		}
+		note_backup(c, backup_err);
 		c->locks_applied++;
 		log_emit_fields(LOG_NOTICE, MSGID_FLAG_WRITTEN,
 				(const char *[]){ LOG_FIELD("MTC_NETWORK=%s", mtc_net_name((unsigned)net)),
@@ -183,6 +217,7 @@ static int apply_command(client *c, const mtc_frame *cmd, int net)
 			return r;
 		}
 		c->unlocks_applied++;
+		c->backup_missing = false;
 		log_emit_fields(LOG_NOTICE, MSGID_FLAG_REMOVED,
 				(const char *[]){ LOG_FIELD("MTC_NETWORK=%s", mtc_net_name((unsigned)net)),
 						  LOG_FIELD("MTC_CMDSEQ=%u", cmd->cmdseq), NULL },
@@ -213,11 +248,52 @@ static void drop_log(mtc_ratelog *rl, const char *what, const mtc_frame *f, int 
 			 mtc_addr_str(from, who, sizeof(who)), total);
 }
 
+/* The replay guard's verdict, applied: 1 applied now, 0 duplicate (ack
+ * only), -1 dropped. */
+static int judge_command(client *c, const mtc_frame *f, int net, const struct sockaddr_in *from)
+{
+	unsigned long n;
+
+	switch (mtc_replay_check(&c->replay, c->last_applied, f)) {
+	case MTC_REPLAY_STALE:
+		c->stale++;
+		drop_log(&c->stale_log, "does not echo a recent nonce (replayed or too old)", f, net, from, c->stale);
+		return -1;
+	case MTC_REPLAY_OLD:
+		c->old++;
+		drop_log(&c->old_log, "older than the last command applied (replayed or delayed)", f, net, from,
+			 c->old);
+		return -1;
+	case MTC_REPLAY_SUPERSEDED:
+		c->superseded++;
+		drop_log(&c->superseded_log, "echoes an mtcAlive older than our latest (superseded or held back; "
+			 "the agent corrects on our next mtcAlive)", f, net, from, c->superseded);
+		return -1;
+	case MTC_REPLAY_CORRUPT:
+		c->corrupt++;
+		if (mtc_ratelog_hit(&c->corrupt_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n))
+			log_err("%lu command(s) with command sequence %u (UINT32_MAX) refused as corrupt: the agent's "
+				"sequence must never reach it (last: %s via %s; %lu so far)", n, f->cmdseq,
+				mtc_type_name(f->type), mtc_net_name((unsigned)net), c->corrupt);
+		return -1;
+	case MTC_REPLAY_DUPLICATE:
+		c->duplicates++;
+		log_debug("%s via %s: duplicate of command %u already applied", mtc_type_name(f->type),
+			  mtc_net_name((unsigned)net), f->cmdseq);
+		return 0;
+	case MTC_REPLAY_FRESH:
+		break;
+	}
+	/* not applied: no ack, the agent resends */
+	return apply_command(c, f, net) < 0 ? -1 : 1;
+}
+
 static void handle_frame(void *userdata, int net, const uint8_t *buf, size_t len, const struct sockaddr_in *from)
 {
 	client *c = userdata;
 	mtc_frame f, ack = { .type = MTC_ACK };
-	bool fresh = false;
+	bool fresh;
+	int r;
 
 	if (mtc_daemon_decode(&c->key, net, buf, len, from, MTC_TYPE_BIT(MTC_LOCKED) | MTC_TYPE_BIT(MTC_UNLOCKED),
 			      &c->drops, &f) < 0)
@@ -232,27 +308,10 @@ static void handle_frame(void *userdata, int net, const uint8_t *buf, size_t len
 		return;
 	}
 	c->nc[net].commands++;
-	switch (mtc_replay_check(&c->replay, c->last_applied, &f)) {
-	case MTC_REPLAY_STALE:
-		c->stale++;
-		drop_log(&c->stale_log, "does not echo a recent nonce (replayed or too old)", &f, net, from, c->stale);
+	r = judge_command(c, &f, net, from);
+	if (r < 0)
 		return;
-	case MTC_REPLAY_OLD:
-		c->old++;
-		drop_log(&c->old_log, "older than the last command applied (replayed or delayed)", &f, net, from,
-			 c->old);
-		return;
-	case MTC_REPLAY_DUPLICATE:
-		c->duplicates++;
-		log_debug("%s via %s: duplicate of command %u already applied", mtc_type_name(f.type),
-			  mtc_net_name((unsigned)net), f.cmdseq);
-		break;
-	case MTC_REPLAY_FRESH:
-		if (apply_command(c, &f, net) < 0)
-			return; /* not applied: no ack, the agent resends */
-		fresh = true;
-		break;
-	}
+	fresh = r > 0;
 	ack.flags = current_flags(c);
 	ack.cmdseq = f.cmdseq;
 	memcpy(ack.nonce, f.nonce, sizeof(ack.nonce));
@@ -260,7 +319,7 @@ static void handle_frame(void *userdata, int net, const uint8_t *buf, size_t len
 		c->nc[net].acks++;
 	/* Tell the agent the new state at once, on every network. */
 	if (fresh)
-		send_alive_all(c);
+		send_alive_all(c, false);
 }
 
 static void recover(client *c)
@@ -307,7 +366,8 @@ static int on_alive_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	client *c = userdata;
 
-	send_alive_all(c);
+	retry_backup(c);
+	send_alive_all(c, true);
 	publish_metrics(c);
 	return service_rearm(s, usec, (uint64_t)c->cfg.alive_period * USEC_PER_SEC);
 }
@@ -321,8 +381,22 @@ static int on_recover_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	mtc_daemon_flush_drop_logs(&c->drops);
 	mtc_daemon_flush_drop_log(&c->stale_log, "command(s) dropped", ": no recent nonce", c->stale);
 	mtc_daemon_flush_drop_log(&c->old_log, "command(s) dropped", ": older than the last applied", c->old);
+	mtc_daemon_flush_drop_log(&c->superseded_log, "command(s) dropped", ": superseded (an earlier mtcAlive)",
+				  c->superseded);
+	mtc_ratelog_flush(&c->corrupt_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n);
 	mtc_ratelog_flush(&c->wrong_host_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n);
 	return service_rearm(s, usec, (uint64_t)c->cfg.recover_interval * USEC_PER_SEC);
+}
+
+/* Bad-auth lines name the agent when it came from one of its addresses. */
+static const char *agent_at(void *user, int net, const struct sockaddr_in *from)
+{
+	const client *c = user;
+
+	for (int i = 0; net >= 0 && net < MTC_NET_COUNT && i < c->n_agents[net]; i++)
+		if (c->agent[net][i].sin_addr.s_addr == from->sin_addr.s_addr)
+			return "the agent";
+	return NULL;
 }
 
 /* agent_address "A" or "A,B" (checked by the config) into out. */
@@ -406,9 +480,14 @@ static int restore_flag(client *c)
 		log_emit_fields(LOG_NOTICE, MSGID_FLAG_WRITTEN, (const char *[]){ "MTC_SOURCE=backup", NULL },
 				"lock flag %s restored from backup %s", c->cfg.locked_file, c->cfg.locked_backup);
 		break;
-	case MTC_FLAG_STALE_REMOVED:
-		log_emit(LOG_NOTICE, MSGID_FLAG_REMOVED, "stale lock flag %s removed: no backup %s", c->cfg.locked_file,
-			 c->cfg.locked_backup);
+	case MTC_FLAG_BACKUP_RESTORED:
+		log_notice("node is locked (flag %s present, its backup %s missing: written)", c->cfg.locked_file,
+			   c->cfg.locked_backup);
+		break;
+	case MTC_FLAG_LOCKED_NO_BACKUP:
+		c->backup_missing = true;
+		log_err("node is locked (flag %s present), but its backup %s is missing and cannot be written; "
+			"retried every %d s", c->cfg.locked_file, c->cfg.locked_backup, c->cfg.alive_period);
 		break;
 	case MTC_FLAG_UNCHANGED_LOCKED:
 		log_info("node is locked (flag and backup present)");
@@ -435,10 +514,17 @@ static int load_order_state(client *c)
 	service_clean_leftovers(c->boot_path);
 	service_clean_leftovers(c->cmdseq_path);
 	r = mtc_counter_read(c->cmdseq_path, &c->last_applied);
-	if (r == -EBADMSG)
+	if (r == 0 && c->last_applied == UINT32_MAX) {
+		/* Nothing can follow it: taking it would stop every command
+		 * for good (or wrap). Corrupt, as if not a number. */
+		log_err("%s holds %u (UINT32_MAX): refused as corrupt; commands are ordered from 0 (the nonce "
+			"check still applies)", c->cmdseq_path, c->last_applied);
+		r = -EBADMSG;
+	} else if (r == -EBADMSG) {
 		log_warn("%s is not a number; commands are ordered from 0 (the nonce check still applies)",
 			 c->cmdseq_path);
-	else if (r < 0 && r != -ENOENT) {
+	}
+	if (r < 0 && r != -ENOENT && r != -EBADMSG) {
 		log_err("cannot read command sequence %s: %s", c->cmdseq_path, strerror(-r));
 		return r;
 	}
@@ -454,30 +540,60 @@ static int load_order_state(client *c)
 	return 0;
 }
 
-static int run(client *c)
+/* [client] hostname, else the system's; an unusable one still names the
+ * flag's content ("host=") so the flag can be restored first. */
+static int set_hostname(client *c)
+{
+	if (c->cfg.hostname[0]) {
+		strcpy(c->hostname, c->cfg.hostname);
+		return 0;
+	}
+	if (gethostname(c->hostname, sizeof(c->hostname)) == 0 && mtc_hostname_valid(c->hostname))
+		return 0;
+	c->hostname[sizeof(c->hostname) - 1] = '\0';
+	log_err("system hostname is not usable; set [client] hostname");
+	return -EINVAL;
+}
+
+static int add_timers(client *c)
 {
 	uint64_t t0;
 	int r;
 
-	if (mtc_daemon_load_key(&c->cfg, &c->key) < 0)
-		return -EINVAL;
-	if (c->cfg.hostname[0]) {
-		strcpy(c->hostname, c->cfg.hostname);
-	} else if (gethostname(c->hostname, sizeof(c->hostname)) < 0 || !mtc_hostname_valid(c->hostname)) {
-		log_err("system hostname is not usable; set [client] hostname");
-		return -EINVAL;
-	}
-	if (c->cfg.fit_enabled)
-		log_emit(LOG_WARNING, MSGID_FIT, "FIT enabled: fault files in %s are honoured; never use in production",
-			 c->cfg.fit_dir);
-	/* The flag must be right before anyone (hostwd, the agent) looks. */
+	sd_event_now(c->event, CLOCK_MONOTONIC, &t0);
+	r = sd_event_add_time(c->event, &c->alive_timer, CLOCK_MONOTONIC, t0, 10 * USEC_PER_MSEC, on_alive_timer, c);
+	if (r >= 0)
+		r = sd_event_add_time(c->event, &c->recover_timer, CLOCK_MONOTONIC,
+				      t0 + (uint64_t)c->cfg.recover_interval * USEC_PER_SEC, 50 * USEC_PER_MSEC,
+				      on_recover_timer, c);
+	return r;
+}
+
+static int run(client *c)
+{
+	int r, hr;
+
+	/* The flag must be right before anyone (hostwd, the agent) looks,
+	 * and before anything that can fail (the key, the hostname, the
+	 * sockets): a locked node must not lose its flag at boot for an
+	 * error that has nothing to do with it. */
+	hr = set_hostname(c);
 	r = restore_flag(c);
 	if (r < 0)
 		return r;
+	if (hr < 0)
+		return hr;
+	if (mtc_daemon_load_key(&c->cfg, &c->key) < 0)
+		return -EINVAL;
+	if (c->cfg.fit_enabled)
+		log_emit(LOG_WARNING, MSGID_FIT, "FIT enabled: fault files in %s are honoured; never use in production",
+			 c->cfg.fit_dir);
 	r = load_order_state(c);
 	if (r < 0)
 		return r;
 	mtc_replay_init(&c->replay);
+	c->drops.peer_at = agent_at;
+	c->drops.peer_user = c;
 
 	r = sd_event_default(&c->event);
 	if (r < 0)
@@ -490,12 +606,7 @@ static int run(client *c)
 			     .rx_budget = 32, .retry_s = c->cfg.recover_interval, .rx_on_tx = true };
 	setup_networks(c);
 	recover(c);
-	sd_event_now(c->event, CLOCK_MONOTONIC, &t0);
-	r = sd_event_add_time(c->event, &c->alive_timer, CLOCK_MONOTONIC, t0, 10 * USEC_PER_MSEC, on_alive_timer, c);
-	if (r >= 0)
-		r = sd_event_add_time(c->event, &c->recover_timer, CLOCK_MONOTONIC,
-				      t0 + (uint64_t)c->cfg.recover_interval * USEC_PER_SEC, 50 * USEC_PER_MSEC,
-				      on_recover_timer, c);
+	r = add_timers(c);
 	if (r < 0)
 		return r;
 	log_notice("started as %s (boot %u, last command %u): alive every %ds, flag %s, backup %s, auth %s",
@@ -512,6 +623,40 @@ static int run(client *c)
 	log_notice("stopped: locks %lu, unlocks %lu, stale %lu, old %lu, bad auth %lu, malformed %lu",
 		   c->locks_applied, c->unlocks_applied, c->stale, c->old, c->drops.bad_auth, c->drops.malformed);
 	return r;
+}
+
+/* Is a config that failed to load still sure of the flag's paths: it was
+ * read, and no error is about those keys or a line that may have held one. */
+static bool paths_trusted(const conf_errors *e)
+{
+	static const char *const unsure[] = { "locked_file", "locked_backup", "line too long", "control character",
+					      "malformed section", "expected 'key", "missing key", "syntax error",
+					      "read error", "set again" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(unsure); i++)
+		if (strstr(e->text, unsure[i]))
+			return false;
+	return true;
+}
+
+/* The configuration has errors and mtcclient exits: restore the flag from
+ * its backup first if the config names both paths for sure, so a mistake
+ * elsewhere in mtc.conf cannot cost a locked node its flag at boot. */
+static void restore_despite_config_error(client *c)
+{
+	conf_errors e = { 0 };
+	int r = mtc_config_load(&c->cfg, c->svc.config_path, &e);
+
+	if (r == 0 || r != -EINVAL || !paths_trusted(&e) || c->cfg.locked_file[0] != '/' ||
+	    c->cfg.locked_backup[0] != '/') {
+		log_err("configuration unusable: the lock flag was not restored from its backup (its paths are not "
+			"known for sure)");
+		return;
+	}
+	set_hostname(c);
+	if (restore_flag(c) == 0)
+		log_notice("configuration has errors (see above): lock flag checked against its backup before "
+			   "exiting");
 }
 
 int main(int argc, char **argv)
@@ -534,6 +679,8 @@ int main(int argc, char **argv)
 		return r;
 	log_open("mtcclient");
 	r = service_config_or_exit(&c.svc, &c.cfg);
+	if (r == 1 && c.svc.mode == SERVICE_RUN)
+		restore_despite_config_error(&c);
 	if (r >= 0)
 		return r;
 	return service_exit_status(run(&c));

@@ -16,7 +16,9 @@ static const conf_key pmh_keys[] = {
 	STR("config_gates", config_gates, "/etc/platform/.initial_config_complete,/var/run/.goenabled",
 	    "Comma-separated files that must all exist for the node to be configured."),
 	STR("quorum_processes", quorum_processes, "",
-	    "Comma-separated process names (/proc/PID/comm) or absolute pidfile paths that must run."),
+	    "Comma-separated processes that must run: NAME:UID:/PATH/TO/EXE (comm name, owner uid, "
+	    "executable) or /PIDFILE[:UID[:/PATH/TO/EXE]]; a bare NAME matches any user's process of that name "
+	    "(forgeable, warned at start)."),
 	{ "metrics", "textfile", CONF_STR, offsetof(pmh_config, metrics_textfile), sizeof(((pmh_config *)0)->metrics_textfile), "", 0, 0, NULL,
 	  "Prometheus text file rewritten every report_period (temp file and rename), for node_exporter's textfile collector; empty: no metrics." },
 };
@@ -42,11 +44,19 @@ static void derive(void *data, const conf_origin *o)
 	}
 	cfg->n_procs = (size_t)n;
 	for (size_t i = 0; i < cfg->n_procs; i++) {
-		if (cfg->procs[i][0] != '/' && strlen(cfg->procs[i]) > 15) {
+		pmh_proc_spec p;
+		int r = pmh_proc_spec_parse(cfg->procs[i], &p);
+
+		if (r == -ENAMETOOLONG && cfg->procs[i][0] != '/')
 			conf_key_error(o, "hook", "quorum_processes",
-				       "[hook] quorum_processes: '%s' is longer than a /proc comm name (15)", cfg->procs[i]);
+				       "[hook] quorum_processes: '%s': the name is longer than a /proc comm name (15)",
+				       cfg->procs[i]);
+		else if (r < 0)
+			conf_key_error(o, "hook", "quorum_processes",
+				       "[hook] quorum_processes: '%s': expected NAME[:UID[:/PATH/TO/EXE]] or "
+				       "/PIDFILE[:UID[:/PATH/TO/EXE]] (UID a number)", cfg->procs[i]);
+		if (r < 0)
 			return;
-		}
 	}
 }
 

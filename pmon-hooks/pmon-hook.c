@@ -198,6 +198,7 @@ typedef struct reporter {
 	bool configured, quorum_ok;        /* the last evaluation, for metrics */
 	metrics_buf metrics;
 	int metrics_error;                 /* last write's result, for log-once */
+	pmh_pid_memo memo[PMH_MAX_ITEMS]; /* per quorum_processes entry (pidfiles) */
 } reporter;
 
 static void evaluate_and_report(reporter *rp)
@@ -212,7 +213,7 @@ static void evaluate_and_report(reporter *rp)
 	for (size_t i = 0; i < rp->cfg.n_gates; i++)
 		present[i] = util_path_exists(rp->cfg.gates[i]);
 	for (size_t i = 0; i < rp->cfg.n_procs; i++)
-		if (pmh_process_running("/proc", rp->cfg.procs[i]))
+		if (pmh_process_running("/proc", rp->cfg.procs[i], &rp->memo[i]))
 			running[n_running++] = rp->cfg.procs[i];
 	pmh_evaluate((const char *const *)rp->cfg.gates, present, rp->cfg.n_gates,
 		     (const char *const *)rp->cfg.procs, rp->cfg.n_procs, running, n_running, &res);
@@ -270,6 +271,19 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 	return service_rearm(s, usec, (uint64_t)rp->cfg.report_period * USEC_PER_SEC);
 }
 
+/* A bare name is matched on /proc/PID/comm alone: any local user can run
+ * a process of that name and keep the quorum "ok" (issue 20 item 12). */
+static void warn_forgeable(const pmh_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_procs; i++) {
+		pmh_proc_spec p;
+
+		if (pmh_proc_spec_parse(cfg->procs[i], &p) == 0 && pmh_proc_spec_forgeable(&p))
+			log_warn("quorum_processes '%s' is matched on its name alone: forgeable by any local user "
+				 "running a process of that name; give NAME:UID:/PATH/TO/EXE", cfg->procs[i]);
+	}
+}
+
 static int reload(void *userdata)
 {
 	reporter *rp = userdata;
@@ -284,7 +298,9 @@ static int reload(void *userdata)
 			rp->hook = h;
 		}
 		pmh_config_copy(&rp->cfg, &next);
+		memset(rp->memo, 0, sizeof(rp->memo)); /* entries may have moved */
 		log_notice("configuration reloaded from %s", rp->svc.config_path);
+		warn_forgeable(&rp->cfg);
 		evaluate_and_report(rp);
 	}
 	return 0;
@@ -325,6 +341,7 @@ static int cmd_run(int argc, char **argv)
 	sd_event_set_watchdog(e, true);
 	log_notice("started: reporting to %s every %ds, %zu gates, %zu quorum processes", rp.cfg.socket,
 		   rp.cfg.report_period, rp.cfg.n_gates, rp.cfg.n_procs);
+	warn_forgeable(&rp.cfg);
 	/* Report from the first second on, gates or not: hostwd must never be
 	 * left without reports during our own start-up. */
 	evaluate_and_report(&rp);

@@ -21,8 +21,9 @@
  *       threads' schedstat), RSS and the kernel's UDP drops over the storm
  *
  * Loopback only: agent on 127.0.1.1 / 127.0.2.1 / 127.0.3.1. run: sources
- * 127.10.0.1-100; flipped hosts' addresses 127.30.0.1 / 127.31.0.1 /
- * 127.32.0.1 (the generator listens there). storm: host i has addresses
+ * 127.10.0.1-100; flipped host i's addresses 127.30.X.Y / 127.31.X.Y /
+ * 127.32.X.Y (X = i / 250, Y = i % 250 + 1; a hosts file gives each host
+ * its own address per network; the generator listens on 0.0.0.0). storm: host i has addresses
  * 127.41.X.Y (pxeboot), 127.42.X.Y, 127.43.X.Y (X = i / 250, Y = i % 250 +
  * 1); the generator listens on the client ports of every address and sends
  * each host's frames from that host's own address (IP_PKTINFO), as its
@@ -50,7 +51,6 @@
 
 static const char *const agent_ip[3] = { "127.0.1.1", "127.0.2.1", "127.0.3.1" };
 static const int agent_port[3] = { 2102, 2101, 2101 };
-static const char *const listen_ip[3] = { "127.30.0.1", "127.31.0.1", "127.32.0.1" };
 static const int client_port[3] = { 2119, 2118, 2115 };
 
 typedef struct sim_host {
@@ -90,7 +90,7 @@ typedef struct gen {
 	int rx_fd[RX_MAX], n_rx;
 	schedule q;
 	int n_awaiting;
-	unsigned long sent, send_errors, bad, cmds, refused[4]; /* by mtc_replay_verdict */
+	unsigned long sent, send_errors, bad, cmds, refused[6]; /* by mtc_replay_verdict */
 } gen;
 
 static struct in_addr storm_addr(int i, int net)
@@ -115,9 +115,9 @@ static int write_hosts(const char *path, int h, int flip, bool storm)
 		}
 		if (storm)
 			fprintf(f, "[host h%05d]\npxeboot = %s\nmgmt = %s\ncluster = %s\n", i, a[0], a[1], a[2]);
-		else if (i < flip)
-			fprintf(f, "[host h%05d]\npxeboot = %s\nmgmt = %s\ncluster = %s\n", i, listen_ip[0], listen_ip[1],
-				listen_ip[2]);
+		else if (i < flip) /* each its own address (one per host and network): all reach the 0.0.0.0 socket */
+			fprintf(f, "[host h%05d]\npxeboot = 127.30.%d.%d\nmgmt = 127.31.%d.%d\ncluster = 127.32.%d.%d\n", i,
+				i / 250, i % 250 + 1, i / 250, i % 250 + 1, i / 250, i % 250 + 1);
 		else
 			fprintf(f, "[host h%05d]\npxeboot = 127.40.%d.%d\n", i, (i / 250) % 250, i % 250 + 1);
 	}
@@ -179,7 +179,10 @@ static int open_udp(const char *ip, int port)
 	return fd;
 }
 
-static void gen_open(gen *g, const char *keyfile, int H, int period, bool storm)
+/* listen_any: take commands for any local address (flipped or storm
+ * hosts, each with addresses of its own); else an address nobody uses,
+ * so a real mtcclient beside the generator keeps its ports. */
+static void gen_open(gen *g, const char *keyfile, int H, int period, bool storm, bool listen_any)
 {
 	char msg[256];
 
@@ -195,7 +198,7 @@ static void gen_open(gen *g, const char *keyfile, int H, int period, bool storm)
 	for (int n = 0; n < 3; n++) {
 		g->dst[n] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons((uint16_t)agent_port[n]) };
 		inet_pton(AF_INET, agent_ip[n], &g->dst[n].sin_addr);
-		g->rx_fd[g->n_rx++] = open_udp(storm ? "0.0.0.0" : listen_ip[n], client_port[n]);
+		g->rx_fd[g->n_rx++] = open_udp(listen_any ? "0.0.0.0" : "127.30.255.255", client_port[n]);
 		if (storm)
 			g->tx_fd[n] = g->rx_fd[g->n_rx++] = open_udp("0.0.0.0", 0);
 	}
@@ -259,9 +262,14 @@ static void send_frame(gen *g, int i, int net, mtc_frame *f)
 		g->sent++;
 }
 
-static void send_alive(gen *g, int i, uint64_t now)
+/* periodic: the alive timer's round (mtcclient starts a new command
+ * window there), not the extra one after a command applied. */
+static void send_alive(gen *g, int i, uint64_t now, bool periodic)
 {
 	sim_host *h = &g->hosts[i];
+
+	if (periodic)
+		mtc_replay_new_round(&h->replay);
 
 	if (h->awaiting && !h->wait_from_us)
 		h->wait_from_us = now;
@@ -302,7 +310,7 @@ static void on_command(gen *g, const mtc_frame *f, int net, uint64_t now)
 	mtc_replay_verdict v = h ? mtc_replay_check(&h->replay, h->applied, f) : MTC_REPLAY_STALE;
 	mtc_frame ack = { .type = MTC_ACK, .cmdseq = f->cmdseq };
 
-	if (v == MTC_REPLAY_STALE || v == MTC_REPLAY_OLD) {
+	if (v != MTC_REPLAY_FRESH && v != MTC_REPLAY_DUPLICATE) {
 		g->refused[v]++;
 		return;
 	}
@@ -319,7 +327,7 @@ static void on_command(gen *g, const mtc_frame *f, int net, uint64_t now)
 	memcpy(ack.nonce, f->nonce, sizeof(ack.nonce));
 	send_frame(g, i, net, &ack);
 	if (v == MTC_REPLAY_FRESH)
-		send_alive(g, i, now);
+		send_alive(g, i, now, false);
 }
 
 static void drain(gen *g)
@@ -366,7 +374,7 @@ static uint64_t tick(gen *g)
 			restart(g, h, now); /* its first mtcAlive at once */
 		else if (d.at != h->next_alive_us)
 			continue; /* stale */
-		send_alive(g, d.host, now);
+		send_alive(g, d.host, now, true);
 		h->next_alive_us += g->period_us;
 		if (h->next_alive_us <= now) /* fell behind: no burst */
 			h->next_alive_us = now + g->period_us;
@@ -419,7 +427,7 @@ static int run_load(const char *keyfile, int H, int secs, int period, int flip)
 	int n, got;
 	long *lat;
 
-	gen_open(&g, keyfile, H, period, false);
+	gen_open(&g, keyfile, H, period, false, flip > 0);
 	start = util_now_usec();
 	end = start + (uint64_t)secs * USEC_PER_SEC;
 	flip_at = start + (uint64_t)secs * USEC_PER_SEC / 2;
@@ -437,7 +445,8 @@ static int run_load(const char *keyfile, int H, int secs, int period, int flip)
 	printf("load: %d hosts x 3 networks every %d s for %d s: %lu frames sent (%.0f/s), %lu send errors\n", H,
 	       period, secs, g.sent, (double)g.sent / secs, g.send_errors);
 	printf("load: corrections for %d flipped hosts: %d received (%lu commands), bad %lu, refused: no recent nonce %lu, "
-	       "older than applied %lu\n", n, got, g.cmds, g.bad, g.refused[MTC_REPLAY_STALE], g.refused[MTC_REPLAY_OLD]);
+	       "older than applied %lu, superseded %lu\n", n, got, g.cmds, g.bad, g.refused[MTC_REPLAY_STALE], g.refused[MTC_REPLAY_OLD],
+	       g.refused[MTC_REPLAY_SUPERSEDED]);
 	if (got)
 		printf("load: correction latency from first mismatching mtcAlive: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
 		       pct(lat, got, 50) / 1000.0, pct(lat, got, 99) / 1000.0, lat[got - 1] / 1000.0);
@@ -614,8 +623,8 @@ static void storm_report(const gen *g, const storm_probe *p, int window_s)
 	printf("storm: UDP receive drops during the storm: RcvbufErrors +%ld; agent sockets +%ld, others +%ld\n",
 	       p->drops1[0] - p->drops0[0], p->drops1[1] - p->drops0[1], p->drops1[2] - p->drops0[2]);
 	printf("storm: generator: %lu frames sent, %lu send errors, %lu commands taken (fresh or duplicate), refused: "
-	       "no recent nonce %lu, older than applied %lu; %lu bad\n", g->sent, g->send_errors, g->cmds,
-	       g->refused[MTC_REPLAY_STALE], g->refused[MTC_REPLAY_OLD], g->bad);
+	       "no recent nonce %lu, older than applied %lu, superseded %lu; %lu bad\n", g->sent, g->send_errors, g->cmds,
+	       g->refused[MTC_REPLAY_STALE], g->refused[MTC_REPLAY_OLD], g->refused[MTC_REPLAY_SUPERSEDED], g->bad);
 	printf("storm_result locked=%d got=%d over=%d p50_us=%ld p99_us=%ld max_us=%ld last_ms=%lu cpu_pct=%.1f "
 	       "rss_kb=%ld hwm_kb=%ld rcvbuf_errors=%ld frames_sent=%lu\n", n, got, over, pct(lat, got, 50),
 	       pct(lat, got, 99), got ? lat[got - 1] : -1, (unsigned long)((last - p->t0) / 1000), cpu, p->rss_max,
@@ -628,7 +637,7 @@ static int storm(const char *keyfile, int H, int period, int window_s, int every
 	storm_probe p = { .pid = pid };
 	gen g;
 
-	gen_open(&g, keyfile, H, period, true);
+	gen_open(&g, keyfile, H, period, true, true);
 	for (int i = 0; i < H; i++)
 		g.hosts[i].admin_locked = every > 0 && i % every == 0;
 	if (warm_up(&g) != 0)

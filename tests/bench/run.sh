@@ -423,7 +423,19 @@ bench_metrics() {
 	echo "summary: kick gap max off $(sed -n 's/.*max=//p' "$T_DIR/gaps-off") ms / on $(sed -n 's/.*max=//p' "$T_DIR/gaps-on") ms; agent cpu off ${cpu_off}% / on ${cpu_on}% (one run each: compare within noise)"
 }
 
-ALL_BENCHES="bench_codec bench_lock bench_mismatch bench_idle bench_agent_scale bench_lock_stores bench_storm bench_metrics"
+
+# 9. Hosts-file load (issue 20 item 14): hashed names and addresses, linear.
+bench_hosts_load() {
+	local out t10 t100
+	t_tmpdir
+	echo "== 9. hosts-file load (mtcagent start, SIGHUP, --check-config): 10k and 100k hosts, 3 addresses each (target: 100k under 1 s)"
+	out=$("$TBIN/bench_hosts_load" "$T_DIR" 10000 100000) || { t_fail "bench_hosts_load"; return 1; }
+	t10=$(awk '$2 == 10000 {print $3}' <<<"$out"); t100=$(awk '$2 == 100000 {print $3}' <<<"$out")
+	echo "hosts-file load: 10000 hosts ${t10} ms, 100000 hosts ${t100} ms"
+	echo "summary: hosts-file load 10k ${t10} ms, 100k ${t100} ms (target 100k < 1000 ms): $(awk -v t="$t100" 'BEGIN { print (t < 1000 ? "met" : "NOT met") }')"
+}
+
+ALL_BENCHES="bench_codec bench_lock bench_mismatch bench_idle bench_agent_scale bench_lock_stores bench_storm bench_metrics bench_hosts_load"
 for b in ${BENCHES:-$ALL_BENCHES}; do
 	case " $ALL_BENCHES " in
 	*" $b "*) ;;

@@ -31,6 +31,12 @@ printf '[host a]\npxeboot = 1.2.3\n' >"$D/bad-hosts.conf"
 sed "s|$D/hosts.conf|$D/bad-hosts.conf|" "$D/agent.conf" >"$D/agent-bad.conf"
 out=$("$BIN/mtcagent" --check-config -c "$D/agent-bad.conf" 2>&1)
 t_check "bad hosts file names file and line" sh -c "echo '$out' | grep -q 'bad-hosts.conf:2: \[host a\] pxeboot = 1.2.3: not an IPv4 address'"
+# Issue 20 item 10: node-2 given node-1's mgmt address would never get its
+# commands (they reach node-1): a config error naming both and the lines.
+printf '[host node-1]\npxeboot = 127.0.1.2\nmgmt = 127.0.2.2\n[host node-2]\npxeboot = 127.0.1.3\nmgmt = 127.0.2.2\n' >"$D/bad-hosts.conf"
+out=$("$BIN/mtcagent" --check-config -c "$D/agent-bad.conf" 2>&1); rc=$?
+t_check "duplicate address in the hosts file: --check-config fails (rc=$rc) naming file:line and both hosts" \
+	sh -c "[ $rc -ne 0 ] && echo \"\$1\" | grep -q 'bad-hosts.conf:6: \[host node-2\] mgmt = 127.0.2.2: the same mgmt address as \[host node-1\] (line 3)'" _ "$out"
 
 # --- key handling ---
 cp "$D/mtc.key" "$D/open.key"; chmod 644 "$D/open.key"
@@ -79,7 +85,7 @@ t_check "all three networks seen within 2.5 s, no frame taken for stale" \
 # An operator piping the list into head must not kill the agent (SIGPIPE
 # on the control connection, found by the fault matrix).
 cp "$D/hosts.conf" "$D/hosts.small"
-for i in $(seq 1 4000); do printf "[host filler-%d]\npxeboot = 127.0.9.%d\n" "$i" $((i % 250 + 1)); done >>"$D/hosts.conf"  # list > socket buffer
+for i in $(seq 1 4000); do printf "[host filler-%d]\npxeboot = 127.9.%d.%d\n" "$i" $((i / 250)) $((i % 250 + 1)); done >>"$D/hosts.conf"  # list > socket buffer
 hup "$AGENT_PID" "$D/agent.log" "$AGENT_HUP"
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$AGENT_PID/status"; }
 rss0=$(rss)
@@ -175,7 +181,34 @@ wait_for 10 alives_at_least $((a0 + 2))
 t_check "restart: the agent heard the restarted client ($a0 -> $(alives) mtcAlives)" test "$(alives)" -ge $((a0 + 2))
 t_check "restart: no correction needed (flag was right from the first mtcAlive)" sh -c "! grep -q 'correcting' '$D/agent.log'"
 
-# --- stale volatile flag without backup is removed at start ---
+# --- issue 20 item 1: a key or config error at start still restores the flag
+# Locked node, client stopped, /run emptied by a reboot, then a mistake.
+$CTL lock node-1 >/dev/null
+wait_for 3 test -e "$(flag)"
+stop_pid "$CLIENT_PID"
+rm -f "$(flag)"
+out=$("$BIN/mtcclient" -c "$D/client-open.conf" 2>&1); rc=$?
+t_check "key file mode 0644 at start: the client exits 1 naming it (rc=$rc)" \
+	sh -c "[ $rc -eq 1 ] && echo \"\$1\" | grep -q 'must not be accessible by group or others'" _ "$out"
+t_check "key file mode 0644 at start: the flag was restored from the backup first" test -e "$(flag)"
+rm -f "$(flag)"
+sed 's/^alive_period = .*/alive_period = soon/' "$D/client.conf" >"$D/client-typo.conf"
+out=$("$BIN/mtcclient" -c "$D/client-typo.conf" 2>&1); rc=$?
+t_check "config error at start (alive_period = soon): the client exits 1 naming it (rc=$rc)" \
+	sh -c "[ $rc -eq 1 ] && echo \"\$1\" | grep -q 'alive_period = soon'" _ "$out"
+t_check "config error at start: the flag was restored from the backup first" test -e "$(flag)"
+rm -f "$(flag)"
+sed 's|^locked_backup = .*|locked_backup = relative|' "$D/client-typo.conf" >"$D/client-typo2.conf"
+out=$("$BIN/mtcclient" -c "$D/client-typo2.conf" 2>&1); rc=$?
+t_check "config error in locked_backup itself: exit 1, and it says the flag was not restored (rc=$rc)" \
+	sh -c "[ $rc -eq 1 ] && echo \"\$1\" | grep -q 'lock flag was not restored'" _ "$out"
+t_check "... and nothing was written from a path it is not sure of" test ! -e "$(flag)"
+: >"$D/client.log"
+start_client
+wait_for 3 test -e "$(flag)"
+t_check "the client started with the right key: the flag restored" test -e "$(flag)"
+
+# --- a flag without backup (a lock whose backup write failed or was cut off)
 stop_pid "$CLIENT_PID"
 $CTL unlock node-1 >/dev/null
 rm -f "$(backup)"
@@ -185,10 +218,84 @@ dead=$(sh -c 'echo $$')
 echo half >"$(flag).tmp.$dead"; echo half >"$D/node/persist/.cmdseq.tmp.$dead"
 : >"$D/client.log"
 start_client
-wait_for 3 grep -q 'started as node-1' "$D/client.log"
-t_check "restart: stale flag without backup removed" test ! -e "$(flag)"
+t_check "restart: a flag without backup is kept (locked: the safe side) and backed up" \
+	grep -q 'backup .* missing: written' "$D/client.log"
+# The agent (admin unlocked) corrects it within one alive period + resend.
+wait_for 5 sh -c "test ! -e '$(flag)' && test ! -e '$(backup)'"
+t_check "restart: the agent's Unlocked then removes flag and backup" sh -c "test ! -e '$(flag)' && test ! -e '$(backup)'"
 t_check "restart: temporary files of a killed writer removed, and said" \
 	sh -c "! ls '$D/node/run' '$D/node/persist' | grep -q '\.tmp\.' && grep -q '.node_locked: removed 1 temporary file' '$D/client.log' && grep -q '.cmdseq: removed 1 temporary file' '$D/client.log'"
+
+# --- issue 19: a stale backup on an unlocked node (StarlingX bug 2095212: a
+# restored snapshot brought the backup back). The agent says unlocked: the
+# node ends unlocked within one alive period + one resend (1 s + 1 s here).
+stop_pid "$CLIENT_PID"
+t_check "stale backup: the agent's admin state is unlocked (setup)" sh -c "$CTL list | grep -q '^node-1 *unlocked'"
+printf 'node locked by mtcAgent\nhost=node-1\n' >"$(backup)"
+rm -f "$(flag)"
+: >"$D/client.log"
+start_client
+t_check "stale backup: the client restores the flag from it at start (setup)" grep -q 'restored from backup' "$D/client.log"
+t0=$(now_ms)
+wait_for 5 sh -c "test ! -e '$(flag)' && test ! -e '$(backup)'"
+dt=$(( $(now_ms) - t0 ))
+t_check "stale backup: flag and backup removed by the agent's Unlocked within alive + resend (${dt} ms, <= 2500)" \
+	sh -c "test ! -e '$(flag)' && test ! -e '$(backup)' && [ $dt -le 2500 ]"
+wait_for 3 sh -c "$CTL list | grep -q 'node-1 *unlocked *unlocked'"
+t_check "stale backup: the agent sees the node report unlocked" sh -c "$CTL list | grep -q 'node-1 *unlocked *unlocked'"
+
+# --- issue 20 item 9 (client): a stored command sequence at UINT32_MAX ------
+# Nothing could follow it (the next would wrap to 0 and be dropped as older,
+# forever): refused as corrupt at start, loudly; locks still land.
+stop_pid "$CLIENT_PID"
+echo 4294967295 >"$D/node/persist/.cmdseq"
+: >"$D/client.log"
+start_client
+t_check "cmdseq file at UINT32_MAX: refused as corrupt at start, as an error" \
+	grep -q 'error: .*\.cmdseq holds 4294967295 (UINT32_MAX): refused as corrupt' "$D/client.log"
+$CTL lock node-1 >/dev/null
+wait_for 5 test -e "$(flag)"
+t_check "cmdseq file at UINT32_MAX: a lock still lands" test -e "$(flag)"
+$CTL unlock node-1 >/dev/null
+wait_for 5 test ! -e "$(flag)"
+
+# --- issue 20 item 2: a full persistent fs never keeps the flag away --------
+# The client alone sees a 64 KiB tmpfs, filled, as its backup directory
+# (its own mount namespace; /proc/PID/root shows us what it sees).
+if [ "$(id -u)" -eq 0 ] && unshare -m true 2>/dev/null; then
+	stop_pid "$CLIENT_PID"
+	mkdir -p "$D/node/full" "$D/node/state"
+	sed -e "s|^locked_backup = .*|locked_backup = $D/node/full/.node_locked\nboot_file = $D/node/persist/.boot_count\ncmdseq_file = $D/node/persist/.cmdseq|" \
+		"$D/client.conf" >"$D/client-full.conf"
+	: >"$D/client.log"
+	t_spawn "$D/client.log" unshare -m sh -c "mount -t tmpfs -o size=64k tmpfs '$D/node/full' && { dd if=/dev/zero of='$D/node/full/fill' bs=4k 2>/dev/null; true; } && exec '$BIN/mtcclient' -c '$D/client-full.conf'"
+	CLIENT_PID=$T_LAST_PID
+	t_wait_line "$D/client.log" 'started as ' 0
+	wait_for 5 sh -c "$CTL list | grep -q 'node-1 *unlocked *unlocked'"
+	$CTL lock node-1 >"$D/lock.out"
+	wait_for 5 test -e "$(flag)"
+	t_check "full backup fs: the flag is written" test -e "$(flag)"
+	t_check "full backup fs: the backup is not (setup: the fs is full)" test ! -e "/proc/$CLIENT_PID/root$D/node/full/.node_locked"
+	wait_for 5 sh -c "$CTL list | grep -q 'node-1 *locked *locked'"
+	t_check "full backup fs: the node acked and reports locked" sh -c "$CTL list | grep -q 'node-1 *locked *locked'"
+	sleep 4   # proving an absence: no log line per period or per resend
+	n=$(grep -c 'No space left on device' "$D/client.log")
+	t_check "full backup fs: logged once in 4 s, not per period ($n line(s))" test "$n" -eq 1
+	t_check "full backup fs: the line says the flag is written and the lock lost after a reboot" \
+		grep -q 'lock flag .* written, but its persistent backup .* could not be: No space left on device' "$D/client.log"
+	rm -f "/proc/$CLIENT_PID/root$D/node/full/fill"
+	wait_for 5 test -e "/proc/$CLIENT_PID/root$D/node/full/.node_locked"
+	t_check "full backup fs: once space is back the backup is written (retried each period) and said" \
+		sh -c "test -e '/proc/$CLIENT_PID/root$D/node/full/.node_locked' && grep -q 'persistent backup .* written' '$D/client.log'"
+	$CTL unlock node-1 >/dev/null
+	wait_for 5 test ! -e "$(flag)"
+	stop_pid "$CLIENT_PID"
+	: >"$D/client.log"
+	start_client
+else
+	t_skip "full backup fs: needs root (a tmpfs in a mount namespace)"
+fi
+
 # --- fleet view: mtcAlive stopped / returned per network (issue 13) ---
 # Missing after 2 x 1 s here (the nodes' alive_period as the agent's file
 # says, times alive_missing_periods); mgmt failed on the node with FIT.
@@ -347,6 +454,53 @@ hup "$CLIENT_PID" "$D/client.log" 'keeping the running configuration|configurati
 t_check "client SIGHUP with a broken file keeps running" sh -c "kill -0 $CLIENT_PID && grep -q 'keeping the running configuration' '$D/client.log'"
 cp "$D/client.good" "$D/client.conf"
 
+
+# --- issue 20 item 11: a key mismatch and a moved address are named ------
+stop_pid "$CLIENT_PID"; stop_pid "$AGENT_PID"
+"$BIN/mtcctl" keygen "$D/other.key" >/dev/null
+sed "s|$D/mtc.key|$D/other.key|" "$D/client.conf" >"$D/client-otherkey.conf"
+sed -i 's/^cluster = 127.0.3.9/cluster = 127.0.3.2/' "$D/hosts.conf"   # the replay part's capture address
+: >"$D/agent.log"
+start_agent
+n=$(t_lines "$D/client.log")
+t_spawn "$D/client.log" "$BIN/mtcclient" -c "$D/client-otherkey.conf"; CLIENT_PID=$T_LAST_PID
+t_wait_line "$D/agent.log" 'failed authentication' 0
+t_check "another key: the agent's bad-auth line names the host (key mismatch with node-1?)" \
+	grep -q 'failed authentication; dropped (last from 127.0.[123].2:[0-9]*, the configured address of node-1: key mismatch with node-1?' "$D/agent.log"
+out=$($CTL lock node-1 2>&1)
+t_check "another key: mtcctl lock says node-1 was not heard with this key, and that its frames fail authentication" \
+	sh -c "echo \"\$1\" | grep -q 'node-1 not heard with this key since the agent started; frames from its [a-z]* address failed authentication [0-9]* s ago: key mismatch?'" _ "$out"
+echo "     $out"
+stop_pid "$CLIENT_PID"
+$CTL unlock node-1 >/dev/null
+# The other way round: the agent heard node-1 with the right key, the node
+# then runs with another one; the agent's command fails authentication at
+# the node, whose line names the agent.
+start_client
+wait_for 5 sh -c "$CTL list | grep -q 'node-1 *unlocked *unlocked'"
+stop_pid "$CLIENT_PID"
+: >"$D/client.log"
+t_spawn "$D/client.log" "$BIN/mtcclient" -c "$D/client-otherkey.conf"; CLIENT_PID=$T_LAST_PID
+t_wait_line "$D/client.log" 'started as ' 0
+$CTL lock node-1 >/dev/null
+t_wait_line "$D/client.log" 'failed authentication' 0
+t_check "another key at the node: its bad-auth line names the agent (key mismatch with the agent?)" \
+	grep -q 'failed authentication; dropped (last from 127.0.[123].1:[0-9]*, the configured address of the agent: key mismatch with the agent?' "$D/client.log"
+stop_pid "$CLIENT_PID"
+$CTL unlock node-1 >/dev/null
+# The hosts file gives node-1 another pxeboot address than the one its
+# mtcAlive comes from: said once, not per frame.
+sed -i 's/^pxeboot = 127.0.1.2/pxeboot = 127.0.1.9/' "$D/hosts.conf"
+hup "$AGENT_PID" "$D/agent.log" "$AGENT_HUP"
+: >"$D/client.log"
+start_client
+t_wait_line "$D/agent.log" 'from another address than the hosts file' 0
+sleep 3   # proving an absence: 3 more mtcAlive periods, no more lines
+n=$(grep -c 'from another address than the hosts file' "$D/agent.log")
+grep 'from another address than the hosts file' "$D/agent.log" | sed 's/^/     /'
+t_check "mtcAlive from another address than the hosts file's: logged once in 3 s ($n), naming both" \
+	sh -c "[ $n -eq 1 ] && grep -q 'from another address than the hosts file.s (last: node-1 via pxeboot from 127.0.1.2:[0-9]*, configured 127.0.1.9:' '$D/agent.log'"
+stop_pid "$CLIENT_PID"; stop_pid "$AGENT_PID"
 
 # --- mtcctl list --json prints JSON it has checked (issue 15) ---
 # Fake agents: a valid reply full of escapes comes out valid with its

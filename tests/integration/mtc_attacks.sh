@@ -173,6 +173,48 @@ t_check "stolen: its copies on pxeboot and mgmt are dropped as sent on another n
 	grep -qE 'frame for cluster received via (pxeboot|mgmt) dropped: sent on another network' "$D/client.log"
 lock_unlock_works "stolen"
 
+# --- 4b. a superseded Unlocked held back and delivered late (issue 20 item 6)
+# The node is locked; the attacker takes the operator's Unlocked off the
+# wire (cluster goes to it, pxeboot and mgmt are cut at the node), the
+# operator locks again (that Locked is dropped the same way), and the
+# attacker delivers the recorded Unlocked after the node's next mtcAlive.
+# Dropping everything would have left the node locked: so must this.
+stop_pid "$CLIENT_PID"
+mtc_client_conf 2 1 1 1
+: >"$D/client.log"
+start_client
+wait_for 5 reports unlocked
+$CTL lock node-1 >/dev/null
+wait_for 5 flag_present
+wait_for 5 reports locked
+t_check "superseded: the node is locked (setup)" sh -c "test -e '$(flag)' && $CTL list | grep -qE '^node-1 +locked +locked '"
+fit_fail_net pxeboot; fit_fail_net mgmt
+start_capture 127.0.3.9 2115 "$D/superseded" 10
+$CTL unlock node-1 >/dev/null
+wait "$CAP"
+t_check "superseded: the operator's Unlocked taken off the wire (setup)" test -s "$D/superseded"
+$CTL lock node-1 >/dev/null   # its copies go to 127.0.3.9 (nobody) or are cut: dropped
+t_check "superseded: the node never saw either command (setup)" flag_present
+a0=$(json_field 'd["hosts"][0]["alives"]')
+t_wait_for 10 "the node's next mtcAlive (cluster only)" json_ge 'd["hosts"][0]["alives"]' $((a0 + 1))
+for i in 1 2 3; do
+	$POKE udp-send 127.0.3.2 2115 "$(head -1 "$D/superseded")" 127.0.3.1
+done
+stays_present() {
+	local end=$(( $(now_ms) + $1 ))
+	while [ "$(now_ms)" -lt "$end" ]; do flag_present || return 1; sleep 0.05; done
+}
+t_check "superseded: the recorded Unlocked, delivered after a newer mtcAlive, is refused (flag kept 3 s)" \
+	stays_present 3000
+t_check "superseded: the client says why" grep -q 'echoes an mtcAlive older than our latest' "$D/client.log"
+fit_heal_net pxeboot; fit_heal_net mgmt
+t_check "superseded: the node reports locked, as the operator last said" \
+	sh -c "$CTL list | grep -qE '^node-1 +locked +locked '"
+lock_unlock_works "superseded"
+stop_pid "$CLIENT_PID"
+mtc_client_conf 5 1 1 1
+start_client
+
 # --- 5. replay floods are logged per interval, not per frame ---------------
 : >"$D/agent.log"
 otherkey=$(head -c 32 /dev/urandom | od -v -An -tx1 | tr -d ' \n')

@@ -130,6 +130,65 @@ kill "$QP"; wait "$QP" 2>/dev/null
 wait_for 6 test -s "$D/sysrq"
 t_check "process killed for good: crashdump after the threshold" grep -qx c "$D/sysrq"
 t_check "quorum failure log names the process" grep -q 'quorum failure: crashdump (process qproc-a lost' "$D/hostwd.log"
+t_check "a bare name in quorum_processes is warned about at start as forgeable" \
+	grep -q "quorum_processes 'qproc-a' is matched on its name alone: forgeable" "$D/hook.log"
+
+# --- issue 20 item 12: a local user impersonates the quorum process -------
+# uid 65534 runs a process of the same name, once from another path and
+# once the very same binary; the real one (root's) is killed: the quorum
+# must be lost and acted on, as with no impersonator.
+if [ "$(id -u)" -eq 0 ]; then
+	NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups"
+	stop_pair
+	mkdir -p "$D/fake"; chmod 755 "$D/fake"
+	cp "$(command -v sleep)" "$D/fake/qproc-a"
+	start_qproc
+	hook_conf "qproc-a:0:$D/qproc-a"
+	start_pair
+	wait_for 10 sh -c "$STATUS | grep -q '^quorum *ok'"
+	t_check "name:uid:path: the real process (root, $D/qproc-a) counts: quorum ok" sh -c "$STATUS | grep -q '^quorum *ok'"
+	t_check "name:uid:path: no forgeability warning" sh -c "! grep -q 'forgeable' '$D/hook.log'"
+	$NOBODY "$D/fake/qproc-a" 600 & F1=$!; T_PIDS+=($F1)
+	$NOBODY "$D/qproc-a" 600 & F2=$!; T_PIDS+=($F2)
+	t_wait_for 5 "the impersonators to run as qproc-a" sh -c "grep -qx qproc-a /proc/$F1/comm && grep -qx qproc-a /proc/$F2/comm"
+	kill "$QP"; wait "$QP" 2>/dev/null
+	wait_for 6 test -s "$D/sysrq"
+	t_check "impersonated by uid 65534 (same name; other path, and the same binary): quorum lost, crashdump" \
+		grep -qx c "$D/sysrq"
+	t_check "... the log names the process" grep -q 'quorum failure: crashdump (process qproc-a lost' "$D/hostwd.log"
+	kill "$F1" "$F2" 2>/dev/null; wait "$F1" "$F2" 2>/dev/null
+	# Pidfile of a dead daemon whose pid now belongs to another process
+	# (the same binary, root's: uid and exe match): not the daemon.
+	stop_pair
+	start_qproc
+	echo "$QP" >"$D/qproc.pid"
+	hook_conf "$D/qproc.pid:0:$D/qproc-a"
+	start_pair
+	wait_for 10 sh -c "$STATUS | grep -q '^quorum *ok'"
+	t_check "pidfile:uid:path: the daemon of the pidfile counts: quorum ok" sh -c "$STATUS | grep -q '^quorum *ok'"
+	P=$QP
+	kill "$QP"; wait "$QP" 2>/dev/null
+	# The kernel hands out ns_last_pid + 1 next: try to make it P (other
+	# processes on the machine fork too; bounded tries).
+	R=
+	for try in $(seq 1 50); do
+		echo $((P - 1)) >/proc/sys/kernel/ns_last_pid 2>/dev/null || break
+		"$D/qproc-a" 600 & R=$!
+		[ "$R" = "$P" ] && break
+		kill "$R"; wait "$R" 2>/dev/null; R=
+	done
+	if [ -n "$R" ]; then
+		T_PIDS+=($R)
+		wait_for 6 test -s "$D/sysrq"
+		t_check "pidfile whose pid was reused by another process (same binary, root; try $try): quorum lost, crashdump" \
+			grep -qx c "$D/sysrq"
+		kill "$R"; wait "$R" 2>/dev/null
+	else
+		t_skip "pid reuse: could not get pid $P again (ns_last_pid)"
+	fi
+else
+	t_skip "impersonation by uid 65534: needs root"
+fi
 
 # --- report-to-status latency ----------------------------------------------
 lat=$(python3 - "$BIN/pmon-hook" "$D/health.sock" <<'PY'

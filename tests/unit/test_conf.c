@@ -36,8 +36,9 @@ static const conf_table table = { keys, sizeof(keys) / sizeof(keys[0]), NULL };
 
 /* Extra sections "[item NAME]" take any key. */
 static int extra(void *user, const char *section, bool section_start, const char *key, const char *value,
-		 char *msg, size_t msglen)
+		 unsigned line, char *msg, size_t msglen)
 {
+	(void)line;
 	(void)section_start;
 	(void)key;
 	(void)value;

@@ -190,39 +190,57 @@ static mtc_frame cmd(const uint8_t nonce[MTC_NONCE_LEN], uint32_t cmdseq)
 	return f;
 }
 
+typedef enum nonce_age { NONCE_LATEST, NONCE_EARLIER_ROUND, NONCE_UNKNOWN } nonce_age;
+
 typedef struct guard_row {
 	const char *name;
 	uint32_t last_applied;
-	bool nonce_recent;
+	nonce_age nonce;
 	uint32_t cmdseq;
 	mtc_replay_verdict want;
 } guard_row;
 
 static const guard_row guard_rows[] = {
-	{ "newer command, recent nonce: apply", 4, true, 5, MTC_REPLAY_FRESH },
-	{ "first command ever", 0, true, 1, MTC_REPLAY_FRESH },
-	{ "same command via another network: duplicate", 5, true, 5, MTC_REPLAY_DUPLICATE },
-	{ "stolen Locked replayed after a later Unlocked, nonce still recent: old", 6, true, 5, MTC_REPLAY_OLD },
-	{ "stolen command, nonce aged out: old (order checked first)", 6, false, 5, MTC_REPLAY_OLD },
-	{ "newer command with an unknown nonce: stale", 4, false, 5, MTC_REPLAY_STALE },
-	{ "wiped client (0) and a captured command: the nonce still guards", 0, false, 9, MTC_REPLAY_STALE },
-	{ "agent far ahead after its state loss fix-up: apply", 3, true, 1000, MTC_REPLAY_FRESH },
-	{ "duplicate with an aged-out nonce: stale", 5, false, 5, MTC_REPLAY_STALE },
+	{ "newer command, latest nonce: apply", 4, NONCE_LATEST, 5, MTC_REPLAY_FRESH },
+	{ "first command ever", 0, NONCE_LATEST, 1, MTC_REPLAY_FRESH },
+	{ "same command via another network: duplicate", 5, NONCE_LATEST, 5, MTC_REPLAY_DUPLICATE },
+	{ "same command after our next round: still a duplicate (acked)", 5, NONCE_EARLIER_ROUND, 5,
+	  MTC_REPLAY_DUPLICATE },
+	{ "stolen Locked replayed after a later Unlocked, nonce still recent: old", 6, NONCE_LATEST, 5, MTC_REPLAY_OLD },
+	{ "stolen command, nonce aged out: old (order checked first)", 6, NONCE_UNKNOWN, 5, MTC_REPLAY_OLD },
+	{ "newer command with an unknown nonce: stale", 4, NONCE_UNKNOWN, 5, MTC_REPLAY_STALE },
+	{ "wiped client (0) and a captured command: the nonce still guards", 0, NONCE_UNKNOWN, 9, MTC_REPLAY_STALE },
+	{ "agent far ahead after its state loss fix-up: apply", 3, NONCE_LATEST, 1000, MTC_REPLAY_FRESH },
+	{ "duplicate with an aged-out nonce: stale", 5, NONCE_UNKNOWN, 5, MTC_REPLAY_STALE },
+	/* Issue 20 item 6: a recorded Unlocked held back while the operator
+	 * locked again (the Locked dropped) must not apply after our next
+	 * mtcAlive. */
+	{ "newer command echoing an earlier round: superseded", 4, NONCE_EARLIER_ROUND, 5, MTC_REPLAY_SUPERSEDED },
+	{ "first command ever, earlier round: superseded", 0, NONCE_EARLIER_ROUND, 1, MTC_REPLAY_SUPERSEDED },
+	/* Issue 20 item 9: never wraps. */
+	{ "cmdseq UINT32_MAX, latest nonce: corrupt", 4, NONCE_LATEST, UINT32_MAX, MTC_REPLAY_CORRUPT },
+	{ "cmdseq UINT32_MAX after UINT32_MAX-1: corrupt", UINT32_MAX - 1, NONCE_LATEST, UINT32_MAX,
+	  MTC_REPLAY_CORRUPT },
+	{ "cmdseq UINT32_MAX-1: the last usable one applies", 7, NONCE_LATEST, UINT32_MAX - 1, MTC_REPLAY_FRESH },
 };
 
 static void test_command_guard_rows(void **state)
 {
-	uint8_t recent[MTC_NONCE_LEN], unknown[MTC_NONCE_LEN];
+	uint8_t nonce[3][MTC_NONCE_LEN];
 	mtc_replay r;
 
 	(void)state;
-	memset(recent, 0x11, sizeof(recent));
-	memset(unknown, 0x22, sizeof(unknown));
+	memset(nonce[NONCE_LATEST], 0x11, MTC_NONCE_LEN);
+	memset(nonce[NONCE_EARLIER_ROUND], 0x33, MTC_NONCE_LEN);
+	memset(nonce[NONCE_UNKNOWN], 0x22, MTC_NONCE_LEN);
 	mtc_replay_init(&r);
-	mtc_replay_add_nonce(&r, recent);
+	mtc_replay_new_round(&r);
+	mtc_replay_add_nonce(&r, nonce[NONCE_EARLIER_ROUND]);
+	mtc_replay_new_round(&r);
+	mtc_replay_add_nonce(&r, nonce[NONCE_LATEST]);
 	for (size_t i = 0; i < sizeof(guard_rows) / sizeof(guard_rows[0]); i++) {
 		const guard_row *g = &guard_rows[i];
-		mtc_frame f = cmd(g->nonce_recent ? recent : unknown, g->cmdseq);
+		mtc_frame f = cmd(nonce[g->nonce], g->cmdseq);
 		mtc_replay_verdict v = mtc_replay_check(&r, g->last_applied, &f);
 
 		if (v != g->want)
@@ -230,6 +248,8 @@ static void test_command_guard_rows(void **state)
 	}
 }
 
+/* Walk the rounds: a command applies only against the latest round (one
+ * nonce per network), a duplicate is recognised for 15 nonces. */
 static void test_replay_nonce_window(void **state)
 {
 	mtc_replay r;
@@ -242,13 +262,38 @@ static void test_replay_nonce_window(void **state)
 	mtc_replay_init(&r);
 	f = cmd(n[0], 1);
 	assert_int_equal(mtc_replay_check(&r, 0, &f), MTC_REPLAY_STALE); /* no nonce sent yet */
-	mtc_replay_add_nonce(&r, n[0]);
+	mtc_replay_new_round(&r);
+	for (int net = 0; net < MTC_NET_COUNT; net++)
+		mtc_replay_add_nonce(&r, n[net]);
+	for (int net = 0; net < MTC_NET_COUNT; net++) {
+		f = cmd(n[net], 1);
+		assert_int_equal(mtc_replay_check(&r, 0, &f), MTC_REPLAY_FRESH);
+	}
+	/* The next round: the previous one's commands are superseded, their
+	 * duplicates still acked. */
+	mtc_replay_new_round(&r);
+	mtc_replay_add_nonce(&r, n[3]);
+	f = cmd(n[0], 1);
+	assert_int_equal(mtc_replay_check(&r, 0, &f), MTC_REPLAY_SUPERSEDED);
+	assert_int_equal(mtc_replay_check(&r, 1, &f), MTC_REPLAY_DUPLICATE);
+	f = cmd(n[3], 1);
 	assert_int_equal(mtc_replay_check(&r, 0, &f), MTC_REPLAY_FRESH);
+	/* An extra round after a command applied (no new_round): the
+	 * periodic round's nonces still apply (a second command the agent
+	 * sent at once), so do the new ones. */
+	mtc_replay_add_nonce(&r, n[39]);
+	f = cmd(n[3], 2);
+	assert_int_equal(mtc_replay_check(&r, 1, &f), MTC_REPLAY_FRESH);
+	f = cmd(n[39], 2);
+	assert_int_equal(mtc_replay_check(&r, 1, &f), MTC_REPLAY_FRESH);
 	/* Age the nonce out: a captured command replayed later is stale. */
-	for (int i = 1; i <= MTC_RECENT_NONCES; i++)
+	for (int i = 4; i <= MTC_RECENT_NONCES + 3; i++) {
+		mtc_replay_new_round(&r);
 		mtc_replay_add_nonce(&r, n[i]);
-	assert_int_equal(mtc_replay_check(&r, 0, &f), MTC_REPLAY_STALE);
-	f = cmd(n[MTC_RECENT_NONCES], 1);
+	}
+	f = cmd(n[0], 1);
+	assert_int_equal(mtc_replay_check(&r, 1, &f), MTC_REPLAY_STALE);
+	f = cmd(n[MTC_RECENT_NONCES + 3], 1);
 	assert_int_equal(mtc_replay_check(&r, 0, &f), MTC_REPLAY_FRESH);
 }
 
@@ -555,16 +600,17 @@ static void test_stale_tmp_removed(void **state)
 static void test_flag_lifecycle(void **state)
 {
 	char want[160], have[160];
-	int n;
+	int n, berr = 1;
 
 	(void)state;
 	assert_int_equal(mtc_flag_restore_at_start(flag, backup, "n1"), MTC_FLAG_UNCHANGED_UNLOCKED);
-	assert_int_equal(mtc_flag_lock(flag, backup, "n1"), 0);
+	assert_int_equal(mtc_flag_lock(flag, backup, "n1", &berr), 0);
+	assert_int_equal(berr, 0);
 	n = mtc_flag_content("n1", want, sizeof(want));
 	assert_int_equal(fileops_read_small(flag, have, sizeof(have)), n);
 	assert_memory_equal(have, want, (size_t)n);
 	assert_int_equal(fileops_read_small(backup, have, sizeof(have)), n);
-	assert_int_equal(mtc_flag_lock(flag, backup, "n1"), 0); /* duplicate is harmless */
+	assert_int_equal(mtc_flag_lock(flag, backup, "n1", &berr), 0); /* duplicate is harmless */
 	assert_int_equal(mtc_flag_restore_at_start(flag, backup, "n1"), MTC_FLAG_UNCHANGED_LOCKED);
 	/* Reboot: /var/run is empty, the backup survives. */
 	unlink(flag);
@@ -574,11 +620,18 @@ static void test_flag_lifecycle(void **state)
 	assert_false(util_path_exists(flag));
 	assert_false(util_path_exists(backup));
 	assert_int_equal(mtc_flag_unlock(flag, backup), 0); /* duplicate is harmless */
-	/* Crash between the two removals of an unlock: flag without backup. */
-	assert_int_equal(mtc_flag_lock(flag, backup, "n1"), 0);
+	/* Crash between the flag and the backup of a lock (or a backup that
+	 * could not be written): flag without backup is locked, backed up. */
+	assert_int_equal(mtc_flag_lock(flag, backup, "n1", &berr), 0);
 	unlink(backup);
-	assert_int_equal(mtc_flag_restore_at_start(flag, backup, "n1"), MTC_FLAG_STALE_REMOVED);
-	assert_false(util_path_exists(flag));
+	assert_int_equal(mtc_flag_restore_at_start(flag, backup, "n1"), MTC_FLAG_BACKUP_RESTORED);
+	assert_true(util_path_exists(flag));
+	assert_true(util_path_exists(backup));
+	/* Crash between the two removals of an unlock: backup without flag,
+	 * restored (locked: the safe side; the agent corrects). */
+	unlink(flag);
+	assert_int_equal(mtc_flag_restore_at_start(flag, backup, "n1"), MTC_FLAG_RESTORED);
+	assert_int_equal(mtc_flag_unlock(flag, backup), 0);
 	/* A torn or foreign backup is rewritten whole. */
 	fileops_mkdir_parents(dir, 0755);
 	assert_int_equal(fileops_write_atomic(backup, "x", 1, 0644), 0);
@@ -589,6 +642,7 @@ static void test_flag_lifecycle(void **state)
 static void test_flag_write_failure_reported(void **state)
 {
 	char bad[200];
+	int berr = 0;
 
 	(void)state;
 	if (geteuid() == 0) {
@@ -599,9 +653,17 @@ static void test_flag_write_failure_reported(void **state)
 	} else {
 		snprintf(bad, sizeof(bad), "/proc/hwm-no-such/.node_locked");
 	}
-	assert_true(mtc_flag_lock(flag, bad, "n1") < 0);
-	/* Backup failed first: the flag was not written either. */
-	assert_false(util_path_exists(flag));
+	/* Issue 20 item 2: a backup that cannot be written never keeps the
+	 * flag away; it is reported on the side. */
+	assert_int_equal(mtc_flag_lock(flag, bad, "n1", &berr), 0);
+	assert_true(berr < 0);
+	assert_true(util_path_exists(flag));
+	assert_int_equal(mtc_flag_restore_at_start(flag, bad, "n1"), MTC_FLAG_LOCKED_NO_BACKUP);
+	assert_true(util_path_exists(flag));
+	/* The flag itself failing is the error. */
+	unlink(flag);
+	assert_true(mtc_flag_lock(bad, backup, "n1", &berr) < 0);
+	assert_false(util_path_exists(backup));
 }
 
 /* ---- config ---- */
@@ -654,6 +716,72 @@ static void test_config_and_hosts(void **state)
 	assert_int_equal(mtc_hosts_load_string(&l, "[host a]\noam = 1.2.3.4\npxeboot = 1.2.3.4\n", &e), -EINVAL);
 	memset(&e, 0, sizeof(e));
 	assert_int_equal(mtc_hosts_load_string(&l, "[hots a]\npxeboot = 1.2.3.4\n", &e), -EINVAL);
+	/* Issue 20 item 10: one address per host and network; the error
+	 * names both hosts and the first one's line. The same address on
+	 * another network, or no address, is no conflict. */
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(mtc_hosts_load_string(&l, "[host node-1]\npxeboot = 10.0.1.2\nmgmt = 10.0.2.2\n"
+						   "[host node-2]\npxeboot = 10.0.1.3\nmgmt = 10.0.2.2\n", &e), -EINVAL);
+	assert_non_null(strstr(e.text, "<string>:6: [host node-2] mgmt = 10.0.2.2: the same mgmt address as "
+				       "[host node-1] (line 3)"));
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(mtc_hosts_load_string(&l, "[host a]\npxeboot = 10.0.0.1\nmgmt =\n[host b]\nmgmt = 10.0.0.1\n"
+						   "pxeboot =\n", &e), 0);
+	mtc_hosts_free(&l);
+}
+
+static const char *name_at(const void *user, uint32_t i)
+{
+	return ((const char (*)[16])user)[i];
+}
+
+/* The index the loader and the agent's host lookup share: every key found
+ * across growth, absent ones not. */
+static void test_name_index(void **state)
+{
+	static char names[1000][16];
+	mtc_index x = { 0 };
+
+	(void)state;
+	assert_int_equal(mtc_index_find(&x, "h0", name_at, names), -1); /* empty */
+	for (uint32_t i = 0; i < 1000; i++) {
+		snprintf(names[i], sizeof(names[i]), "h%u", i);
+		assert_int_equal(mtc_index_add(&x, i, name_at, names), 0);
+	}
+	assert_true(x.cap >= 2000);
+	for (uint32_t i = 0; i < 1000; i++)
+		assert_int_equal(mtc_index_find(&x, names[i], name_at, names), i);
+	assert_int_equal(mtc_index_find(&x, "h1000", name_at, names), -1);
+	assert_int_equal(mtc_index_find(&x, "", name_at, names), -1);
+	mtc_index_free(&x);
+	assert_int_equal(mtc_index_find(&x, "h1", name_at, names), -1);
+}
+
+/* Issue 20 item 14: thousands of hosts load (hashed names and addresses);
+ * a duplicate far apart is still found. */
+static void test_hosts_many(void **state)
+{
+	size_t n = 5000, size = n * 64 + 64, used = 0;
+	char *text = malloc(size);
+	mtc_host_list l;
+	conf_errors e = { 0 };
+
+	(void)state;
+	assert_non_null(text);
+	for (size_t i = 0; i < n; i++)
+		used += (size_t)snprintf(text + used, size - used, "[host n%zu]\nmgmt = 10.%zu.%zu.%zu\n", i,
+					 i >> 16, (i >> 8) & 255, i & 255);
+	assert_int_equal(mtc_hosts_load_string(&l, text, &e), 0);
+	assert_int_equal(l.n, n);
+	mtc_hosts_free(&l);
+	snprintf(text + used, size - used, "[host n1]\nmgmt = 10.9.9.9\n");
+	assert_int_equal(mtc_hosts_load_string(&l, text, &e), -EINVAL);
+	assert_non_null(strstr(e.text, "[host n1] defined twice"));
+	memset(&e, 0, sizeof(e));
+	snprintf(text + used, size - used, "[host last]\nmgmt = 10.0.0.7\n");
+	assert_int_equal(mtc_hosts_load_string(&l, text, &e), -EINVAL);
+	assert_non_null(strstr(e.text, "the same mgmt address as [host n7] (line 16)"));
+	free(text);
 }
 
 /* The client's boot counter and command sequence files. */
@@ -743,6 +871,8 @@ int main(void)
 		cmocka_unit_test(test_fleet_link_once_and_off),
 		cmocka_unit_test(test_command_guard_rows),
 		cmocka_unit_test(test_replay_nonce_window),
+		cmocka_unit_test(test_hosts_many),
+		cmocka_unit_test(test_name_index),
 		cmocka_unit_test(test_agent_order_rows),
 		cmocka_unit_test(test_ratelog),
 		cmocka_unit_test(test_recovery_all_failure_combinations),

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -87,19 +89,163 @@ static void test_process_running(void **state)
 	assert_non_null(fgets(comm, sizeof(comm), f));
 	fclose(f);
 	comm[strcspn(comm, "\n")] = '\0';
-	assert_true(pmh_process_running("/proc", comm));
-	assert_false(pmh_process_running("/proc", "no-such-procX"));
+	assert_true(pmh_process_running("/proc", comm, NULL));
+	assert_false(pmh_process_running("/proc", "no-such-procX", NULL));
 	snprintf(pidfile, sizeof(pidfile), "/tmp/hwm-pid.%d", (int)getpid());
 	f = fopen(pidfile, "w");
 	fprintf(f, "%d\n", (int)getpid());
 	fclose(f);
-	assert_true(pmh_process_running("/proc", pidfile));
+	assert_true(pmh_process_running("/proc", pidfile, NULL));
 	f = fopen(pidfile, "w");
 	fprintf(f, "999999999\n");
 	fclose(f);
-	assert_false(pmh_process_running("/proc", pidfile));
+	assert_false(pmh_process_running("/proc", pidfile, NULL));
 	unlink(pidfile);
-	assert_false(pmh_process_running("/proc", pidfile));
+	assert_false(pmh_process_running("/proc", pidfile, NULL));
+}
+
+/* Issue 20 item 12: owner uid and executable path, not the name alone;
+ * a pidfile's pid must not be a reused one. */
+static void test_process_identity(void **state)
+{
+	char comm[32] = "", exe[256], spec[512], pidfile[64];
+	ssize_t n;
+	FILE *f;
+
+	(void)state;
+	f = fopen("/proc/self/comm", "r");
+	assert_non_null(f);
+	assert_non_null(fgets(comm, sizeof(comm), f));
+	fclose(f);
+	comm[strcspn(comm, "\n")] = '\0';
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	assert_true(n > 0);
+	exe[n] = '\0';
+	snprintf(spec, sizeof(spec), "%s:%u:%s", comm, (unsigned)getuid(), exe);
+	assert_true(pmh_process_running("/proc", spec, NULL));
+	snprintf(spec, sizeof(spec), "%s:%u", comm, (unsigned)getuid());
+	assert_true(pmh_process_running("/proc", spec, NULL));
+	snprintf(spec, sizeof(spec), "%s::%s", comm, exe);
+	assert_true(pmh_process_running("/proc", spec, NULL));
+	/* Same name, another owner or another executable: not ours. */
+	snprintf(spec, sizeof(spec), "%s:%u:%s", comm, (unsigned)getuid() + 4242, exe);
+	assert_false(pmh_process_running("/proc", spec, NULL));
+	snprintf(spec, sizeof(spec), "%s:%u:/usr/bin/no-such-exe", comm, (unsigned)getuid());
+	assert_false(pmh_process_running("/proc", spec, NULL));
+	/* Pidfile with uid and exe: our pid matches, another uid does not. */
+	snprintf(pidfile, sizeof(pidfile), "/tmp/hwm-pid2.%d", (int)getpid());
+	f = fopen(pidfile, "w");
+	assert_non_null(f);
+	fprintf(f, "%d\n", (int)getpid());
+	fclose(f);
+	snprintf(spec, sizeof(spec), "%s:%u:%s", pidfile, (unsigned)getuid(), exe);
+	assert_true(pmh_process_running("/proc", spec, NULL));
+	snprintf(spec, sizeof(spec), "%s:%u", pidfile, (unsigned)getuid() + 4242);
+	assert_false(pmh_process_running("/proc", spec, NULL));
+	unlink(pidfile);
+}
+
+/* A fake /proc/PID: stat with a start time, status with a uid, exe. */
+static void fake_proc(const char *root, long pid, unsigned long long start)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%ld", root, pid);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/%ld/stat", root, pid);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "%ld (q p) x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 %llu 0 0\n", pid, start);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/%ld/status", root, pid);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "Name:\tqp\nUid:\t0\t0\t0\t0\n");
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/%ld/exe", root, pid);
+	unlink(path);
+	assert_int_equal(symlink("/usr/sbin/qp", path), 0);
+}
+
+/* Pidfile and PID reuse: the daemon (pid 4242, started at tick 1000) dies,
+ * its pidfile stays, another process gets pid 4242 (tick 5000): not the
+ * daemon. A rewritten pidfile is learnt afresh. */
+static void test_pidfile_reuse(void **state)
+{
+	char root[64], pidfile[96], spec[160];
+	struct timespec later[2] = { { .tv_sec = 2000000000 }, { .tv_sec = 2000000000 } };
+	pmh_pid_memo memo = { 0 };
+	FILE *f;
+
+	(void)state;
+	snprintf(root, sizeof(root), "/tmp/hwm-fakeproc.%d", (int)getpid());
+	mkdir(root, 0755);
+	snprintf(pidfile, sizeof(pidfile), "%s/qp.pid", root);
+	f = fopen(pidfile, "w");
+	assert_non_null(f);
+	fprintf(f, "4242\n");
+	fclose(f);
+	fake_proc(root, 4242, 1000);
+	snprintf(spec, sizeof(spec), "%s:0:/usr/sbin/qp", pidfile);
+	assert_true(pmh_process_running(root, spec, &memo));
+	assert_true(pmh_process_running(root, spec, &memo));
+	fake_proc(root, 4242, 5000); /* reused */
+	assert_false(pmh_process_running(root, spec, &memo));
+	assert_false(pmh_process_running(root, spec, &memo));
+	/* The daemon restarted and wrote its pidfile again (same pid by
+	 * chance): the new process is learnt. */
+	assert_int_equal(utimensat(AT_FDCWD, pidfile, later, 0), 0);
+	assert_true(pmh_process_running(root, spec, &memo));
+	/* Wrong uid or exe at the pid: not the daemon, memo or not. */
+	snprintf(spec, sizeof(spec), "%s:7", pidfile);
+	assert_false(pmh_process_running(root, spec, NULL));
+	snprintf(spec, sizeof(spec), "%s:0:/usr/sbin/other", pidfile);
+	assert_false(pmh_process_running(root, spec, NULL));
+	snprintf(spec, sizeof(spec), "%s/4242/stat", root);
+	unlink(spec);
+	snprintf(spec, sizeof(spec), "%s/4242/status", root);
+	unlink(spec);
+	snprintf(spec, sizeof(spec), "%s/4242/exe", root);
+	unlink(spec);
+	snprintf(spec, sizeof(spec), "%s/4242", root);
+	rmdir(spec);
+	unlink(pidfile);
+	rmdir(root);
+}
+
+typedef struct spec_row {
+	const char *spec;
+	int want;
+	bool forgeable;
+} spec_row;
+
+static void test_proc_spec_rows(void **state)
+{
+	static const spec_row rows[] = {
+		{ "sm", 0, true },
+		{ "sm:0:/usr/bin/sm", 0, false },
+		{ "sm:0", 0, false },
+		{ "sm::/usr/bin/sm", 0, false },
+		{ "/run/sm.pid", 0, false },
+		{ "/run/sm.pid:0:/usr/bin/sm", 0, false },
+		{ "sm:root:/usr/bin/sm", -EINVAL, false },
+		{ "sm:0:usr/bin/sm", -EINVAL, false },
+		{ "sm:-1", -EINVAL, false },
+		{ "averyveryverylongname:0", -ENAMETOOLONG, false },
+		{ ":0:/usr/bin/sm", -ENAMETOOLONG, false },
+	};
+	pmh_proc_spec p;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		int r = pmh_proc_spec_parse(rows[i].spec, &p);
+
+		if (r != rows[i].want)
+			fail_msg("'%s': %d, want %d", rows[i].spec, r, rows[i].want);
+		if (r == 0 && pmh_proc_spec_forgeable(&p) != rows[i].forgeable)
+			fail_msg("'%s': forgeable %d", rows[i].spec, !rows[i].forgeable);
+	}
 }
 
 static void test_config(void **state)
@@ -387,6 +533,9 @@ int main(void)
 		cmocka_unit_test(test_wire_vocabulary),
 		cmocka_unit_test(test_split_list),
 		cmocka_unit_test(test_process_running),
+		cmocka_unit_test(test_process_identity),
+		cmocka_unit_test(test_pidfile_reuse),
+		cmocka_unit_test(test_proc_spec_rows),
 		cmocka_unit_test(test_config),
 		cmocka_unit_test_setup_teardown(test_lib_report, server_setup, server_teardown),
 		cmocka_unit_test_setup_teardown(test_lib_status, server_setup, server_teardown),
