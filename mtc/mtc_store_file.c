@@ -87,7 +87,8 @@ static int save_state(agent *a)
 		log_err("cannot persist admin state to %s: %s", a->cfg.state_file, strerror(-r));
 		return r;
 	}
-	fs->fd = open(a->cfg.state_file, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	if (fileops_open_checked(a->cfg.state_file, O_WRONLY | O_APPEND, 0, FILEOPS_REG, &fs->fd) < 0)
+		fs->fd = -1;
 	fs->appended = 0;
 	return 0;
 }
@@ -160,20 +161,28 @@ static void log_unknown_hosts(agent *a)
 static int file_open(agent *a)
 {
 	file_store *fs = calloc(1, sizeof(*fs));
-	FILE *f;
+	FILE *f = NULL;
 	char line[256];
 	unsigned lineno = 0;
+	int fd, r;
 
 	if (!fs)
 		return -ENOMEM;
 	fs->fd = -1;
 	a->store_data = fs;
 	service_clean_leftovers(a->cfg.state_file);
-	f = fopen(a->cfg.state_file, "re");
+	/* Non-blocking, no symlink followed, regular files only: a FIFO there
+	 * must not hang the agent's start. */
+	r = fileops_open_checked(a->cfg.state_file, O_RDONLY, 0, FILEOPS_REG, &fd);
+	if (r == 0 && !(f = fdopen(fd, "r"))) {
+		r = -errno;
+		close(fd);
+	}
 	if (!f) {
-		if (errno != ENOENT) {
-			log_err("cannot read admin state %s: %m; every host's admin state is unknown and treated as "
-				"locked", a->cfg.state_file);
+		if (r != -ENOENT) {
+			log_err("cannot read admin state %s: %s; every host's admin state is unknown and treated as "
+				"locked", a->cfg.state_file,
+				fileops_strerror(a->cfg.state_file, FILEOPS_REG, r, (char[256]){ 0 }, 256));
 			fs->suspect = true;
 		}
 		log_unknown_hosts(a);

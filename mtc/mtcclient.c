@@ -11,6 +11,7 @@
 #include <sodium.h>
 #include <systemd/sd-event.h>
 
+#include "fileops.h"
 #include "log.h"
 #include "mtc_codec.h"
 #include "mtc_config.h"
@@ -53,7 +54,7 @@ typedef struct client {
 
 static bool flag_locked(const client *c)
 {
-	return util_path_exists(c->cfg.locked_file);
+	return fileops_flag_present(c->cfg.locked_file);
 }
 
 static void update_status(client *c)
@@ -397,9 +398,10 @@ static int load_order_state(client *c)
 	service_clean_leftovers(c->boot_path);
 	service_clean_leftovers(c->cmdseq_path);
 	r = mtc_counter_read(c->cmdseq_path, &c->last_applied);
-	if (r == -EBADMSG)
-		log_warn("%s is not a number; commands are ordered from 0 (the nonce check still applies)",
-			 c->cmdseq_path);
+	if (r == -EBADMSG || r == -EMEDIUMTYPE || r == -ELOOP)
+		log_warn("%s %s; commands are ordered from 0 (the nonce check still applies)", c->cmdseq_path,
+			 r == -EBADMSG ? "is not a number" :
+			 fileops_strerror(c->cmdseq_path, FILEOPS_REG, r, (char[256]){ 0 }, 256));
 	else if (r < 0 && r != -ENOENT) {
 		log_err("cannot read command sequence %s: %s", c->cmdseq_path, strerror(-r));
 		return r;

@@ -59,6 +59,7 @@ typedef struct hostwd {
 	int timeout_s;         /* as the driver accepted it (WDIOC_GETTIMEOUT), or configured for a fake */
 	char action_blocked[HWD_PATH_MAX + 64]; /* why the action cannot be taken, "" if it can */
 	bool fit_drop_reports, fit_fail_kick; /* last seen, for log-once */
+	bool lock_not_regular;  /* something other than a file at [lock] file, said once */
 	char last_status[512];
 } hostwd;
 
@@ -84,9 +85,24 @@ static bool log_only(const hostwd *h)
 	return hwd_policy_log_only(&h->policy, &pc);
 }
 
+/* Only a regular file is the flag (mtcclient renames one into place): a
+ * symlink, FIFO or directory there is not, so it cannot hold off actions
+ * forever. */
 static bool lock_present(const hostwd *h)
 {
-	return util_path_exists(h->cfg.lock_file);
+	return fileops_flag_present(h->cfg.lock_file);
+}
+
+static void note_lock_not_regular(hostwd *h)
+{
+	struct stat st;
+	bool odd = lstat(h->cfg.lock_file, &st) == 0 && !S_ISREG(st.st_mode);
+
+	if (odd && !h->lock_not_regular)
+		log_emit(LOG_CRIT, MSGID_ACTION_UNAVAILABLE,
+			 "lock file %s is a %s, not a regular file: not a lock flag, the node is NOT treated as locked",
+			 h->cfg.lock_file, util_file_type_name(st.st_mode));
+	h->lock_not_regular = odd;
 }
 
 /* A fault file applies while it exists; log when it starts and stops. */
@@ -189,14 +205,18 @@ static int write_once(int fd, const void *data, size_t len)
 static void write_best_effort(const char *path, const char *data, size_t len)
 {
 	_cleanup_close_ int fd = -1;
+	char why[256];
 	int r;
 
 	if (!path || !*path)
 		return;
-	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-	r = fd < 0 ? -errno : write_once(fd, data, len);
+	/* Non-blocking: a FIFO or a console stuck in flow control must not
+	 * hold back the action byte that follows. */
+	r = fileops_open_checked(path, O_WRONLY, 0, FILEOPS_REG | FILEOPS_CHR, &fd);
+	if (r == 0)
+		r = write_once(fd, data, len);
 	if (r < 0)
-		log_warn("cannot write to %s: %s", path, strerror(-r));
+		log_warn("cannot write to %s: %s", path, fileops_strerror(path, FILEOPS_REG | FILEOPS_CHR, r, why, sizeof(why)));
 }
 
 static hwd_kexec_state read_kexec(const hostwd *h)
@@ -207,6 +227,9 @@ static hwd_kexec_state read_kexec(const hostwd *h)
 	if (!h->cfg.kexec_crash_loaded[0])
 		return HWD_KEXEC_UNKNOWN;
 	n = fileops_read_small(h->cfg.kexec_crash_loaded, buf, sizeof(buf));
+	if (n < 0 && n != -ENOENT)
+		log_warn("cannot read %s: %s", h->cfg.kexec_crash_loaded,
+			 fileops_strerror(h->cfg.kexec_crash_loaded, FILEOPS_REG, n, (char[256]){ 0 }, 256));
 	return hwd_kexec_parse(n >= 0 ? buf : NULL, n);
 }
 
@@ -222,7 +245,7 @@ static void store_count(const hostwd *h)
 	r = fileops_write_atomic(h->cfg.count_file, buf, (size_t)n, 0644);
 	if (r < 0)
 		log_err("cannot persist the consecutive-action count %u to %s: %s; the loop breaker cannot count across boots",
-			v, h->cfg.count_file, strerror(-r));
+			v, h->cfg.count_file, fileops_strerror(h->cfg.count_file, FILEOPS_REG, r, (char[256]){ 0 }, 256));
 }
 
 static void load_count(hostwd *h)
@@ -236,7 +259,8 @@ static void load_count(hostwd *h)
 		n = fileops_read_small(h->cfg.count_file, buf, sizeof(buf));
 		if (n != -ENOENT && (n < 0 || hwd_count_parse(buf, n, &count) < 0)) {
 			log_warn("consecutive-action count %s unreadable (%s); starting from 0", h->cfg.count_file,
-				 n < 0 ? strerror(-n) : "not a number");
+				 n < 0 ? fileops_strerror(h->cfg.count_file, FILEOPS_REG, n, (char[256]){ 0 }, 256) :
+					 "not a number");
 			count = 0;
 		}
 	}
@@ -259,11 +283,10 @@ static const char *without_sysrq(const hostwd *h)
 
 static int write_sysrq(const hostwd *h, char byte)
 {
-	_cleanup_close_ int fd = open(h->cfg.sysrq_path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	_cleanup_close_ int fd = -1;
+	int r = fileops_open_checked(h->cfg.sysrq_path, O_WRONLY, 0, FILEOPS_REG, &fd);
 
-	if (fd < 0)
-		return -errno;
-	return write_once(fd, &byte, 1);
+	return r < 0 ? r : write_once(fd, &byte, 1);
 }
 
 static int on_fallback(sd_event_source *s, uint64_t usec, void *userdata)
@@ -278,7 +301,7 @@ static int on_fallback(sd_event_source *s, uint64_t usec, void *userdata)
 	r = write_sysrq(h, 'b');
 	if (r < 0)
 		log_emit(LOG_CRIT, MSGID_ACTION_FAILED, "reboot fallback NOT taken: cannot write 'b' to %s: %s; %s",
-			 h->cfg.sysrq_path, strerror(-r), without_sysrq(h));
+			 h->cfg.sysrq_path, fileops_strerror(h->cfg.sysrq_path, FILEOPS_REG, r, (char[256]){ 0 }, 256), without_sysrq(h));
 	return 0;
 }
 
@@ -333,7 +356,7 @@ static void take_action(hostwd *h)
 	r = write_sysrq(h, byte);
 	if (r < 0)
 		log_emit(LOG_CRIT, MSGID_ACTION_FAILED, "quorum failure: %s NOT taken: cannot write '%c' to %s: %s; %s", name,
-			 byte, h->cfg.sysrq_path, strerror(-r), without_sysrq(h));
+			 byte, h->cfg.sysrq_path, fileops_strerror(h->cfg.sysrq_path, FILEOPS_REG, r, (char[256]){ 0 }, 256), without_sysrq(h));
 	arm_reboot_fallback(h);
 }
 
@@ -406,7 +429,10 @@ static int on_period(sd_event_source *s, uint64_t usec, void *userdata)
 
 	unsigned count = h->policy.consecutive;
 	bool was_log_only = log_only(h);
-	hwd_event ev = hwd_policy_period_end(&h->policy, &pc, util_now_ms(), lock_present(h));
+	hwd_event ev;
+
+	note_lock_not_regular(h);
+	ev = hwd_policy_period_end(&h->policy, &pc, util_now_ms(), lock_present(h));
 
 	if (ev == HWD_EV_HEALTHY)
 		log_emit(LOG_NOTICE, MSGID_ACTION_LIMIT, "healthy period: consecutive-action count %u reset to 0%s",
