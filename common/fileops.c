@@ -218,7 +218,7 @@ static int create_tmp(const char *tmp, mode_t mode)
 	int fd, r;
 
 	r = fileops_open_checked(tmp, O_WRONLY | O_CREAT | O_EXCL, mode, FILEOPS_REG, &fd);
-	if (r == -EEXIST) {
+	if (r == -EEXIST || r == -ELOOP || r == -EMEDIUMTYPE) {
 		if (unlink(tmp) < 0 && errno != ENOENT)
 			return -errno;
 		r = fileops_open_checked(tmp, O_WRONLY | O_CREAT | O_EXCL, mode, FILEOPS_REG, &fd);
