@@ -281,10 +281,12 @@ static const char *without_sysrq(const hostwd *h)
 	}
 }
 
+#define sysrq_error(h, r) fileops_strerror((h)->cfg.sysrq_path, FILEOPS_REG | FILEOPS_CHR, r, (char[256]){ 0 }, 256)
+
 static int write_sysrq(const hostwd *h, char byte)
 {
 	_cleanup_close_ int fd = -1;
-	int r = fileops_open_checked(h->cfg.sysrq_path, O_WRONLY, 0, FILEOPS_REG, &fd);
+	int r = fileops_open_checked(h->cfg.sysrq_path, O_WRONLY, 0, FILEOPS_REG | FILEOPS_CHR, &fd);
 
 	return r < 0 ? r : write_once(fd, &byte, 1);
 }
@@ -301,7 +303,7 @@ static int on_fallback(sd_event_source *s, uint64_t usec, void *userdata)
 	r = write_sysrq(h, 'b');
 	if (r < 0)
 		log_emit(LOG_CRIT, MSGID_ACTION_FAILED, "reboot fallback NOT taken: cannot write 'b' to %s: %s; %s",
-			 h->cfg.sysrq_path, fileops_strerror(h->cfg.sysrq_path, FILEOPS_REG, r, (char[256]){ 0 }, 256), without_sysrq(h));
+			 h->cfg.sysrq_path, sysrq_error(h, r), without_sysrq(h));
 	return 0;
 }
 
@@ -356,7 +358,7 @@ static void take_action(hostwd *h)
 	r = write_sysrq(h, byte);
 	if (r < 0)
 		log_emit(LOG_CRIT, MSGID_ACTION_FAILED, "quorum failure: %s NOT taken: cannot write '%c' to %s: %s; %s", name,
-			 byte, h->cfg.sysrq_path, fileops_strerror(h->cfg.sysrq_path, FILEOPS_REG, r, (char[256]){ 0 }, 256), without_sysrq(h));
+			 byte, h->cfg.sysrq_path, sysrq_error(h, r), without_sysrq(h));
 	arm_reboot_fallback(h);
 }
 

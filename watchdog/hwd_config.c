@@ -126,7 +126,7 @@ static void check_files(void *data, const conf_origin *o)
 
 	conf_check_path(o, "action", "count_file", cfg->count_file, FILEOPS_REG, true);
 	conf_check_path(o, "action", "kexec_crash_loaded", cfg->kexec_crash_loaded, FILEOPS_REG, false);
-	conf_check_path(o, "action", "sysrq_path", cfg->sysrq_path, FILEOPS_REG, false);
+	conf_check_path(o, "action", "sysrq_path", cfg->sysrq_path, FILEOPS_REG | FILEOPS_CHR, false);
 	conf_check_path(o, "action", "console_path", cfg->console_path, FILEOPS_REG | FILEOPS_CHR, false);
 	conf_check_path(o, "lock", "file", cfg->lock_file, FILEOPS_REG, true);
 }
