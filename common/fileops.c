@@ -314,13 +314,18 @@ int fileops_remove_atomic(const char *path)
 
 int fileops_read_small(const char *path, char *buf, size_t size)
 {
+	return fileops_read_small_kind(path, FILEOPS_REG, buf, size);
+}
+
+int fileops_read_small_kind(const char *path, unsigned kinds, char *buf, size_t size)
+{
 	_cleanup_close_ int fd = -1;
 	size_t got = 0;
 	int r;
 
 	if (size == 0)
 		return -EINVAL;
-	r = fileops_open_checked(path, O_RDONLY, 0, FILEOPS_REG, &fd);
+	r = fileops_open_checked(path, O_RDONLY, 0, kinds, &fd);
 	if (r < 0)
 		return r;
 	while (got < size - 1) {

@@ -71,6 +71,9 @@ int fileops_remove_atomic(const char *path);
  * directory at path is refused, never waited on. */
 int fileops_read_small(const char *path, char *buf, size_t size);
 
+/* Same, of the given kinds (FILEOPS_*), e.g. a pidfile that may be a link. */
+int fileops_read_small_kind(const char *path, unsigned kinds, char *buf, size_t size);
+
 /* mkdir -p with mode for the missing parts. */
 int fileops_mkdir_parents(const char *path, mode_t mode);
 

@@ -78,7 +78,8 @@ bool pmh_process_running(const char *proc_root, const char *spec)
 		long pid;
 		char *nl;
 
-		if (fileops_read_small(spec, buf, sizeof(buf)) <= 0)
+		/* A pidfile may be a link (packages do that); a FIFO is refused. */
+		if (fileops_read_small_kind(spec, FILEOPS_REG | FILEOPS_FOLLOW, buf, sizeof(buf)) <= 0)
 			return false;
 		nl = strchr(buf, '\n');
 		if (nl)
