@@ -1,4 +1,5 @@
 #include "conf.h"
+#include "fileops.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -22,6 +23,8 @@ typedef struct conf_source {
 	unsigned sections;  /* section headers read so far */
 	bool read_error;    /* the file source failed mid-way (EIO, EISDIR) */
 	int read_errno;
+	bool check_files;   /* run the table's check_files too, */
+	conf_errors *file_errs; /* into these, or errs if NULL */
 	conf_errors *errs;
 } conf_source;
 
@@ -368,46 +371,77 @@ static int conf_run(const conf_table *t, void *cfg, conf_source *src, conf_extra
 
 		t->check(cfg, &o);
 	}
+	if (t->check_files && src->check_files) {
+		conf_origin o = { t, src->name, lines, src->file_errs ? src->file_errs : src->errs };
+
+		t->check_files(cfg, &o);
+	}
 	return src->errs->count > before ? -EINVAL : 0;
+}
+
+static int load_file(const conf_table *t, void *cfg, conf_source *src, conf_extra_fn extra, void *extra_user)
+{
+	const char *path = src->name;
+	struct stat st;
+	int fd, r;
+
+	/* Non-blocking: a FIFO must not hang a daemon at start or on SIGHUP;
+	 * only regular files are configs (a directory would read as empty,
+	 * i.e. all defaults, e.g. action "log" silently becoming "crashdump").
+	 * Symlinks are followed: configs are read only, in root's /etc. */
+	r = fileops_open_checked(path, O_RDONLY, 0, FILEOPS_REG | FILEOPS_FOLLOW, &fd);
+	if (r == -EMEDIUMTYPE) {
+		conf_error(src->errs, path, 0, "not a regular file but a %s",
+			   stat(path, &st) == 0 ? util_file_type_name(st.st_mode) : "file of another kind");
+		return -EINVAL;
+	}
+	if (r < 0) {
+		conf_error(src->errs, path, 0, "cannot open: %s", strerror(-r));
+		return r;
+	}
+	src->f = fdopen(fd, "r");
+	if (!src->f) {
+		r = -errno;
+		close(fd);
+		conf_error(src->errs, path, 0, "cannot open: %s", strerror(-r));
+		return r;
+	}
+	r = conf_run(t, cfg, src, extra, extra_user);
+	fclose(src->f);
+	return r;
 }
 
 int conf_load_file(const conf_table *t, void *cfg, const char *path, conf_extra_fn extra,
 		   void *extra_user, conf_errors *errs)
 {
 	conf_source src = { .name = path, .errs = errs };
-	struct stat st;
-	int fd, r;
 
-	/* O_NONBLOCK: a FIFO must not hang a daemon at start or on SIGHUP;
-	 * only regular files are configs (a directory would read as empty,
-	 * i.e. all defaults, e.g. action "log" silently becoming "crashdump"). */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		r = -errno;
-		conf_error(errs, path, 0, "cannot open: %s", strerror(-r));
-		return r;
-	}
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		close(fd);
-		conf_error(errs, path, 0, "cannot stat: %s", strerror(-r));
-		return r;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		conf_error(errs, path, 0, "not a regular file but a %s", util_file_type_name(st.st_mode));
-		close(fd);
-		return -EINVAL;
-	}
-	src.f = fdopen(fd, "r");
-	if (!src.f) {
-		r = -errno;
-		close(fd);
-		conf_error(errs, path, 0, "cannot open: %s", strerror(-r));
-		return r;
-	}
-	r = conf_run(t, cfg, &src, extra, extra_user);
-	fclose(src.f);
-	return r;
+	return load_file(t, cfg, &src, extra, extra_user);
+}
+
+int conf_load_service(const conf_table *t, void *cfg, const char *path, const char *name, conf_errors *errs,
+		      conf_errors *file_errs)
+{
+	conf_source src = { .name = path ? path : name, .text = path ? NULL : "", .check_files = true,
+			    .file_errs = file_errs, .errs = errs };
+
+	return path ? load_file(t, cfg, &src, NULL, NULL) : conf_run(t, cfg, &src, NULL, NULL);
+}
+
+void conf_check_path(const conf_origin *o, const char *section, const char *key, const char *path, unsigned kinds,
+		     bool written)
+{
+	char why[256];
+	int r;
+
+	if (!path || !path[0])
+		return;
+	r = kinds ? fileops_check_kind(path, kinds) : 0;
+	if (r == 0 && written)
+		r = fileops_check_dir(path);
+	if (r < 0)
+		conf_key_error(o, section, key, "[%s] %s = %s: %s", section, key, path,
+			       fileops_strerror(path, kinds, r, why, sizeof(why)));
 }
 
 int conf_load_string(const conf_table *t, void *cfg, const char *name, const char *text,

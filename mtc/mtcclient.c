@@ -11,6 +11,7 @@
 #include <sodium.h>
 #include <systemd/sd-event.h>
 
+#include "fileops.h"
 #include "log.h"
 #include "mtc_codec.h"
 #include "mtc_config.h"
@@ -57,7 +58,7 @@ typedef struct client {
 
 static bool flag_locked(const client *c)
 {
-	return util_path_exists(c->cfg.locked_file);
+	return fileops_flag_present(c->cfg.locked_file);
 }
 
 static void update_status(client *c)
@@ -520,9 +521,11 @@ static int load_order_state(client *c)
 		log_err("%s holds %u (UINT32_MAX): refused as corrupt; commands are ordered from 0 (the nonce "
 			"check still applies)", c->cmdseq_path, c->last_applied);
 		r = -EBADMSG;
-	} else if (r == -EBADMSG) {
-		log_warn("%s is not a number; commands are ordered from 0 (the nonce check still applies)",
-			 c->cmdseq_path);
+	} else if (r == -EBADMSG || r == -EMEDIUMTYPE || r == -ELOOP) {
+		log_warn("%s %s; commands are ordered from 0 (the nonce check still applies)", c->cmdseq_path,
+			 r == -EBADMSG ? "is not a number" :
+			 fileops_strerror(c->cmdseq_path, FILEOPS_REG, r, (char[256]){ 0 }, 256));
+		r = -EBADMSG;
 	}
 	if (r < 0 && r != -ENOENT && r != -EBADMSG) {
 		log_err("cannot read command sequence %s: %s", c->cmdseq_path, strerror(-r));

@@ -32,7 +32,7 @@ static const conf_key keys[] = {
 	{ "b", "on", CONF_BOOL, offsetof(tcfg, on), 0, "0", 0, 0, none, "on" },
 };
 
-static const conf_table table = { keys, sizeof(keys) / sizeof(keys[0]), NULL };
+static const conf_table table = { keys, sizeof(keys) / sizeof(keys[0]), NULL, NULL };
 
 /* Extra sections "[item NAME]" take any key. */
 static int extra(void *user, const char *section, bool section_start, const char *key, const char *value,
