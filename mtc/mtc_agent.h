@@ -36,6 +36,7 @@ typedef struct agent_host {
 	uint32_t cmdseq;                      /* newest command sequence for this host (persisted) */
 	uint32_t applied;                     /* last command the host reported applied */
 	int64_t store_rev;                    /* etcd: mod_revision of the state applied (0: none) */
+	int64_t store_mod;                    /* etcd: the key's mod_revision as read (0: missing, deleted) */
 	bool store_txn;                       /* etcd: a correction's re-put is on its way */
 	bool store_behind;                    /* etcd: not corrected while cut off (logged once) */
 	bool have_nonce;

@@ -275,8 +275,8 @@ static void admin_done(agent *a, agent_host *h, int r, const char *why, void *ct
 	if (r < 0)
 		n = snprintf(out, sizeof(out), "error: %s\n", why);
 	else
-		n = snprintf(out, sizeof(out), "ok: %s %s%s\n", h->entry.name, agent_admin_name(h),
-			     h->have_nonce ? "; sent on pxeboot, mgmt, cluster" : "; pending its first mtcAlive");
+		n = snprintf(out, sizeof(out), "ok: %s %s%s%s%s\n", h->entry.name, agent_admin_name(h), why ? "; " : "",
+			     why ? why : "", h->have_nonce ? "; sent on pxeboot, mgmt, cluster" : "; pending its first mtcAlive");
 	write_all(fd, out, (size_t)n < sizeof(out) ? (size_t)n : sizeof(out) - 1);
 	if (c->deferred)
 		conn_reply(c);

@@ -11,8 +11,11 @@
 #include "mtc_agent.h"
 
 /* Called exactly once per set_admin, possibly before set_admin returns.
- * r = 0: the new state is stored, applied to h and sent; r < 0: nothing
- * changed anywhere and why says so (one line, no newline). */
+ * r = 0: the new state is stored, applied to h and sent (why: NULL, or
+ * what the store knows, e.g. "committed at etcd revision 9"); r < 0: not
+ * done, and why says exactly what is known (one line, no newline): not
+ * changed, refused, or (etcd) unknown: a request that timed out may still
+ * commit. */
 typedef void (*mtc_store_done_fn)(agent *a, agent_host *h, int r, const char *why, void *ctx);
 
 /* A store's state for mtcctl list --json (and anything that is not a

@@ -26,12 +26,23 @@
 #include "service.h"
 #include "util.h"
 
+/* etcd restored from a snapshot (its revision went back) or rebuilt
+ * (another cluster_id): journalctl MESSAGE_ID=... */
+#define MSGID_ETCD_REWOUND "22dc08cb831d4cacac8800088223424d"
+
 #define EP_MAX 5
 #define EP_LEN 128
 #define TRY_TIMEOUT_MS 1200L   /* one member, one request */
 #define SET_DEADLINE_MS 4000L  /* a lock/unlock, every member tried; below mtcctl's 5 s */
 #define POLL_USEC (2 * USEC_PER_SEC)
 #define WATCH_RETRY_MS 300
+/* A watch that brings no byte for this long (no event, no progress
+ * notification: etcd's --experimental-watch-progress-notify-interval,
+ * docs/operations.md) moves to the next member: a stopped member. */
+#define WATCH_IDLE_S 10L
+#define PAGE_KEYS 1000L       /* a range page: ~115 KB of host keys */
+#define REPLY_MAX (4u << 20)  /* one reply (a page, a watch message) */
+#define PAGES_MAX 1000000     /* bounds a read; every page moves past a key */
 
 typedef enum { JOB_RANGE, JOB_PUT, JOB_TXN, JOB_WATCH } job_kind;
 
@@ -40,7 +51,15 @@ typedef struct job {
 	char *body;
 	char host[MTC_HOSTNAME_MAX + 1];
 	bool lock;
-	int64_t from_rev; /* JOB_TXN: the mod_revision it re-puts over */
+	/* writes (JOB_PUT: the operator's, JOB_TXN: a correction): the key's
+	 * mod_revision the put compares with (0: missing), as this agent
+	 * last read it; under mu (the writer moves it along a host's queue) */
+	int64_t from_rev;
+	int64_t base_rev;      /* the newest revision known committed when submitted */
+	unsigned epoch;        /* s->epoch when submitted */
+	bool unclear;          /* a write: a try ended after etcd may have had it */
+	mtc_etcd_cas cas;      /* writes: the reply parsed */
+	size_t skipped;        /* JOB_RANGE: keys too big for a reply, stepped over */
 	uint64_t submitted_ms; /* a write's deadline counts from here */
 	mtc_store_done_fn done;
 	void *ctx;
@@ -62,6 +81,7 @@ typedef struct etcd_store {
 	job *todo, *todo_read, *done; /* under mu: writes, ranges, finished */
 	bool stop;        /* under mu */
 	int64_t watch_from; /* under mu; 0: not before the first range */
+	unsigned watch_gen; /* under mu; a change ends the running watch stream */
 	int writer_ep, reader_ep, watch_ep; /* each thread's own */
 	pthread_t writer, reader, watcher;
 	bool threads;
@@ -70,6 +90,8 @@ typedef struct etcd_store {
 	/* the loop's own */
 	bool range_inflight, loaded, healthy;
 	int64_t revision;
+	uint64_t cluster_id; /* of the first reply; another one is a rebuilt cluster */
+	unsigned epoch;      /* one more at each re-baseline (a restore, a new cluster) */
 	uint64_t unhealthy_since;
 	uint64_t range_failed_ms; /* when the last range failed (0: none) */
 	char last_error[400];
@@ -125,7 +147,7 @@ static size_t on_data(char *d, size_t size, size_t nmemb, void *user)
 {
 	http_buf *b = user;
 	size_t len = size * nmemb;
-	char *p = b->oom || b->n + len > (4u << 20) ? NULL : realloc(b->p, b->n + len + 1);
+	char *p = b->oom || b->n + len > REPLY_MAX ? NULL : realloc(b->p, b->n + len + 1);
 
 	if (!p) {
 		b->oom = true;
@@ -195,6 +217,21 @@ static void curl_why(const etcd_store *s, CURL *c, CURLcode cr, const char *errb
 	snprintf(buf, size, "%.120s%s", errbuf[0] ? errbuf : curl_easy_strerror(cr), hint);
 }
 
+/* -ECONNREFUSED: the request never left (no connection); -EFBIG: the
+ * reply is over REPLY_MAX; -ETIMEDOUT, -ECONNRESET: it may have reached
+ * etcd, and a write may still commit. */
+static int curl_errno(CURL *c, CURLcode cr, const http_buf *out)
+{
+	curl_off_t pre_us = 0;
+
+	curl_easy_getinfo(c, CURLINFO_PRETRANSFER_TIME_T, &pre_us);
+	if (cr == CURLE_WRITE_ERROR && out->oom)
+		return -EFBIG;
+	if (cr == CURLE_COULDNT_CONNECT || cr == CURLE_COULDNT_RESOLVE_HOST || pre_us == 0)
+		return -ECONNREFUSED;
+	return cr == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -ECONNRESET;
+}
+
 /* One request to member ep: 0 with the answer in out, or -errno and err. */
 static int post(etcd_store *s, int ep, const char *path, const char *body, long timeout_ms, http_buf *out, char *err,
 		size_t errlen)
@@ -203,6 +240,7 @@ static int post(etcd_store *s, int ep, const char *path, const char *body, long 
 	CURL *c = easy_new(s, ep, path, body, timeout_ms, cerr);
 	CURLcode cr;
 	long code = 0;
+	int r = 0;
 
 	if (!c) {
 		snprintf(err, errlen, "out of memory");
@@ -214,11 +252,12 @@ static int post(etcd_store *s, int ep, const char *path, const char *body, long 
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	if (cr != CURLE_OK) {
 		curl_why(s, c, cr, cerr, why, sizeof(why));
-		snprintf(err, errlen, "%s: %s", s->ep[ep], why);
+		r = curl_errno(c, cr, out);
+		snprintf(err, errlen, "%s: %s", s->ep[ep], r == -EFBIG ? "reply over 4 MiB" : why);
 	}
 	curl_easy_cleanup(c);
-	if (cr != CURLE_OK)
-		return cr == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -ECONNREFUSED;
+	if (r < 0)
+		return r;
 	if (code != 200) {
 		snprintf(err, errlen, "%s: HTTP %ld: %.150s", s->ep[ep], code, out->p ? out->p : "");
 		return -EIO;
@@ -232,66 +271,181 @@ static void buf_reset(http_buf *b)
 	*b = (http_buf){ 0 };
 }
 
-/* A put goes only to a member that just served a linearizable read: a
- * member cut off from quorum refuses that read, so no proposal is left
- * pending there, to be applied later behind the operator's back. The read
- * is of the host's key alone: the whole prefix (10,000 hosts: 1.5 MB of
- * JSON) made every put cost a full read, and a reboot storm's corrections
- * queued up past their deadline. */
-static int run_put(etcd_store *s, job *j, int ep, long timeout_ms, http_buf *out)
+/* A write that committed at rev: the same host's writes queued behind it
+ * compared with what it replaced, and now compare with rev (the
+ * operator's lock then unlock, in order, both apply). */
+static void chain_from_rev(etcd_store *s, const job *done, int64_t rev)
 {
-	char *probe = mtc_etcd_get_body(s->cfg.etcd_prefix, j->host);
-	int r;
-
-	if (!probe) {
-		snprintf(j->err, sizeof(j->err), "out of memory");
-		return -ENOMEM;
-	}
-	r = post(s, ep, "/v3/kv/range", probe, timeout_ms / 2, out, j->err, sizeof(j->err));
-	free(probe);
-	buf_reset(out);
-	if (r < 0)
-		return r;
-	return post(s, ep, j->kind == JOB_TXN ? "/v3/kv/txn" : "/v3/kv/put", j->body, timeout_ms / 2, out, j->err,
-		    sizeof(j->err));
+	pthread_mutex_lock(&s->mu);
+	for (job *j = s->todo; j; j = j->next)
+		if (strcmp(j->host, done->host) == 0 && j->from_rev == done->from_rev)
+			j->from_rev = rev;
+	pthread_mutex_unlock(&s->mu);
 }
 
-/* Every member in turn, from the last that answered, until one does or
- * the job's time is up. */
-static void run_job(etcd_store *s, job *j, int *last_ep)
+/* Every write is a txn: put only if the key is still at from_rev, else
+ * read it. So a second try after a first that may have committed (a
+ * timeout, a dropped connection) is no blind resend: it commits only if
+ * nothing changed, or answers the key as it is now, and the loop decides.
+ * It goes only to a member that just served a linearizable read of the
+ * key: a member cut off from quorum refuses that read, so no proposal is
+ * left pending there, to be applied later behind the operator's back. */
+static int run_write(etcd_store *s, job *j, int ep, long timeout_ms, http_buf *out)
 {
-	bool write = j->kind == JOB_PUT || j->kind == JOB_TXN;
-	long budget = write ? SET_DEADLINE_MS : TRY_TIMEOUT_MS * s->n_ep;
-	uint64_t start = write ? j->submitted_ms : util_now_ms();
+	char *probe = mtc_etcd_get_body(s->cfg.etcd_prefix, j->host), *body;
+	int64_t from;
+	int r;
+
+	pthread_mutex_lock(&s->mu);
+	from = j->from_rev;
+	pthread_mutex_unlock(&s->mu);
+	body = mtc_etcd_cas_body(s->cfg.etcd_prefix, j->host, j->lock, from);
+	r = probe && body ? post(s, ep, "/v3/kv/range", probe, timeout_ms / 2, out, j->err, sizeof(j->err)) : -ENOMEM;
+	free(probe);
+	buf_reset(out);
+	if (r == 0) {
+		r = post(s, ep, "/v3/kv/txn", body, timeout_ms / 2, out, j->err, sizeof(j->err));
+		if (r == -ETIMEDOUT || r == -ECONNRESET)
+			j->unclear = true; /* the txn may have reached etcd */
+	}
+	free(body);
+	if (r == 0 && mtc_etcd_parse_cas(out->p, out->n, s->cfg.etcd_prefix, j->host, &j->cas, j->err,
+					 sizeof(j->err)) < 0)
+		r = -EBADMSG;
+	if (r == 0 && j->cas.succeeded)
+		chain_from_rev(s, j, j->cas.hdr.revision);
+	return r;
+}
+
+/* A write to every member in turn, from the last that answered, until
+ * one answers or the write's time is up. */
+static void run_write_job(etcd_store *s, job *j, int *last_ep)
+{
 	http_buf out = { 0 };
 
 	j->r = -ETIMEDOUT;
-	snprintf(j->err, sizeof(j->err), "no member answered within %ld ms", budget);
+	snprintf(j->err, sizeof(j->err), "no member answered within %ld ms", SET_DEADLINE_MS);
 	for (int i = 0; i < s->n_ep; i++) {
 		int ep = (*last_ep + i) % s->n_ep;
-		long left = budget - (long)(util_now_ms() - start);
-		long per = TRY_TIMEOUT_MS * (write ? 2 : 1), t = left < per ? left : per;
+		long left = SET_DEADLINE_MS - (long)(util_now_ms() - j->submitted_ms);
+		long t = left < 2 * TRY_TIMEOUT_MS ? left : 2 * TRY_TIMEOUT_MS;
 
 		if (t < 100)
 			break;
 		buf_reset(&out);
-		j->r = write ? run_put(s, j, ep, t, &out)
-					  : post(s, ep, "/v3/kv/range", j->body, t, &out, j->err, sizeof(j->err));
-		if (j->r == 0) {
+		j->r = run_write(s, j, ep, t, &out);
+		if (j->r == 0 || j->r == -EBADMSG) {
 			*last_ep = ep;
-			j->reply = out.p;
-			j->reply_len = out.n;
-			/* Parsed here, not in the loop: every host's state is
-			 * 1.15 MB of JSON at 10,000 hosts, 45-80 ms to parse,
-			 * during which the loop read no socket and a reboot
-			 * storm's frames overflowed their receive buffers. */
-			if (j->kind == JOB_RANGE && mtc_etcd_parse_range(out.p, out.n, s->cfg.etcd_prefix, &j->range,
-									 j->err, sizeof(j->err)) < 0)
-				j->r = -EBADMSG;
-			return;
+			break;
 		}
 	}
 	buf_reset(&out);
+}
+
+/* One page of a range, every member in turn: 0 and the page parsed. */
+static int range_page(etcd_store *s, job *j, int *last_ep, const char *body, mtc_etcd_result *page)
+{
+	http_buf out = { 0 };
+	int r = -ETIMEDOUT;
+
+	snprintf(j->err, sizeof(j->err), "no member answered within %ld ms", TRY_TIMEOUT_MS * s->n_ep);
+	for (int i = 0; i < s->n_ep; i++) {
+		int ep = (*last_ep + i) % s->n_ep;
+
+		buf_reset(&out);
+		r = post(s, ep, "/v3/kv/range", body, TRY_TIMEOUT_MS, &out, j->err, sizeof(j->err));
+		if (r == -EFBIG)
+			break; /* as big on every member */
+		if (r == 0) {
+			*last_ep = ep;
+			r = mtc_etcd_parse_range(out.p, out.n, s->cfg.etcd_prefix, page, j->err, sizeof(j->err));
+			break;
+		}
+	}
+	buf_reset(&out);
+	return r;
+}
+
+/* page's keys after the ones in all. */
+static int append_page(mtc_etcd_result *all, const mtc_etcd_result *page)
+{
+	mtc_etcd_kv *kv = realloc(all->kv, (all->n + page->n + 1) * sizeof(*kv));
+
+	if (!kv)
+		return -ENOMEM;
+	memcpy(kv + all->n, page->kv, page->n * sizeof(*kv));
+	all->kv = kv;
+	all->n += page->n;
+	return 0;
+}
+
+/* The next page of a read from key *from at revision rev: a page over
+ * REPLY_MAX is asked again with fewer keys, down to one, and a single
+ * key too big (a stray value under the prefix) is read by name only (a
+ * host's key then counts as a value not understood: unknown). */
+static int next_page(etcd_store *s, job *j, int *last_ep, const mtc_etcd_result *prev, int64_t rev, long *limit,
+		     mtc_etcd_result *page)
+{
+	const char *from = prev ? prev->next_key : NULL;
+	size_t from_len = prev ? prev->next_key_len : 0;
+	bool keys_only = false;
+	int r;
+
+	for (;;) {
+		char *body = mtc_etcd_range_page_body(s->cfg.etcd_prefix, from, from_len, keys_only ? 1 : *limit, rev,
+						      keys_only);
+
+		r = body ? range_page(s, j, last_ep, body, page) : -ENOMEM;
+		free(body);
+		if (r != -EFBIG || keys_only)
+			break;
+		if (*limit == 1) {
+			keys_only = true;
+			j->skipped++;
+		}
+		*limit = *limit > 8 ? *limit / 8 : 1;
+	}
+	if (r == 0 && *limit < PAGE_KEYS && !keys_only)
+		*limit = *limit * 2 < PAGE_KEYS ? *limit * 2 : PAGE_KEYS;
+	return r;
+}
+
+/* A full read in pages of at most PAGE_KEYS keys, all at the first
+ * page's revision: no reply cap a fleet or a stray key can hit. Any page
+ * failing fails the read (nothing of it applied). */
+static void run_range(etcd_store *s, job *j, int *last_ep)
+{
+	mtc_etcd_result prev = { 0 }, page = { 0 };
+	long limit = PAGE_KEYS;
+	int r = 0;
+
+	for (int n = 0; n < PAGES_MAX && r == 0; n++) {
+		r = next_page(s, j, last_ep, n ? &prev : NULL, j->range.revision, &limit, &page);
+		if (r == 0 && n == 0) {
+			j->range.hdr = page.hdr;
+			j->range.revision = page.revision;
+		}
+		if (r == 0)
+			r = append_page(&j->range, &page);
+		mtc_etcd_result_free(&prev);
+		prev = page;
+		page = (mtc_etcd_result){ 0 };
+		if (r == 0 && !prev.more)
+			break;
+	}
+	mtc_etcd_result_free(&prev);
+	j->r = r;
+}
+
+/* Parsed on the threads, not in the loop: every host's state is 1.15 MB
+ * of JSON at 10,000 hosts, 45-80 ms to parse, during which the loop read
+ * no socket and a reboot storm's frames overflowed their receive buffers. */
+static void run_job(etcd_store *s, job *j, int *last_ep)
+{
+	if (j->kind == JOB_RANGE)
+		run_range(s, j, last_ep);
+	else
+		run_write_job(s, j, last_ep);
 }
 
 /* One queue, one thread, its own member index: the writer takes todo,
@@ -333,7 +487,9 @@ static void *reader_main(void *arg)
 typedef struct watch_ctx {
 	etcd_store *s;
 	http_buf line;
-	bool resync; /* the start revision was compacted: a full read is needed */
+	unsigned gen;  /* s->watch_gen at the start */
+	bool resync;   /* compacted, or a message over REPLY_MAX: a full read is needed */
+	bool canceled; /* etcd canceled the watch (any reason): the stream is over */
 } watch_ctx;
 
 /* One message of the stream: advance the resume point, hand it over. */
@@ -346,15 +502,18 @@ static void watch_line(watch_ctx *w, const char *text, size_t len)
 
 	if (mtc_etcd_parse_watch(text, len, s->cfg.etcd_prefix, &r, msg, sizeof(msg)) == 0) {
 		pthread_mutex_lock(&s->mu);
-		s->watch_from = r.compact_revision > 0 ? 0 : mtc_etcd_next_revision(s->watch_from, &r);
+		if (w->gen == s->watch_gen)
+			s->watch_from = r.compact_revision > 0 ? 0 : mtc_etcd_next_revision(s->watch_from, &r);
 		pthread_mutex_unlock(&s->mu);
 		w->resync = r.compact_revision > 0;
+		w->canceled = r.canceled;
 		mtc_etcd_result_free(&r);
 	}
 	j = calloc(1, sizeof(*j));
 	if (!j)
 		return;
 	j->kind = JOB_WATCH;
+	j->epoch = w->gen;
 	j->reply = strndup(text, len);
 	j->reply_len = len;
 	post_done(s, j);
@@ -366,8 +525,17 @@ static size_t watch_on_data(char *d, size_t size, size_t nmemb, void *user)
 	size_t len = size * nmemb;
 	char *nl;
 
-	if (on_data(d, 1, len, &w->line) != len)
+	if (on_data(d, 1, len, &w->line) != len) {
+		/* One message over REPLY_MAX (a catch-up of many changes):
+		 * resuming from the same revision would fail the same way
+		 * forever; a full read moves past it. */
+		pthread_mutex_lock(&w->s->mu);
+		if (w->gen == w->s->watch_gen)
+			w->s->watch_from = 0;
+		pthread_mutex_unlock(&w->s->mu);
+		w->resync = true;
 		return 0;
+	}
 	while (w->line.p && (nl = memchr(w->line.p, '\n', w->line.n))) {
 		size_t n = (size_t)(nl - w->line.p);
 
@@ -377,7 +545,7 @@ static size_t watch_on_data(char *d, size_t size, size_t nmemb, void *user)
 		w->line.n -= n + 1;
 		w->line.p[w->line.n] = '\0';
 	}
-	return w->resync ? 0 : len;
+	return w->resync || w->canceled ? 0 : len;
 }
 
 static int watch_on_progress(void *user, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
@@ -387,40 +555,53 @@ static int watch_on_progress(void *user, curl_off_t dt, curl_off_t dn, curl_off_
 
 	(void)dt, (void)dn, (void)ut, (void)un;
 	pthread_mutex_lock(&s->mu);
-	stop = s->stop;
+	stop = s->stop || ((watch_ctx *)user)->gen != s->watch_gen;
 	pthread_mutex_unlock(&s->mu);
 	return stop;
 }
 
-/* One watch stream on the current member, until it ends. */
-static void watch_once(etcd_store *s, int64_t from, char *err, size_t errlen)
+/* One watch stream on the current member, until it ends. hasleader: a
+ * member cut off from its leader cancels the watch (instead of a silent
+ * stream); no byte for WATCH_IDLE_S ends it. */
+static void watch_once(etcd_store *s, int64_t from, unsigned gen, char *err, size_t errlen)
 {
 	char *body = mtc_etcd_watch_body(s->cfg.etcd_prefix, from);
-	watch_ctx w = { .s = s };
-	char cerr[CURL_ERROR_SIZE], why[224] = "revision compacted, reading again";
+	watch_ctx w = { .s = s, .gen = gen };
+	char cerr[CURL_ERROR_SIZE], why[224] = "revision compacted or a message over 4 MiB, reading again";
 	CURL *c = body ? easy_new(s, s->watch_ep, "/v3/watch", body, 0, cerr) : NULL;
+	struct curl_slist *hdr = curl_slist_append(NULL, "Grpc-Metadata-hasleader: true");
 	CURLcode cr;
 
 	free(body);
-	if (!c) {
+	if (!c || !hdr) {
 		snprintf(err, errlen, "out of memory");
+		curl_easy_cleanup(c);
+		curl_slist_free_all(hdr);
 		return;
 	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, WATCH_IDLE_S);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, watch_on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &w);
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, watch_on_progress);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &w);
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	cr = curl_easy_perform(c);
-	if (!w.resync)
+	if (w.canceled && !w.resync)
+		snprintf(why, sizeof(why), "canceled by etcd");
+	else if (cr == CURLE_OPERATION_TIMEDOUT)
+		snprintf(why, sizeof(why), "no byte for %ld s (a stopped member?)", WATCH_IDLE_S);
+	else if (!w.resync)
 		curl_why(s, c, cr, cerr, why, sizeof(why));
 	snprintf(err, errlen, "watch on %s from revision %" PRId64 " ended: %s", s->ep[s->watch_ep], from, why);
 	curl_easy_cleanup(c);
+	curl_slist_free_all(hdr);
 	buf_reset(&w.line);
 }
 
 /* Wait for a start revision (or stop); false on stop. */
-static bool watch_wait(etcd_store *s, int64_t *from, int retry_ms)
+static bool watch_wait(etcd_store *s, int64_t *from, unsigned *gen, int retry_ms)
 {
 	struct timespec ts;
 
@@ -435,6 +616,7 @@ static bool watch_wait(etcd_store *s, int64_t *from, int retry_ms)
 	while (!s->stop && !s->watch_from)
 		pthread_cond_wait(&s->cv, &s->mu);
 	*from = s->stop ? 0 : s->watch_from;
+	*gen = s->watch_gen;
 	pthread_mutex_unlock(&s->mu);
 	return *from > 0;
 }
@@ -443,14 +625,15 @@ static void *watcher_main(void *arg)
 {
 	etcd_store *s = arg;
 	int64_t from;
+	unsigned gen;
 	int retry = 0;
 
-	while (watch_wait(s, &from, retry)) {
+	while (watch_wait(s, &from, &gen, retry)) {
 		job *j = calloc(1, sizeof(*j));
 
 		if (!j)
 			break;
-		watch_once(s, from, j->err, sizeof(j->err));
+		watch_once(s, from, gen, j->err, sizeof(j->err));
 		j->kind = JOB_WATCH;
 		j->r = -ECONNRESET;
 		post_done(s, j);
@@ -460,18 +643,32 @@ static void *watcher_main(void *arg)
 	return NULL;
 }
 
+/* An operator's put goes ahead of corrections (an operator waits), but
+ * behind every other put and anything queued for the same host: each
+ * host's writes run in the order they were asked. */
+static void push_put(job **list, job *j)
+{
+	job **pp = list, **at = list;
+
+	for (; *pp; pp = &(*pp)->next)
+		if ((*pp)->kind == JOB_PUT || strcmp((*pp)->host, j->host) == 0)
+			at = &(*pp)->next;
+	j->next = *at;
+	*at = j;
+}
+
 /* From the loop: queue a job for the worker. */
 static void submit(etcd_store *s, job *j)
 {
 	j->submitted_ms = util_now_ms();
+	j->base_rev = s->revision;
+	j->epoch = s->epoch;
 	pthread_mutex_lock(&s->mu);
 	if (j->kind == JOB_RANGE)
 		push(&s->todo_read, j);
-	else if (j->kind == JOB_PUT) {
-		/* An operator waits: ahead of corrections. */
-		j->next = s->todo;
-		s->todo = j;
-	} else
+	else if (j->kind == JOB_PUT)
+		push_put(&s->todo, j);
+	else
 		push(&s->todo, j);
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
@@ -504,6 +701,9 @@ static void apply_kv(agent *a, agent_host *h, mtc_etcd_state state, int64_t rev,
 	if (rev <= h->store_rev)
 		return;
 	h->store_rev = rev;
+	/* What the next write compares with: etcd compares a missing key as
+	 * mod_revision 0 (comparing the delete's revision never held). */
+	h->store_mod = state == MTC_ETCD_DELETED ? 0 : rev;
 	h->cmdseq = mtc_etcd_cmdseq(rev);
 	h->store_behind = false; /* read: the next cut-off episode logs again */
 	if (known != h->admin_known || lock != h->ep.admin_locked)
@@ -549,6 +749,52 @@ static void apply_range(etcd_store *s, const mtc_etcd_result *r)
 	free(seen);
 }
 
+/* etcd went back (restored from a snapshot) or is another cluster: every
+ * revision this agent holds is from another history. Said loudly, the
+ * store unhealthy until a full read is the new baseline (its revision
+ * accepted, lower or not); the watch ends and restarts from there. */
+static void rebaseline(etcd_store *s, mtc_etcd_hdr_verdict v, const mtc_etcd_header *hdr)
+{
+	char why[200];
+
+	if (v == MTC_ETCD_HDR_NEW_CLUSTER)
+		snprintf(why, sizeof(why), "etcd cluster id changed from %" PRIu64 " to %" PRIu64 " (a rebuilt cluster?)",
+			 s->cluster_id, hdr->cluster_id);
+	else
+		snprintf(why, sizeof(why), "etcd revision went back from %" PRId64 " to %" PRId64
+			 " (restored from a snapshot?)", s->revision, hdr->revision);
+	log_emit_fields(LOG_ERR, MSGID_ETCD_REWOUND, (const char *[]){ NULL },
+			"etcd: %s: every admin state read again from etcd as it is now; lock/unlock refused until then",
+			why);
+	set_health(s, false, why);
+	s->cluster_id = hdr->cluster_id;
+	s->revision = 0;
+	s->loaded = false;
+	s->epoch++;
+	for (size_t i = 0; i < s->a->n_hosts; i++)
+		s->a->hosts[i].store_rev = 0;
+	pthread_mutex_lock(&s->mu);
+	s->watch_from = 0;
+	s->watch_gen++;
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* Any reply's header: false (and a re-baseline begun) if etcd went back
+ * or is another cluster. Only a reply to a request sent after etcd had
+ * committed base_rev can say "went back" (a slow reply to an older one
+ * is not). */
+static bool header_ok(etcd_store *s, const job *j, const mtc_etcd_header *hdr)
+{
+	mtc_etcd_hdr_verdict v = mtc_etcd_header_check(s->cluster_id, j->epoch == s->epoch ? j->base_rev : 0, hdr);
+
+	if (!s->cluster_id)
+		s->cluster_id = hdr->cluster_id;
+	if (v == MTC_ETCD_HDR_OK)
+		return true;
+	rebaseline(s, v, hdr);
+	return false;
+}
+
 static void on_range_done(etcd_store *s, job *j)
 {
 	s->range_inflight = false;
@@ -557,6 +803,10 @@ static void on_range_done(etcd_store *s, job *j)
 		set_health(s, false, j->err);
 		return;
 	}
+	(void)header_ok(s, j, &j->range.hdr); /* if not, this read is the new baseline */
+	if (j->skipped)
+		log_warn("etcd: %zu key(s) under %s too big for a reply skipped (a host's: unknown, treated as locked)",
+			 j->skipped, s->cfg.etcd_prefix);
 	set_health(s, true, NULL);
 	/* A put on the writer may have answered with a newer one meanwhile. */
 	if (j->range.revision > s->revision)
@@ -577,26 +827,46 @@ static void on_range_done(etcd_store *s, job *j)
 	pthread_mutex_unlock(&s->mu);
 }
 
+/* A write's compare failed: the key as etcd holds it now (a missing
+ * key's news is at the reply's revision) is applied like a read. */
+static void apply_current(etcd_store *s, agent_host *h, const mtc_etcd_cas *c)
+{
+	int64_t rev = c->kv.mod_revision ? c->kv.mod_revision : c->hdr.revision;
+
+	if (h)
+		apply_kv(s->a, h, c->kv.state, rev, "read from etcd");
+}
+
 static void on_put_done(etcd_store *s, job *j)
 {
 	agent_host *h = agent_find_host(s->a, j->host);
-	char msg[256] = "host no longer in the hosts file", why[560];
-	int64_t rev;
+	char why[600];
+	int r;
 
-	if (j->r == 0 && mtc_etcd_parse_put(j->reply, j->reply_len, &rev, msg, sizeof(msg)) == 0 && h) {
+	if (j->r == 0 && header_ok(s, j, &j->cas.hdr)) {
 		set_health(s, true, NULL);
-		if (rev > s->revision)
-			s->revision = rev;
-		log_notice("%s: admin state %s (operator request, etcd revision %" PRId64 ")", h->entry.name,
-			   j->lock ? "locked" : "unlocked", rev);
-		apply_kv(s->a, h, j->lock ? MTC_ETCD_LOCKED : MTC_ETCD_UNLOCKED, rev, "operator");
-		j->done(s->a, h, 0, NULL, j->ctx);
+		if (j->cas.hdr.revision > s->revision)
+			s->revision = j->cas.hdr.revision;
+		if (h && j->cas.succeeded)
+			apply_kv(s->a, h, j->lock ? MTC_ETCD_LOCKED : MTC_ETCD_UNLOCKED, j->cas.hdr.revision, "operator");
+		else
+			apply_current(s, h, &j->cas);
+		r = mtc_etcd_put_answer(j->host, j->lock, j->unclear, &j->cas, h ? h->store_rev : 0, why, sizeof(why));
+		log_notice("%s: %s %s: %s", j->host, "operator", j->lock ? "lock" : "unlock", why);
+		j->done(s->a, h, h ? r : -ENOENT, h ? why : "host no longer in the hosts file", j->ctx);
 		return;
 	}
 	if (j->r < 0)
 		set_health(s, false, j->err);
-	snprintf(why, sizeof(why), "etcd unavailable (%s): admin state of %s not changed%s", j->r < 0 ? j->err : msg,
-		 j->host, j->r == -ETIMEDOUT ? " as far as this agent knows; see mtcctl list" : "");
+	else
+		submit_range(s); /* etcd went back: read again */
+	if (j->r < 0 && j->unclear) {
+		snprintf(why, sizeof(why), "unknown: etcd did not answer (%s); the %s of %s may still commit; "
+			 "check `mtcctl list`", j->err, j->lock ? "lock" : "unlock", j->host);
+		submit_range(s);
+	} else
+		snprintf(why, sizeof(why), "etcd unavailable (%s): admin state of %s not changed", j->r < 0 ? j->err
+			 : "etcd was restored or rebuilt; reading it again", j->host);
 	j->done(s->a, h, -EIO, why, j->ctx);
 }
 
@@ -632,16 +902,19 @@ static bool behind_while_cut_off(const etcd_store *s, agent_host *h)
 static void on_txn_done(etcd_store *s, job *j)
 {
 	agent_host *h = agent_find_host(s->a, j->host);
-	char msg[256];
-	int64_t rev;
-	bool ok;
 
 	if (h)
 		h->store_txn = false;
-	if (j->r == 0 && mtc_etcd_parse_txn(j->reply, j->reply_len, &ok, &rev, msg, sizeof(msg)) == 0) {
+	if (j->r == 0 && !header_ok(s, j, &j->cas.hdr)) {
+		submit_range(s);
+		return;
+	}
+	if (j->r == 0) {
 		set_health(s, true, NULL);
-		if (ok && h) {
-			apply_kv(s->a, h, j->lock ? MTC_ETCD_LOCKED : MTC_ETCD_UNLOCKED, rev, "correction");
+		if (j->cas.hdr.revision > s->revision)
+			s->revision = j->cas.hdr.revision;
+		if (j->cas.succeeded && h) {
+			apply_kv(s->a, h, j->lock ? MTC_ETCD_LOCKED : MTC_ETCD_UNLOCKED, j->cas.hdr.revision, "correction");
 			/* The host's sequence is above etcd's revisions (it
 			 * served a file-store agent before): only a bump
 			 * past it can reach it. Not when it agrees by now:
@@ -650,10 +923,10 @@ static void on_txn_done(etcd_store *s, job *j)
 			if (h->have_nonce && h->ep.active && h->applied >= h->cmdseq)
 				agent_send_admin_state(s->a, h, "correction above etcd's revision");
 		} else
-			submit_range(s);
+			apply_current(s, h, &j->cas); /* this agent was behind */
 		return;
 	}
-	set_health(s, false, j->r < 0 ? j->err : msg);
+	set_health(s, false, j->err);
 	if (!h || !h->ep.active)
 		return; /* agrees by now */
 	if (behind_while_cut_off(s, h))
@@ -668,15 +941,34 @@ static void on_watch_msg(etcd_store *s, job *j)
 {
 	mtc_etcd_result r;
 	char msg[256];
+	unsigned gen;
+	int64_t from;
 
+	pthread_mutex_lock(&s->mu);
+	gen = s->watch_gen;
+	from = s->watch_from;
+	pthread_mutex_unlock(&s->mu);
 	if (j->r < 0) {
 		log_info("etcd: %s; resuming", j->err);
+		if (!from && s->loaded)
+			submit_range(s); /* compacted, or a message too big: the watch resumes after a full read */
 		return;
 	}
+	if (j->epoch != gen)
+		return; /* from a stream ended by a re-baseline: another history */
 	if (mtc_etcd_parse_watch(j->reply, j->reply_len, s->cfg.etcd_prefix, &r, msg, sizeof(msg)) < 0) {
 		log_warn("etcd: watch: %s", msg);
 		return;
 	}
+	if (!header_ok(s, j, &r.hdr) || (r.created && r.hdr.revision > 0 && r.hdr.revision + 1 < from)) {
+		/* A watch from a revision etcd has not reached: a read
+		 * (linearizable) tells whether etcd went back. */
+		submit_range(s);
+		mtc_etcd_result_free(&r);
+		return;
+	}
+	if (r.canceled && !r.compact_revision)
+		log_warn("etcd: watch canceled by etcd (%s); resuming on the next member", s->cfg.etcd_prefix);
 	for (size_t i = 0; i < r.n; i++) {
 		agent_host *h = agent_find_host(s->a, r.kv[i].host);
 
@@ -865,11 +1157,14 @@ static void etcd_set_admin(agent *a, agent_host *h, bool lock, mtc_store_done_fn
 	etcd_store *s = a->store_data;
 	job *j = calloc(1, sizeof(*j));
 
-	if (!j || !(j->body = mtc_etcd_put_body(a->cfg.etcd_prefix, h->entry.name, lock))) {
-		free(j);
+	if (!j) {
 		done(a, h, -ENOMEM, "out of memory; not changed", ctx);
 		return;
 	}
+	/* Compared with the key as this agent last read it: a change by
+	 * another agent since then refuses this one (the operator decided
+	 * on a state that is no longer there). */
+	j->from_rev = h->store_mod;
 	j->kind = JOB_PUT;
 	snprintf(j->host, sizeof(j->host), "%s", h->entry.name);
 	j->lock = lock;
@@ -905,14 +1200,13 @@ static void etcd_correct(agent *a, agent_host *h, const char *why)
 	if (h->store_txn)
 		return;
 	j = calloc(1, sizeof(*j));
-	if (!j || !(j->body = mtc_etcd_reput_body(a->cfg.etcd_prefix, h->entry.name, h->ep.admin_locked, h->store_rev))) {
-		free(j);
+	if (!j)
 		return;
-	}
 	j->kind = JOB_TXN;
 	snprintf(j->host, sizeof(j->host), "%s", h->entry.name);
 	j->lock = h->ep.admin_locked;
-	j->from_rev = h->store_rev;
+	/* a deleted key: 0, as etcd compares it; unknown is locked */
+	j->from_rev = h->store_mod;
 	h->store_txn = true;
 	submit(s, j);
 }
