@@ -718,14 +718,15 @@ static void apply_kv(agent *a, agent_host *h, mtc_etcd_state state, int64_t rev,
 		agent_send_admin_state(a, h, why);
 }
 
-/* Hosts absent from a snapshot at revision rev that had a state before
- * it: their key was removed. */
+/* Hosts absent from a snapshot at revision rev whose key this agent last
+ * read as present: their key was removed (also across a re-baseline,
+ * where store_rev starts over from 0). */
 static void apply_absent(agent *a, const bool *seen, int64_t rev)
 {
 	for (size_t i = 0; i < a->n_hosts; i++) {
 		agent_host *h = &a->hosts[i];
 
-		if (!seen[i] && h->store_rev > 0 && h->store_rev <= rev && h->admin_known)
+		if (!seen[i] && h->store_mod > 0 && h->store_rev <= rev)
 			apply_kv(a, h, MTC_ETCD_DELETED, rev, "key removed");
 	}
 }
@@ -758,10 +759,10 @@ static void rebaseline(etcd_store *s, mtc_etcd_hdr_verdict v, const mtc_etcd_hea
 	char why[200];
 
 	if (v == MTC_ETCD_HDR_NEW_CLUSTER)
-		snprintf(why, sizeof(why), "etcd cluster id changed from %" PRIu64 " to %" PRIu64 " (a rebuilt cluster?)",
+		snprintf(why, sizeof(why), "cluster id changed from %" PRIu64 " to %" PRIu64 " (a rebuilt cluster?)",
 			 s->cluster_id, hdr->cluster_id);
 	else
-		snprintf(why, sizeof(why), "etcd revision went back from %" PRId64 " to %" PRId64
+		snprintf(why, sizeof(why), "revision went back from %" PRId64 " to %" PRId64
 			 " (restored from a snapshot?)", s->revision, hdr->revision);
 	log_emit_fields(LOG_ERR, MSGID_ETCD_REWOUND, (const char *[]){ NULL },
 			"etcd: %s: every admin state read again from etcd as it is now; lock/unlock refused until then",
