@@ -764,7 +764,9 @@ static void rebaseline(etcd_store *s, mtc_etcd_hdr_verdict v, const mtc_etcd_hea
 	else
 		snprintf(why, sizeof(why), "revision went back from %" PRId64 " to %" PRId64
 			 " (restored from a snapshot?)", s->revision, hdr->revision);
-	log_emit_fields(LOG_ERR, MSGID_ETCD_REWOUND, (const char *[]){ NULL },
+	log_emit_fields(LOG_ERR, MSGID_ETCD_REWOUND,
+			(const char *[]){ LOG_FIELD("MTC_ETCD_REVISION=%" PRId64, hdr->revision),
+					  LOG_FIELD("MTC_ETCD_CLUSTER_ID=%" PRIu64, hdr->cluster_id), NULL },
 			"etcd: %s: every admin state read again from etcd as it is now; lock/unlock refused until then",
 			why);
 	set_health(s, false, why);
