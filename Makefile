@@ -67,16 +67,19 @@ COMMON_SRC := $(wildcard common/*.c)
 HWD_LIB_SRC := watchdog/hwd_action.c watchdog/hwd_policy.c watchdog/hwd_report.c watchdog/hwd_device.c watchdog/hwd_config.c
 PMH_LIB_SRC := pmon-hooks/pmonhook.c
 PMH_EVAL_SRC := pmon-hooks/pmh_eval.c pmon-hooks/pmh_config.c pmon-hooks/pmh_json.c
-# The agent's own parts (they share its state, mtc/mtc_agent.h): linked into
-# mtcagent only, not into the library the other binaries and tests use.
-AGENT_SRC := mtc/mtc_agent_net.c mtc/mtc_agent_fleet.c mtc/mtc_control.c $(wildcard mtc/mtc_store*.c)
-MTC_LIB_SRC := $(filter-out mtc/mtcclient.c mtc/mtcagent.c mtc/mtcctl.c $(AGENT_SRC),$(wildcard mtc/*.c))
+# The agent's own parts (they share its state, mtc/mtc_agent.h): everything
+# but main(), in libmtcagent.a, which mtcagent and the agent's unit test
+# (tests/unit/test_mtc_agent.c: fake store, clock and sockets) link.
+AGENT_SRC := mtc/mtcagent.c mtc/mtc_agent_net.c mtc/mtc_agent_fleet.c mtc/mtc_agent_admin.c mtc/mtc_control.c \
+	$(wildcard mtc/mtc_store*.c)
+MTC_LIB_SRC := $(filter-out mtc/mtcclient.c mtc/mtcagent_main.c mtc/mtcctl.c $(AGENT_SRC),$(wildcard mtc/*.c))
 
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
 
 COMMON_A := $(LIB)/libcommon.a
 HWD_A := $(LIB)/libhwd.a
 MTC_A := $(LIB)/libmtc.a
+MTC_AGENT_A := $(LIB)/libmtcagent.a
 PMH_A := $(LIB)/libpmonhook.a
 PMH_SO := $(LIB)/libpmonhook.so.0
 PMHE_A := $(LIB)/libpmheval.a
@@ -126,6 +129,7 @@ $(OBJ)/%.o: %.c
 $(COMMON_A): $(call objs,$(COMMON_SRC))
 $(HWD_A): $(call objs,$(HWD_LIB_SRC))
 $(MTC_A): $(call objs,$(MTC_LIB_SRC))
+$(MTC_AGENT_A): $(call objs,$(AGENT_SRC))
 # The static library carries its helpers (common/kvtext, common/health_wire) as local symbols:
 # one relocatable object with only pmh_* left global, so a monitor that links
 # libpmonhook.a cannot clash with them.
@@ -147,7 +151,7 @@ $(PMH_SO): $(call objs,$(PMH_LIB_SRC) common/kvtext.c common/health_wire.c)
 $(BIN)/hostwd: $(OBJ)/watchdog/hostwd.o $(HWD_A) $(COMMON_A)
 $(BIN)/pmon-hook: $(OBJ)/pmon-hooks/pmon-hook.o $(PMHE_A) $(PMH_A) $(COMMON_A)
 $(BIN)/mtcclient: $(OBJ)/mtc/mtcclient.o $(MTC_A) $(COMMON_A)
-$(BIN)/mtcagent: $(OBJ)/mtc/mtcagent.o $(call objs,$(AGENT_SRC)) $(MTC_A) $(COMMON_A)
+$(BIN)/mtcagent: $(OBJ)/mtc/mtcagent_main.o $(MTC_AGENT_A) $(MTC_A) $(COMMON_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(JSON_LIBS) $(ETCD_LIBS)
 $(BIN)/mtcctl: $(OBJ)/mtc/mtcctl.o $(MTC_A) $(COMMON_A)
@@ -160,6 +164,12 @@ $(BIN)/%:
 $(TBIN)/test_%: $(OBJ)/tests/unit/test_%.o $(HWD_A) $(MTC_A) $(PMHE_A) $(PMH_A) $(COMMON_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(JSON_LIBS) $(ETCD_LIBS) $(CMOCKA_LIBS)
+
+# The agent's seam: its library, with the clock and sendto wrapped.
+$(TBIN)/test_mtc_agent: $(OBJ)/tests/unit/test_mtc_agent.o $(MTC_AGENT_A) $(MTC_A) $(COMMON_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -Wl,--wrap=util_now_ms -Wl,--wrap=sendto -o $@ $^ $(PKG_LIBS) $(JSON_LIBS) $(ETCD_LIBS) \
+		$(CMOCKA_LIBS)
 
 # The device test fakes the driver with --wrap; fortify would bypass it.
 $(OBJ)/tests/unit/test_hwd_device.o: ALL_CFLAGS += -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=0

@@ -1,9 +1,11 @@
 /* mtcagent's own modules: the host table and the agent state they share.
  *   mtcagent.c        start, reload, stop, host table
  *   mtc_agent_net.c   the network side: mtcAlive/Ack in, Locked/Unlocked out
+ *   mtc_agent_admin.c carries out mtc_admin's decisions: the store's events
+ *                     in, puts, reads, frames and log lines out
  *   mtc_agent_fleet.c which hosts' mtcAlive stopped or returned, per network
  *   mtc_control.c     the control socket mtcctl talks to
- *   mtc_store*.c      where admin state is kept (mtc_store_file.c: state_file)
+ *   mtc_store*.c      where admin state is kept (they do not include this header)
  * Not a library API: only the agent links these. */
 #ifndef MTC_AGENT_H
 #define MTC_AGENT_H
@@ -14,6 +16,7 @@
 
 #include <systemd/sd-event.h>
 
+#include "mtc_admin.h"
 #include "mtc_codec.h"
 #include "mtc_config.h"
 #include "mtc_daemon.h"
@@ -21,6 +24,7 @@
 #include "mtc_fleet.h"
 #include "mtc_net.h"
 #include "mtc_order.h"
+#include "mtc_store.h"
 #include "service.h"
 
 typedef struct agent_host {
@@ -31,15 +35,7 @@ typedef struct agent_host {
 	 * go there too, so a squatter on the client port cannot block them. */
 	struct sockaddr_in src[MTC_NET_COUNT];
 	bool has_src[MTC_NET_COUNT];
-	mtc_episode ep;
-	bool admin_known;                     /* false: no saved state; treated as locked */
-	uint32_t cmdseq;                      /* newest command sequence for this host (persisted) */
-	uint32_t applied;                     /* last command the host reported applied */
-	int64_t store_rev;                    /* etcd: mod_revision of the state applied (0: none) */
-	int64_t store_mod;                    /* etcd: the key's mod_revision as read (0: missing, deleted) */
-	bool store_txn;                       /* etcd: a correction's re-put is on its way */
-	bool store_behind;                    /* etcd: not corrected while cut off (logged once) */
-	bool have_nonce;
+	mtc_admin adm;                        /* admin state, order, applied, episode: mtc_admin's */
 	uint8_t nonce[MTC_NONCE_LEN];
 	mtc_order order;                      /* (boot, seq) ordering of its frames */
 	mtc_link link[MTC_NET_COUNT];         /* is its mtcAlive arriving on each network */
@@ -47,8 +43,15 @@ typedef struct agent_host {
 	unsigned long alives, acks, commands_sent, stale, reordered, old_boot;
 } agent_host;
 
-typedef struct mtc_store_ops mtc_store_ops;
 struct control_conn;
+struct agent;
+
+/* An operator's lock/unlock answered: r = 0 stored and sent (h its host;
+ * why NULL or what the store knows, e.g. "committed at etcd revision N");
+ * r < 0: not done and why says exactly what is known (one line, no
+ * newline): not changed, refused, or unknown (etcd: a request that timed
+ * out may still commit). */
+typedef void (*agent_done_fn)(struct agent *a, agent_host *h, int r, const char *why, void *ctx);
 
 typedef struct agent {
 	service svc;
@@ -67,7 +70,11 @@ typedef struct agent {
 	unsigned long unknown_host, stale, old_boot;
 	mtc_ratelog unknown_host_log, stale_log, old_boot_log;
 	const mtc_store_ops *store;
-	void *store_data;                     /* the store's own state */
+	mtc_store *store_data;                /* the store's own state */
+	bool store_loaded;                    /* a full read finished */
+	unsigned long resends;                /* correction resends sent */
+	mtc_ratelog resend_log;               /* one line per interval for them */
+	char resend_last[320];                /* the last one, for that line */
 	bool fleet_net_up[MTC_NET_COUNT];     /* the agent's own socket was up at the last check */
 	unsigned fleet_lines;                 /* stop/return lines logged this second */
 	unsigned long fleet_quiet[2];         /* stops, returns over that budget: summarised */
@@ -75,12 +82,16 @@ typedef struct agent {
 	int n_conns;
 } agent;
 
+/* mtcagent.c: start, reload, stop (mtcagent_main.c calls it). */
+int mtcagent_main(int argc, char **argv);
 agent_host *agent_find_host(agent *a, const char *name);
 const char *agent_admin_name(const agent_host *h);
 void agent_log_unknown(const agent *a, const agent_host *h);
 
 /* mtc_agent_net.c */
-void agent_send_admin_state(agent *a, agent_host *h, const char *why);
+/* Locked (locked) or Unlocked with cmdseq on every network; result: one
+ * "pxeboot=sent, mgmt=..." line. */
+void agent_send_cmd(agent *a, agent_host *h, bool locked, uint32_t cmdseq, char *result, size_t size);
 void agent_handle_frame(void *userdata, int net, const uint8_t *buf, size_t len, const struct sockaddr_in *from);
 int agent_on_recover_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
@@ -100,6 +111,16 @@ uint64_t agent_missing_ms(const agent *a);
 bool agent_fleet_watched(const agent *a, const agent_host *h, int net);
 /* Is h's mtcAlive missing on any watched network. */
 bool agent_host_missing(const agent *a, const agent_host *h);
+
+/* mtc_agent_admin.c */
+int agent_store_open(agent *a);
+void agent_store_close(agent *a);
+/* An operator's lock/unlock of h: done is called once, maybe at once. */
+void agent_set_admin(agent *a, agent_host *h, bool lock, agent_done_fn done, void *ctx);
+/* An in-order mtcAlive (alive) or Ack of h. */
+void agent_admin_report(agent *a, agent_host *h, bool locked, bool alive, uint32_t applied, int net);
+/* Once a second: the summary of correction resends. */
+void agent_admin_flush_logs(agent *a);
 
 /* mtc_control.c */
 int agent_control_open(agent *a);

@@ -7,7 +7,6 @@
 
 #include "log.h"
 #include "mtc_agent.h"
-#include "mtc_store.h"
 #include "service.h"
 #include "util.h"
 
@@ -55,42 +54,23 @@ static int send_cmd(agent *a, agent_host *h, int net, uint8_t type, uint32_t cmd
 }
 
 /* The fix for the field bug: the admin state goes out on pxeboot too, not
- * only on the networks that may be the ones that are down. */
-void agent_send_admin_state(agent *a, agent_host *h, const char *why)
+ * only on the networks that may be the ones that are down. Which command
+ * and sequence is mtc_admin's decision. */
+void agent_send_cmd(agent *a, agent_host *h, bool locked, uint32_t cmdseq, char *result, size_t size)
 {
-	uint8_t type = h->ep.admin_locked ? MTC_LOCKED : MTC_UNLOCKED;
-	uint32_t cmdseq;
-	char result[160];
 	size_t used = 0;
 
-	/* Never Unlocked for a host whose state we do not know (cannot
-	 * happen: unknown is locked; kept as the last line of defence). */
-	if (type == MTC_UNLOCKED && !h->admin_known)
-		return;
-	if (!h->have_nonce) {
-		log_notice("%s: %s pending: no mtcAlive seen yet; it is sent on the first one", h->entry.name,
-			   mtc_type_name(type));
-		return;
-	}
-	/* The host applied our newest command (or one of an agent that lost
-	 * its state) and still disagrees: a newer command. Not saved here (a
-	 * state write per correction would cost an fsync each): after a
-	 * restart the agent learns the host's last applied sequence from its
-	 * first mtcAlive, before it can send anything, and an admin change
-	 * always goes above it. */
-	cmdseq = mtc_order_send_cmdseq(h->cmdseq, h->applied);
-	h->cmdseq = cmdseq;
+	result[0] = '\0';
 	a->seq++;
 	for (int net = 0; net < MTC_NET_COUNT; net++) {
-		int r = send_cmd(a, h, net, type, cmdseq);
+		int r = send_cmd(a, h, net, locked ? MTC_LOCKED : MTC_UNLOCKED, cmdseq);
 
-		used += (size_t)snprintf(result + used, sizeof(result) - used, "%s%s=%s", net ? ", " : "",
+		used += (size_t)snprintf(result + used, size - used, "%s%s=%s", net ? ", " : "",
 					 mtc_net_name((unsigned)net), r == 0 ? "sent" : strerror(-r));
-		if (used >= sizeof(result))
+		if (used >= size)
 			break;
 	}
 	h->commands_sent++;
-	log_info("%s: %s (%s): %s; command %u", h->entry.name, mtc_type_name(type), why, result, cmdseq);
 }
 
 static void drop_log(mtc_ratelog *rl, const char *what, const agent_host *h, const mtc_frame *f, int net,
@@ -152,49 +132,23 @@ static bool order_frame(agent *a, agent_host *h, const mtc_frame *f, int net, co
 static void handle_report(agent *a, agent_host *h, const mtc_frame *f, int net, const struct sockaddr_in *from)
 {
 	bool locked = f->flags & MTC_FLAG_LOCKED;
-	uint64_t now = util_now_ms();
-	mtc_decision d;
 
-	if (!order_frame(a, h, f, net, from, now))
+	if (!order_frame(a, h, f, net, from, util_now_ms()))
 		return;
 	h->configured = f->flags & MTC_FLAG_CONFIGURED;
 	if (f->type == MTC_ALIVE) {
 		h->alives++;
-		h->have_nonce = true;
 		memcpy(h->nonce, f->nonce, sizeof(h->nonce));
-		h->applied = f->cmdseq;
 		/* Only from the host's own address: never a reflector. */
 		h->has_src[net] = h->has_dest[net] && from->sin_addr.s_addr == h->dest[net].sin_addr.s_addr;
 		if (h->has_src[net])
 			h->src[net] = *from;
 	} else {
 		h->acks++;
-		if (f->cmdseq > h->applied)
-			h->applied = f->cmdseq;
 		log_info("%s: Ack of %u via %s: %s", h->entry.name, f->cmdseq, mtc_net_name((unsigned)net),
 			 locked ? "locked" : "unlocked");
 	}
-	/* The store's first read is on its way (ms after an etcd agent's
-	 * start): the host is judged once its admin state is known, not on
-	 * "unknown", which would flip every unlocked node at each start. */
-	if (a->store->first_read_pending && a->store->first_read_pending(a)) {
-		h->ep.reported = locked ? MTC_REPORTED_LOCKED : MTC_REPORTED_UNLOCKED;
-		return;
-	}
-	d = mtc_episode_on_report(&h->ep, locked, now, (uint64_t)a->cfg.resend_interval_ms);
-	if (d.log)
-		log_emit_fields(LOG_WARNING, MSGID_LOCK_CORRECTION,
-				(const char *[]){ LOG_FIELD("MTC_HOST=%s", h->entry.name),
-						  LOG_FIELD("MTC_ADMIN=%s", h->admin_known ? agent_admin_name(h) : "unknown"),
-						  LOG_FIELD("MTC_REPORTED=%s", locked ? "locked" : "unlocked"),
-						  LOG_FIELD("MTC_NETWORK=%s", mtc_net_name((unsigned)net)), NULL },
-				"%s mtcAlive reporting %s while %s ; correcting%s", h->entry.name,
-				locked ? "locked" : "unlocked", agent_admin_name(h),
-				h->admin_known ? "" : " (admin state unknown: treated as locked)");
-	if (d.send && a->store->correct)
-		a->store->correct(a, h, d.log ? "correction" : "correction resend");
-	else if (d.send)
-		agent_send_admin_state(a, h, d.log ? "correction" : "correction resend");
+	agent_admin_report(a, h, locked, f->type == MTC_ALIVE, f->cmdseq, net);
 }
 
 void agent_handle_frame(void *userdata, int net, const uint8_t *buf, size_t len, const struct sockaddr_in *from)
@@ -231,6 +185,7 @@ int agent_on_recover_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	mtc_daemon_flush_drop_log(&a->stale_log, "stale frame(s) dropped", "", a->stale);
 	mtc_daemon_flush_drop_log(&a->old_boot_log, "frame(s) of an older boot dropped", "", a->old_boot);
 	mtc_ratelog_flush(&a->unknown_host_log, util_now_ms(), MTC_DROP_LOG_INTERVAL_MS, &n);
+	agent_admin_flush_logs(a);
 	return service_rearm(s, usec, USEC_PER_SEC);
 }
 

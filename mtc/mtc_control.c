@@ -15,7 +15,6 @@
 
 #include "log.h"
 #include "mtc_agent.h"
-#include "mtc_store.h"
 #include "unixsock.h"
 #include "util.h"
 
@@ -74,7 +73,7 @@ static void reply_store(agent *a, reply *fd)
 	char line[600];
 	int n;
 
-	a->store->describe(a, line + 7, sizeof(line) - 8);
+	a->store->describe(a->store_data, line + 7, sizeof(line) - 8);
 	memcpy(line, "store: ", 7);
 	n = (int)strlen(line);
 	line[n++] = '\n';
@@ -121,9 +120,9 @@ static void reply_list_text(agent *a, reply *fd)
 			format_age(h->order.last_seen_ms[net], now, age[net], sizeof(age[net]));
 		missing_note(a, h, note, sizeof(note));
 		n = snprintf(line, sizeof(line), "%-20s %-9s %-9s %-10s %-8s %-8s %-8s %s%s%s\n", h->entry.name,
-			     agent_admin_name(h), reported_name(h->ep.reported), h->configured ? "yes" : "no", age[0],
-			     age[1], age[2], h->ep.active ? "yes" : "no",
-			     h->admin_known ? "" : "  (admin state unknown: treated as locked)", note);
+			     agent_admin_name(h), reported_name(h->adm.ep.reported), h->configured ? "yes" : "no", age[0],
+			     age[1], age[2], h->adm.ep.active ? "yes" : "no",
+			     mtc_admin_known(&h->adm) ? "" : "  (admin state unknown: treated as locked)", note);
 		write_all(fd, line, (size_t)n);
 	}
 	unsigned long rx = a->io.rx[0] + a->io.rx[1] + a->io.rx[2], tx = a->tx[0] + a->tx[1] + a->tx[2];
@@ -162,14 +161,14 @@ static json_t *host_json(const agent *a, const agent_host *h, uint64_t now)
 	const uint64_t *seen = h->order.last_seen_ms;
 
 	return json_pack("{s:s, s:s, s:b, s:s, s:b, s:{s:o, s:o, s:o}, s:o, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-			 "name", h->entry.name, "admin", agent_admin_name(h), "admin_known", h->admin_known,
-			 "reported", reported_name(h->ep.reported), "configured", h->configured, "last_seen_ms_ago",
+			 "name", h->entry.name, "admin", agent_admin_name(h), "admin_known", mtc_admin_known(&h->adm),
+			 "reported", reported_name(h->adm.ep.reported), "configured", h->configured, "last_seen_ms_ago",
 			 "pxeboot", ms_ago(seen[0], now), "mgmt", ms_ago(seen[1], now), "cluster", ms_ago(seen[2], now),
 			 "alive", alive_json(a, h),
-			 "mismatch", h->ep.active, "episodes", (json_int_t)h->ep.episodes, "alives", (json_int_t)h->alives,
+			 "mismatch", h->adm.ep.active, "episodes", (json_int_t)h->adm.ep.episodes, "alives", (json_int_t)h->alives,
 			 "acks", (json_int_t)h->acks, "stale", (json_int_t)h->stale, "reordered", (json_int_t)h->reordered,
 			 "old_boot", (json_int_t)h->old_boot, "boot", (json_int_t)h->order.boot, "cmdseq",
-			 (json_int_t)h->cmdseq, "applied", (json_int_t)h->applied);
+			 (json_int_t)h->adm.order, "applied", (json_int_t)h->adm.applied);
 }
 
 /* Store text carries paths and libcurl's words, cut to a length that may
@@ -188,7 +187,7 @@ static json_t *store_health_json(agent *a)
 {
 	mtc_store_health sh;
 
-	a->store->health(a, &sh);
+	a->store->health(a->store_data, &sh);
 	return json_pack("{s:s, s:b, s:b, s:I, s:f, s:s}", "kind", a->store->name, "loaded", sh.loaded, "healthy",
 			 sh.healthy, "revision", (json_int_t)sh.revision, "unavailable_s", sh.unavailable_s, "error",
 			 ascii_only(sh.error));
@@ -225,7 +224,7 @@ static void reply_list_json(agent *a, reply *fd)
 
 		/* Which store holds admin state, and whether it answers (as the
 		 * text list's last line). */
-		a->store->describe(a, store, sizeof(store));
+		a->store->describe(a->store_data, store, sizeof(store));
 		if (json_object_set_new(d, "store", json_string(ascii_only(store))) < 0 ||
 		    json_object_set_new(d, "store_health", store_health_json(a)) < 0 ||
 		    json_object_set_new(d, "alive_missing", json_pack("{s:I, s:I}", "after_ms",
@@ -276,7 +275,7 @@ static void admin_done(agent *a, agent_host *h, int r, const char *why, void *ct
 		n = snprintf(out, sizeof(out), "error: %s\n", why);
 	else
 		n = snprintf(out, sizeof(out), "ok: %s %s%s%s%s\n", h->entry.name, agent_admin_name(h), why ? "; " : "",
-			     why ? why : "", h->have_nonce ? "; sent on pxeboot, mgmt, cluster" : "; pending its first mtcAlive");
+			     why ? why : "", h->adm.heard ? "; sent on pxeboot, mgmt, cluster" : "; pending its first mtcAlive");
 	write_all(fd, out, (size_t)n < sizeof(out) ? (size_t)n : sizeof(out) - 1);
 	if (c->deferred)
 		conn_reply(c);
@@ -313,7 +312,7 @@ static void handle_control(agent *a, control_conn *c, char *req)
 		return;
 	}
 	c->pending = true;
-	a->store->set_admin(a, h, strcmp(verb, "lock") == 0, admin_done, c);
+	agent_set_admin(a, h, strcmp(verb, "lock") == 0, admin_done, c);
 	c->deferred = c->pending;
 }
 

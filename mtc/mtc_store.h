@@ -1,6 +1,9 @@
-/* Where mtcagent keeps each host's admin state ([agent] store): a small
- * ops table, as chrony's sys_*.c, so the agent does not care whether the
- * state is a local file or a replicated store. */
+/* Where mtcagent keeps each host's admin state ([agent] store): an opaque
+ * handle behind a small ops table, as chrony's sys_*.c. A store only
+ * stores: it reads, puts and watches entries (host, value, sequence) and
+ * reports what happened through one callback. It never sees the agent's
+ * host table, never sends a frame, never decides a correction (that is
+ * mtc_admin's). */
 #ifndef MTC_STORE_H
 #define MTC_STORE_H
 
@@ -8,15 +11,47 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mtc_agent.h"
+#include <systemd/sd-event.h>
 
-/* Called exactly once per set_admin, possibly before set_admin returns.
- * r = 0: the new state is stored, applied to h and sent (why: NULL, or
- * what the store knows, e.g. "committed at etcd revision 9"); r < 0: not
- * done, and why says exactly what is known (one line, no newline): not
- * changed, refused, or (etcd) unknown: a request that timed out may still
- * commit. */
-typedef void (*mtc_store_done_fn)(agent *a, agent_host *h, int r, const char *why, void *ctx);
+#include "mtc_admin.h"
+#include "mtc_config.h"
+
+typedef struct mtc_store mtc_store;
+
+typedef enum mtc_store_event_kind {
+	MTC_STORE_CHANGED, /* host's entry is value at version (a read or a watched change) */
+	MTC_STORE_LOADED,  /* a full read finished (the first, or a later one) */
+	MTC_STORE_PUT,     /* a put's answer: r = 0 stored at version; -EAGAIN: the entry moved; < 0 failed */
+	/* etcd restored from a snapshot or rebuilt: its versions start over
+	 * (lower than the ones seen); a full read follows as CHANGED events */
+	MTC_STORE_REWOUND,
+} mtc_store_event_kind;
+
+typedef struct mtc_store_event {
+	mtc_store_event_kind kind;
+	const char *host;
+	mtc_admin_value value;
+	int64_t version; /* > 0, grows with every change of the entry */
+	uint32_t seq;    /* the command sequence of this entry */
+	/* CHANGED: "read from etcd", "etcd change", "key removed"; PUT: what
+	 * is known, for the operator ("committed at etcd revision N"; r < 0:
+	 * "refused: ...", or "unknown: ..." when a request that timed out may
+	 * still commit) */
+	const char *why;
+	int r;           /* PUT */
+	void *ctx;       /* PUT: the put's */
+} mtc_store_event;
+
+typedef void (*mtc_store_event_fn)(void *user, const mtc_store_event *ev);
+
+/* What a store is given at open. */
+typedef struct mtc_store_env {
+	sd_event *event;
+	const mtc_config *cfg;
+	size_t n_hosts;   /* hint: the hosts file's size (compaction, buffers) */
+	mtc_store_event_fn on_event;
+	void *user;
+} mtc_store_env;
 
 /* A store's state for mtcctl list --json (and anything that is not a
  * sentence). */
@@ -28,25 +63,28 @@ typedef struct mtc_store_health {
 	char error[400];      /* the last failure, "" if none */
 } mtc_store_health;
 
-struct mtc_store_ops {
+typedef struct mtc_store_ops {
 	const char *name;
-	/* Read what is stored into the host table. Unreadable state is
-	 * logged and leaves hosts unknown (locked); < 0 only when the agent
-	 * cannot run at all with this store. */
-	int (*open)(agent *a);
-	void (*close)(agent *a);
-	/* An operator's lock/unlock of h. */
-	void (*set_admin)(agent *a, agent_host *h, bool lock, mtc_store_done_fn done, void *ctx);
-	/* Optional: a host disagrees with its admin state (rate-limited by
-	 * the episode); NULL: agent_send_admin_state(). */
-	void (*correct)(agent *a, agent_host *h, const char *why);
+	bool shared; /* several agents share it; put-if is checked against their changes */
+	/* Start: read what is stored (file: before returning, as CHANGED
+	 * events then LOADED; etcd: soon after) and watch it. Unreadable
+	 * state is logged and leaves hosts unknown (locked); < 0 only when
+	 * the agent cannot run at all with this store. */
+	int (*open)(const mtc_store_env *env, mtc_store **ret);
+	/* Every put still waiting is answered (-ECANCELED) first. */
+	void (*close)(mtc_store *s);
+	/* Read everything again (ignored while a read is on its way). */
+	void (*read)(mtc_store *s);
+	/* host := value with sequence seq (file; etcd's is its revision).
+	 * if_version >= 0: only if the entry is still at that version (0:
+	 * absent). Answered by exactly one PUT event, maybe before returning. */
+	void (*put)(mtc_store *s, const char *host, mtc_admin_value value, uint32_t seq, int64_t if_version, void *ctx);
 	/* One line for mtcctl list and the start message: kind, where, health. */
-	void (*describe)(agent *a, char *buf, size_t size);
-	void (*health)(agent *a, mtc_store_health *ret);
-	/* Optional: the first read is on its way (ms after start), so no
-	 * host's admin state is known yet; NULL: never (read at open). */
-	bool (*first_read_pending)(agent *a);
-};
+	void (*describe)(mtc_store *s, char *buf, size_t size);
+	void (*health)(mtc_store *s, mtc_store_health *ret);
+	/* The decision's view: loaded, healthy, a read on its way. */
+	void (*state)(mtc_store *s, mtc_admin_store *ret);
+} mtc_store_ops;
 
 extern const mtc_store_ops mtc_store_file_ops;
 extern const mtc_store_ops mtc_store_etcd_ops;

@@ -44,6 +44,7 @@
 #define REPLY_MAX (4u << 20)  /* one reply (a page, a watch message) */
 #define PAGES_MAX 1000000     /* bounds a read; every page moves past a key */
 
+
 typedef enum { JOB_RANGE, JOB_PUT, JOB_TXN, JOB_WATCH } job_kind;
 
 typedef struct job {
@@ -56,13 +57,12 @@ typedef struct job {
 	 * last read it; under mu (the writer moves it along a host's queue) */
 	int64_t from_rev;
 	int64_t base_rev;      /* the newest revision known committed when submitted */
-	unsigned epoch;        /* s->epoch when submitted */
+	unsigned epoch;        /* s->epoch when submitted; JOB_WATCH: the stream's watch_gen */
 	bool unclear;          /* a write: a try ended after etcd may have had it */
 	mtc_etcd_cas cas;      /* writes: the reply parsed */
 	size_t skipped;        /* JOB_RANGE: keys too big for a reply, stepped over */
 	uint64_t submitted_ms; /* a write's deadline counts from here */
-	mtc_store_done_fn done;
-	void *ctx;
+	void *ctx;        /* JOB_PUT, JOB_TXN: the put's, handed back with its answer */
 	int r; /* 0: reply holds a 200 answer; < 0: err says why */
 	char *reply;
 	size_t reply_len;
@@ -71,9 +71,18 @@ typedef struct job {
 	struct job *next;
 } job;
 
-typedef struct etcd_store {
-	agent *a;
-	mtc_config cfg; /* as opened: the threads read this copy, never a->cfg */
+/* A key's state as last read or watched: the keys that have one, sorted,
+ * so a read that no longer has a key reports it removed. */
+typedef struct etcd_key {
+	char host[MTC_HOSTNAME_MAX + 1];
+	int64_t rev;
+} etcd_key;
+
+typedef struct mtc_store etcd_store;
+
+struct mtc_store {
+	mtc_store_env env;
+	mtc_config cfg; /* as opened: the threads read this copy, never the agent's */
 	char ep[EP_MAX][EP_LEN];
 	int n_ep;
 	pthread_mutex_t mu;
@@ -95,7 +104,9 @@ typedef struct etcd_store {
 	uint64_t unhealthy_since;
 	uint64_t range_failed_ms; /* when the last range failed (0: none) */
 	char last_error[400];
-} etcd_store;
+	etcd_key *keys;
+	size_t n_keys, cap_keys;
+};
 
 typedef struct http_buf {
 	char *p;
@@ -692,62 +703,103 @@ static void set_health(etcd_store *s, bool ok, const char *err)
 
 static void submit_range(etcd_store *s);
 
-/* A state read from etcd at mod_revision rev; old news is ignored. */
-static void apply_kv(agent *a, agent_host *h, mtc_etcd_state state, int64_t rev, const char *why)
+static etcd_key *key_find(etcd_store *s, const char *host, size_t *ret_at)
 {
-	bool known = state == MTC_ETCD_LOCKED || state == MTC_ETCD_UNLOCKED;
-	bool lock = state != MTC_ETCD_UNLOCKED;
+	size_t lo = 0, hi = s->n_keys;
 
-	if (rev <= h->store_rev)
-		return;
-	h->store_rev = rev;
-	/* What the next write compares with: etcd compares a missing key as
-	 * mod_revision 0 (comparing the delete's revision never held). */
-	h->store_mod = state == MTC_ETCD_DELETED ? 0 : rev;
-	h->cmdseq = mtc_etcd_cmdseq(rev);
-	h->store_behind = false; /* read: the next cut-off episode logs again */
-	if (known != h->admin_known || lock != h->ep.admin_locked)
-		log_notice("%s: admin state %s (etcd revision %" PRId64 ", %s)", h->entry.name,
-			   known ? (lock ? "locked" : "unlocked") : "unknown: treated as locked", rev, why);
-	mtc_episode_set_admin(&h->ep, lock, util_now_ms());
-	h->admin_known = known;
-	/* A host that applied this revision already (from the other agent)
-	 * is not sent it again: resending would need a sequence etcd did not
-	 * give. If it disagrees, the correction gets one. */
-	if (h->have_nonce && h->applied < h->cmdseq)
-		agent_send_admin_state(a, h, why);
-}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
 
-/* Hosts absent from a snapshot at revision rev whose key this agent last
- * read as present: their key was removed (also across a re-baseline,
- * where store_rev starts over from 0). */
-static void apply_absent(agent *a, const bool *seen, int64_t rev)
-{
-	for (size_t i = 0; i < a->n_hosts; i++) {
-		agent_host *h = &a->hosts[i];
-
-		if (!seen[i] && h->store_mod > 0 && h->store_rev <= rev)
-			apply_kv(a, h, MTC_ETCD_DELETED, rev, "key removed");
+		if (strcmp(host, s->keys[mid].host) > 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
+	*ret_at = lo;
+	return lo < s->n_keys && strcmp(s->keys[lo].host, host) == 0 ? &s->keys[lo] : NULL;
 }
 
-static void apply_range(etcd_store *s, const mtc_etcd_result *r)
+/* Remember host's key at rev (present: it holds a state) for the next
+ * read's removals. */
+static void key_note(etcd_store *s, const char *host, int64_t rev, bool present)
 {
-	agent *a = s->a;
-	bool *seen = calloc(a->n_hosts ? a->n_hosts : 1, sizeof(*seen));
+	size_t at;
+	etcd_key *k = key_find(s, host, &at);
 
-	if (!seen)
+	if (k && !present) {
+		memmove(k, k + 1, (s->n_keys - at - 1) * sizeof(*k));
+		s->n_keys--;
 		return;
-	for (size_t i = 0; i < r->n; i++) {
-		agent_host *h = agent_find_host(a, r->kv[i].host);
+	}
+	if (k || !present) {
+		if (k && rev > k->rev)
+			k->rev = rev;
+		return;
+	}
+	if (s->n_keys == s->cap_keys) {
+		size_t cap = s->cap_keys ? s->cap_keys * 2 : 64;
+		etcd_key *v = realloc(s->keys, cap * sizeof(*v));
 
-		if (!h)
+		if (!v)
+			return;
+		s->keys = v;
+		s->cap_keys = cap;
+	}
+	memmove(s->keys + at + 1, s->keys + at, (s->n_keys - at) * sizeof(*k));
+	s->n_keys++;
+	snprintf(s->keys[at].host, sizeof(s->keys[at].host), "%s", host);
+	s->keys[at].rev = rev;
+}
+
+/* The key's mod_revision as last read or written (0: missing). */
+static int64_t key_rev(etcd_store *s, const char *host)
+{
+	size_t at;
+	const etcd_key *k = key_find(s, host, &at);
+
+	return k ? k->rev : 0;
+}
+
+static mtc_admin_value value_of(mtc_etcd_state state)
+{
+	return state == MTC_ETCD_LOCKED ? MTC_ADMIN_LOCKED
+	       : state == MTC_ETCD_UNLOCKED ? MTC_ADMIN_UNLOCKED : MTC_ADMIN_UNKNOWN;
+}
+
+/* A key read or watched at mod_revision rev: told to the agent, which
+ * ignores old news. */
+static void report_kv(etcd_store *s, const char *host, mtc_etcd_state state, int64_t rev, const char *why)
+{
+	mtc_store_event ev = { .kind = MTC_STORE_CHANGED, .host = host, .value = value_of(state), .version = rev,
+			       .seq = mtc_etcd_cmdseq(rev), .why = why };
+
+	key_note(s, host, rev, state == MTC_ETCD_LOCKED || state == MTC_ETCD_UNLOCKED);
+	s->env.on_event(s->env.user, &ev);
+}
+
+/* Keys with a state before revision rev that a snapshot at rev lacks:
+ * removed. */
+static void report_absent(etcd_store *s, const mtc_etcd_result *r)
+{
+	size_t i = 0, k = 0;
+
+	while (k < s->n_keys) {
+		int c = i < r->n ? strcmp(r->kv[i].host, s->keys[k].host) : 1;
+
+		if (c < 0) {
+			i++;
 			continue;
-		seen[h - a->hosts] = true;
-		apply_kv(a, h, r->kv[i].state, r->kv[i].mod_revision, "read from etcd");
+		}
+		if (c == 0 || s->keys[k].rev > r->revision) {
+			i += c == 0;
+			k++;
+			continue;
+		}
+		char host[MTC_HOSTNAME_MAX + 1];
+
+		snprintf(host, sizeof(host), "%s", s->keys[k].host);
+		report_kv(s, host, MTC_ETCD_DELETED, r->revision, "key removed"); /* drops keys[k] */
 	}
-	apply_absent(a, seen, r->revision);
-	free(seen);
 }
 
 /* etcd went back (restored from a snapshot) or is another cluster: every
@@ -774,8 +826,11 @@ static void rebaseline(etcd_store *s, mtc_etcd_hdr_verdict v, const mtc_etcd_hea
 	s->revision = 0;
 	s->loaded = false;
 	s->epoch++;
-	for (size_t i = 0; i < s->a->n_hosts; i++)
-		s->a->hosts[i].store_rev = 0;
+	/* every key's revision is of the old history: a key the new read
+	 * lacks is reported removed */
+	for (size_t i = 0; i < s->n_keys; i++)
+		s->keys[i].rev = 0;
+	s->env.on_event(s->env.user, &(mtc_store_event){ .kind = MTC_STORE_REWOUND });
 	pthread_mutex_lock(&s->mu);
 	s->watch_from = 0;
 	s->watch_gen++;
@@ -814,14 +869,14 @@ static void on_range_done(etcd_store *s, job *j)
 	/* A put on the writer may have answered with a newer one meanwhile. */
 	if (j->range.revision > s->revision)
 		s->revision = j->range.revision;
-	apply_range(s, &j->range);
+	for (size_t i = 0; i < j->range.n; i++)
+		report_kv(s, j->range.kv[i].host, j->range.kv[i].state, j->range.kv[i].mod_revision, "read from etcd");
+	report_absent(s, &j->range);
 	if (!s->loaded) {
 		s->loaded = true;
 		log_notice("etcd: admin state read at revision %" PRId64, s->revision);
-		for (size_t i = 0; i < s->a->n_hosts; i++)
-			if (!s->a->hosts[i].admin_known)
-				agent_log_unknown(s->a, &s->a->hosts[i]);
 	}
+	s->env.on_event(s->env.user, &(mtc_store_event){ .kind = MTC_STORE_LOADED });
 	pthread_mutex_lock(&s->mu);
 	if (!s->watch_from) {
 		s->watch_from = s->revision + 1;
@@ -830,114 +885,61 @@ static void on_range_done(etcd_store *s, job *j)
 	pthread_mutex_unlock(&s->mu);
 }
 
-/* A write's compare failed: the key as etcd holds it now (a missing
- * key's news is at the reply's revision) is applied like a read. */
-static void apply_current(etcd_store *s, agent_host *h, const mtc_etcd_cas *c)
+static void put_answer(etcd_store *s, job *j, int r, int64_t rev, const char *why)
 {
-	int64_t rev = c->kv.mod_revision ? c->kv.mod_revision : c->hdr.revision;
+	mtc_store_event ev = { .kind = MTC_STORE_PUT, .host = j->host, .r = r, .why = why, .ctx = j->ctx };
 
-	if (h)
-		apply_kv(s->a, h, c->kv.state, rev, "read from etcd");
+	if (r == 0) {
+		ev.value = j->lock ? MTC_ADMIN_LOCKED : MTC_ADMIN_UNLOCKED;
+		ev.version = rev;
+		ev.seq = mtc_etcd_cmdseq(rev);
+		key_note(s, j->host, rev, true);
+	}
+	s->env.on_event(s->env.user, &ev);
 }
 
-static void on_put_done(etcd_store *s, job *j)
+/* A write etcd answered (every write is a put-if, JOB_PUT the operator's):
+ * stored; or the compare failed, and the key as etcd holds it now (a
+ * missing key's news at the reply's revision) is reported first, then
+ * the put's answer: stored if etcd holds what was asked (this request
+ * after a try that timed out, or another agent), else -EAGAIN. */
+static void write_answered(etcd_store *s, job *j)
 {
-	agent_host *h = agent_find_host(s->a, j->host);
-	char why[600];
+	const mtc_etcd_cas *c = &j->cas;
+	char why[400];
 	int r;
 
+	set_health(s, true, NULL);
+	if (c->hdr.revision > s->revision)
+		s->revision = c->hdr.revision;
+	if (!c->succeeded)
+		report_kv(s, j->host, c->kv.state, c->kv.mod_revision ? c->kv.mod_revision : c->hdr.revision,
+			  "read from etcd");
+	r = mtc_etcd_put_answer(j->host, j->lock, j->unclear, c, key_rev(s, j->host), why, sizeof(why));
+	if (j->kind == JOB_PUT)
+		log_notice("%s: operator %s: %s", j->host, j->lock ? "lock" : "unlock", why);
+	put_answer(s, j, r, c->succeeded ? c->hdr.revision : c->kv.mod_revision, why);
+}
+
+static void on_write_done(etcd_store *s, job *j)
+{
+	char why[600];
+
 	if (j->r == 0 && header_ok(s, j, &j->cas.hdr)) {
-		set_health(s, true, NULL);
-		if (j->cas.hdr.revision > s->revision)
-			s->revision = j->cas.hdr.revision;
-		if (h && j->cas.succeeded)
-			apply_kv(s->a, h, j->lock ? MTC_ETCD_LOCKED : MTC_ETCD_UNLOCKED, j->cas.hdr.revision, "operator");
-		else
-			apply_current(s, h, &j->cas);
-		r = mtc_etcd_put_answer(j->host, j->lock, j->unclear, &j->cas, h ? h->store_rev : 0, why, sizeof(why));
-		log_notice("%s: %s %s: %s", j->host, "operator", j->lock ? "lock" : "unlock", why);
-		j->done(s->a, h, h ? r : -ENOENT, h ? why : "host no longer in the hosts file", j->ctx);
+		write_answered(s, j);
 		return;
 	}
 	if (j->r < 0)
 		set_health(s, false, j->err);
-	else
-		submit_range(s); /* etcd went back: read again */
-	if (j->r < 0 && j->unclear) {
+	if (j->r < 0 && j->unclear)
 		snprintf(why, sizeof(why), "unknown: etcd did not answer (%s); the %s of %s may still commit; "
 			 "check `mtcctl list`", j->err, j->lock ? "lock" : "unlock", j->host);
-		submit_range(s);
-	} else
+	else
 		snprintf(why, sizeof(why), "etcd unavailable (%s): admin state of %s not changed", j->r < 0 ? j->err
 			 : "etcd was restored or rebuilt; reading it again", j->host);
-	j->done(s->a, h, -EIO, why, j->ctx);
-}
-
-/* Cut off from etcd (or not read yet), and the host applied a command
- * newer than the last this agent read from etcd or sent it: another agent,
- * one that reaches etcd, ordered it, and this one is behind. It does not
- * correct: a Locked with a local sequence would undo that command, the
- * other agent would correct back, and the host's flag would flip several
- * times a second (with a txn in etcd each time) for as long as this agent
- * is cut off, e.g. one with a client certificate etcd refuses.
- * An agent that knows nothing of the host (etcd never read, nothing sent
- * to it: cmdseq 0) does correct, to Locked: unknown is locked, as with the
- * file store. Beside a working agent that costs one flip, once. */
-static bool behind_while_cut_off(const etcd_store *s, agent_host *h)
-{
-	if (h->cmdseq == 0 || h->applied <= h->cmdseq) {
-		h->store_behind = false;
-		return false;
-	}
-	if (!h->store_behind)
-		log_warn("%s: not corrected to %s: it applied command %u, newer than the last this agent %s (%u), and "
-			 "etcd %s: an agent that reaches etcd ordered it", h->entry.name,
-			 h->ep.admin_locked ? "Locked" : "Unlocked", h->applied, s->loaded ? "read from etcd or sent" : "sent",
-			 h->cmdseq, s->loaded ? "is unavailable" : "was not read yet");
-	h->store_behind = true;
-	return true;
-}
-
-/* A correction's re-put came back: send with its revision, or, if another
- * agent changed the key meanwhile, read it (this agent was behind). With
- * etcd unavailable only Locked goes out (a local sequence): an Unlocked
- * this agent cannot have etcd order is not sent. */
-static void on_txn_done(etcd_store *s, job *j)
-{
-	agent_host *h = agent_find_host(s->a, j->host);
-
-	if (h)
-		h->store_txn = false;
-	if (j->r == 0 && !header_ok(s, j, &j->cas.hdr)) {
-		submit_range(s);
-		return;
-	}
-	if (j->r == 0) {
-		set_health(s, true, NULL);
-		if (j->cas.hdr.revision > s->revision)
-			s->revision = j->cas.hdr.revision;
-		if (j->cas.succeeded && h) {
-			apply_kv(s->a, h, j->lock ? MTC_ETCD_LOCKED : MTC_ETCD_UNLOCKED, j->cas.hdr.revision, "correction");
-			/* The host's sequence is above etcd's revisions (it
-			 * served a file-store agent before): only a bump
-			 * past it can reach it. Not when it agrees by now:
-			 * it may have applied this very revision already,
-			 * sent by the watch before this reply came. */
-			if (h->have_nonce && h->ep.active && h->applied >= h->cmdseq)
-				agent_send_admin_state(s->a, h, "correction above etcd's revision");
-		} else
-			apply_current(s, h, &j->cas); /* this agent was behind */
-		return;
-	}
-	set_health(s, false, j->err);
-	if (!h || !h->ep.active)
-		return; /* agrees by now */
-	if (behind_while_cut_off(s, h))
-		return;
-	if (h->ep.admin_locked)
-		agent_send_admin_state(s->a, h, "correction, etcd unavailable");
-	else
-		log_warn("%s: not corrected to Unlocked: etcd unavailable to order it", h->entry.name);
+	if (j->r == 0 || j->unclear)
+		submit_range(s); /* what etcd holds now */
+	put_answer(s, j, -EIO, 0, why);
 }
 
 static void on_watch_msg(etcd_store *s, job *j)
@@ -972,12 +974,8 @@ static void on_watch_msg(etcd_store *s, job *j)
 	}
 	if (r.canceled && !r.compact_revision)
 		log_warn("etcd: watch canceled by etcd (%s); resuming on the next member", s->cfg.etcd_prefix);
-	for (size_t i = 0; i < r.n; i++) {
-		agent_host *h = agent_find_host(s->a, r.kv[i].host);
-
-		if (h)
-			apply_kv(s->a, h, r.kv[i].state, r.kv[i].mod_revision, "etcd change");
-	}
+	for (size_t i = 0; i < r.n; i++)
+		report_kv(s, r.kv[i].host, r.kv[i].state, r.kv[i].mod_revision, "etcd change");
 	if (r.compact_revision > 0)
 		log_warn("etcd: watch start compacted (revision %" PRId64 "): reading everything again",
 			 r.compact_revision);
@@ -1000,10 +998,8 @@ static int on_pipe(sd_event_source *src, int fd, uint32_t revents, void *userdat
 	while ((j = pop(&list))) {
 		if (j->kind == JOB_RANGE)
 			on_range_done(s, j);
-		else if (j->kind == JOB_PUT)
-			on_put_done(s, j);
-		else if (j->kind == JOB_TXN)
-			on_txn_done(s, j);
+		else if (j->kind == JOB_PUT || j->kind == JOB_TXN)
+			on_write_done(s, j);
 		else
 			on_watch_msg(s, j);
 		job_free(j);
@@ -1072,9 +1068,9 @@ static int start_threads(etcd_store *s)
 
 	if (pipe2(s->pipe, O_CLOEXEC | O_NONBLOCK) < 0)
 		return -errno;
-	r = sd_event_add_io(s->a->event, &s->pipe_src, s->pipe[0], EPOLLIN, on_pipe, s);
+	r = sd_event_add_io(s->env.event, &s->pipe_src, s->pipe[0], EPOLLIN, on_pipe, s);
 	if (r >= 0)
-		r = sd_event_add_time_relative(s->a->event, &s->poll_timer, CLOCK_MONOTONIC, POLL_USEC,
+		r = sd_event_add_time_relative(s->env.event, &s->poll_timer, CLOCK_MONOTONIC, POLL_USEC,
 					       100 * USEC_PER_MSEC, on_poll, s);
 	if (r < 0)
 		return r;
@@ -1092,16 +1088,16 @@ static int start_threads(etcd_store *s)
 	return r;
 }
 
-static int etcd_open(agent *a)
+static int etcd_open(const mtc_store_env *env, mtc_store **ret)
 {
 	etcd_store *s = calloc(1, sizeof(*s));
 	int r;
 
 	if (!s)
 		return -ENOMEM;
-	a->store_data = s;
-	s->a = a;
-	s->cfg = a->cfg;
+	*ret = s;
+	s->env = *env;
+	s->cfg = *env->cfg;
 	s->pipe[0] = s->pipe[1] = -1;
 	s->healthy = true; /* until the first request says otherwise */
 	pthread_mutex_init(&s->mu, NULL);
@@ -1119,22 +1115,22 @@ static int etcd_open(agent *a)
 	return 0;
 }
 
-/* Jobs never run or never delivered: a waiting lock/unlock is answered. */
+/* Jobs never run or never delivered: every waiting put is answered. */
 static void fail_jobs(etcd_store *s, job *list)
 {
 	job *j;
 
 	while ((j = pop(&list))) {
-		if (j->kind == JOB_PUT)
-			j->done(s->a, agent_find_host(s->a, j->host), -ECANCELED, "agent stopping: not changed", j->ctx);
+		if (j->kind == JOB_PUT || j->kind == JOB_TXN)
+			put_answer(s, j, -ECANCELED, 0, "agent stopping: not changed");
 		job_free(j);
 	}
 }
 
-static void etcd_close(agent *a)
+static void etcd_close(etcd_store *s)
 {
-	etcd_store *s = a->store_data;
-
+	if (!s)
+		return;
 	if (s->threads)
 		stop_and_join(s, 3);
 	/* A put the worker finished is in done: fail_jobs answers it as
@@ -1151,113 +1147,82 @@ static void etcd_close(agent *a)
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
 	curl_global_cleanup();
+	free(s->keys);
 	free(s);
-	a->store_data = NULL;
 }
 
-static void etcd_set_admin(agent *a, agent_host *h, bool lock, mtc_store_done_fn done, void *ctx)
+/* Every write is a put-if on the key's mod_revision: if_version >= 0 (a
+ * correction's re-put at the version it read), or, for an operator's
+ * (if_version < 0), the key as this agent last read or wrote it; a key
+ * this agent last saw missing or removed compares as etcd compares it,
+ * 0. So no agent writes over a change it has not seen, and two agents
+ * never order a correction against each other's commands. etcd's
+ * sequence is its revision: seq is not used. */
+static void etcd_put(etcd_store *s, const char *host, mtc_admin_value value, uint32_t seq, int64_t if_version,
+		     void *ctx)
 {
-	etcd_store *s = a->store_data;
 	job *j = calloc(1, sizeof(*j));
+	size_t at;
 
-	if (!j) {
-		done(a, h, -ENOMEM, "out of memory; not changed", ctx);
+	(void)seq;
+	if (!j || !mtc_hostname_valid(host)) {
+		free(j);
+		s->env.on_event(s->env.user, &(mtc_store_event){ .kind = MTC_STORE_PUT, .host = host, .r = -ENOMEM,
+								  .why = "out of memory; not changed", .ctx = ctx });
 		return;
 	}
-	/* Compared with the key as this agent last read it: a change by
-	 * another agent since then refuses this one (the operator decided
-	 * on a state that is no longer there). */
-	j->from_rev = h->store_mod;
-	j->kind = JOB_PUT;
-	snprintf(j->host, sizeof(j->host), "%s", h->entry.name);
-	j->lock = lock;
-	j->done = done;
+	j->kind = if_version < 0 ? JOB_PUT : JOB_TXN;
+	snprintf(j->host, sizeof(j->host), "%s", host);
+	j->lock = value != MTC_ADMIN_UNLOCKED;
+	j->from_rev = !key_find(s, host, &at) ? 0 : if_version < 0 ? key_rev(s, host) : if_version;
 	j->ctx = ctx;
 	submit(s, j);
 }
 
-/* A host disagrees. A command it has not applied yet is resent as is;
- * one it applied (or a newer one, from another agent) needs a newer
- * sequence, and etcd gives it: the key is put again at its revision, so
- * two agents never order a correction against each other's commands. */
-static void etcd_correct(agent *a, agent_host *h, const char *why)
+static void etcd_read(etcd_store *s)
 {
-	etcd_store *s = a->store_data;
-	job *j;
-
-	/* Never read: before acting on "unknown" ask etcd, unless a read is
-	 * on its way or one failed within the last second (then unknown is
-	 * locked). Otherwise an agent whose reads failed until etcd came back
-	 * re-locks a node the other agent just unlocked, in the up to 2 s
-	 * before its next poll. The episode's resend asks again. */
-	if (!s->loaded && (s->range_inflight || util_now_ms() - s->range_failed_ms >= 1000)) {
-		submit_range(s);
-		return;
-	}
-	if ((!s->loaded || !s->healthy) && behind_while_cut_off(s, h))
-		return;
-	if (h->store_rev == 0 || h->applied < mtc_etcd_cmdseq(h->store_rev)) {
-		agent_send_admin_state(a, h, why);
-		return;
-	}
-	if (h->store_txn)
-		return;
-	j = calloc(1, sizeof(*j));
-	if (!j)
-		return;
-	j->kind = JOB_TXN;
-	snprintf(j->host, sizeof(j->host), "%s", h->entry.name);
-	j->lock = h->ep.admin_locked;
-	/* a deleted key: 0, as etcd compares it; unknown is locked */
-	j->from_rev = h->store_mod;
-	h->store_txn = true;
-	submit(s, j);
+	submit_range(s);
 }
 
-static void etcd_describe(agent *a, char *buf, size_t size)
+static void etcd_describe(etcd_store *s, char *buf, size_t size)
 {
-	etcd_store *s = a->store_data;
+	const mtc_config *cfg = &s->cfg;
 
-	if (!s)
-		snprintf(buf, size, "etcd %s prefix %s", a->cfg.etcd_endpoints, a->cfg.etcd_prefix);
-	else if (!s->loaded)
-		snprintf(buf, size, "etcd %s prefix %s: not read yet%s%s", a->cfg.etcd_endpoints, a->cfg.etcd_prefix,
+	if (!s->loaded)
+		snprintf(buf, size, "etcd %s prefix %s: not read yet%s%s", cfg->etcd_endpoints, cfg->etcd_prefix,
 			 s->last_error[0] ? ": " : "", s->last_error);
 	else if (s->healthy)
-		snprintf(buf, size, "etcd %s prefix %s: healthy, revision %" PRId64, a->cfg.etcd_endpoints,
-			 a->cfg.etcd_prefix, s->revision);
+		snprintf(buf, size, "etcd %s prefix %s: healthy, revision %" PRId64, cfg->etcd_endpoints,
+			 cfg->etcd_prefix, s->revision);
 	else
 		snprintf(buf, size, "etcd %s prefix %s: UNAVAILABLE for %.0f s (%s); serving the state of revision %" PRId64,
-			 a->cfg.etcd_endpoints, a->cfg.etcd_prefix, (double)(util_now_ms() - s->unhealthy_since) / 1000.0,
+			 cfg->etcd_endpoints, cfg->etcd_prefix, (double)(util_now_ms() - s->unhealthy_since) / 1000.0,
 			 s->last_error, s->revision);
 }
 
-static void etcd_health(agent *a, mtc_store_health *ret)
+static void etcd_health(etcd_store *s, mtc_store_health *ret)
 {
-	etcd_store *s = a->store_data;
-
 	*ret = (mtc_store_health){ .loaded = s->loaded, .healthy = s->healthy, .revision = s->revision };
 	if (!s->healthy)
 		ret->unavailable_s = (double)(util_now_ms() - s->unhealthy_since) / 1000.0;
 	snprintf(ret->error, sizeof(ret->error), "%s", s->healthy ? "" : s->last_error);
 }
 
-/* Not read yet and no request failed: the read is coming. After a failure
- * no read is coming soon, and unknown is locked. */
-static bool etcd_first_read_pending(agent *a)
+/* Not read yet and no request failed: the first read is coming. */
+static void etcd_state(etcd_store *s, mtc_admin_store *ret)
 {
-	const etcd_store *s = a->store_data;
-
-	return !s->loaded && s->healthy;
+	*ret = (mtc_admin_store){ .shared = true, .loaded = s->loaded, .healthy = s->healthy,
+				  .reading = s->range_inflight, .read_failed_ms = s->range_failed_ms };
 }
 
 const mtc_store_ops mtc_store_etcd_ops = {
 	.name = "etcd",
+	.shared = true,
 	.open = etcd_open,
 	.close = etcd_close,
-	.set_admin = etcd_set_admin,
-	.correct = etcd_correct,
+	.read = etcd_read,
+	.put = etcd_put,
 	.describe = etcd_describe,
 	.health = etcd_health,
-	.first_read_pending = etcd_first_read_pending,
+	.state = etcd_state,
 };

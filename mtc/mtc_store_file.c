@@ -16,52 +16,108 @@
 #include "fileops.h"
 #include "log.h"
 #include "mtc_store.h"
-#include "util.h"
+#include "service.h"
 
-typedef struct file_store {
+/* One host's entry; version counts its changes in this run. */
+typedef struct entry {
+	char name[MTC_HOSTNAME_MAX + 1];
+	mtc_admin_value value;
+	uint32_t seq;
+	int64_t version;
+} entry;
+
+struct mtc_store {
+	mtc_store_env env;
+	entry *v;        /* sorted by name */
+	size_t n, cap;
+	int64_t versions; /* versions handed out */
 	bool suspect;    /* the state file could not be read or parsed: kept aside before rewriting */
 	int fd;          /* state_file opened O_APPEND after the last rewrite; -1: rewrite next time */
 	size_t appended; /* lines appended since that rewrite */
-} file_store;
+};
+
+static const char *const value_names[] = { "unknown", "locked", "unlocked" };
+
+static const char *state_path(const mtc_store *fs)
+{
+	return fs->env.cfg->state_file;
+}
 
 /* Compact once the appended lines reach this (amortised: a rewrite per
  * this many changes). */
-static size_t append_limit(const agent *a)
+static size_t append_limit(const mtc_store *fs)
 {
-	return a->n_hosts * 4 + 1000;
+	return (fs->n > fs->env.n_hosts ? fs->n : fs->env.n_hosts) * 4 + 1000;
+}
+
+static int entry_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const entry *)elem)->name);
+}
+
+/* host's entry, added (unknown, version 0) if absent; NULL: no memory. */
+static entry *entry_get(mtc_store *fs, const char *host)
+{
+	size_t lo = 0, hi = fs->n;
+	entry *e;
+
+	while (lo < hi) { /* the first name not below host */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (entry_cmp(host, &fs->v[mid]) > 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < fs->n && strcmp(fs->v[lo].name, host) == 0)
+		return &fs->v[lo];
+	if (fs->n == fs->cap) {
+		size_t cap = fs->cap ? fs->cap * 2 : 64;
+		entry *v = realloc(fs->v, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		fs->v = v;
+		fs->cap = cap;
+	}
+	memmove(fs->v + lo + 1, fs->v + lo, (fs->n - lo) * sizeof(*e));
+	fs->n++;
+	e = &fs->v[lo];
+	*e = (entry){ .value = MTC_ADMIN_UNKNOWN };
+	snprintf(e->name, sizeof(e->name), "%s", host);
+	return e;
 }
 
 /* A file we could not read or parse may hold what an operator needs:
  * keep it aside instead of silently replacing it. */
-static int keep_aside(agent *a, file_store *fs)
+static int keep_aside(mtc_store *fs)
 {
 	char aside[MTC_PATH_MAX + 16];
 	int r;
 
 	if (!fs->suspect)
 		return 0;
-	snprintf(aside, sizeof(aside), "%s.corrupt", a->cfg.state_file);
-	if (rename(a->cfg.state_file, aside) < 0 && errno != ENOENT) {
+	snprintf(aside, sizeof(aside), "%s.corrupt", state_path(fs));
+	if (rename(state_path(fs), aside) < 0 && errno != ENOENT) {
 		r = -errno;
-		log_err("cannot keep unreadable admin state %s aside as %s: %s; not overwriting it",
-			a->cfg.state_file, aside, strerror(-r));
+		log_err("cannot keep unreadable admin state %s aside as %s: %s; not overwriting it", state_path(fs),
+			aside, strerror(-r));
 		return r;
 	}
-	log_warn("unreadable admin state %s kept as %s", a->cfg.state_file, aside);
+	log_warn("unreadable admin state %s kept as %s", state_path(fs), aside);
 	fs->suspect = false;
 	return 0;
 }
 
 /* The whole state, compacted, written atomically; then the log is
  * reopened for appending (the rename replaced the file). */
-static int save_state(agent *a)
+static int save_state(mtc_store *fs)
 {
-	file_store *fs = a->store_data;
-	size_t size = a->n_hosts * (MTC_HOSTNAME_MAX + 32) + 128, used = 0;
+	size_t size = fs->n * (MTC_HOSTNAME_MAX + 32) + 128, used = 0;
 	char *buf;
 	int r;
 
-	r = keep_aside(a, fs);
+	r = keep_aside(fs);
 	if (r < 0)
 		return r;
 	if (fs->fd >= 0)
@@ -72,113 +128,81 @@ static int save_state(agent *a)
 		return -ENOMEM;
 	used += (size_t)snprintf(buf, size, "# mtcagent admin state: HOST locked|unlocked COMMAND-SEQUENCE\n"
 					    "# hosts not listed are unknown, and treated as locked\n");
-	for (size_t i = 0; i < a->n_hosts; i++) {
-		const agent_host *h = &a->hosts[i];
+	for (size_t i = 0; i < fs->n; i++) {
+		const entry *e = &fs->v[i];
 
-		if (h->admin_known)
-			used += (size_t)snprintf(buf + used, size - used, "%s %s %u\n", h->entry.name,
-						 agent_admin_name(h), h->cmdseq);
-		else if (h->cmdseq)
-			used += (size_t)snprintf(buf + used, size - used, "%s unknown %u\n", h->entry.name, h->cmdseq);
+		if (e->value != MTC_ADMIN_UNKNOWN || e->seq)
+			used += (size_t)snprintf(buf + used, size - used, "%s %s %u\n", e->name, value_names[e->value],
+						 e->seq);
 	}
-	r = fileops_write_atomic(a->cfg.state_file, buf, used, 0644);
+	r = fileops_write_atomic(state_path(fs), buf, used, 0644);
 	free(buf);
 	if (r < 0) {
-		log_err("cannot persist admin state to %s: %s", a->cfg.state_file, strerror(-r));
+		log_err("cannot persist admin state to %s: %s", state_path(fs), strerror(-r));
 		return r;
 	}
-	fs->fd = open(a->cfg.state_file, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	fs->fd = open(state_path(fs), O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
 	fs->appended = 0;
 	return 0;
 }
 
 /* Still the file at state_file (not removed or replaced behind us)? at:
  * the open file's stat, for its size. */
-static bool append_target_ok(const agent *a, int fd, struct stat *at)
+static bool append_target_ok(const mtc_store *fs, struct stat *at)
 {
 	struct stat st;
 
-	return fd >= 0 && fstat(fd, at) == 0 && at->st_nlink > 0 && stat(a->cfg.state_file, &st) == 0 &&
+	return fs->fd >= 0 && fstat(fs->fd, at) == 0 && at->st_nlink > 0 && stat(state_path(fs), &st) == 0 &&
 	       st.st_ino == at->st_ino && st.st_dev == at->st_dev;
 }
 
 /* One host's change: appended and fsynced, or the whole file rewritten
  * when the log is long, cannot be appended to, or is not ours any more. A
  * failed append is cut back off, so nothing half-written stays. */
-static int save_host(agent *a, const agent_host *h)
+static int save_entry(mtc_store *fs, const entry *e)
 {
-	file_store *fs = a->store_data;
 	char line[MTC_HOSTNAME_MAX + 32];
 	struct stat st;
 	int n;
 
-	if (fs->suspect || fs->appended >= append_limit(a) || !append_target_ok(a, fs->fd, &st))
-		return save_state(a);
-	n = snprintf(line, sizeof(line), "%s %s %u\n", h->entry.name, agent_admin_name(h), h->cmdseq);
+	if (fs->suspect || fs->appended >= append_limit(fs) || !append_target_ok(fs, &st))
+		return save_state(fs);
+	n = snprintf(line, sizeof(line), "%s %s %u\n", e->name, value_names[e->value], e->seq);
 	if (write(fs->fd, line, (size_t)n) == n && fsync(fs->fd) == 0) {
 		fs->appended++;
 		return 0;
 	}
-	log_err("cannot append to admin state %s: %m; rewriting it whole", a->cfg.state_file);
+	log_err("cannot append to admin state %s: %m; rewriting it whole", state_path(fs));
 	if (ftruncate(fs->fd, st.st_size) < 0 || fsync(fs->fd) < 0)
-		log_err("cannot cut a failed append off %s: %m", a->cfg.state_file);
-	return save_state(a);
+		log_err("cannot cut a failed append off %s: %m", state_path(fs));
+	return save_state(fs);
 }
 
-/* One line of the state file; false if malformed. */
-static bool load_line(agent *a, const char *line, unsigned lineno)
+/* One line of the state file; false if malformed (or no memory). */
+static bool load_line(mtc_store *fs, const char *line)
 {
 	char name[MTC_HOSTNAME_MAX + 2], state[16], extra[2];
 	unsigned long seq = 0;
-	agent_host *h;
-	int n;
+	int n, value = -1;
+	entry *e;
 
 	n = sscanf(line, "%64s %15s %lu %1s", name, state, &seq, extra);
-	if ((n != 2 && n != 3) || seq > UINT32_MAX ||
-	    (strcmp(state, "locked") != 0 && strcmp(state, "unlocked") != 0 && strcmp(state, "unknown") != 0))
+	for (int i = 0; i < 3; i++)
+		if (n >= 2 && strcmp(state, value_names[i]) == 0)
+			value = i;
+	if ((n != 2 && n != 3) || seq > UINT32_MAX || value < 0 || !(e = entry_get(fs, name)))
 		return false;
-	h = agent_find_host(a, name);
-	if (!h) {
-		log_info("%s:%u: host %s is no longer in the hosts file", a->cfg.state_file, lineno, name);
-		return true;
-	}
-	h->cmdseq = (uint32_t)seq;
-	if (strcmp(state, "unknown") == 0)
-		return true;
-	mtc_episode_init(&h->ep, strcmp(state, "locked") == 0);
-	h->admin_known = true;
+	e->value = (mtc_admin_value)value;
+	e->seq = (uint32_t)seq;
+	e->version = ++fs->versions;
 	return true;
 }
 
-static void log_unknown_hosts(agent *a)
+static void read_file(mtc_store *fs, FILE *f)
 {
-	for (size_t i = 0; i < a->n_hosts; i++)
-		if (!a->hosts[i].admin_known)
-			agent_log_unknown(a, &a->hosts[i]);
-}
-
-static int file_open(agent *a)
-{
-	file_store *fs = calloc(1, sizeof(*fs));
-	FILE *f;
 	char line[256];
 	unsigned lineno = 0;
 
-	if (!fs)
-		return -ENOMEM;
-	fs->fd = -1;
-	a->store_data = fs;
-	service_clean_leftovers(a->cfg.state_file);
-	f = fopen(a->cfg.state_file, "re");
-	if (!f) {
-		if (errno != ENOENT) {
-			log_err("cannot read admin state %s: %m; every host's admin state is unknown and treated as "
-				"locked", a->cfg.state_file);
-			fs->suspect = true;
-		}
-		log_unknown_hosts(a);
-		return 0; /* written at the first change */
-	}
 	while (fgets(line, sizeof(line), f)) {
 		lineno++;
 		if (line[0] == '#' || line[0] == '\n')
@@ -186,76 +210,135 @@ static int file_open(agent *a)
 		if (!strchr(line, '\n') && feof(f)) {
 			/* Cut by a crash mid-append: never acknowledged. */
 			log_warn("%s:%u: last line incomplete (a change cut by a crash, never acknowledged); ignored",
-				 a->cfg.state_file, lineno);
+				 state_path(fs), lineno);
 			break;
 		}
-		if (!load_line(a, line, lineno)) {
+		if (!load_line(fs, line)) {
 			log_err("%s:%u: malformed line; hosts without a valid line are unknown and treated as locked",
-				a->cfg.state_file, lineno);
+				state_path(fs), lineno);
 			fs->suspect = true;
 		}
 	}
+}
+
+/* Every entry read, then LOADED (why NULL: a start's read, not news). */
+static void report_all(mtc_store *fs)
+{
+	for (size_t i = 0; i < fs->n; i++) {
+		const entry *e = &fs->v[i];
+		mtc_store_event ev = { .kind = MTC_STORE_CHANGED, .host = e->name, .value = e->value,
+				       .version = e->version, .seq = e->seq };
+
+		fs->env.on_event(fs->env.user, &ev);
+	}
+	fs->env.on_event(fs->env.user, &(mtc_store_event){ .kind = MTC_STORE_LOADED });
+}
+
+static int file_open(const mtc_store_env *env, mtc_store **ret)
+{
+	mtc_store *fs = calloc(1, sizeof(*fs));
+	FILE *f;
+
+	if (!fs)
+		return -ENOMEM;
+	fs->env = *env;
+	fs->fd = -1;
+	*ret = fs;
+	service_clean_leftovers(state_path(fs));
+	f = fopen(state_path(fs), "re");
+	if (!f) {
+		if (errno != ENOENT) {
+			log_err("cannot read admin state %s: %m; every host's admin state is unknown and treated as "
+				"locked", state_path(fs));
+			fs->suspect = true;
+		}
+		report_all(fs);
+		return 0; /* written at the first change */
+	}
+	read_file(fs, f);
 	fclose(f);
-	log_unknown_hosts(a);
+	report_all(fs);
 	/* Compacted now: the log starts clean (no line cut by a crash for the
 	 * next append to run into). A failure is logged; the first change
 	 * tries again and reports it to the operator. */
-	save_state(a);
+	save_state(fs);
 	return 0;
 }
 
-static void file_close(agent *a)
+static void file_close(mtc_store *fs)
 {
-	file_store *fs = a->store_data;
-
-	if (fs && fs->fd >= 0)
-		close(fs->fd);
-	free(fs);
-	a->store_data = NULL;
-}
-
-static void file_set_admin(agent *a, agent_host *h, bool lock, mtc_store_done_fn done, void *ctx)
-{
-	bool was = h->ep.admin_locked, was_known = h->admin_known;
-	uint32_t was_seq = h->cmdseq;
-	char why[MTC_PATH_MAX + MTC_HOSTNAME_MAX + 64];
-
-	mtc_episode_set_admin(&h->ep, lock, util_now_ms());
-	h->admin_known = true;
-	/* Every admin change is a new command, newer than any the host applied. */
-	h->cmdseq = mtc_order_new_cmdseq(h->cmdseq, h->applied);
-	if (save_host(a, h) < 0) {
-		mtc_episode_set_admin(&h->ep, was, util_now_ms());
-		h->admin_known = was_known;
-		h->cmdseq = was_seq;
-		snprintf(why, sizeof(why), "cannot persist admin state to %s; %s unchanged", a->cfg.state_file,
-			 h->entry.name);
-		done(a, h, -EIO, why, ctx);
+	if (!fs)
 		return;
-	}
-	log_notice("%s: admin state %s (operator request)", h->entry.name, lock ? "locked" : "unlocked");
-	agent_send_admin_state(a, h, "operator");
-	done(a, h, 0, NULL, ctx);
+	if (fs->fd >= 0)
+		close(fs->fd);
+	free(fs->v);
+	free(fs);
 }
 
-static void file_describe(agent *a, char *buf, size_t size)
+static void file_read(mtc_store *fs)
 {
-	snprintf(buf, size, "file %s", a->cfg.state_file);
+	(void)fs; /* read at open; only this agent writes it */
+}
+
+/* This agent is the only writer: a put-if finds the entry where this
+ * agent left it, unless the caller's view is behind its own puts. */
+static void file_put(mtc_store *fs, const char *host, mtc_admin_value value, uint32_t seq, int64_t if_version,
+		     void *ctx)
+{
+	mtc_store_event ev = { .kind = MTC_STORE_PUT, .host = host, .ctx = ctx };
+	char why[MTC_PATH_MAX + MTC_HOSTNAME_MAX + 64];
+	entry *e = entry_get(fs, host), was;
+
+	if (!e) {
+		ev.r = -ENOMEM;
+		ev.why = "out of memory; not changed";
+	} else if (if_version >= 0 && e->version != if_version) {
+		ev.r = -EAGAIN;
+		ev.why = "changed meanwhile";
+	} else {
+		was = *e;
+		*e = (entry){ .value = value, .seq = seq, .version = ++fs->versions };
+		snprintf(e->name, sizeof(e->name), "%s", host);
+		ev.r = save_entry(fs, e) < 0 ? -EIO : 0;
+		if (ev.r < 0) {
+			*e = was;
+			snprintf(why, sizeof(why), "cannot persist admin state to %s; %s unchanged", state_path(fs), host);
+			ev.why = why;
+		}
+		ev.value = e->value;
+		ev.version = e->version;
+		ev.seq = e->seq;
+	}
+	fs->env.on_event(fs->env.user, &ev);
+}
+
+static void file_describe(mtc_store *fs, char *buf, size_t size)
+{
+	snprintf(buf, size, "file %s", state_path(fs));
 }
 
 /* The file was read at start; a failed write shows in the reply of the
  * lock/unlock that hit it. */
-static void file_health(agent *a, mtc_store_health *ret)
+static void file_health(mtc_store *fs, mtc_store_health *ret)
 {
-	(void)a;
+	(void)fs;
 	*ret = (mtc_store_health){ .loaded = true, .healthy = true };
+}
+
+static void file_state(mtc_store *fs, mtc_admin_store *ret)
+{
+	(void)fs;
+	*ret = (mtc_admin_store){ .shared = false, .loaded = true, .healthy = true };
 }
 
 const mtc_store_ops mtc_store_file_ops = {
 	.name = "file",
+	.shared = false,
 	.open = file_open,
 	.close = file_close,
-	.set_admin = file_set_admin,
+	.read = file_read,
+	.put = file_put,
 	.describe = file_describe,
 	.health = file_health,
+	.state = file_state,
 };

@@ -14,7 +14,6 @@
 
 #include "log.h"
 #include "mtc_agent.h"
-#include "mtc_store.h"
 #include "notify.h"
 #include "util.h"
 
@@ -30,20 +29,19 @@ agent_host *agent_find_host(agent *a, const char *name)
 
 const char *agent_admin_name(const agent_host *h)
 {
-	return h->ep.admin_locked ? "locked" : "unlocked";
+	return mtc_admin_locked(&h->adm) ? "locked" : "unlocked";
 }
 
 static void set_unknown(agent_host *h)
 {
-	mtc_episode_init(&h->ep, true);
-	h->admin_known = false;
+	mtc_admin_init(&h->adm);
 }
 
 void agent_log_unknown(const agent *a, const agent_host *h)
 {
 	char where[MTC_PATH_MAX + 64];
 
-	a->store->describe((agent *)a, where, sizeof(where));
+	a->store->describe(a->store_data, where, sizeof(where));
 	log_warn("%s: admin state unknown (not in %s): treated as locked until an operator sets it; "
 		 "Unlocked is never sent for it", h->entry.name, where);
 }
@@ -170,7 +168,7 @@ static void stop(agent *a)
 		mtc_netio_close(&a->io, net);
 	/* The store first: it answers control requests still waiting on it. */
 	if (a->store_data)
-		a->store->close(a);
+		agent_store_close(a);
 	agent_control_close(a);
 	sd_event_source_unref(a->recover_timer);
 	sd_event_unref(a->event);
@@ -197,12 +195,12 @@ static int run(agent *a)
 	a->seq = randombytes_random();
 	r = open_sources(a);
 	if (r >= 0)
-		r = a->store->open(a);
+		r = agent_store_open(a);
 	if (r < 0) {
 		stop(a);
 		return r;
 	}
-	a->store->describe(a, where, sizeof(where));
+	a->store->describe(a->store_data, where, sizeof(where));
 	log_notice("started: %zu hosts, state %s, control %s, auth %s", a->n_hosts, where, a->cfg.control_socket,
 		   a->key.enabled ? "hmac-sha256" : "DISABLED");
 	r = service_loop(a->event);
@@ -227,7 +225,7 @@ static int check_config(agent *a)
 	return 0;
 }
 
-int main(int argc, char **argv)
+int mtcagent_main(int argc, char **argv)
 {
 	static agent a = {
 		.svc = { .name = "mtcagent",
