@@ -383,7 +383,7 @@ if [ "$STORE" = etcd ]; then
 	t_check "store = etcd: the agent served from etcd, healthy at the end" sh -c \
 		"'$BIN/mtcctl' -c '$D/agent.conf' list | grep -q '^store: etcd $ETCD_EP prefix /mtc/admin/: healthy'"
 	t_check "store = etcd: every lock/unlock went through etcd (revision $(ectl get /mtc/admin/node-1 -w fields | sed -n 's/^"Revision" : //p') after ${#cells[@]} cells)" \
-		test "$(grep -c 'admin state .*(operator request, etcd revision' "$D/agent.log")" -ge $((2 * ${#cells[@]}))
+		test "$(grep -c 'admin state .*(operator request, committed at etcd revision' "$D/agent.log")" -ge $((2 * ${#cells[@]}))
 fi
 for f in "$D"/failed-*; do
 	[ -d "$f" ] || continue
