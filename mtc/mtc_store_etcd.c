@@ -325,6 +325,8 @@ static int run_write(etcd_store *s, job *j, int ep, long timeout_ms, http_buf *o
 		r = -EBADMSG;
 	if (r == 0 && j->cas.succeeded)
 		chain_from_rev(s, j, j->cas.hdr.revision);
+	else if (r == 0 && j->cas.kv.state == (j->lock ? MTC_ETCD_LOCKED : MTC_ETCD_UNLOCKED))
+		chain_from_rev(s, j, j->cas.kv.mod_revision); /* as asked: a try that timed out committed it */
 	return r;
 }
 

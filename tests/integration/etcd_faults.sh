@@ -4,8 +4,9 @@
 # the node: a write whose reply is held past its timeout while another
 # agent writes, a deleted key, stray large keys under the prefix, a
 # stopped member holding the watch, a restore from an older snapshot.
-# Agents A and B on a 3-member cluster; A's first member is behind a relay
-# (tests/tools/etcd-relay.py) that can hold txn replies. Root only.
+# Agents A and B on a 3-member cluster; A reaches each member through a
+# relay (tests/tools/etcd-relay.py, ports 2388N) that can hold the next N
+# put/txn replies. Root only.
 . "$(dirname "$0")/../lib.sh"
 . "$ROOT/tests/etcd-lib.sh"
 etcd_bed_enter etcd_faults "$0" python3
@@ -15,10 +16,11 @@ store_conf "$D/agent.conf"
 sed -e "s|${AGENT_IP[0]}|${B_IP[0]}|; s|${AGENT_IP[1]}|${B_IP[1]}|; s|${AGENT_IP[2]}|${B_IP[2]}|" \
 	-e "s|$D/ctl/agent.sock|$D/ctl/agentB.sock|" "$D/agent.conf" >"$D/agentB.conf"
 for i in 0 1 2; do sed -i "s|^agent_address = ${AGENT_IP[$i]}\$|agent_address = ${AGENT_IP[$i]},${B_IP[$i]}|" "$D/client.conf"; done
-# A: member 1 through the relay (port 23799).
-sed -i "s|^endpoints = http://127.0.0.1:23791,|endpoints = http://127.0.0.1:23799,|" "$D/agent.conf"
+# A: member N through relay port 2388N.
+sed -i "s|^endpoints = .*|endpoints = http://127.0.0.1:23881,http://127.0.0.1:23882,http://127.0.0.1:23883|" "$D/agent.conf"
 HOLD=$D/hold-txn
-HWM_WRAP= t_spawn "$D/relay.log" python3 "$ROOT/tests/tools/etcd-relay.py" 23799 23791 /v3/kv/put,/v3/kv/txn 2 "$HOLD" 300
+HWM_WRAP= t_spawn "$D/relay.log" python3 "$ROOT/tests/tools/etcd-relay.py" /v3/kv/put,/v3/kv/txn 2 "$HOLD" 300 \
+	23881:23791 23882:23792 23883:23793
 etcd_start
 ectl put /mtc/admin/node-1 locked >/dev/null
 ETCDCTL_API=3 etcdctl --endpoints http://127.0.0.1:23791 snapshot save "$D/snap.db" >/dev/null 2>&1
@@ -46,7 +48,7 @@ wait_for 15 sh -c "'$BIN/mtcctl' -c '$D/agent.conf' list | grep -qE '^node-1 +lo
 t_check "both agents read node-1 locked and the node is locked" sh -c "test -e '$(flag)' && '$BIN/mtcctl' -c '$D/agentB.conf' list | grep -qE '^node-1 +locked +locked'"
 
 # --- 1. a write's reply held past its timeout; another agent writes meanwhile ---
-: >"$HOLD"
+echo 1 >"$HOLD"
 ( ctlA unlock node-1 >"$D/outA" 2>&1; echo $? >"$D/rcA" ) &
 UNLOCK_PID=$!
 wait_for 5 sh -c "[ \"\$(ETCDCTL_API=3 etcdctl --endpoints '$EPS' get --print-value-only /mtc/admin/node-1)\" = unlocked ]"
@@ -57,7 +59,6 @@ out=$(ctlB lock node-1 2>&1)
 t_match "held reply: B's lock in between is committed" "^ok: node-1 locked; committed at etcd revision [0-9]+" "$out"
 B_REV=$(modrev)
 wait "$UNLOCK_PID"
-rm -f "$HOLD"
 t_match "held reply: A answers what it knows (unknown, now locked), rc $(cat "$D/rcA")" \
 	"^error: unknown: etcd answered late or not at all, and node-1 is now locked at etcd revision $B_REV; check .mtcctl list." "$(cat "$D/outA")"
 t_check "held reply: A's retry did not overwrite B's lock (etcd: $(value) at $(modrev), B's at $B_REV)" \
@@ -66,6 +67,21 @@ wait_for 10 locked
 t_check "held reply: the node ends locked (B's, the last acknowledged)" locked
 wait_for 10 sees "$D/agent.conf" locked
 t_check "held reply: A agrees: locked" sees "$D/agent.conf" locked
+
+# --- 1b. lock, unlock, lock of one host, queued while the first is held: run in order ---
+echo 1 >"$HOLD"
+for v in lock unlock lock; do
+	( ctlA "$v" node-1 >"$D/out-$v-$$-$SECONDS-$RANDOM" 2>&1 ) &
+	FIFO_PIDS+=("$!")
+	sleep 0.2 # to prove an order: each asked after the one before is queued
+done
+wait "${FIFO_PIDS[@]}"
+t_check "queued lock, unlock, lock: etcd ends locked (the last asked; was: newest first, unlocked)" \
+	sh -c "[ \"\$(ETCDCTL_API=3 etcdctl --endpoints '$EPS' get --print-value-only /mtc/admin/node-1)\" = locked ]"
+t_check "queued lock, unlock, lock: the first was held (its answer: $(cat "$D"/out-lock-* | head -1))" test ! -e "$HOLD"
+t_check "queued lock, unlock, lock: every one answered ok" sh -c "! grep -L '^ok: ' '$D'/out-* | grep -q ."
+wait_for 10 locked
+t_check "queued lock, unlock, lock: the node ends locked" locked
 
 # --- 2. a deleted key: unknown = locked, corrected like any unknown host ---
 out=$(ctlA unlock node-1 2>&1)
@@ -102,16 +118,30 @@ t_check "stray keys: no Locked sent, the node stays unlocked" sh -c "! test -e '
 for i in 1 2 3; do ectl del "/mtc/admin/a-stray-$i" >/dev/null; done
 
 # --- 4. a stopped member holds A's watch: it moves on ---
+# Meanwhile 4 values of 1.4 MB go under the prefix: the watch's catch-up on
+# the next member is one message of 7.5 MB, over the 4 MiB a message may
+# take (was: the watch reconnected from the same revision forever).
 nA=$(t_lines "$D/agent.log")
 kill -STOP "${ETCD_PID[1]}"
-t_wait_line "$D/agent.log" 'watch on http://127.0.0.1:23799 .* ended: no byte for 10 s' "$nA" 20
+# (3 tries each: the stopped member may have been the leader)
+for i in 1 2 3 4; do
+	for try in 1 2 3; do
+		ETCDCTL_API=3 etcdctl --endpoints http://127.0.0.1:23792,http://127.0.0.1:23793 --command-timeout 3s \
+			put "/mtc/admin/a-stray-$i" <"$D/big" >/dev/null 2>&1 && break
+	done
+done
+t_wait_line "$D/agent.log" 'watch on http://127.0.0.1:23881 .* ended: no byte for 10 s' "$nA" 20
+t_wait_line "$D/agent.log" 'watch on http://127.0.0.1:2388[23] .* ended: revision compacted or a message over 4 MiB, reading again' "$nA" 10
 nA=$(t_lines "$D/agent.log")
 out=$(ctlB lock node-1 2>&1)
 t_match "member 1 stopped: lock via B ok" "^ok: node-1 locked" "$out"
 t_wait_line "$D/agent.log" 'node-1: admin state locked \(etcd revision [0-9]+, etcd change\)' "$nA" 5
 wait_for 10 locked
 t_check "member 1 stopped: the node ends locked" locked
+t_check "the watch over 4 MiB did not reconnect in a loop ($(tail -n +$((nA + 1)) "$D/agent.log" | grep -c 'watch on .* ended') restart(s) since)" \
+	test "$(tail -n +$((nA + 1)) "$D/agent.log" | grep -c 'watch on .* ended')" -le 1
 kill -CONT "${ETCD_PID[1]}"
+for i in 1 2 3 4; do ectl del "/mtc/admin/a-stray-$i" >/dev/null; done
 
 # --- 5. restored from an older snapshot: the revision goes back ---
 out=$(ctlA unlock node-1 2>&1)

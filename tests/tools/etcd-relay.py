@@ -1,31 +1,53 @@
 #!/usr/bin/env python3
-"""A TCP relay in front of one etcd member that holds back replies.
+"""TCP relays in front of etcd members that can hold back replies.
 
-    etcd-relay.py LISTEN_PORT UPSTREAM_PORT PATHS DELAY_S SWITCH_FILE LIFETIME_S
+    etcd-relay.py PATHS DELAY_S SWITCH_FILE LIFETIME_S LISTEN:UPSTREAM...
 
-Listens on 127.0.0.1:LISTEN_PORT and forwards every connection to
-127.0.0.1:UPSTREAM_PORT. While SWITCH_FILE exists, the reply to a request
-whose path starts with one of PATHS (comma-separated, e.g.
-/v3/kv/put,/v3/kv/txn) is held DELAY_S seconds
-before its first byte goes back: the request reached etcd (and may have
-committed), the client sees a timeout. Loopback only; exits after
-LIFETIME_S seconds (bounded, for tests)."""
+For each LISTEN:UPSTREAM pair, listens on 127.0.0.1:LISTEN and forwards
+every connection to 127.0.0.1:UPSTREAM. While SWITCH_FILE exists, the reply
+to a request whose path starts with one of PATHS (comma-separated, e.g.
+/v3/kv/put,/v3/kv/txn) is held DELAY_S seconds before its first byte goes
+back: the request reached etcd (and may have committed), the client sees a
+timeout. If SWITCH_FILE holds a number N, only the next N such replies
+(on any of the relays) are held, then the file is removed. Loopback only;
+exits after LIFETIME_S seconds (bounded, for tests)."""
 import os
 import socket
 import sys
 import threading
 import time
 
+LOCK = threading.Lock()
 
-def pump(src, dst, hold):
+
+def take_hold():
+    """True if this reply is to be held (and one fewer is left to hold)."""
+    with LOCK:
+        try:
+            with open(SWITCH) as f:
+                text = f.read().strip()
+        except OSError:
+            return False
+        if not text:
+            return True
+        left = int(text) - 1
+        if left <= 0:
+            os.unlink(SWITCH)
+        else:
+            with open(SWITCH, "w") as f:
+                f.write(str(left))
+        return left >= 0
+
+
+def pump(src, dst, delay):
     first = True
     try:
         while True:
             data = src.recv(65536)
             if not data:
                 break
-            if first and hold():
-                time.sleep(DELAY)
+            if first and delay:
+                time.sleep(delay)
             first = False
             dst.sendall(data)
     except OSError:
@@ -38,44 +60,46 @@ def pump(src, dst, hold):
                 pass
 
 
-def serve(client):
-    up = socket.create_connection(("127.0.0.1", UPSTREAM), timeout=5)
+def serve(client, upstream):
+    up = socket.create_connection(("127.0.0.1", upstream), timeout=5)
     up.settimeout(None)
     head = client.recv(65536)
-    held = head.count(b" ") >= 2 and head.split(b" ", 2)[1].startswith(PATHS)
-    held = held and os.path.exists(SWITCH)
+    held = head.count(b" ") >= 2 and head.split(b" ", 2)[1].startswith(PATHS) and take_hold()
     up.sendall(head)
-    threading.Thread(target=pump, args=(client, up, lambda: False), daemon=True).start()
-    pump(up, client, lambda: held)
+    threading.Thread(target=pump, args=(client, up, 0), daemon=True).start()
+    pump(up, client, DELAY if held else 0)
 
 
-def main():
+def serve_safe(c, upstream):
+    try:
+        serve(c, upstream)
+    except OSError:
+        c.close()
+
+
+def listen(port, upstream, end):
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.1", LISTEN))
+    srv.bind(("127.0.0.1", port))
     srv.listen(64)
     srv.settimeout(0.5)
-    end = time.monotonic() + LIFETIME
     while time.monotonic() < end:
         try:
             c, _ = srv.accept()
         except socket.timeout:
             continue
-        threading.Thread(target=lambda c=c: serve_safe(c), daemon=True).start()
-
-
-def serve_safe(c):
-    try:
-        serve(c)
-    except OSError:
-        c.close()
+        threading.Thread(target=serve_safe, args=(c, upstream), daemon=True).start()
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 7:
+    if len(sys.argv) < 6:
         sys.exit(__doc__)
-    LISTEN, UPSTREAM = int(sys.argv[1]), int(sys.argv[2])
-    PATHS = tuple(p.encode() for p in sys.argv[3].split(","))
-    DELAY, SWITCH = float(sys.argv[4]), sys.argv[5]
-    LIFETIME = float(sys.argv[6])
-    main()
+    PATHS = tuple(p.encode() for p in sys.argv[1].split(","))
+    DELAY, SWITCH, LIFETIME = float(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+    END = time.monotonic() + LIFETIME
+    pairs = [tuple(int(x) for x in a.split(":")) for a in sys.argv[5:]]
+    threads = [threading.Thread(target=listen, args=(p, u, END), daemon=True) for p, u in pairs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
