@@ -176,4 +176,31 @@ wait_for 15 locked
 t_check "restored: the node ends locked (the last acknowledged)" locked
 wait_for 5 sees "$D/agent.conf" locked
 t_check "restored: A agrees" sees "$D/agent.conf" locked
+
+# --- 6. a rebuilt cluster (the same snapshot under another cluster token: another cluster id) ---
+restore_all() { # TOKEN
+	local n
+	for n in 1 2 3; do kill -KILL "${ETCD_PID[$n]}"; wait "${ETCD_PID[$n]}" 2>/dev/null; done
+	for n in 1 2 3; do
+		rm -rf "$D/etcd$n"
+		ETCDCTL_API=3 etcdctl snapshot restore "$D/snap.db" --name "m$n" --data-dir "$D/etcd$n" \
+			--initial-cluster "$CLUSTER" --initial-cluster-token "$1" \
+			--initial-advertise-peer-urls "http://127.0.0.1:2380$n" >/dev/null 2>&1
+	done
+	for n in 1 2 3; do start_member "$n"; done
+	t_wait_for 30 "restored etcd healthy" healthy
+}
+out=$(ctlA unlock node-1 2>&1)
+t_match "before the rebuild: unlock via A ok" "^ok: node-1 unlocked" "$out"
+wait_for 10 unlocked
+nA=$(t_lines "$D/agent.log")
+restore_all "r$$"
+t_wait_line "$D/agent.log" "etcd: cluster id changed from [0-9]+ to [0-9]+ .*read again" "$nA" 15
+wait_for 10 sh -c "'$BIN/mtcctl' -c '$D/agent.conf' list | grep -q 'store: etcd .*healthy'"
+out=$(ctlB unlock node-1 2>&1)
+t_match "rebuilt: unlock via B ok" "^ok: node-1 unlocked; committed" "$out"
+wait_for 15 unlocked
+t_check "rebuilt: the node ends unlocked (the last acknowledged)" unlocked
+wait_for 5 sees "$D/agent.conf" unlocked
+t_check "rebuilt: A agrees" sees "$D/agent.conf" unlocked
 t_done

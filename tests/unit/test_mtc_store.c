@@ -361,6 +361,15 @@ static void test_watch_and_revisions(void **state)
 	assert_true(r.canceled);
 	assert_int_equal(r.compact_revision, 3);
 	mtc_etcd_result_free(&r);
+	/* A cancel for any other reason (permission denied, no leader with
+	 * hasleader): canceled, no compact_revision; the stream ends. */
+	static const char denied[] = "{\"result\":{" CAP_HDR("9") ",\"canceled\":true,\"cancel_reason\":"
+				     "\"etcdserver: permission denied\"}}";
+	assert_int_equal(mtc_etcd_parse_watch(denied, strlen(denied), "/mtc/admin/", &r, msg, sizeof(msg)), 0);
+	assert_true(r.canceled);
+	assert_int_equal(r.compact_revision, 0);
+	assert_int_equal(r.hdr.revision, 9);
+	mtc_etcd_result_free(&r);
 
 	/* cmdseq: the mod_revision, clamped to what the wire carries. */
 	assert_int_equal(mtc_etcd_cmdseq(0), 0);
