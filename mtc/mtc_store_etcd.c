@@ -1,14 +1,18 @@
 /* [agent] store = etcd: admin state in etcd, shared by every agent.
  *
  * Blocking HTTP (libcurl easy) runs on three threads, never in the event
- * loop: a writer for puts and txns (in order, one at a time), a reader for
- * the ranges (a full read is 1.15 MB at 10,000 hosts, 120-250 ms: a lock
- * queued behind it missed its 50 ms p99), and a watcher for the /v3/watch
- * stream. They touch no agent state: they hand finished jobs to the loop
- * through a pipe, and the loop parses them (mtc_etcd.c) and applies them.
- * The watch resumes from one past the last revision seen after any loss
- * of connection, on the next member. A range every POLL_USEC doubles as
- * the health check and catches anything a broken watch missed. */
+ * loop: a writer for the writes (each a txn: put if the key is still as
+ * last read, else read it; each host's in the order asked), a reader for
+ * the ranges (in pages; a full read is 1.15 MB at 10,000 hosts, 120-250
+ * ms: a lock queued behind it missed its 50 ms p99), and a watcher for the
+ * /v3/watch stream. The writer and the reader keep their connections open.
+ * They touch no agent state: they hand finished jobs to the loop through a
+ * pipe, and the loop reports them to the agent. Every reply's header is
+ * checked: a revision going back or another cluster id (a restore, a
+ * rebuilt cluster) starts over from a full read. The watch resumes from
+ * one past the last revision seen after any loss of connection, or no
+ * byte for WATCH_IDLE_S, on the next member. A range every POLL_USEC
+ * doubles as the health check and catches anything a broken watch missed. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -175,14 +179,17 @@ static size_t on_data(char *d, size_t size, size_t nmemb, void *user)
  * TLS alert or verify error, where curl_easy_strerror() only says "Failed
  * sending data to the peer" or "SSL peer certificate or SSH remote key was
  * not OK". */
-static CURL *easy_new(etcd_store *s, int ep, const char *path, const char *body, long timeout_ms, char *errbuf)
+/* The writer's and the reader's own handle, reused request after request:
+ * its connections to the members stay open (keep-alive) instead of a new
+ * TCP (and TLS) connection per request. */
+static _Thread_local CURL *thread_curl;
+
+static void easy_setup(etcd_store *s, CURL *c, int ep, const char *path, const char *body, long timeout_ms,
+		       char *errbuf)
 {
 	const mtc_config *cfg = &s->cfg;
 	char url[EP_LEN + 32];
-	CURL *c = curl_easy_init();
 
-	if (!c)
-		return NULL;
 	snprintf(url, sizeof(url), "%s%s", s->ep[ep], path);
 	errbuf[0] = '\0';
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
@@ -205,6 +212,14 @@ static CURL *easy_new(etcd_store *s, int ep, const char *path, const char *body,
 		curl_easy_setopt(c, CURLOPT_SSLCERT, cfg->etcd_cert);
 	if (cfg->etcd_key[0])
 		curl_easy_setopt(c, CURLOPT_SSLKEY, cfg->etcd_key);
+}
+
+static CURL *easy_new(etcd_store *s, int ep, const char *path, const char *body, long timeout_ms, char *errbuf)
+{
+	CURL *c = curl_easy_init();
+
+	if (c)
+		easy_setup(s, c, ep, path, body, timeout_ms, errbuf);
 	return c;
 }
 
@@ -233,12 +248,12 @@ static void curl_why(const etcd_store *s, CURL *c, CURLcode cr, const char *errb
  * etcd, and a write may still commit. */
 static int curl_errno(CURL *c, CURLcode cr, const http_buf *out)
 {
-	curl_off_t pre_us = 0;
+	long sent = 0;
 
-	curl_easy_getinfo(c, CURLINFO_PRETRANSFER_TIME_T, &pre_us);
+	curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &sent);
 	if (cr == CURLE_WRITE_ERROR && out->oom)
 		return -EFBIG;
-	if (cr == CURLE_COULDNT_CONNECT || cr == CURLE_COULDNT_RESOLVE_HOST || pre_us == 0)
+	if (cr == CURLE_COULDNT_CONNECT || cr == CURLE_COULDNT_RESOLVE_HOST || sent == 0)
 		return -ECONNREFUSED;
 	return cr == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -ECONNRESET;
 }
@@ -248,11 +263,16 @@ static int post(etcd_store *s, int ep, const char *path, const char *body, long 
 		size_t errlen)
 {
 	char cerr[CURL_ERROR_SIZE], why[224];
-	CURL *c = easy_new(s, ep, path, body, timeout_ms, cerr);
+	CURL *c = thread_curl ? thread_curl : easy_new(s, ep, path, body, timeout_ms, cerr);
 	CURLcode cr;
 	long code = 0;
 	int r = 0;
 
+	if (c && c == thread_curl) {
+		curl_easy_reset(c); /* keeps its connections */
+		easy_setup(s, c, ep, path, body, timeout_ms, cerr);
+	}
+	thread_curl = c;
 	if (!c) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -266,7 +286,7 @@ static int post(etcd_store *s, int ep, const char *path, const char *body, long 
 		r = curl_errno(c, cr, out);
 		snprintf(err, errlen, "%s: %s", s->ep[ep], r == -EFBIG ? "reply over 4 MiB" : why);
 	}
-	curl_easy_cleanup(c);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL); /* cerr ends here, the handle lives on */
 	if (r < 0)
 		return r;
 	if (code != 200) {
@@ -479,6 +499,8 @@ static void worker_loop(etcd_store *s, job **todo, int *last_ep)
 		pthread_mutex_lock(&s->mu);
 	}
 	pthread_mutex_unlock(&s->mu);
+	curl_easy_cleanup(thread_curl);
+	thread_curl = NULL;
 }
 
 static void *writer_main(void *arg)

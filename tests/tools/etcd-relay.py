@@ -8,7 +8,7 @@ every connection to 127.0.0.1:UPSTREAM. While SWITCH_FILE exists, the reply
 to a request whose path starts with one of PATHS (comma-separated, e.g.
 /v3/kv/put,/v3/kv/txn) is held DELAY_S seconds before its first byte goes
 back: the request reached etcd (and may have committed), the client sees a
-timeout. If SWITCH_FILE holds a number N, only the next N such replies
+timeout. Requests are looked at one by one on a kept-alive connection. If SWITCH_FILE holds a number N, only the next N such replies
 (on any of the relays) are held, then the file is removed. Loopback only;
 exits after LIFETIME_S seconds (bounded, for tests)."""
 import os
@@ -39,35 +39,60 @@ def take_hold():
         return left >= 0
 
 
-def pump(src, dst, delay):
-    first = True
+def is_held(data):
+    """A request (a chunk from the client that starts one) to hold the reply of."""
+    parts = data.split(b" ", 2)
+    return len(parts) == 3 and parts[0] == b"POST" and parts[1].startswith(PATHS) and take_hold()
+
+
+def close_both(a, b):
+    for s in (a, b):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def to_upstream(client, up, hold):
+    """Client to member: each request (HTTP/1.1 keep-alive: one after the
+    other on one connection) is looked at; a held one flags its reply."""
     try:
         while True:
-            data = src.recv(65536)
+            data = client.recv(65536)
             if not data:
                 break
-            if first and delay:
-                time.sleep(delay)
-            first = False
-            dst.sendall(data)
+            if is_held(data):
+                hold.set()
+            up.sendall(data)
     except OSError:
         pass
     finally:
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        close_both(client, up)
+
+
+def to_client(up, client, hold):
+    """Member to client: the first bytes of a flagged reply wait DELAY."""
+    try:
+        while True:
+            data = up.recv(65536)
+            if not data:
+                break
+            if hold.is_set():
+                time.sleep(DELAY)
+                hold.clear()
+            client.sendall(data)
+    except OSError:
+        pass
+    finally:
+        close_both(client, up)
 
 
 def serve(client, upstream):
     up = socket.create_connection(("127.0.0.1", upstream), timeout=5)
     up.settimeout(None)
-    head = client.recv(65536)
-    held = head.count(b" ") >= 2 and head.split(b" ", 2)[1].startswith(PATHS) and take_hold()
-    up.sendall(head)
-    threading.Thread(target=pump, args=(client, up, 0), daemon=True).start()
-    pump(up, client, DELAY if held else 0)
+    hold = threading.Event()
+    threading.Thread(target=to_upstream, args=(client, up, hold), daemon=True).start()
+    to_client(up, client, hold)
 
 
 def serve_safe(c, upstream):
