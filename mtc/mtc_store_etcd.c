@@ -44,7 +44,7 @@
  * notification: etcd's --experimental-watch-progress-notify-interval,
  * docs/operations.md) moves to the next member: a stopped member. */
 #define WATCH_IDLE_S 10L
-#define PAGE_KEYS 1000L       /* a range page: ~115 KB of host keys */
+#define PAGE_KEYS 5000L       /* a range page: ~600 KB of host keys */
 #define REPLY_MAX (4u << 20)  /* one reply (a page, a watch message) */
 #define PAGES_MAX 1000000     /* bounds a read; every page moves past a key */
 

@@ -4,6 +4,7 @@
 # the node: a write whose reply is held past its timeout while another
 # agent writes, a deleted key, stray large keys under the prefix, a
 # stopped member holding the watch, a restore from an older snapshot.
+# Last, 100,000 host keys (a fleet's range of 15 MB) read in pages.
 # Agents A and B on a 3-member cluster; A reaches each member through a
 # relay (tests/tools/etcd-relay.py, ports 2388N) that can hold the next N
 # put/txn replies. Root only.
@@ -203,4 +204,18 @@ wait_for 15 unlocked
 t_check "rebuilt: the node ends unlocked (the last acknowledged)" unlocked
 wait_for 5 sees "$D/agent.conf" unlocked
 t_check "rebuilt: A agrees" sees "$D/agent.conf" unlocked
+
+# --- 7. 100,000 host keys under the prefix (15 MB of range): a restarted agent loads them in pages ---
+python3 "$ROOT/tests/tools/etcd-fill.py" http://127.0.0.1:23792 /mtc/admin/ 100000
+count() { ectl get /mtc/admin/ --prefix --keys-only --limit 1 -w json | python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])'; }
+t_check "100,000 keys put ($(count) under the prefix)" test "$(count)" -ge 100000
+stop_pid "$A_PID"
+rm -f "$D/ctl/agent.sock"
+nA=$(t_lines "$D/agent.log")
+t0=$(now_ms)
+start_agent
+A_PID=$AGENT_PID
+t_wait_line "$D/agent.log" 'etcd: admin state read at revision' "$nA" 30
+t_check "100,000 keys: the restarted agent read them ($(( $(now_ms) - t0 )) ms from start) and node-1 is still unlocked" \
+	sh -c "'$BIN/mtcctl' -c '$D/agent.conf' list | grep -qE '^node-1 +unlocked +unlocked' && ! test -e '$(flag)'"
 t_done
