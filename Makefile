@@ -71,6 +71,7 @@ PMH_EVAL_SRC := pmon-hooks/pmh_eval.c pmon-hooks/pmh_config.c pmon-hooks/pmh_jso
 # but main(), in libmtcagent.a, which mtcagent and the agent's unit test
 # (tests/unit/test_mtc_agent.c: fake store, clock and sockets) link.
 AGENT_SRC := mtc/mtcagent.c mtc/mtc_agent_net.c mtc/mtc_agent_fleet.c mtc/mtc_agent_admin.c mtc/mtc_control.c \
+	mtc/mtc_control_list.c \
 	$(wildcard mtc/mtc_store*.c)
 MTC_LIB_SRC := $(filter-out mtc/mtcclient.c mtc/mtcagent_main.c mtc/mtcctl.c $(AGENT_SRC),$(wildcard mtc/*.c))
 

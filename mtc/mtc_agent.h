@@ -4,9 +4,11 @@
  *   mtc_agent_admin.c carries out mtc_admin's decisions: the store's events
  *                     in, puts, reads, frames and log lines out
  *   mtc_agent_fleet.c which hosts' mtcAlive stopped or returned, per network
- *   mtc_control.c     the control socket mtcctl talks to
+ *   mtc_control.c     the control socket mtcctl talks to (list output:
+ *                     mtc_control_list.c; both share mtc_control.h)
  *   mtc_store*.c      where admin state is kept (they do not include this header)
- * Not a library API: only the agent links these. */
+ * All but main() (mtcagent_main.c) are libmtcagent.a, which the agent and
+ * its unit test (tests/unit/test_mtc_agent.c) link; not a library API. */
 #ifndef MTC_AGENT_H
 #define MTC_AGENT_H
 

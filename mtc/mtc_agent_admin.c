@@ -84,6 +84,20 @@ static void store_state(agent *a, mtc_admin_store *st)
 
 static void carry_out(agent *a, agent_host *h, const mtc_admin_action *act, const char *why);
 
+/* A correction's put failed (or could not be made): decided again with
+ * the store unavailable (Locked with this agent's own sequence, or hold). */
+static void correction_failed(agent *a, agent_host *h, mtc_admin_event_kind kind, bool resend, const char *why)
+{
+	mtc_admin_event in = { .kind = kind };
+	mtc_admin_store st;
+	mtc_admin_action act;
+
+	store_state(a, &st);
+	act = mtc_admin_decide(&h->adm, &st, &in, util_now_ms(), (uint64_t)a->cfg.resend_interval_ms);
+	act.resend = resend;
+	carry_out(a, h, &act, act.rule == MTC_RULE_LOCAL_LOCK ? "correction, store unavailable" : why);
+}
+
 static void put(agent *a, agent_host *h, const mtc_admin_action *act, put_ctx *pc)
 {
 	a->store->put(a->store_data, h->entry.name, act->value, act->seq, act->if_version, pc);
@@ -102,8 +116,10 @@ static void carry_out(agent *a, agent_host *h, const mtc_admin_action *act, cons
 		break;
 	case MTC_ADMIN_PUT:
 		pc = calloc(1, sizeof(*pc));
-		if (!pc)
-			break; /* the next resend asks again */
+		if (!pc) {
+			correction_failed(a, h, MTC_ADMIN_EV_PUT_FAILED, act->resend, why);
+			break;
+		}
 		pc->why = why;
 		pc->resend = act->resend;
 		put(a, h, act, pc);
@@ -191,9 +207,6 @@ static void on_stored(agent *a, agent_host *h, const mtc_store_event *ev, const 
 static void on_put(agent *a, agent_host *h, const mtc_store_event *ev)
 {
 	put_ctx *pc = ev->ctx;
-	mtc_admin_event in = { .kind = ev->r == -EAGAIN ? MTC_ADMIN_EV_PUT_RACED : MTC_ADMIN_EV_PUT_FAILED };
-	mtc_admin_store st;
-	mtc_admin_action act;
 
 	if (ev->r == 0 && h && pc->operator)
 		log_notice("%s: admin state %s (operator request%s%s)", h->entry.name,
@@ -201,13 +214,12 @@ static void on_put(agent *a, agent_host *h, const mtc_store_event *ev)
 			   ev->why ? ev->why : "");
 	if (ev->r == 0 && h)
 		on_stored(a, h, ev, pc, pc->why);
-	else if (h && !pc->operator) {
-		store_state(a, &st);
-		act = mtc_admin_decide(&h->adm, &st, &in, util_now_ms(), (uint64_t)a->cfg.resend_interval_ms);
-		act.resend = pc->resend;
-		carry_out(a, h, &act, act.rule == MTC_RULE_LOCAL_LOCK ? "correction, store unavailable" : pc->why);
-	}
-	if (pc->operator)
+	else if (h && !pc->operator && ev->r != -ECANCELED) /* -ECANCELED: stopping, nothing more to send */
+		correction_failed(a, h, ev->r == -EAGAIN ? MTC_ADMIN_EV_PUT_RACED : MTC_ADMIN_EV_PUT_FAILED, pc->resend,
+				  pc->why);
+	if (pc->operator && !h && ev->r == 0)
+		pc->done(a, NULL, -ENOENT, "host no longer in the hosts file; the store has the change", pc->ctx);
+	else if (pc->operator)
 		pc->done(a, h, ev->r == 0 ? 0 : ev->r == -ECANCELED ? -ECANCELED : -EIO,
 			 ev->r == 0 ? ev->why : ev->why ? ev->why : "not changed", pc->ctx);
 	free(pc);

@@ -59,16 +59,6 @@ const char *mtc_rx_verdict_name(mtc_rx_verdict v)
 	return (unsigned)v < sizeof(names) / sizeof(names[0]) ? names[v] : "?";
 }
 
-uint32_t mtc_order_send_cmdseq(uint32_t agent, uint32_t applied)
-{
-	return agent > applied ? agent : applied + 1;
-}
-
-uint32_t mtc_order_new_cmdseq(uint32_t agent, uint32_t applied)
-{
-	return (agent > applied ? agent : applied) + 1;
-}
-
 bool mtc_ratelog_hit(mtc_ratelog *r, uint64_t now_ms, uint64_t interval_ms, unsigned long *ret_count)
 {
 	r->pending++;

@@ -1,5 +1,5 @@
-/* mtcAgent's ordering of one host's frames and of its own commands, and
- * the rate limit of drop logs. Pure: state and time in, verdict out.
+/* mtcAgent's ordering of one host's frames, and the rate limit of drop
+ * logs. Pure: state and time in, verdict out.
  *
  * A host's frames are ordered by (boot, seq): boot is the client's
  * persisted boot counter (it grows at every start), seq its frame counter
@@ -41,17 +41,6 @@ void mtc_order_apply(mtc_order *o, mtc_rx_verdict v, uint32_t boot, uint32_t seq
 /* Does the verdict let the frame change state (flags, nonce, cmdseq)? */
 bool mtc_order_in_order(mtc_rx_verdict v);
 const char *mtc_rx_verdict_name(mtc_rx_verdict v);
-
-/* The command sequence to send. agent: the host's current command
- * sequence (0: none yet); applied: what the host last reported applied.
- * A command the host has not applied yet keeps its sequence (a resend is
- * the same command); one it applied or saw from an agent that has since
- * lost its state needs a newer one, so agent state loss never makes
- * commands look old. */
-uint32_t mtc_order_send_cmdseq(uint32_t agent, uint32_t applied);
-
-/* The sequence of a new command (admin change): above both. */
-uint32_t mtc_order_new_cmdseq(uint32_t agent, uint32_t applied);
 
 /* One log line per interval for a class of dropped frames, never one per
  * frame. */

@@ -156,10 +156,10 @@ static bool append_target_ok(const mtc_store *fs, struct stat *at)
 	       st.st_ino == at->st_ino && st.st_dev == at->st_dev;
 }
 
-/* One host's change: appended and fsynced, or the whole file rewritten
- * when the log is long, cannot be appended to, or is not ours any more. A
- * failed append is cut back off, so nothing half-written stays. */
-static int save_entry(mtc_store *fs, const entry *e)
+/* One host's change: appended (and fsynced if sync), or the whole file
+ * rewritten when the log is long, cannot be appended to, or is not ours
+ * any more. A failed append is cut back off, so nothing half-written stays. */
+static int save_entry(mtc_store *fs, const entry *e, bool sync)
 {
 	char line[MTC_HOSTNAME_MAX + 32];
 	struct stat st;
@@ -168,7 +168,7 @@ static int save_entry(mtc_store *fs, const entry *e)
 	if (fs->suspect || fs->appended >= append_limit(fs) || !append_target_ok(fs, &st))
 		return save_state(fs);
 	n = snprintf(line, sizeof(line), "%s %s %u\n", e->name, value_names[e->value], e->seq);
-	if (write(fs->fd, line, (size_t)n) == n && fsync(fs->fd) == 0) {
+	if (write(fs->fd, line, (size_t)n) == n && (!sync || fsync(fs->fd) == 0)) {
 		fs->appended++;
 		return 0;
 	}
@@ -280,8 +280,15 @@ static void file_read(mtc_store *fs)
 	(void)fs; /* read at open; only this agent writes it */
 }
 
-/* This agent is the only writer: a put-if finds the entry where this
- * agent left it, unless the caller's view is behind its own puts. */
+/* This agent is the only writer: if_version is not checked (the agent's
+ * view is the file's; a host new in the hosts file is unknown to the
+ * agent even if a line of a former host of that name is kept here, and
+ * its first put replaces that line). An operator's put (if_version < 0) is
+ * fsynced before it is answered; a correction's new sequence is written
+ * without fsync: it survives an agent crash, not a power loss, and costs
+ * a reboot storm's thousands of corrections no fsync each (a lost one
+ * makes the host look ordered by another agent: held, shown unknown,
+ * until an operator's change). */
 static void file_put(mtc_store *fs, const char *host, mtc_admin_value value, uint32_t seq, int64_t if_version,
 		     void *ctx)
 {
@@ -289,17 +296,15 @@ static void file_put(mtc_store *fs, const char *host, mtc_admin_value value, uin
 	char why[MTC_PATH_MAX + MTC_HOSTNAME_MAX + 64];
 	entry *e = entry_get(fs, host), was;
 
+	(void)if_version;
 	if (!e) {
 		ev.r = -ENOMEM;
 		ev.why = "out of memory; not changed";
-	} else if (if_version >= 0 && e->version != if_version) {
-		ev.r = -EAGAIN;
-		ev.why = "changed meanwhile";
 	} else {
 		was = *e;
 		*e = (entry){ .value = value, .seq = seq, .version = ++fs->versions };
 		snprintf(e->name, sizeof(e->name), "%s", host);
-		ev.r = save_entry(fs, e) < 0 ? -EIO : 0;
+		ev.r = save_entry(fs, e, if_version < 0) < 0 ? -EIO : 0;
 		if (ev.r < 0) {
 			*e = was;
 			snprintf(why, sizeof(why), "cannot persist admin state to %s; %s unchanged", state_path(fs), host);

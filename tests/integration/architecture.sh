@@ -71,4 +71,17 @@ for o in "$ROOT/$BUILD"/obj/common/*.o; do
 	done
 done
 if [ -z "$bad" ]; then t_ok "every global in common/ carries its module prefix"; else t_fail "common/ globals without their module prefix:$bad"; fi
+
+# The agent's admin decision (issue 21): mtc_admin is pure (no log_*, sd_*,
+# clock or system calls); the stores only store (they do not include the
+# agent's header, so they cannot see its host table or send frames).
+o="$ROOT/$BUILD/obj/mtc/mtc_admin.o"
+if [ -e "$o" ]; then
+	calls=$(nm -u "$o" | awk '{print $2}' | grep -vE '^(memset|memcpy|mtc_episode_[a-z_]+|__(asan|ubsan|sanitizer|stack_chk)[a-z_0-9]*)$' | tr '\n' ' ')
+	t_check "mtc_admin.o calls nothing but memset and mtc_episode (pure): ${calls:-none}" test -z "$calls"
+else
+	t_skip "mtc_admin.o not built"
+fi
+inc=$(grep -l '#include "mtc_agent.h"' "$ROOT"/mtc/mtc_store*.c "$ROOT"/mtc/mtc_store*.h 2>/dev/null | tr '\n' ' ')
+t_check "no store includes mtc_agent.h: ${inc:-none}" test -z "$inc"
 t_done

@@ -9,9 +9,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -345,6 +347,77 @@ static void test_second_agent(void **state)
 	teardown_agent();
 }
 
+/* ---- the file store alone: no agent, only its events ---- */
+
+static mtc_store_event got[8];
+static char got_host[8][MTC_HOSTNAME_MAX + 1];
+static int n_got;
+
+static void collect(void *user, const mtc_store_event *ev)
+{
+	(void)user;
+	assert_true(n_got < 8);
+	got[n_got] = *ev;
+	snprintf(got_host[n_got], sizeof(got_host[n_got]), "%s", ev->host ? ev->host : "");
+	n_got++;
+}
+
+static void expect_got(int i, mtc_store_event_kind kind, const char *host, mtc_admin_value value, uint32_t seq)
+{
+	assert_int_equal(got[i].kind, kind);
+	assert_string_equal(got_host[i], host);
+	assert_int_equal(got[i].value, value);
+	assert_int_equal(got[i].seq, seq);
+}
+
+/* The file store reads its log (the last line of a host wins, a line cut
+ * by a crash is ignored), reports each entry and LOADED, and a put is
+ * appended, answered, and read back after a restart. */
+static void test_file_store(void **state)
+{
+	char dir[] = "/tmp/test_mtc_agent.XXXXXX", path[64], line[64];
+	mtc_config cfg;
+	mtc_store *fs;
+	mtc_store_env env = { .cfg = &cfg, .n_hosts = 3, .on_event = collect };
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	conf_set_defaults(&mtc_conf_table, &cfg);
+	snprintf(path, sizeof(path), "%s/admin.state", dir);
+	snprintf(cfg.state_file, sizeof(cfg.state_file), "%s", path);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("# x\nnode-1 locked 3\nnode-2 unlocked 1\nnode-1 unlocked 4\nnode-3 unknown 7\nnode-2 locked 9", f);
+	fclose(f);
+	n_got = 0;
+	assert_int_equal(mtc_store_file_ops.open(&env, &fs), 0);
+	assert_int_equal(n_got, 4);
+	expect_got(0, MTC_STORE_CHANGED, "node-1", MTC_ADMIN_UNLOCKED, 4);
+	expect_got(1, MTC_STORE_CHANGED, "node-2", MTC_ADMIN_UNLOCKED, 1);
+	expect_got(2, MTC_STORE_CHANGED, "node-3", MTC_ADMIN_UNKNOWN, 7);
+	assert_int_equal(got[3].kind, MTC_STORE_LOADED);
+	assert_true(got[0].version > 0 && got[1].version > 0);
+	mtc_store_file_ops.put(fs, "node-2", MTC_ADMIN_LOCKED, 10, -1, &n_got);
+	expect_got(4, MTC_STORE_PUT, "node-2", MTC_ADMIN_LOCKED, 10);
+	assert_int_equal(got[4].r, 0);
+	assert_ptr_equal(got[4].ctx, &n_got);
+	assert_true(got[4].version > got[1].version);
+	mtc_store_file_ops.close(fs);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		;
+	fclose(f);
+	assert_string_equal(line, "node-2 locked 10\n");
+	n_got = 0;
+	assert_int_equal(mtc_store_file_ops.open(&env, &fs), 0);
+	expect_got(1, MTC_STORE_CHANGED, "node-2", MTC_ADMIN_LOCKED, 10);
+	mtc_store_file_ops.close(fs);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -352,6 +425,7 @@ int main(void)
 		cmocka_unit_test(test_report_mismatch),
 		cmocka_unit_test(test_store_outage),
 		cmocka_unit_test(test_second_agent),
+		cmocka_unit_test(test_file_store),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

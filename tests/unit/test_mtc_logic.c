@@ -319,23 +319,6 @@ static void test_agent_order_rows(void **state)
 		     mtc_order_in_order(MTC_RX_OLD_BOOT));
 }
 
-static void test_agent_cmdseq(void **state)
-{
-	static const struct { uint32_t agent, applied, send, fresh; } rows[] = {
-		{ 5, 4, 5, 6 },   /* not applied yet: a resend is the same command */
-		{ 5, 5, 6, 6 },   /* applied and still disagrees: newer one */
-		{ 0, 0, 1, 1 },   /* nothing yet */
-		{ 0, 42, 43, 43 },/* agent state lost: never look old to the client */
-		{ 7, 42, 43, 43 },
-	};
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		assert_int_equal(mtc_order_send_cmdseq(rows[i].agent, rows[i].applied), rows[i].send);
-		assert_int_equal(mtc_order_new_cmdseq(rows[i].agent, rows[i].applied), rows[i].fresh);
-	}
-}
-
 static void test_ratelog(void **state)
 {
 	mtc_ratelog r = { 0 };
@@ -761,7 +744,6 @@ int main(void)
 		cmocka_unit_test(test_command_guard_rows),
 		cmocka_unit_test(test_replay_nonce_window),
 		cmocka_unit_test(test_agent_order_rows),
-		cmocka_unit_test(test_agent_cmdseq),
 		cmocka_unit_test(test_ratelog),
 		cmocka_unit_test(test_recovery_all_failure_combinations),
 		cmocka_unit_test(test_recovery_retries_only_failed),
