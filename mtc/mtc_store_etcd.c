@@ -294,6 +294,8 @@ static void run_job(etcd_store *s, job *j, int *last_ep)
 {
 	if (j->kind == JOB_RANGE)
 		etcd_run_range(s, j, last_ep);
+	else if (j->kind == JOB_PING)
+		etcd_run_ping(s, j, last_ep);
 	else
 		run_write_job(s, j, last_ep);
 }
@@ -357,7 +359,7 @@ void etcd_submit(etcd_store *s, job *j)
 	j->base_rev = s->revision;
 	j->epoch = s->epoch;
 	pthread_mutex_lock(&s->mu);
-	if (j->kind == JOB_RANGE)
+	if (j->kind == JOB_RANGE || j->kind == JOB_PING)
 		push(&s->todo_read, j);
 	else if (j->kind == JOB_PUT)
 		push_put(&s->todo, j);

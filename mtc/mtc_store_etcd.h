@@ -29,12 +29,17 @@
  * notification: etcd's --experimental-watch-progress-notify-interval,
  * docs/operations.md) moves to the next member: a stopped member. */
 #define WATCH_IDLE_S 10L
+/* No watch message for this long (not even a new stream's "created"):
+ * the watch does not work, and each tick is a full read again. */
+#define WATCH_STALE_MS 25000ULL
 #define PAGE_KEYS 5000L       /* a range page: ~600 KB of host keys */
 #define REPLY_MAX (4u << 20)  /* one reply (a page, a watch message) */
 #define PAGES_MAX 1000000     /* bounds a read; every page moves past a key */
 
 
-typedef enum { JOB_RANGE, JOB_PUT, JOB_TXN, JOB_WATCH } job_kind;
+/* JOB_PING: a linearizable read of one key name, the health check between
+ * full reads (its header: etcd's revision and cluster id). */
+typedef enum { JOB_RANGE, JOB_PING, JOB_PUT, JOB_TXN, JOB_WATCH } job_kind;
 
 typedef struct job {
 	job_kind kind;
@@ -89,6 +94,8 @@ struct mtc_store {
 	sd_event_source *pipe_src, *poll_timer;
 	/* the loop's own */
 	bool range_inflight, loaded, healthy;
+	bool ping_inflight;
+	uint64_t watch_ok_ms; /* when the last watch message came (0: none yet) */
 	int64_t revision;
 	uint64_t cluster_id; /* of the first reply; another one is a rebuilt cluster */
 	unsigned epoch;      /* one more at each re-baseline (a restore, a new cluster) */
@@ -132,6 +139,8 @@ int etcd_post(etcd_store *s, int ep, const char *path, const char *body, long ti
 
 /* mtc_store_etcd_range.c: a full read in pages (the reader thread) */
 void etcd_run_range(etcd_store *s, job *j, int *last_ep);
+/* A JOB_PING: its one page (j->body) into j->range. */
+void etcd_run_ping(etcd_store *s, job *j, int *last_ep);
 
 /* mtc_store_etcd_watch.c: the watcher thread */
 void *etcd_watcher_main(void *arg);

@@ -35,6 +35,7 @@ static void set_health(etcd_store *s, bool ok, const char *err)
 
 
 static void submit_range(etcd_store *s);
+static void on_ping_done(etcd_store *s, job *j);
 
 static etcd_key *key_find(etcd_store *s, const char *host, size_t *ret_at)
 {
@@ -288,6 +289,7 @@ static void on_watch_msg(etcd_store *s, job *j)
 	}
 	if (j->epoch != gen)
 		return; /* from a stream ended by a re-baseline: another history */
+	s->watch_ok_ms = util_now_ms();
 	if (mtc_etcd_parse_watch(j->reply, j->reply_len, s->cfg.etcd_prefix, &r, msg, sizeof(msg)) < 0) {
 		log_warn("etcd: watch: %s", msg);
 		return;
@@ -325,6 +327,8 @@ int etcd_on_pipe(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 	while ((j = etcd_job_pop(&list))) {
 		if (j->kind == JOB_RANGE)
 			on_range_done(s, j);
+		else if (j->kind == JOB_PING)
+			on_ping_done(s, j);
 		else if (j->kind == JOB_PUT || j->kind == JOB_TXN)
 			on_write_done(s, j);
 		else
@@ -332,6 +336,39 @@ int etcd_on_pipe(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 		etcd_job_free(j);
 	}
 	return 0;
+}
+
+/* Between full reads: etcd answers (health) and has not gone back. */
+static void on_ping_done(etcd_store *s, job *j)
+{
+	s->ping_inflight = false;
+	if (j->r < 0) {
+		set_health(s, false, j->err);
+		return;
+	}
+	if (!header_ok(s, j, &j->range.hdr)) {
+		submit_range(s); /* the new baseline */
+		return;
+	}
+	set_health(s, true, NULL);
+	if (j->range.revision > s->revision)
+		s->revision = j->range.revision;
+}
+
+static void submit_ping(etcd_store *s)
+{
+	job *j;
+
+	if (s->ping_inflight || s->range_inflight)
+		return;
+	j = calloc(1, sizeof(*j));
+	if (!j || !(j->body = mtc_etcd_range_page_body(s->cfg.etcd_prefix, NULL, 0, 1, 0, true))) {
+		free(j);
+		return;
+	}
+	j->kind = JOB_PING;
+	s->ping_inflight = true;
+	etcd_submit(s, j);
 }
 
 static void submit_range(etcd_store *s)
@@ -350,9 +387,23 @@ static void submit_range(etcd_store *s)
 	etcd_submit(s, j);
 }
 
+/* Every POLL_USEC: a full read only until the first, after a compaction
+ * or a watch message too big (watch_from 0), or while the watch brings
+ * nothing (WATCH_STALE_MS); otherwise the watch carries every change (it
+ * resumes from the revision it stopped at) and a one-key read checks
+ * health and etcd's revision and cluster id. */
 int etcd_on_poll(sd_event_source *src, uint64_t usec, void *userdata)
 {
-	submit_range(userdata);
+	etcd_store *s = userdata;
+	int64_t from;
+
+	pthread_mutex_lock(&s->mu);
+	from = s->watch_from;
+	pthread_mutex_unlock(&s->mu);
+	if (!s->loaded || !from || util_now_ms() - s->watch_ok_ms > WATCH_STALE_MS)
+		submit_range(s);
+	else
+		submit_ping(s);
 	return service_rearm(src, usec, POLL_USEC);
 }
 static int etcd_open(const mtc_store_env *env, mtc_store **ret)
