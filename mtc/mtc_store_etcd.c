@@ -11,8 +11,9 @@
  * checked: a revision going back or another cluster id (a restore, a
  * rebuilt cluster) starts over from a full read. The watch resumes from
  * one past the last revision seen after any loss of connection, or no
- * byte for WATCH_IDLE_S, on the next member. A range every POLL_USEC
- * doubles as the health check and catches anything a broken watch missed. */
+ * byte for WATCH_IDLE_S, on the next member. Every POLL_USEC a one-key
+ * read checks health; the full read is only at start, after a compaction,
+ * on a re-baseline or while the watch brings nothing (mtc_store_etcd_ops.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
