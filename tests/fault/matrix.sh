@@ -84,7 +84,8 @@ etcd_start() {
 		--listen-client-urls "$ETCD_EP" --advertise-client-urls "$ETCD_EP" \
 		--listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
 		--initial-cluster m1=http://127.0.0.1:2380 --initial-cluster-token "t$$" \
-		--heartbeat-interval 100 --election-timeout 500 --logger zap --log-outputs stderr >>"$D/etcd.log" 2>&1 &
+		--heartbeat-interval 100 --election-timeout 500 --logger zap --log-outputs stderr \
+		--experimental-watch-progress-notify-interval 2s >>"$D/etcd.log" 2>&1 &
 	echo $! >"$D/etcd.pid"
 	disown $!
 	T_CLEANUP+=("kill \$(cat $D/etcd.pid) 2>/dev/null")
