@@ -68,13 +68,6 @@ static char *dump(json_t *j)
 	return s;
 }
 
-char *mtc_etcd_range_body(const char *prefix)
-{
-	if (!prefix[0] || strlen(prefix) > MTC_ETCD_PREFIX_MAX)
-		return NULL;
-	return dump(json_pack("{s:o, s:o*}", "key", b64(prefix, strlen(prefix)), "range_end", prefix_end(prefix)));
-}
-
 /* The key of host under prefix into key[size]; false on a bad argument. */
 static bool host_key(const char *prefix, const char *host, char *key, size_t size)
 {
@@ -91,16 +84,6 @@ char *mtc_etcd_get_body(const char *prefix, const char *host)
 	if (!host_key(prefix, host, key, sizeof(key)))
 		return NULL;
 	return dump(json_pack("{s:o}", "key", b64(key, strlen(key))));
-}
-
-char *mtc_etcd_put_body(const char *prefix, const char *host, bool locked)
-{
-	char key[MTC_ETCD_PREFIX_MAX + MTC_HOSTNAME_MAX + 1];
-	const char *value = locked ? "locked" : "unlocked";
-
-	if (!host_key(prefix, host, key, sizeof(key)))
-		return NULL;
-	return dump(json_pack("{s:o, s:o*}", "key", b64(key, strlen(key)), "value", b64(value, strlen(value))));
 }
 
 char *mtc_etcd_range_page_body(const char *prefix, const char *from_key, size_t from_len, int64_t limit,
@@ -293,47 +276,6 @@ int mtc_etcd_parse_range(const char *text, size_t len, const char *prefix, mtc_e
 		return e;
 	}
 	*ret = r;
-	return 0;
-}
-
-int mtc_etcd_parse_put(const char *text, size_t len, int64_t *ret_revision, char *msg, size_t msglen)
-{
-	int e;
-	json_t *root = load(text, len, msg, msglen, &e), *header;
-	int64_t rev;
-
-	if (!root)
-		return e;
-	header = json_object_get(root, "header");
-	rev = int64_of(header, "revision");
-	json_decref(root);
-	if (rev <= 0) {
-		snprintf(msg, msglen, "put reply without a revision");
-		return -EBADMSG;
-	}
-	*ret_revision = rev;
-	return 0;
-}
-
-int mtc_etcd_parse_txn(const char *text, size_t len, bool *ret_succeeded, int64_t *ret_revision, char *msg,
-		       size_t msglen)
-{
-	int e;
-	json_t *root = load(text, len, msg, msglen, &e);
-	int64_t rev;
-	bool ok;
-
-	if (!root)
-		return e;
-	rev = int64_of(json_object_get(root, "header"), "revision");
-	ok = json_is_true(json_object_get(root, "succeeded"));
-	json_decref(root);
-	if (rev <= 0) {
-		snprintf(msg, msglen, "txn reply without a revision");
-		return -EBADMSG;
-	}
-	*ret_succeeded = ok;
-	*ret_revision = rev;
 	return 0;
 }
 

@@ -73,8 +73,6 @@ int mtc_etcd_parse_header(const char *text, size_t len, mtc_etcd_header *ret);
 void mtc_etcd_result_free(mtc_etcd_result *r);
 
 /* Request bodies (malloc'd JSON text), NULL on a bad argument or no memory. */
-char *mtc_etcd_range_body(const char *prefix);
-char *mtc_etcd_put_body(const char *prefix, const char *host, bool locked);
 /* A range of host's key alone (a linearizable read of one key). */
 char *mtc_etcd_get_body(const char *prefix, const char *host);
 char *mtc_etcd_watch_body(const char *prefix, int64_t start_revision);
@@ -97,10 +95,6 @@ char *mtc_etcd_cas_body(const char *prefix, const char *host, bool locked, int64
  * "code" member), with its message in msg. */
 int mtc_etcd_parse_range(const char *text, size_t len, const char *prefix, mtc_etcd_result *ret, char *msg,
 			 size_t msglen);
-int mtc_etcd_parse_put(const char *text, size_t len, int64_t *ret_revision, char *msg, size_t msglen);
-/* A txn reply: *ret_succeeded (the compare held) and header.revision. */
-int mtc_etcd_parse_txn(const char *text, size_t len, bool *ret_succeeded, int64_t *ret_revision, char *msg,
-		       size_t msglen);
 /* A reply to mtc_etcd_cas_body() for host. */
 int mtc_etcd_parse_cas(const char *text, size_t len, const char *prefix, const char *host, mtc_etcd_cas *ret,
 		       char *msg, size_t msglen);

@@ -378,10 +378,8 @@ static void submit_range(etcd_store *s)
 	if (s->range_inflight)
 		return;
 	j = calloc(1, sizeof(*j));
-	if (!j || !(j->body = mtc_etcd_range_body(s->cfg.etcd_prefix))) {
-		free(j);
-		return;
-	}
+	if (!j)
+		return; /* the next poll asks again */
 	j->kind = JOB_RANGE;
 	s->range_inflight = true;
 	etcd_submit(s, j);
@@ -484,9 +482,12 @@ static void etcd_put(etcd_store *s, const char *host, mtc_admin_value value, uin
 
 	(void)seq;
 	if (!j || !mtc_hostname_valid(host)) {
+		const char *why = j ? "not a host name; not changed" : "out of memory; not changed";
+
 		free(j);
-		s->env.on_event(s->env.user, &(mtc_store_event){ .kind = MTC_STORE_PUT, .host = host, .r = -ENOMEM,
-								  .why = "out of memory; not changed", .ctx = ctx });
+		s->env.on_event(s->env.user, &(mtc_store_event){ .kind = MTC_STORE_PUT, .host = host,
+								  .r = why[0] == 'n' ? -EINVAL : -ENOMEM, .why = why,
+								  .ctx = ctx });
 		return;
 	}
 	j->kind = if_version < 0 ? JOB_PUT : JOB_TXN;

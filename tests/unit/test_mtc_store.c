@@ -40,17 +40,10 @@ static void test_bodies(void **state)
 	json_t *j;
 
 	(void)state;
-	s = mtc_etcd_range_body("/mtc/admin/");
+	s = mtc_etcd_range_page_body("/mtc/admin/", NULL, 0, 5000, 0, false);
 	j = json_loads(s, 0, NULL);
 	assert_string_equal(field(j, "key"), K_PREFIX);
 	assert_string_equal(field(j, "range_end"), K_END);
-	json_decref(j);
-	free(s);
-
-	s = mtc_etcd_put_body("/mtc/admin/", "node-1", true);
-	j = json_loads(s, 0, NULL);
-	assert_string_equal(field(j, "key"), K_NODE1);
-	assert_string_equal(field(j, "value"), V_LOCKED);
 	json_decref(j);
 	free(s);
 
@@ -66,19 +59,20 @@ static void test_bodies(void **state)
 	assert_string_equal(field(j, "create_request.key"), K_PREFIX);
 	assert_string_equal(field(j, "create_request.range_end"), K_END);
 	assert_string_equal(field(j, "create_request.start_revision"), "42"); /* int64 as a string */
+	assert_true(json_is_true(json_object_get(json_object_get(j, "create_request"), "progress_notify")));
 	json_decref(j);
 	free(s);
 
 	/* Refused: empty or long prefix, a host name that is not one. */
-	assert_null(mtc_etcd_range_body(""));
-	assert_null(mtc_etcd_put_body("/p/", "bad host", true));
-	assert_null(mtc_etcd_put_body("/p/", "../x", false));
+	assert_null(mtc_etcd_range_page_body("", NULL, 0, 1, 0, false));
+	assert_null(mtc_etcd_cas_body("/p/", "bad host", true, 0));
+	assert_null(mtc_etcd_cas_body("/p/", "../x", false, 0));
 	assert_null(mtc_etcd_get_body("/p/", "bad host"));
 	assert_null(mtc_etcd_watch_body("/p/", -1));
 	char longp[MTC_ETCD_PREFIX_MAX + 2];
 	memset(longp, 'a', sizeof(longp) - 1);
 	longp[sizeof(longp) - 1] = '\0';
-	assert_null(mtc_etcd_range_body(longp));
+	assert_null(mtc_etcd_range_page_body(longp, NULL, 0, 1, 0, false));
 }
 
 static void test_range_reply(void **state)
@@ -119,17 +113,17 @@ static void test_errors(void **state)
 	static const char err[] = "{\"error\":\"illegal base64 data at input byte 0\",\"message\":\"illegal base64 data at "
 				  "input byte 0\",\"code\":3}";
 	mtc_etcd_result r;
+	mtc_etcd_cas cas;
 	char msg[128];
-	int64_t rev = 0;
 
 	(void)state;
 	assert_int_equal(mtc_etcd_parse_range(err, strlen(err), "/p/", &r, msg, sizeof(msg)), -EIO);
 	assert_string_equal(msg, "illegal base64 data at input byte 0");
-	assert_int_equal(mtc_etcd_parse_put(err, strlen(err), &rev, msg, sizeof(msg)), -EIO);
+	assert_int_equal(mtc_etcd_parse_cas(err, strlen(err), "/p/", "h", &cas, msg, sizeof(msg)), -EIO);
 	assert_int_equal(mtc_etcd_parse_range("nope", 4, "/p/", &r, msg, sizeof(msg)), -EBADMSG);
 	assert_int_equal(mtc_etcd_parse_range("[1]", 3, "/p/", &r, msg, sizeof(msg)), -EBADMSG);
 	assert_int_equal(mtc_etcd_parse_range("{\"kvs\":[]}", 10, "/p/", &r, msg, sizeof(msg)), -EBADMSG);
-	assert_int_equal(mtc_etcd_parse_put("{}", 2, &rev, msg, sizeof(msg)), -EBADMSG);
+	assert_int_equal(mtc_etcd_parse_cas("{}", 2, "/p/", "h", &cas, msg, sizeof(msg)), -EBADMSG);
 	assert_int_equal(mtc_etcd_parse_watch("{\"header\":{}}", 13, "/p/", &r, msg, sizeof(msg)), -EBADMSG);
 	/* Truncated in the middle (a stream cut short). */
 	static const char cut[] = "{\"result\":{" HDR("3") ",\"events\":[{\"kv\":{\"key\":";
@@ -313,17 +307,6 @@ static void test_header_check(void **state)
 	assert_int_equal(mtc_etcd_parse_header("x", 1, &h), -EBADMSG);
 }
 
-static void test_put_reply(void **state)
-{
-	static const char text[] = "{" HDR("12") "}";
-	char msg[128];
-	int64_t rev = 0;
-
-	(void)state;
-	assert_int_equal(mtc_etcd_parse_put(text, strlen(text), &rev, msg, sizeof(msg)), 0);
-	assert_int_equal(rev, 12); /* a single put: the key's new mod_revision */
-}
-
 static void test_watch_and_revisions(void **state)
 {
 	static const char created[] = "{\"result\":{" HDR("3") ",\"created\":true}}";
@@ -409,7 +392,6 @@ int main(void)
 		cmocka_unit_test(test_bodies),
 		cmocka_unit_test(test_range_reply),
 		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_put_reply),
 		cmocka_unit_test(test_cas),
 		cmocka_unit_test(test_put_answer),
 		cmocka_unit_test(test_paged_range),
