@@ -145,6 +145,14 @@ void etcd_run_ping(etcd_store *s, job *j, int *last_ep);
 /* mtc_store_etcd_watch.c: the watcher thread */
 void *etcd_watcher_main(void *arg);
 
+/* mtc_store_etcd_health.c: health and etcd's history, on the loop */
+void etcd_set_health(etcd_store *s, bool ok, const char *err);
+/* Any reply's header: false (and a re-baseline begun) if etcd went back
+ * or is another cluster. */
+bool etcd_header_ok(etcd_store *s, const job *j, const mtc_etcd_header *hdr);
+void etcd_submit_range(etcd_store *s);
+void etcd_on_ping_done(etcd_store *s, job *j);
+
 /* mtc_store_etcd_ops.c: the loop's side */
 int etcd_on_pipe(sd_event_source *src, int fd, uint32_t revents, void *userdata);
 int etcd_on_poll(sd_event_source *src, uint64_t usec, void *userdata);

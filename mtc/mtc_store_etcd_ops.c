@@ -17,25 +17,6 @@
 #include "service.h"
 #include "util.h"
 
-static void set_health(etcd_store *s, bool ok, const char *err)
-{
-	if (ok && !s->healthy)
-		log_notice("etcd: reachable again%s%s%s", s->last_error[0] ? " (was: " : "", s->last_error,
-			   s->last_error[0] ? ")" : "");
-	if (!ok && s->healthy)
-		log_warn("etcd: unavailable: %s; %s; lock/unlock refused", err,
-			 s->loaded ? "serving the last admin state read"
-				   : "no admin state read yet: every host unknown, treated as locked");
-	if (!ok && (s->healthy || !s->unhealthy_since))
-		s->unhealthy_since = util_now_ms();
-	if (!ok)
-		snprintf(s->last_error, sizeof(s->last_error), "%s", err);
-	s->healthy = ok;
-}
-
-
-static void submit_range(etcd_store *s);
-static void on_ping_done(etcd_store *s, job *j);
 
 static etcd_key *key_find(etcd_store *s, const char *host, size_t *ret_at)
 {
@@ -128,70 +109,19 @@ static void report_absent(etcd_store *s, const mtc_etcd_result *r)
 	}
 }
 
-/* etcd went back (restored from a snapshot) or is another cluster: every
- * revision this agent holds is from another history. Said loudly, the
- * store unhealthy until a full read is the new baseline (its revision
- * accepted, lower or not); the watch ends and restarts from there. */
-static void rebaseline(etcd_store *s, mtc_etcd_hdr_verdict v, const mtc_etcd_header *hdr)
-{
-	char why[200];
-
-	if (v == MTC_ETCD_HDR_NEW_CLUSTER)
-		snprintf(why, sizeof(why), "cluster id changed from %" PRIu64 " to %" PRIu64 " (a rebuilt cluster?)",
-			 s->cluster_id, hdr->cluster_id);
-	else
-		snprintf(why, sizeof(why), "revision went back from %" PRId64 " to %" PRId64
-			 " (restored from a snapshot?)", s->revision, hdr->revision);
-	log_emit_fields(LOG_ERR, MSGID_ETCD_REWOUND,
-			(const char *[]){ LOG_FIELD("MTC_ETCD_REVISION=%" PRId64, hdr->revision),
-					  LOG_FIELD("MTC_ETCD_CLUSTER_ID=%" PRIu64, hdr->cluster_id), NULL },
-			"etcd: %s: every admin state read again from etcd as it is now; lock/unlock refused until then",
-			why);
-	set_health(s, false, why);
-	s->cluster_id = hdr->cluster_id;
-	s->revision = 0;
-	s->loaded = false;
-	s->epoch++;
-	/* every key's revision is of the old history: a key the new read
-	 * lacks is reported removed */
-	for (size_t i = 0; i < s->n_keys; i++)
-		s->keys[i].rev = 0;
-	s->env.on_event(s->env.user, &(mtc_store_event){ .kind = MTC_STORE_REWOUND });
-	pthread_mutex_lock(&s->mu);
-	s->watch_from = 0;
-	s->watch_gen++;
-	pthread_mutex_unlock(&s->mu);
-}
-
-/* Any reply's header: false (and a re-baseline begun) if etcd went back
- * or is another cluster. Only a reply to a request sent after etcd had
- * committed base_rev can say "went back" (a slow reply to an older one
- * is not). */
-static bool header_ok(etcd_store *s, const job *j, const mtc_etcd_header *hdr)
-{
-	mtc_etcd_hdr_verdict v = mtc_etcd_header_check(s->cluster_id, j->epoch == s->epoch ? j->base_rev : 0, hdr);
-
-	if (!s->cluster_id)
-		s->cluster_id = hdr->cluster_id;
-	if (v == MTC_ETCD_HDR_OK)
-		return true;
-	rebaseline(s, v, hdr);
-	return false;
-}
-
 static void on_range_done(etcd_store *s, job *j)
 {
 	s->range_inflight = false;
 	if (j->r < 0) {
 		s->range_failed_ms = util_now_ms();
-		set_health(s, false, j->err);
+		etcd_set_health(s, false, j->err);
 		return;
 	}
-	(void)header_ok(s, j, &j->range.hdr); /* if not, this read is the new baseline */
+	(void)etcd_header_ok(s, j, &j->range.hdr); /* if not, this read is the new baseline */
 	if (j->skipped)
 		log_warn("etcd: %zu key(s) under %s too big for a reply skipped (a host's: unknown, treated as locked)",
 			 j->skipped, s->cfg.etcd_prefix);
-	set_health(s, true, NULL);
+	etcd_set_health(s, true, NULL);
 	/* A put on the writer may have answered with a newer one meanwhile. */
 	if (j->range.revision > s->revision)
 		s->revision = j->range.revision;
@@ -237,7 +167,7 @@ static void write_answered(etcd_store *s, job *j)
 	char why[400];
 	int r;
 
-	set_health(s, true, NULL);
+	etcd_set_health(s, true, NULL);
 	if (c->hdr.revision > s->revision)
 		s->revision = c->hdr.revision;
 	if (!c->succeeded)
@@ -253,12 +183,12 @@ static void on_write_done(etcd_store *s, job *j)
 {
 	char why[600];
 
-	if (j->r == 0 && header_ok(s, j, &j->cas.hdr)) {
+	if (j->r == 0 && etcd_header_ok(s, j, &j->cas.hdr)) {
 		write_answered(s, j);
 		return;
 	}
 	if (j->r < 0)
-		set_health(s, false, j->err);
+		etcd_set_health(s, false, j->err);
 	if (j->r < 0 && j->unclear)
 		snprintf(why, sizeof(why), "unknown: etcd did not answer (%s); the %s of %s may still commit; "
 			 "check `mtcctl list`", j->err, j->lock ? "lock" : "unlock", j->host);
@@ -266,7 +196,7 @@ static void on_write_done(etcd_store *s, job *j)
 		snprintf(why, sizeof(why), "etcd unavailable (%s): admin state of %s not changed", j->r < 0 ? j->err
 			 : "etcd was restored or rebuilt; reading it again", j->host);
 	if (j->r == 0 || j->unclear)
-		submit_range(s); /* what etcd holds now */
+		etcd_submit_range(s); /* what etcd holds now */
 	put_answer(s, j, -EIO, 0, why);
 }
 
@@ -284,7 +214,7 @@ static void on_watch_msg(etcd_store *s, job *j)
 	if (j->r < 0) {
 		log_info("etcd: %s; resuming", j->err);
 		if (!from && s->loaded)
-			submit_range(s); /* compacted, or a message too big: the watch resumes after a full read */
+			etcd_submit_range(s); /* compacted, or a message too big: the watch resumes after a full read */
 		return;
 	}
 	if (j->epoch != gen)
@@ -294,10 +224,10 @@ static void on_watch_msg(etcd_store *s, job *j)
 		log_warn("etcd: watch: %s", msg);
 		return;
 	}
-	if (!header_ok(s, j, &r.hdr) || (r.created && r.hdr.revision > 0 && r.hdr.revision + 1 < from)) {
+	if (!etcd_header_ok(s, j, &r.hdr) || (r.created && r.hdr.revision > 0 && r.hdr.revision + 1 < from)) {
 		/* A watch from a revision etcd has not reached: a read
 		 * (linearizable) tells whether etcd went back. */
-		submit_range(s);
+		etcd_submit_range(s);
 		mtc_etcd_result_free(&r);
 		return;
 	}
@@ -328,7 +258,7 @@ int etcd_on_pipe(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 		if (j->kind == JOB_RANGE)
 			on_range_done(s, j);
 		else if (j->kind == JOB_PING)
-			on_ping_done(s, j);
+			etcd_on_ping_done(s, j);
 		else if (j->kind == JOB_PUT || j->kind == JOB_TXN)
 			on_write_done(s, j);
 		else
@@ -338,72 +268,6 @@ int etcd_on_pipe(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 	return 0;
 }
 
-/* Between full reads: etcd answers (health) and has not gone back. */
-static void on_ping_done(etcd_store *s, job *j)
-{
-	s->ping_inflight = false;
-	if (j->r < 0) {
-		set_health(s, false, j->err);
-		return;
-	}
-	if (!header_ok(s, j, &j->range.hdr)) {
-		submit_range(s); /* the new baseline */
-		return;
-	}
-	set_health(s, true, NULL);
-	if (j->range.revision > s->revision)
-		s->revision = j->range.revision;
-}
-
-static void submit_ping(etcd_store *s)
-{
-	job *j;
-
-	if (s->ping_inflight || s->range_inflight)
-		return;
-	j = calloc(1, sizeof(*j));
-	if (!j || !(j->body = mtc_etcd_range_page_body(s->cfg.etcd_prefix, NULL, 0, 1, 0, true))) {
-		free(j);
-		return;
-	}
-	j->kind = JOB_PING;
-	s->ping_inflight = true;
-	etcd_submit(s, j);
-}
-
-static void submit_range(etcd_store *s)
-{
-	job *j;
-
-	if (s->range_inflight)
-		return;
-	j = calloc(1, sizeof(*j));
-	if (!j)
-		return; /* the next poll asks again */
-	j->kind = JOB_RANGE;
-	s->range_inflight = true;
-	etcd_submit(s, j);
-}
-
-/* Every POLL_USEC: a full read only until the first, after a compaction
- * or a watch message too big (watch_from 0), or while the watch brings
- * nothing (WATCH_STALE_MS); otherwise the watch carries every change (it
- * resumes from the revision it stopped at) and a one-key read checks
- * health and etcd's revision and cluster id. */
-int etcd_on_poll(sd_event_source *src, uint64_t usec, void *userdata)
-{
-	etcd_store *s = userdata;
-	int64_t from;
-
-	pthread_mutex_lock(&s->mu);
-	from = s->watch_from;
-	pthread_mutex_unlock(&s->mu);
-	if (!s->loaded || !from || util_now_ms() - s->watch_ok_ms > WATCH_STALE_MS)
-		submit_range(s);
-	else
-		submit_ping(s);
-	return service_rearm(src, usec, POLL_USEC);
-}
 static int etcd_open(const mtc_store_env *env, mtc_store **ret)
 {
 	etcd_store *s = calloc(1, sizeof(*s));
@@ -427,7 +291,7 @@ static int etcd_open(const mtc_store_env *env, mtc_store **ret)
 		log_err("etcd store: cannot start: %s", strerror(-r));
 		return r;
 	}
-	submit_range(s);
+	etcd_submit_range(s);
 	return 0;
 }
 
@@ -500,7 +364,7 @@ static void etcd_put(etcd_store *s, const char *host, mtc_admin_value value, uin
 
 static void etcd_read(etcd_store *s)
 {
-	submit_range(s);
+	etcd_submit_range(s);
 }
 
 static void etcd_describe(etcd_store *s, char *buf, size_t size)
