@@ -1,6 +1,7 @@
-/* mtcAgent's lock-state correction for one host: is this mtcAlive a
- * mismatch, is it a new episode (log once), and is a resend due?
- * Pure: state and time in, decision out. */
+/* The mismatch episode of one host, a part of mtc_admin (the agent's one
+ * decision, which alone calls these): is this mtcAlive a mismatch, is it a
+ * new episode (log once), and is a resend due? Pure: state and time in,
+ * decision out. */
 #ifndef MTC_EPISODE_H
 #define MTC_EPISODE_H
 
