@@ -209,6 +209,12 @@ static mtc_admin_action on_operator(mtc_admin *s, const mtc_admin_event *ev)
 	return a;
 }
 
+void mtc_admin_rebase(mtc_admin *s)
+{
+	s->version = 0;
+	s->asking = false;
+}
+
 mtc_admin_action mtc_admin_decide(mtc_admin *s, const mtc_admin_store *st, const mtc_admin_event *ev, uint64_t now_ms,
 				  uint64_t resend_interval_ms)
 {

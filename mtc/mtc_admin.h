@@ -113,6 +113,12 @@ void mtc_admin_init(mtc_admin *s);
 mtc_admin_action mtc_admin_decide(mtc_admin *s, const mtc_admin_store *st, const mtc_admin_event *ev, uint64_t now_ms,
 				  uint64_t resend_interval_ms);
 
+/* The store started over (etcd restored from a snapshot or rebuilt): its
+ * versions from now on may be lower than the one held, and the next one
+ * it reports is news. The order and what the host applied stay (a
+ * command goes above what the host applied). */
+void mtc_admin_rebase(mtc_admin *s);
+
 /* What list shows: unknown while the state is unknown or the host is
  * held for a command this agent never issued. */
 bool mtc_admin_known(const mtc_admin *s);
