@@ -36,6 +36,8 @@ typedef struct mtc_admin {
 	bool heard;         /* an mtcAlive gave its nonce: commands can be sent */
 	bool asking;        /* a correction's put-if for a new sequence is on its way */
 	bool foreign;       /* holding: the host applied a command this agent never issued or read */
+	bool unseen;        /* an operator's command issued before the host was heard (file store): it may
+	                     * be below what the host applied, and is lifted above it once */
 	int held;           /* the hold rule last reported (logged once until another rule decides) */
 	mtc_episode ep;     /* mismatch episode; ep.admin_locked follows value */
 } mtc_admin;
@@ -90,6 +92,8 @@ typedef enum mtc_admin_rule {
 	MTC_RULE_ABOVE_STORE,     /* the corrected entry is below the host's sequence: sent above it */
 	MTC_RULE_RACED,           /* another writer changed the entry: read it */
 	MTC_RULE_OPERATOR,        /* an operator's change: stored first, sent when stored */
+	MTC_RULE_OPERATOR_ABOVE,  /* file store: an operator's command issued before the host was heard is
+	                           * below what it applied: lifted above it (once), not held as another agent's */
 	MTC_RULE_COUNT
 } mtc_admin_rule;
 

@@ -268,7 +268,7 @@ if [ "$(id -u)" -eq 0 ] && unshare -m true 2>/dev/null; then
 	sed -e "s|^locked_backup = .*|locked_backup = $D/node/full/.node_locked\nboot_file = $D/node/persist/.boot_count\ncmdseq_file = $D/node/persist/.cmdseq|" \
 		"$D/client.conf" >"$D/client-full.conf"
 	: >"$D/client.log"
-	t_spawn "$D/client.log" unshare -m sh -c "mount -t tmpfs -o size=64k tmpfs '$D/node/full' && { dd if=/dev/zero of='$D/node/full/fill' bs=4k 2>/dev/null; true; } && exec '$BIN/mtcclient' -c '$D/client-full.conf'"
+	t_spawn "$D/client.log" unshare -m sh -c "mount -t tmpfs -o size=64k,mode=0755 tmpfs '$D/node/full' && { dd if=/dev/zero of='$D/node/full/fill' bs=4k 2>/dev/null; true; } && exec '$BIN/mtcclient' -c '$D/client-full.conf'"
 	CLIENT_PID=$T_LAST_PID
 	t_wait_line "$D/client.log" 'started as ' 0
 	wait_for 5 sh -c "$CTL list | grep -q 'node-1 *unlocked *unlocked'"
