@@ -178,3 +178,15 @@ void service_clean_leftovers(const char *path)
 	else if (n < 0)
 		log_warn("%s: cannot look for leftover temporary files: %s", path, strerror(-n));
 }
+
+void service_publish_metrics(const char *path, const metrics_buf *b, int *last_error)
+{
+	int r;
+
+	if (!path[0])
+		return;
+	r = metrics_write_textfile(path, b);
+	if (metrics_error_changed(last_error, r))
+		log_warn(r < 0 ? "cannot write metrics to %s: %s (said once until a write succeeds)" : "metrics written to %s again%s",
+			 path, r < 0 ? strerror(-r) : "");
+}

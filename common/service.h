@@ -65,6 +65,12 @@ static inline int service_exit_status(int r)
  * the source, so the timer would otherwise stop without a word). */
 int service_rearm(sd_event_source *s, uint64_t usec, uint64_t interval_usec);
 
+struct metrics_buf;
+/* [metrics] textfile: b written to path (atomically); a failure is logged
+ * once until a write succeeds again (*last_error keeps the episode). An
+ * empty path: nothing. */
+void service_publish_metrics(const char *path, const struct metrics_buf *b, int *last_error);
+
 /* Ignores SIGPIPE (a vanished peer is an error return), and on e: SIGTERM
  * and SIGINT log, send STOPPING=1 and leave the loop; SIGHUP calls reload
  * between RELOADING=1 and READY=1 (reload keeps the running configuration

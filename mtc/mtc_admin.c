@@ -48,12 +48,26 @@ static mtc_admin_action send(mtc_admin *s, bool locked, uint32_t seq, mtc_admin_
 	return a;
 }
 
+/* The store is asked for the same value above what the host applied, if
+ * the entry is still at the version read (the file store persists it
+ * before it is sent). */
+static mtc_admin_action ask_above_applied(mtc_admin *s, mtc_admin_rule rule)
+{
+	mtc_admin_action a;
+
+	s->asking = true;
+	a = act(s, MTC_ADMIN_PUT, rule);
+	a.value = s->value;
+	a.seq = s->applied + 1;
+	a.if_version = s->version;
+	return a;
+}
+
 /* The host applied command >= order and disagrees: a newer sequence, from
  * the store when it can give one, else (Locked only) this agent's own. */
 static mtc_admin_action newer(mtc_admin *s, const mtc_admin_store *st, bool unavailable)
 {
 	bool want = s->value != MTC_ADMIN_UNLOCKED;
-	mtc_admin_action a;
 
 	if (unavailable || (st->shared && s->version == 0)) {
 		if (!want)
@@ -63,28 +77,9 @@ static mtc_admin_action newer(mtc_admin *s, const mtc_admin_store *st, bool unav
 	}
 	if (s->asking)
 		return act(s, MTC_ADMIN_NONE, MTC_RULE_ASKING);
-	s->asking = true;
-	a = act(s, MTC_ADMIN_PUT, MTC_RULE_ASK_SEQUENCE);
-	a.value = s->value;
-	a.seq = s->applied + 1;
-	a.if_version = s->version;
-	return a;
+	return ask_above_applied(s, MTC_RULE_ASK_SEQUENCE);
 }
 
-/* An operator's command below what the host applied: the store is asked
- * for the same value above it (the file store persists it before it is
- * sent, as any correction's sequence). */
-static mtc_admin_action lift(mtc_admin *s)
-{
-	mtc_admin_action a;
-
-	s->asking = true;
-	a = act(s, MTC_ADMIN_PUT, MTC_RULE_OPERATOR_ABOVE);
-	a.value = s->value;
-	a.seq = s->applied + 1;
-	a.if_version = s->version;
-	return a;
-}
 
 /* A host disagrees with its admin state (or a put-if failed): correct it,
  * ask first, or hold. unavailable: the store just failed this agent. */
@@ -107,7 +102,7 @@ static mtc_admin_action correct(mtc_admin *s, const mtc_admin_store *st, uint64_
 			 * is older news than that request. */
 			s->unseen = false;
 			s->foreign = false;
-			return lift(s);
+			return ask_above_applied(s, MTC_RULE_OPERATOR_ABOVE);
 		}
 		if (!st->shared) {
 			s->foreign = true;

@@ -191,7 +191,6 @@ void agent_metrics_publish(agent *a, uint64_t now)
 {
 	agent_metrics *m = &a->metrics;
 	unsigned long omitted[2] = { 0 };
-	int r;
 
 	if (!a->cfg.metrics_agent[0] || (m->last_write_ms && now - m->last_write_ms < (uint64_t)a->cfg.alive_period * 1000))
 		return;
@@ -206,10 +205,7 @@ void agent_metrics_publish(agent *a, uint64_t now)
 	metrics_family(&m->buf, T(MTCA_M_SERIES_CAPPED));
 	metrics_sample(&m->buf, T(MTCA_M_SERIES_CAPPED), "kind=\"mismatch\"", (double)omitted[0]);
 	metrics_sample(&m->buf, T(MTCA_M_SERIES_CAPPED), "kind=\"missing\"", (double)omitted[1]);
-	r = metrics_write_textfile(a->cfg.metrics_agent, &m->buf);
-	if (metrics_error_changed(&m->error, r))
-		log_warn(r < 0 ? "cannot write metrics to %s: %s (said once until a write succeeds)" : "metrics written to %s again%s",
-			 a->cfg.metrics_agent, r < 0 ? strerror(-r) : "");
+	service_publish_metrics(a->cfg.metrics_agent, &m->buf, &m->error);
 }
 
 void agent_metrics_free(agent *a)

@@ -339,7 +339,6 @@ static void publish_metrics(client *c)
 		.flag_errors = c->flag_errors, .stale = c->stale, .old = c->old, .wrong_host = c->wrong_host,
 		.bad_auth = c->drops.bad_auth, .malformed = c->drops.malformed, .wrong_net = c->drops.wrong_net,
 	};
-	int r;
 
 	if (!c->cfg.metrics_client[0])
 		return;
@@ -357,10 +356,7 @@ static void publish_metrics(client *c)
 	}
 	metrics_buf_reset(&c->metrics);
 	mtc_client_metrics_format(&in, &c->metrics);
-	r = metrics_write_textfile(c->cfg.metrics_client, &c->metrics);
-	if (metrics_error_changed(&c->metrics_error, r))
-		log_warn(r < 0 ? "cannot write metrics to %s: %s (said once until a write succeeds)" : "metrics written to %s again%s",
-			 c->cfg.metrics_client, r < 0 ? strerror(-r) : "");
+	service_publish_metrics(c->cfg.metrics_client, &c->metrics, &c->metrics_error);
 }
 
 static int on_alive_timer(sd_event_source *s, uint64_t usec, void *userdata)

@@ -250,16 +250,12 @@ static void publish_metrics(reporter *rp)
 	pmh_metrics_in in = { .configured = rp->configured, .quorum_ok = rp->quorum_ok, .last_ok = rp->last_error == 0,
 			      .sent = rp->sent, .failures = rp->failures, .gates = (unsigned)rp->cfg.n_gates,
 			      .processes = (unsigned)rp->cfg.n_procs, .report_period_s = rp->cfg.report_period };
-	int r;
 
 	if (!rp->cfg.metrics_textfile[0])
 		return;
 	metrics_buf_reset(&rp->metrics);
 	pmh_metrics_format(&in, &rp->metrics);
-	r = metrics_write_textfile(rp->cfg.metrics_textfile, &rp->metrics);
-	if (metrics_error_changed(&rp->metrics_error, r))
-		log_warn(r < 0 ? "cannot write metrics to %s: %s (said once until a write succeeds)" : "metrics written to %s again%s",
-			 rp->cfg.metrics_textfile, r < 0 ? strerror(-r) : "");
+	service_publish_metrics(rp->cfg.metrics_textfile, &rp->metrics, &rp->metrics_error);
 }
 
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)

@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "hostwd.h"
-#include "log.h"
 #include "notify.h"
 #include "util.h"
 
@@ -121,14 +120,10 @@ void hostwd_publish_metrics(hostwd *h)
 		.last_report_age_s = p->have_report ? (double)(now - p->last_report_ms) / 1000.0 : -1,
 		.kick = &h->kick_stats,
 	};
-	int r;
 
 	if (!h->cfg.metrics_textfile[0])
 		return;
 	metrics_buf_reset(&h->metrics);
 	hwd_metrics_format(&in, &h->metrics);
-	r = metrics_write_textfile(h->cfg.metrics_textfile, &h->metrics);
-	if (metrics_error_changed(&h->metrics_error, r))
-		log_warn(r < 0 ? "cannot write metrics to %s: %s (said once until a write succeeds)" : "metrics written to %s again%s",
-			 h->cfg.metrics_textfile, r < 0 ? strerror(-r) : "");
+	service_publish_metrics(h->cfg.metrics_textfile, &h->metrics, &h->metrics_error);
 }
