@@ -78,7 +78,7 @@ COMMON_SRC := $(wildcard common/*.c)
 HWD_LIB_SRC := watchdog/hwd_action.c watchdog/hwd_policy.c watchdog/hwd_report.c watchdog/hwd_device.c watchdog/hwd_config.c watchdog/hwd_metrics.c
 PMH_LIB_SRC := pmon-hooks/pmonhook.c
 PMH_EVAL_SRC := pmon-hooks/pmh_eval.c pmon-hooks/pmh_config.c pmon-hooks/pmh_json.c pmon-hooks/pmh_metrics.c
-# The agent's own parts (they share its state, mtc/mtc_agent.h): everything
+# The agent's own parts (they share its state, mtc/agent/mtc_agent.h): everything
 # but main(), in libmtcagent.a, which mtcagent and the agent's unit test
 # (tests/unit/test_mtc_agent.c: fake store, clock and sockets) link.
 MTC_PROTO_SRC := $(wildcard mtc/proto/*.c)
