@@ -178,11 +178,11 @@ $(PMH_SO): $(call objs,$(PMH_LIB_SRC) common/kvtext.c common/health_wire.c)
 HWD_DAEMON_SRC := watchdog/hostwd.c watchdog/hostwd_intake.c watchdog/hostwd_act.c watchdog/hostwd_status.c
 $(BIN)/hostwd: $(call objs,$(HWD_DAEMON_SRC)) $(HWD_A) $(COMMON_A)
 $(BIN)/pmon-hook: $(OBJ)/pmon-hooks/pmon-hook.o $(PMHE_A) $(PMH_A) $(COMMON_A)
-$(BIN)/mtcclient: $(OBJ)/mtc/client/mtcclient.o $(MTC_A) $(COMMON_A)
+$(BIN)/mtcclient: $(call objs,$(wildcard mtc/client/*.c)) $(MTC_A) $(COMMON_A)
 $(BIN)/mtcagent: $(OBJ)/mtc/agent/mtcagent_main.o $(MTC_AGENT_A) $(MTC_A) $(COMMON_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(JSON_LIBS) $(ETCD_LIBS)
-$(BIN)/mtcctl: $(OBJ)/mtc/ctl/mtcctl.o $(MTC_A) $(COMMON_A)
+$(BIN)/mtcctl: $(call objs,$(wildcard mtc/ctl/*.c)) $(MTC_A) $(COMMON_A)
 $(BIN)/pmon-hook $(BIN)/mtcagent $(BIN)/mtcctl: LINK_JSON = $(JSON_LIBS)
 $(BIN)/%:
 	@mkdir -p $(dir $@)

@@ -104,6 +104,22 @@ static bool section_known(const conf_table *t, const char *section)
 	return false;
 }
 
+static int conf_store_enum(const conf_key *k, int *field, const char *value, char *msg, size_t msglen)
+{
+	size_t used;
+
+	for (int i = 0; k->choices[i]; i++) {
+		if (strcmp(k->choices[i], value) == 0) {
+			*field = i;
+			return 0;
+		}
+	}
+	used = (size_t)snprintf(msg, msglen, "[%s] %s = %s: expected one of", k->section, k->key, value);
+	for (int i = 0; k->choices[i] && used < msglen; i++)
+		used += (size_t)snprintf(msg + used, msglen - used, " %s", k->choices[i]);
+	return -EINVAL;
+}
+
 /* Store one value; on error write a message (without location) to msg. */
 static int conf_store(const conf_key *k, void *cfg, const char *value, char *msg, size_t msglen)
 {
@@ -142,19 +158,7 @@ static int conf_store(const conf_key *k, void *cfg, const char *value, char *msg
 		}
 		return 0;
 	case CONF_ENUM:
-		for (int i = 0; k->choices[i]; i++) {
-			if (strcmp(k->choices[i], value) == 0) {
-				*(int *)field = i;
-				return 0;
-			}
-		}
-		{
-			size_t used = (size_t)snprintf(msg, msglen, "[%s] %s = %s: expected one of",
-						       k->section, k->key, value);
-			for (int i = 0; k->choices[i] && used < msglen; i++)
-				used += (size_t)snprintf(msg + used, msglen - used, " %s", k->choices[i]);
-		}
-		return -EINVAL;
+		return conf_store_enum(k, (int *)field, value, msg, msglen);
 	}
 	return -EINVAL;
 }
@@ -292,6 +296,29 @@ static char *trim(char *s)
 	return s;
 }
 
+/* A section header or a key = value line, each error reported. */
+static void check_syntax(conf_source *s, const char *p)
+{
+	size_t klen;
+
+	if (*p == '[') {
+		s->sections++;
+		if (!strchr(p, ']'))
+			conf_error(s->errs, s->name, s->line, "malformed section header '%s'", p);
+		else if (strchr(p, ']') - p - 1 > CONF_MAX_SECTION)
+			/* inih would silently cut it (e.g. a long host
+			 * name in [host NAME] becoming another name). */
+			conf_error(s->errs, s->name, s->line, "section name longer than %d characters: %s",
+				   CONF_MAX_SECTION, p);
+		return;
+	}
+	klen = strcspn(p, "=:");
+	if (p[klen] == '\0')
+		conf_error(s->errs, s->name, s->line, "expected 'key = value', got '%s'", p);
+	else if (klen == 0)
+		conf_error(s->errs, s->name, s->line, "missing key before '%c'", p[klen]);
+}
+
 /* inih reader: counts lines, rejects what inih would truncate or mis-read
  * (indented lines would otherwise become multi-line continuations), and
  * checks syntax so every bad line is reported, not just the first. */
@@ -319,25 +346,8 @@ static char *conf_reader(char *str, int num, void *stream)
 		str[1] = '\0';
 		return str;
 	}
-	if (*p && *p != '#' && *p != ';') {
-		if (*p == '[') {
-			s->sections++;
-			if (!strchr(p, ']'))
-				conf_error(s->errs, s->name, s->line, "malformed section header '%s'", p);
-			else if (strchr(p, ']') - p - 1 > CONF_MAX_SECTION)
-				/* inih would silently cut it (e.g. a long host
-				 * name in [host NAME] becoming another name). */
-				conf_error(s->errs, s->name, s->line, "section name longer than %d characters: %s",
-					   CONF_MAX_SECTION, p);
-		} else {
-			size_t klen = strcspn(p, "=:");
-
-			if (p[klen] == '\0')
-				conf_error(s->errs, s->name, s->line, "expected 'key = value', got '%s'", p);
-			else if (klen == 0)
-				conf_error(s->errs, s->name, s->line, "missing key before '%c'", p[klen]);
-		}
-	}
+	if (*p && *p != '#' && *p != ';')
+		check_syntax(s, p);
 	{
 		size_t len = strlen(p); /* fits: checked above (len + 2 <= num) */
 
