@@ -485,7 +485,7 @@ void conf_describe(const conf_table *t, FILE *out)
 		} else {
 			snprintf(range, sizeof(range), "0|1");
 		}
-		fprintf(out, "%s\t%s\t%s\t%s\t%s\t%s\n", k->section, k->key, type_names[k->type],
-			k->def, range, k->help);
+		fprintf(out, "%s\t%s\t%s\t%s\t%s\t%s%s\n", k->section, k->key, type_names[k->type],
+			k->def, range, k->help, k->flags & CONF_RESTART ? " Takes effect at restart (a reload keeps the running value)." : "");
 	}
 }
