@@ -1,4 +1,5 @@
 #include "conf.h"
+#include "fileops.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -22,6 +23,8 @@ typedef struct conf_source {
 	unsigned sections;  /* section headers read so far */
 	bool read_error;    /* the file source failed mid-way (EIO, EISDIR) */
 	int read_errno;
+	bool check_files;   /* run the table's check_files too, */
+	conf_errors *file_errs; /* into these, or errs if NULL */
 	conf_errors *errs;
 } conf_source;
 
@@ -378,46 +381,77 @@ static int conf_run(const conf_table *t, void *cfg, conf_source *src, conf_extra
 
 		t->check(cfg, &o);
 	}
+	if (t->check_files && src->check_files) {
+		conf_origin o = { t, src->name, lines, src->file_errs ? src->file_errs : src->errs };
+
+		t->check_files(cfg, &o);
+	}
 	return src->errs->count > before ? -EINVAL : 0;
+}
+
+static int load_file(const conf_table *t, void *cfg, conf_source *src, conf_extra_fn extra, void *extra_user)
+{
+	const char *path = src->name;
+	struct stat st;
+	int fd, r;
+
+	/* Non-blocking: a FIFO must not hang a daemon at start or on SIGHUP;
+	 * only regular files are configs (a directory would read as empty,
+	 * i.e. all defaults, e.g. action "log" silently becoming "crashdump").
+	 * Symlinks are followed: configs are read only, in root's /etc. */
+	r = fileops_open_checked(path, O_RDONLY, 0, FILEOPS_REG | FILEOPS_FOLLOW, &fd);
+	if (r == -EMEDIUMTYPE) {
+		conf_error(src->errs, path, 0, "not a regular file but a %s",
+			   stat(path, &st) == 0 ? util_file_type_name(st.st_mode) : "file of another kind");
+		return -EINVAL;
+	}
+	if (r < 0) {
+		conf_error(src->errs, path, 0, "cannot open: %s", strerror(-r));
+		return r;
+	}
+	src->f = fdopen(fd, "r");
+	if (!src->f) {
+		r = -errno;
+		close(fd);
+		conf_error(src->errs, path, 0, "cannot open: %s", strerror(-r));
+		return r;
+	}
+	r = conf_run(t, cfg, src, extra, extra_user);
+	fclose(src->f);
+	return r;
 }
 
 int conf_load_file(const conf_table *t, void *cfg, const char *path, conf_extra_fn extra,
 		   void *extra_user, conf_errors *errs)
 {
 	conf_source src = { .name = path, .errs = errs };
-	struct stat st;
-	int fd, r;
 
-	/* O_NONBLOCK: a FIFO must not hang a daemon at start or on SIGHUP;
-	 * only regular files are configs (a directory would read as empty,
-	 * i.e. all defaults, e.g. action "log" silently becoming "crashdump"). */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		r = -errno;
-		conf_error(errs, path, 0, "cannot open: %s", strerror(-r));
-		return r;
-	}
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		close(fd);
-		conf_error(errs, path, 0, "cannot stat: %s", strerror(-r));
-		return r;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		conf_error(errs, path, 0, "not a regular file but a %s", util_file_type_name(st.st_mode));
-		close(fd);
-		return -EINVAL;
-	}
-	src.f = fdopen(fd, "r");
-	if (!src.f) {
-		r = -errno;
-		close(fd);
-		conf_error(errs, path, 0, "cannot open: %s", strerror(-r));
-		return r;
-	}
-	r = conf_run(t, cfg, &src, extra, extra_user);
-	fclose(src.f);
-	return r;
+	return load_file(t, cfg, &src, extra, extra_user);
+}
+
+int conf_load_service(const conf_table *t, void *cfg, const char *path, const char *name, conf_errors *errs,
+		      conf_errors *file_errs)
+{
+	conf_source src = { .name = path ? path : name, .text = path ? NULL : "", .check_files = true,
+			    .file_errs = file_errs, .errs = errs };
+
+	return path ? load_file(t, cfg, &src, NULL, NULL) : conf_run(t, cfg, &src, NULL, NULL);
+}
+
+void conf_check_path(const conf_origin *o, const char *section, const char *key, const char *path, unsigned kinds,
+		     bool written)
+{
+	char why[256];
+	int r;
+
+	if (!path || !path[0])
+		return;
+	r = kinds ? fileops_check_kind(path, kinds) : 0;
+	if (r == 0 && written)
+		r = fileops_check_dir(path);
+	if (r < 0)
+		conf_key_error(o, section, key, "[%s] %s = %s: %s", section, key, path,
+			       fileops_strerror(path, kinds, r, why, sizeof(why)));
 }
 
 int conf_load_string(const conf_table *t, void *cfg, const char *name, const char *text,
@@ -426,66 +460,4 @@ int conf_load_string(const conf_table *t, void *cfg, const char *name, const cha
 	conf_source src = { .text = text, .name = name, .errs = errs };
 
 	return conf_run(t, cfg, &src, extra, extra_user);
-}
-
-static void value_text(const conf_key *k, const void *cfg, char *buf, size_t size)
-{
-	const char *field = (const char *)cfg + k->offset;
-
-	switch (k->type) {
-	case CONF_INT:
-		snprintf(buf, size, "%d", *(const int *)field);
-		break;
-	case CONF_BOOL:
-		snprintf(buf, size, "%d", *(const bool *)field ? 1 : 0);
-		break;
-	case CONF_STR:
-		snprintf(buf, size, "%s", field);
-		break;
-	case CONF_ENUM:
-		snprintf(buf, size, "%s", k->choices[*(const int *)field]);
-		break;
-	}
-}
-
-void conf_dump(const conf_table *t, const void *cfg, FILE *out)
-{
-	const char *cur = NULL;
-	char buf[512];
-
-	for (size_t i = 0; i < t->n; i++) {
-		const conf_key *k = &t->keys[i];
-
-		if (!cur || strcmp(cur, k->section) != 0) {
-			fprintf(out, "%s[%s]\n", cur ? "\n" : "", k->section);
-			cur = k->section;
-		}
-		value_text(k, cfg, buf, sizeof(buf));
-		fprintf(out, "%s = %s\n", k->key, buf);
-	}
-}
-
-void conf_describe(const conf_table *t, FILE *out)
-{
-	static const char *const type_names[] = { "integer", "boolean", "string", "enum" };
-
-	for (size_t i = 0; i < t->n; i++) {
-		const conf_key *k = &t->keys[i];
-		char range[256] = "";
-
-		if (k->type == CONF_INT) {
-			snprintf(range, sizeof(range), "%ld..%ld", k->min, k->max);
-		} else if (k->type == CONF_ENUM) {
-			size_t used = 0;
-			for (int c = 0; k->choices[c] && used < sizeof(range); c++)
-				used += (size_t)snprintf(range + used, sizeof(range) - used, "%s%s",
-							 c ? "|" : "", k->choices[c]);
-		} else if (k->type == CONF_STR) {
-			snprintf(range, sizeof(range), "max %zu bytes", k->size - 1);
-		} else {
-			snprintf(range, sizeof(range), "0|1");
-		}
-		fprintf(out, "%s\t%s\t%s\t%s\t%s\t%s%s\n", k->section, k->key, type_names[k->type],
-			k->def, range, k->help, k->flags & CONF_RESTART ? " Takes effect at restart (a reload keeps the running value)." : "");
-	}
 }

@@ -52,6 +52,9 @@ struct conf_table {
 	const conf_key *keys;
 	size_t n;                /* at most CONF_MAX_KEYS */
 	conf_check_fn check;     /* optional */
+	/* Optional, for daemons only (conf_load_service): the files the config
+	 * names, as they are on disk now (conf_check_path). */
+	conf_check_fn check_files;
 };
 
 #define CONF_MAX_KEYS 64
@@ -82,6 +85,22 @@ void conf_set_defaults(const conf_table *t, void *cfg);
  * was wrong. */
 int conf_load_file(const conf_table *t, void *cfg, const char *path,
 		   conf_extra_fn extra, void *extra_user, conf_errors *errs);
+
+/* What a daemon loads at start, on SIGHUP and for --check-config:
+ * conf_load_file (path NULL: the defaults, name used in messages), then the
+ * table's check_files (a FIFO or symlink where a file belongs, a directory
+ * others can write to). Their errors go to file_errs when it is not NULL
+ * (a daemon that runs says them and goes on: each open refuses the bad
+ * file again), else to errs like any other error (--check-config). */
+int conf_load_service(const conf_table *t, void *cfg, const char *path, const char *name, conf_errors *errs,
+		      conf_errors *file_errs);
+
+/* For a check_files: an error at [section] key unless path (if it exists)
+ * is of kinds (FILEOPS_*; 0: any kind), and, when the daemon writes
+ * there, the directory is one fileops_check_dir() accepts. Empty path:
+ * nothing. */
+void conf_check_path(const conf_origin *o, const char *section, const char *key, const char *path, unsigned kinds,
+		     bool written);
 
 /* Same, from text; name is used in messages. */
 int conf_load_string(const conf_table *t, void *cfg, const char *name,

@@ -59,17 +59,36 @@ int service_parse_cli(service *s, int argc, char **argv)
 	return -1;
 }
 
+/* A running daemon says what is wrong with the files its config names
+ * (each open refuses them again) and goes on: mtcclient must run to
+ * restore the lock flag, hostwd to kick. */
+static void log_file_errors(const conf_errors *fe)
+{
+	const char *p = fe->text;
+
+	while (fe->count && *p) {
+		const char *nl = strchr(p, '\n');
+		int n = nl ? (int)(nl - p) : (int)strlen(p);
+
+		log_emit(LOG_CRIT, NULL, "%.*s", n, p);
+		p += n + (nl ? 1 : 0);
+	}
+}
+
 int service_load_config(const service *s, void *cfg)
 {
-	conf_errors errs = { 0 };
+	conf_errors errs = { 0 }, file_errs = { 0 };
+	conf_errors *fe = s->mode == SERVICE_CHECK_CONFIG ? NULL : &file_errs;
 	int r;
 
 	if (!s->config_explicit && !util_path_exists(s->config_path))
-		r = conf_load_string(s->table, cfg, s->config_path, "", NULL, NULL, &errs);
+		r = conf_load_service(s->table, cfg, NULL, s->config_path, &errs, fe);
 	else
-		r = conf_load_file(s->table, cfg, s->config_path, NULL, NULL, &errs);
+		r = conf_load_service(s->table, cfg, s->config_path, s->config_path, &errs, fe);
 	if (r < 0)
 		fprintf(stderr, "%s", errs.text);
+	else
+		log_file_errors(&file_errs);
 	return r;
 }
 

@@ -60,7 +60,7 @@ static void derive(void *data, const conf_origin *o)
 	}
 }
 
-const conf_table pmh_conf_table = { pmh_keys, ARRAY_SIZE(pmh_keys), derive };
+const conf_table pmh_conf_table = { pmh_keys, ARRAY_SIZE(pmh_keys), derive, NULL };
 
 int pmh_config_load(pmh_config *cfg, const char *path, conf_errors *errs)
 {

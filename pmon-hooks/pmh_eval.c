@@ -185,7 +185,9 @@ static bool pidfile_running(const char *proc_root, const pmh_proc_spec *p, pmh_p
 	long pid;
 	char *nl;
 
-	if (stat(p->pidfile, &st) < 0 || fileops_read_small(p->pidfile, buf, sizeof(buf)) <= 0)
+	/* A pidfile may be a link (packages do that); a FIFO is refused. */
+	if (stat(p->pidfile, &st) < 0 ||
+	    fileops_read_small_kind(p->pidfile, FILEOPS_REG | FILEOPS_FOLLOW, buf, sizeof(buf)) <= 0)
 		return false;
 	nl = strchr(buf, '\n');
 	if (nl)

@@ -1,6 +1,10 @@
 # Shared helpers for integration tests: counters, waits, cleanup.
 # Each script sources this, calls t_ok/t_fail/t_skip, and ends with t_done.
 set -u
+# The daemons write only in directories neither group nor others can write
+# (issue 20): a login umask of 002 (Debian's usergroups) would make every
+# directory a test creates group-writable, and refused.
+umask 022
 BUILD=${BUILD:-build}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=$ROOT/$BUILD/bin

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileops.h"
 #include "hostwd.h"
 #include "hwd_action.h"
 #include "log.h"
@@ -40,13 +41,33 @@ bool hostwd_log_only(const hostwd *h)
 	return hwd_policy_log_only(&h->policy, &pc);
 }
 
-/* Any one of the [lock] file paths present means locked. */
+/* Any one of the [lock] file paths present means locked. Only a regular
+ * file is the flag (mtcclient renames one into place): a symlink, FIFO or
+ * directory there is not, so it cannot hold off actions forever. */
 bool hostwd_lock_present(const hostwd *h)
 {
 	for (unsigned i = 0; i < h->cfg.n_lock_files; i++)
-		if (util_path_exists(h->cfg.lock_files[i]))
+		if (fileops_flag_present(h->cfg.lock_files[i]))
 			return true;
 	return false;
+}
+
+void hostwd_note_lock_not_regular(hostwd *h)
+{
+	bool odd = false;
+
+	for (unsigned i = 0; i < h->cfg.n_lock_files; i++) {
+		const char *path = h->cfg.lock_files[i];
+		struct stat st;
+
+		if (lstat(path, &st) < 0 || S_ISREG(st.st_mode))
+			continue;
+		if (!h->lock_not_regular)
+			log_emit(LOG_CRIT, MSGID_ACTION_UNAVAILABLE, "lock file %s is a %s, not a regular file: not a "
+				 "lock flag, the node is NOT treated as locked", path, util_file_type_name(st.st_mode));
+		odd = true;
+	}
+	h->lock_not_regular = odd;
 }
 
 /* A fault file applies while it exists; log when it starts and stops. */
@@ -112,10 +133,12 @@ static int on_period(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	hostwd *h = userdata;
 	hwd_policy_cfg pc = hostwd_policy_cfg(&h->cfg);
-
 	unsigned count = h->policy.consecutive;
 	bool was_log_only = hostwd_log_only(h);
-	hwd_event ev = hwd_policy_period_end(&h->policy, &pc, util_now_ms(), hostwd_lock_present(h));
+	hwd_event ev;
+
+	hostwd_note_lock_not_regular(h);
+	ev = hwd_policy_period_end(&h->policy, &pc, util_now_ms(), hostwd_lock_present(h));
 
 	if (ev == HWD_EV_HEALTHY)
 		log_emit(LOG_NOTICE, MSGID_ACTION_LIMIT, "healthy period: consecutive-action count %u reset to 0%s",

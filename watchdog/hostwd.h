@@ -53,6 +53,7 @@ typedef struct hostwd {
 	char action_blocked[HWD_PATH_MAX + 64]; /* why the action cannot be taken, "" if it can */
 	bool fit_drop_reports, fit_fail_kick; /* last seen, for log-once */
 	bool configure_timeout_logged;
+	bool lock_not_regular;  /* something other than a file at a [lock] file path, said once */
 	char last_status[512];
 	hwd_kick_stats kick_stats;
 	metrics_buf metrics;
@@ -66,6 +67,8 @@ hwd_policy_cfg hostwd_policy_cfg(const hwd_config *c);
 bool hostwd_log_only(const hostwd *h);
 /* Any one of the [lock] file paths present means locked. */
 bool hostwd_lock_present(const hostwd *h);
+/* Something other than a regular file at a [lock] file path: said once. */
+void hostwd_note_lock_not_regular(hostwd *h);
 /* A fault file applies while it exists; logged when it starts and stops. */
 bool hostwd_fit_check(hostwd *h, const char *name, bool *was);
 

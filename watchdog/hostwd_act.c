@@ -27,14 +27,18 @@ static int write_once(int fd, const void *data, size_t len)
 static void write_best_effort(const char *path, const char *data, size_t len)
 {
 	_cleanup_close_ int fd = -1;
+	char why[256];
 	int r;
 
 	if (!path || !*path)
 		return;
-	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-	r = fd < 0 ? -errno : write_once(fd, data, len);
+	/* Non-blocking: a FIFO or a console stuck in flow control must not
+	 * hold back the action byte that follows. */
+	r = fileops_open_checked(path, O_WRONLY, 0, FILEOPS_REG | FILEOPS_CHR, &fd);
+	if (r == 0)
+		r = write_once(fd, data, len);
 	if (r < 0)
-		log_warn("cannot write to %s: %s", path, strerror(-r));
+		log_warn("cannot write to %s: %s", path, fileops_strerror(path, FILEOPS_REG | FILEOPS_CHR, r, why, sizeof(why)));
 }
 
 static hwd_kexec_state read_kexec(const hostwd *h)
@@ -45,6 +49,9 @@ static hwd_kexec_state read_kexec(const hostwd *h)
 	if (!h->cfg.kexec_crash_loaded[0])
 		return HWD_KEXEC_UNKNOWN;
 	n = fileops_read_small(h->cfg.kexec_crash_loaded, buf, sizeof(buf));
+	if (n < 0 && n != -ENOENT)
+		log_warn("cannot read %s: %s", h->cfg.kexec_crash_loaded,
+			 fileops_strerror(h->cfg.kexec_crash_loaded, FILEOPS_REG, n, (char[256]){ 0 }, 256));
 	return hwd_kexec_parse(n >= 0 ? buf : NULL, n);
 }
 
@@ -60,7 +67,7 @@ static void store_count(const hostwd *h)
 	r = fileops_write_atomic(h->cfg.count_file, buf, (size_t)n, 0644);
 	if (r < 0)
 		log_err("cannot persist the consecutive-action count %u to %s: %s; the loop breaker cannot count across boots",
-			v, h->cfg.count_file, strerror(-r));
+			v, h->cfg.count_file, fileops_strerror(h->cfg.count_file, FILEOPS_REG, r, (char[256]){ 0 }, 256));
 }
 
 void hostwd_load_count(hostwd *h)
@@ -74,7 +81,8 @@ void hostwd_load_count(hostwd *h)
 		n = fileops_read_small(h->cfg.count_file, buf, sizeof(buf));
 		if (n != -ENOENT && (n < 0 || hwd_count_parse(buf, n, &count) < 0)) {
 			log_warn("consecutive-action count %s unreadable (%s); starting from 0", h->cfg.count_file,
-				 n < 0 ? strerror(-n) : "not a number");
+				 n < 0 ? fileops_strerror(h->cfg.count_file, FILEOPS_REG, n, (char[256]){ 0 }, 256) :
+					 "not a number");
 			count = 0;
 		}
 	}
@@ -95,13 +103,14 @@ static const char *without_sysrq(const hostwd *h)
 	}
 }
 
+#define sysrq_error(h, r) fileops_strerror((h)->cfg.sysrq_path, FILEOPS_REG | FILEOPS_CHR, r, (char[256]){ 0 }, 256)
+
 static int write_sysrq(const hostwd *h, char byte)
 {
-	_cleanup_close_ int fd = open(h->cfg.sysrq_path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	_cleanup_close_ int fd = -1;
+	int r = fileops_open_checked(h->cfg.sysrq_path, O_WRONLY, 0, FILEOPS_REG | FILEOPS_CHR, &fd);
 
-	if (fd < 0)
-		return -errno;
-	return write_once(fd, &byte, 1);
+	return r < 0 ? r : write_once(fd, &byte, 1);
 }
 
 static int on_fallback(sd_event_source *s, uint64_t usec, void *userdata)
@@ -116,7 +125,7 @@ static int on_fallback(sd_event_source *s, uint64_t usec, void *userdata)
 	r = write_sysrq(h, 'b');
 	if (r < 0)
 		log_emit(LOG_CRIT, MSGID_ACTION_FAILED, "reboot fallback NOT taken: cannot write 'b' to %s: %s; %s",
-			 h->cfg.sysrq_path, strerror(-r), without_sysrq(h));
+			 h->cfg.sysrq_path, sysrq_error(h, r), without_sysrq(h));
 	return 0;
 }
 
@@ -200,7 +209,7 @@ static void take_action(hostwd *h)
 	if (r < 0) {
 		log_emit(LOG_CRIT, MSGID_ACTION_FAILED, "quorum failure: %s NOT taken: cannot write '%c' to %s: %s; %s "
 			 "(kicking resumes if the node is locked, healthy or being configured)", name,
-			 byte, h->cfg.sysrq_path, strerror(-r), without_sysrq(h));
+			 byte, h->cfg.sysrq_path, sysrq_error(h, r), without_sysrq(h));
 		hwd_policy_action_failed(&h->policy);
 	}
 	arm_reboot_fallback(h);

@@ -1,4 +1,5 @@
 #include "hwd_config.h"
+#include "fileops.h"
 #include "health_wire.h"
 #include "util.h"
 
@@ -171,7 +172,22 @@ static void check(void *data, const conf_origin *o)
 		conf_key_error(o, "lock", "file", "%s", msg);
 }
 
-const conf_table hwd_conf_table = { hwd_keys, ARRAY_SIZE(hwd_keys), check };
+/* The files as they are now (daemon start, SIGHUP, --check-config). The
+ * lock file's directory counts as written: whoever can create a file there
+ * can suppress every action. */
+static void check_files(void *data, const conf_origin *o)
+{
+	const hwd_config *cfg = data;
+
+	conf_check_path(o, "action", "count_file", cfg->count_file, FILEOPS_REG, true);
+	conf_check_path(o, "action", "kexec_crash_loaded", cfg->kexec_crash_loaded, FILEOPS_REG, false);
+	conf_check_path(o, "action", "sysrq_path", cfg->sysrq_path, FILEOPS_REG | FILEOPS_CHR, false);
+	conf_check_path(o, "action", "console_path", cfg->console_path, FILEOPS_REG | FILEOPS_CHR, false);
+	for (unsigned i = 0; i < cfg->n_lock_files; i++)
+		conf_check_path(o, "lock", "file", cfg->lock_files[i], FILEOPS_REG, true);
+}
+
+const conf_table hwd_conf_table = { hwd_keys, ARRAY_SIZE(hwd_keys), check, check_files };
 
 int hwd_config_load(hwd_config *cfg, const char *path, conf_errors *errs)
 {

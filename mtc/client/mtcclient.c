@@ -11,6 +11,7 @@
 #include <sodium.h>
 #include <systemd/sd-event.h>
 
+#include "fileops.h"
 #include "log.h"
 #include "mtc_codec.h"
 #include "mtc_config.h"
@@ -28,7 +29,7 @@
 
 static bool flag_locked(const client *c)
 {
-	return util_path_exists(c->cfg.locked_file);
+	return fileops_flag_present(c->cfg.locked_file);
 }
 
 static void update_status(client *c)

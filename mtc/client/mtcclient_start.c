@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fileops.h"
 #include "log.h"
 #include "mtc_flag.h"
 #include "mtcclient.h"
@@ -117,9 +118,11 @@ int client_load_order_state(client *c)
 		log_err("%s holds %u (UINT32_MAX): refused as corrupt; commands are ordered from 0 (the nonce "
 			"check still applies)", c->cmdseq_path, c->last_applied);
 		r = -EBADMSG;
-	} else if (r == -EBADMSG) {
-		log_warn("%s is not a number; commands are ordered from 0 (the nonce check still applies)",
-			 c->cmdseq_path);
+	} else if (r == -EBADMSG || r == -EMEDIUMTYPE || r == -ELOOP) {
+		log_warn("%s %s; commands are ordered from 0 (the nonce check still applies)", c->cmdseq_path,
+			 r == -EBADMSG ? "is not a number" :
+			 fileops_strerror(c->cmdseq_path, FILEOPS_REG, r, (char[256]){ 0 }, 256));
+		r = -EBADMSG;
 	}
 	if (r < 0 && r != -ENOENT && r != -EBADMSG) {
 		log_err("cannot read command sequence %s: %s", c->cmdseq_path, strerror(-r));

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "fileops.h"
 #include "mtc_config.h"
 #include "mtcctl.h"
 #include "util.h"
@@ -48,7 +49,8 @@ static int keygen(int argc, char **argv)
 	r = mtc_key_generate(argv[optind]);
 	if (r < 0) {
 		fprintf(stderr, "mtcctl: cannot write key %s: %s\n", argv[optind],
-			r == -EEXIST ? "file exists (remove it first to replace the key)" : strerror(-r));
+			r == -EEXIST ? "file exists (remove it first to replace the key)" :
+				       fileops_strerror(argv[optind], FILEOPS_REG, r, (char[256]){ 0 }, 256));
 		return 1;
 	}
 	printf("wrote a new 32-byte key to %s (mode 0600); copy it to every node's [auth] key_file\n", argv[optind]);

@@ -128,7 +128,25 @@ static void check(void *data, const conf_origin *o)
 			       MTC_HOSTNAME_MAX);
 }
 
-const conf_table mtc_conf_table = { mtc_keys, ARRAY_SIZE(mtc_keys), check };
+/* The files as they are now (daemon start, SIGHUP, --check-config): one
+ * table for client and agent, so each checks the other's paths too. */
+static void check_files(void *data, const conf_origin *o)
+{
+	const mtc_config *cfg = data;
+	char path[MTC_PATH_MAX];
+
+	conf_check_path(o, "client", "locked_file", cfg->locked_file, FILEOPS_REG, true);
+	conf_check_path(o, "client", "locked_backup", cfg->locked_backup, FILEOPS_REG, true);
+	mtc_client_state_path(cfg, cfg->boot_file, ".boot_count", path, sizeof(path));
+	conf_check_path(o, "client", "boot_file", path, FILEOPS_REG, true);
+	mtc_client_state_path(cfg, cfg->cmdseq_file, ".cmdseq", path, sizeof(path));
+	conf_check_path(o, "client", "cmdseq_file", path, FILEOPS_REG, true);
+	if (cfg->store == MTC_STORE_FILE)
+		conf_check_path(o, "agent", "state_file", cfg->state_file, FILEOPS_REG, true);
+	conf_check_path(o, "auth", "key_file", cfg->key_file, FILEOPS_REG, false);
+}
+
+const conf_table mtc_conf_table = { mtc_keys, ARRAY_SIZE(mtc_keys), check, check_files };
 
 int mtc_config_load(mtc_config *cfg, const char *path, conf_errors *errs)
 {
@@ -141,7 +159,7 @@ int mtc_config_load_string(mtc_config *cfg, const char *text, conf_errors *errs)
 }
 
 /* The hosts file has no fixed keys: every section is "[host NAME]". */
-static const conf_table hosts_table = { NULL, 0, NULL };
+static const conf_table hosts_table = { NULL, 0, NULL, NULL };
 
 /* Names and addresses of the hosts being loaded, hashed (mtc_index, open
  * addressing, FNV-1a): the load stays linear; a scan per new host made 80k

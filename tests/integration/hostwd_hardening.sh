@@ -17,7 +17,7 @@ conf() { # device sysrq [extra ini lines...]: an extra "key = value" replaces th
 		printf '[watchdog]\ndevice = %s\ntimeout = 10\nkick_interval = 1\n' "$dev"
 		printf '[health]\nsocket = %s\nreport_period = 1\nfailure_threshold = 1\nstart_grace = 0\nallowed_uids = 0,%s\n' \
 			"$D/health.sock" "$(id -u)"
-		printf '[action]\nsysrq_path = %s\nconsole_path =\nkexec_crash_loaded = %s\ncount_file = %s\n' \
+		printf '[action]\nsysrq_path = %s\nconsole_path = \nkexec_crash_loaded = %s\ncount_file = %s\n' \
 			"$sysrq" "$D/kexec" "$D/count"
 		printf '[lock]\nfile = %s\n' "$D/locked"
 	} >"$base"
@@ -279,5 +279,89 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
 else
 	t_skip "health socket flood as uid 65534: needs root and setpriv"
 fi
+
+# --- issue 20 item 5: a FIFO where a file belongs never hangs hostwd --------
+# Each case: --check-config names the key and path; the daemon starts (the
+# device armed), keeps kicking, says the same at start, and the action is
+# still taken (or declined) as the contract says.
+fifo_case() { # name key fifo-path want-byte [extra ini lines...]
+	local name=$1 key=$2 fifo=$3 want=$4; shift 4
+	rm -f "$fifo" "$D/count"; mkfifo "$fifo"; : >"$D/sysrq"; rm -f "$D/fake"
+	conf "file:$D/fake" "$D/sysrq" "$@"
+	timeout 5 "$BIN/hostwd" -c "$D/hostwd.conf" --check-config >"$D/cc-$name.out" 2>&1
+	rc=$?
+	t_check "FIFO at $key: --check-config fails (rc $rc)" test "$rc" -eq 1
+	t_check "FIFO at $key: --check-config names key and path" grep -qF "$key = $fifo: is a FIFO, not a regular file" "$D/cc-$name.out"
+	start "$D/fifo-$name.log"
+	wait_for 5 test -s "$D/sysrq"
+	t_check "FIFO at $key: started and kicked (no hang)" test "$(size "$D/fake")" -ge 1
+	t_check "FIFO at $key: the start says so, naming the path" grep -qF "$key = $fifo: is a FIFO" "$D/fifo-$name.log"
+	t_check "FIFO at $key: the action byte '$want' is written" grep -qx "$want" "$D/sysrq"
+	stop
+}
+echo 1 >"$D/kexec"
+fifo_case count "[action] count_file" "$D/count.fifo" c "[action]" "count_file = $D/count.fifo"
+t_check "... the count is written over the FIFO (a regular file now)" test -f "$D/count.fifo" -a ! -p "$D/count.fifo"
+fifo_case kexec "[action] kexec_crash_loaded" "$D/kexec.fifo" b "[action]" "kexec_crash_loaded = $D/kexec.fifo"
+t_check "FIFO at kexec_crash_loaded: read refused, crash kernel unknown: the reboot fallback" \
+	grep -q "cannot read $D/kexec.fifo: is a FIFO" "$D/fifo-kexec.log"
+fifo_case console "[action] console_path" "$D/console.fifo" c "[action]" "console_path = $D/console.fifo"
+t_check "FIFO at console_path: the last words fail, logged; the byte follows" \
+	grep -qF "cannot write to $D/console.fifo: is a FIFO, not a regular file or character device" "$D/fifo-console.log"
+rm -f "$D"/*.fifo
+
+# count_file turned into a FIFO by a SIGHUP: the reload reads it, refuses it,
+# and the kicks go on.
+rm -f "$D/fake" "$D/count2.fifo"; mkfifo "$D/count2.fifo"
+conf "file:$D/fake" "$D/sysrq" "[health]" "start_grace = 100"
+start "$D/fifo-hup.log"
+wait_for 3 test "$(size "$D/fake")" -ge 1
+conf "file:$D/fake" "$D/sysrq" "[health]" "start_grace = 100" "[action]" "count_file = $D/count2.fifo"
+kill -HUP "$HWD"
+t_wait_line "$D/fifo-hup.log" 'configuration reloaded'
+before=$(size "$D/fake")
+wait_for 4 test "$(size "$D/fake")" -ge $((before + 2))
+t_check "FIFO at count_file after SIGHUP: still kicking ($before -> $(size "$D/fake"))" \
+	test "$(size "$D/fake")" -ge $((before + 2))
+t_check "FIFO at count_file after SIGHUP: logged with the path" \
+	grep -qF "consecutive-action count $D/count2.fifo unreadable (is a FIFO, not a regular file)" "$D/fifo-hup.log"
+stop
+rm -f "$D/count2.fifo"
+
+# --- issue 20 item 13: the lock flag is a regular file in a directory only
+# root writes -------------------------------------------------------------
+# A symlink at the flag path is not the flag: no suppression forever.
+: >"$D/sysrq"; rm -f "$D/count" "$D/locked"; echo 1 >"$D/kexec"
+: >"$D/lock-target"; ln -s "$D/lock-target" "$D/locked"
+conf "file:$D/fake" "$D/sysrq"
+start "$D/locklink.log"
+wait_for 5 test -s "$D/sysrq"
+t_check "symlink at the lock path: not taken for the flag, the action is taken" grep -qx c "$D/sysrq"
+t_check "symlink at the lock path: said loudly" \
+	grep -qF "lock file $D/locked is a symbolic link, not a regular file: not a lock flag" "$D/locklink.log"
+t_check "symlink at the lock path: no suppression logged" sh -c "! grep -q 'suppressed: node locked' '$D/locklink.log'"
+stop
+rm -f "$D/locked" "$D/lock-target"
+# ... and a regular file there still suppresses (the setup could fail).
+: >"$D/sysrq"; : >"$D/locked"
+start "$D/lockfile.log"
+t_wait_line "$D/lockfile.log" 'suppressed: node locked'
+t_check "a regular lock file suppresses the action" test "$(size "$D/sysrq")" -eq 0
+stop
+rm -f "$D/locked"
+# A lock directory others may write to: anyone could suppress every action.
+mkdir -p "$D/opendir"; chmod 1777 "$D/opendir"
+conf "file:$D/fake" "$D/sysrq" "[health]" "start_grace = 100" "[lock]" "file = $D/opendir/locked"
+"$BIN/hostwd" -c "$D/hostwd.conf" --check-config >"$D/cc-opendir.out" 2>&1
+rc=$?
+t_check "lock file in a 1777 directory: --check-config fails (rc $rc)" test "$rc" -eq 1
+t_check "... naming key, path and mode" grep -qF "[lock] file = $D/opendir/locked: directory $D/opendir is writable by others (mode 1777)" "$D/cc-opendir.out"
+start "$D/opendir.log"
+t_wait_line "$D/opendir.log" 'started:'
+t_check "... and at start, loudly (still kicking)" grep -qF "directory $D/opendir is writable by others" "$D/opendir.log"
+stop
+chmod 755 "$D/opendir"
+"$BIN/hostwd" -c "$D/hostwd.conf" --check-config >"$D/cc-opendir.out" 2>&1
+t_check "... the same directory at 0755 passes --check-config" test $? -eq 0
 
 t_done

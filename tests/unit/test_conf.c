@@ -32,7 +32,7 @@ static const conf_key keys[] = {
 	{ "b", "on", CONF_BOOL, offsetof(tcfg, on), 0, "0", 0, 0, none, "on", 0 },
 };
 
-static const conf_table table = { keys, sizeof(keys) / sizeof(keys[0]), NULL };
+static const conf_table table = { keys, sizeof(keys) / sizeof(keys[0]), NULL, NULL };
 
 /* Extra sections "[item NAME]" take any key. */
 static int extra(void *user, const char *section, bool section_start, const char *key, const char *value,
@@ -234,7 +234,7 @@ static const conf_key rkeys[] = {
 	{ "a", "mode", CONF_ENUM, offsetof(rcfg, mode), 0, "x", 0, 0, modes, "mode", CONF_RESTART },
 	{ "b", "on", CONF_BOOL, offsetof(rcfg, on), 0, "0", 0, 1, NULL, "on", CONF_RESTART },
 };
-static const conf_table rtable = { rkeys, sizeof(rkeys) / sizeof(rkeys[0]), NULL };
+static const conf_table rtable = { rkeys, sizeof(rkeys) / sizeof(rkeys[0]), NULL, NULL };
 
 static void test_restart_keys_kept(void **state)
 {

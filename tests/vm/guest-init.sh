@@ -10,7 +10,9 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mkdir -p /tmp /run/hostwd
-mount -t tmpfs tmp /tmp
+# 0755, not 1777: the lock file lives here, and hostwd refuses a lock
+# directory others can write to (issue 20).
+mount -t tmpfs -o mode=0755 tmp /tmp
 export HWM_LOG_TARGET=stderr
 EXTRA_WATCHDOG= EXTRA_ACTION= KEXEC_KEY=
 . /etc/vmtest.env

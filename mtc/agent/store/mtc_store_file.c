@@ -141,7 +141,8 @@ static int save_state(mtc_store *fs)
 		log_err("cannot persist admin state to %s: %s", state_path(fs), strerror(-r));
 		return r;
 	}
-	fs->fd = open(state_path(fs), O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	if (fileops_open_checked(state_path(fs), O_WRONLY | O_APPEND, 0, FILEOPS_REG, &fs->fd) < 0)
+		fs->fd = -1;
 	fs->appended = 0;
 	return 0;
 }
@@ -237,7 +238,8 @@ static void report_all(mtc_store *fs)
 static int file_open(const mtc_store_env *env, mtc_store **ret)
 {
 	mtc_store *fs = calloc(1, sizeof(*fs));
-	FILE *f;
+	FILE *f = NULL;
+	int fd, r;
 
 	if (!fs)
 		return -ENOMEM;
@@ -245,11 +247,18 @@ static int file_open(const mtc_store_env *env, mtc_store **ret)
 	fs->fd = -1;
 	*ret = fs;
 	service_clean_leftovers(state_path(fs));
-	f = fopen(state_path(fs), "re");
+	/* Non-blocking, no symlink followed, regular files only: a FIFO there
+	 * must not hang the agent's start. */
+	r = fileops_open_checked(state_path(fs), O_RDONLY, 0, FILEOPS_REG, &fd);
+	if (r == 0 && !(f = fdopen(fd, "r"))) {
+		r = -errno;
+		close(fd);
+	}
 	if (!f) {
-		if (errno != ENOENT) {
-			log_err("cannot read admin state %s: %m; every host's admin state is unknown and treated as "
-				"locked", state_path(fs));
+		if (r != -ENOENT) {
+			log_err("cannot read admin state %s: %s; every host's admin state is unknown and treated as "
+				"locked", state_path(fs),
+				fileops_strerror(state_path(fs), FILEOPS_REG, r, (char[256]){ 0 }, 256));
 			fs->suspect = true;
 		}
 		report_all(fs);
