@@ -261,14 +261,15 @@ wait_for 5 test ! -e "$(flag)"
 
 # --- issue 20 item 2: a full persistent fs never keeps the flag away --------
 # The client alone sees a 64 KiB tmpfs, filled, as its backup directory
-# (its own mount namespace; /proc/PID/root shows us what it sees).
+# (its own mount namespace; /proc/PID/root shows us what it sees), mode 0755:
+# the client writes only in a directory nobody else can write to (issue 20).
 if [ "$(id -u)" -eq 0 ] && unshare -m true 2>/dev/null; then
 	stop_pid "$CLIENT_PID"
 	mkdir -p "$D/node/full" "$D/node/state"
 	sed -e "s|^locked_backup = .*|locked_backup = $D/node/full/.node_locked\nboot_file = $D/node/persist/.boot_count\ncmdseq_file = $D/node/persist/.cmdseq|" \
 		"$D/client.conf" >"$D/client-full.conf"
 	: >"$D/client.log"
-	t_spawn "$D/client.log" unshare -m sh -c "mount -t tmpfs -o size=64k tmpfs '$D/node/full' && { dd if=/dev/zero of='$D/node/full/fill' bs=4k 2>/dev/null; true; } && exec '$BIN/mtcclient' -c '$D/client-full.conf'"
+	t_spawn "$D/client.log" unshare -m sh -c "mount -t tmpfs -o size=64k,mode=0755 tmpfs '$D/node/full' && { dd if=/dev/zero of='$D/node/full/fill' bs=4k 2>/dev/null; true; } && exec '$BIN/mtcclient' -c '$D/client-full.conf'"
 	CLIENT_PID=$T_LAST_PID
 	t_wait_line "$D/client.log" 'started as ' 0
 	wait_for 5 sh -c "$CTL list | grep -q 'node-1 *unlocked *unlocked'"
