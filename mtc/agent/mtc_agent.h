@@ -50,8 +50,11 @@ typedef struct agent_host {
 struct control_conn;
 struct agent;
 
-/* An operator's lock/unlock answered: r = 0 stored and sent (h its host);
- * r < 0: nothing changed and why says so (one line, no newline). */
+/* An operator's lock/unlock answered: r = 0 stored and sent (h its host;
+ * why NULL or what the store knows, e.g. "committed at etcd revision N");
+ * r < 0: not done and why says exactly what is known (one line, no
+ * newline): not changed, refused, or unknown (etcd: a request that timed
+ * out may still commit). */
 typedef void (*agent_done_fn)(struct agent *a, agent_host *h, int r, const char *why, void *ctx);
 
 /* mtc_agent_metrics.c: [metrics] agent_textfile and what only it counts. */

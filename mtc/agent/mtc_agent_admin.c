@@ -221,7 +221,7 @@ static void on_put(agent *a, agent_host *h, const mtc_store_event *ev)
 		pc->done(a, NULL, -ENOENT, "host no longer in the hosts file; the store has the change", pc->ctx);
 	else if (pc->operator)
 		pc->done(a, h, ev->r == 0 ? 0 : ev->r == -ECANCELED ? -ECANCELED : -EIO,
-			 ev->r == 0 ? NULL : ev->why ? ev->why : "not changed", pc->ctx);
+			 ev->r == 0 ? ev->why : ev->why ? ev->why : "not changed", pc->ctx);
 	free(pc);
 }
 
@@ -246,6 +246,10 @@ static void on_store_event(void *user, const mtc_store_event *ev)
 		break;
 	case MTC_STORE_PUT:
 		on_put(a, h, ev);
+		break;
+	case MTC_STORE_REWOUND:
+		for (size_t i = 0; i < a->n_hosts; i++)
+			mtc_admin_rebase(&a->hosts[i].adm);
 		break;
 	case MTC_STORE_CHANGED:
 		if (h)

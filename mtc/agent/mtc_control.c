@@ -55,7 +55,8 @@ static void admin_done(agent *a, agent_host *h, int r, const char *why, void *ct
 		n = snprintf(out, sizeof(out), "error: %s\n", why);
 	else {
 		agent_key_hint(a, h, hint, sizeof(hint));
-		n = snprintf(out, sizeof(out), "ok: %s %s%s\n", h->entry.name, agent_admin_name(h), hint);
+		n = snprintf(out, sizeof(out), "ok: %s %s%s%s%s\n", h->entry.name, agent_admin_name(h), why ? "; " : "",
+			     why ? why : "", hint);
 	}
 	write_all(fd, out, (size_t)n < sizeof(out) ? (size_t)n : sizeof(out) - 1);
 	if (c->deferred)

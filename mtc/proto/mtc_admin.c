@@ -71,6 +71,21 @@ static mtc_admin_action newer(mtc_admin *s, const mtc_admin_store *st, bool unav
 	return a;
 }
 
+/* An operator's command below what the host applied: the store is asked
+ * for the same value above it (the file store persists it before it is
+ * sent, as any correction's sequence). */
+static mtc_admin_action lift(mtc_admin *s)
+{
+	mtc_admin_action a;
+
+	s->asking = true;
+	a = act(s, MTC_ADMIN_PUT, MTC_RULE_OPERATOR_ABOVE);
+	a.value = s->value;
+	a.seq = s->applied + 1;
+	a.if_version = s->version;
+	return a;
+}
+
 /* A host disagrees with its admin state (or a put-if failed): correct it,
  * ask first, or hold. unavailable: the store just failed this agent. */
 static mtc_admin_action correct(mtc_admin *s, const mtc_admin_store *st, uint64_t now, bool unavailable)
@@ -87,6 +102,13 @@ static mtc_admin_action correct(mtc_admin *s, const mtc_admin_store *st, uint64_
 	if (s->order == UINT32_MAX || s->applied == UINT32_MAX)
 		return act(s, MTC_ADMIN_HOLD, MTC_RULE_WRAP);
 	if (s->applied > s->order && !knows_nothing) {
+		if (!st->shared && s->unseen) {
+			/* The operator spoke here last: what the host applied
+			 * is older news than that request. */
+			s->unseen = false;
+			s->foreign = false;
+			return lift(s);
+		}
 		if (!st->shared) {
 			s->foreign = true;
 			return act(s, MTC_ADMIN_HOLD, MTC_RULE_OTHER_AGENT);
@@ -113,6 +135,8 @@ static mtc_admin_action on_report(mtc_admin *s, const mtc_admin_store *st, const
 		s->applied = ev->applied;
 	if (s->foreign && s->applied <= s->order)
 		s->foreign = false;
+	if (s->applied == s->order)
+		s->unseen = false; /* it applied this agent's newest command */
 	/* The first read is on its way: judged once the state is known, not
 	 * on "unknown", which would flip every unlocked node at each start. */
 	if (!st->loaded && st->healthy) {
@@ -120,8 +144,11 @@ static mtc_admin_action on_report(mtc_admin *s, const mtc_admin_store *st, const
 		return act(s, MTC_ADMIN_NONE, MTC_RULE_FIRST_READ);
 	}
 	d = mtc_episode_on_report(&s->ep, ev->locked, now, interval);
-	if (!d.send)
+	if (!d.send) {
+		if (!s->ep.active)
+			s->unseen = false; /* it agrees: nothing to lift */
 		return act(s, MTC_ADMIN_NONE, s->ep.active ? MTC_RULE_RESEND_NOT_DUE : MTC_RULE_AGREES);
+	}
 	a = correct(s, st, now, false);
 	a.first = d.log;
 	a.resend = !d.log;
@@ -202,11 +229,20 @@ static mtc_admin_action on_operator(mtc_admin *s, const mtc_admin_event *ev)
 
 	if (base == UINT32_MAX)
 		return act(s, MTC_ADMIN_REFUSE, MTC_RULE_WRAP);
+	/* Not heard yet (a restarted agent): base may be below what the
+	 * host applied; the first report lifts it (MTC_RULE_OPERATOR_ABOVE). */
+	s->unseen = !s->heard;
 	a = act(s, MTC_ADMIN_PUT, MTC_RULE_OPERATOR);
 	a.value = ev->locked ? MTC_ADMIN_LOCKED : MTC_ADMIN_UNLOCKED;
 	a.seq = base + 1;
 	a.if_version = -1;
 	return a;
+}
+
+void mtc_admin_rebase(mtc_admin *s)
+{
+	s->version = 0;
+	s->asking = false;
 }
 
 mtc_admin_action mtc_admin_decide(mtc_admin *s, const mtc_admin_store *st, const mtc_admin_event *ev, uint64_t now_ms,
@@ -254,6 +290,7 @@ const char *mtc_admin_rule_name(mtc_admin_rule r)
 		[MTC_RULE_ABOVE_STORE] = "correction above the store's sequence",
 		[MTC_RULE_RACED] = "another agent changed it: read again",
 		[MTC_RULE_OPERATOR] = "operator",
+		[MTC_RULE_OPERATOR_ABOVE] = "operator's command issued before the host was heard: above what it applied",
 	};
 
 	return (unsigned)r < MTC_RULE_COUNT && names[r] ? names[r] : "?";

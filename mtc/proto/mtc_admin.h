@@ -36,6 +36,8 @@ typedef struct mtc_admin {
 	bool heard;         /* an mtcAlive gave its nonce: commands can be sent */
 	bool asking;        /* a correction's put-if for a new sequence is on its way */
 	bool foreign;       /* holding: the host applied a command this agent never issued or read */
+	bool unseen;        /* an operator's command issued before the host was heard (file store): it may
+	                     * be below what the host applied, and is lifted above it once */
 	int held;           /* the hold rule last reported (logged once until another rule decides) */
 	mtc_episode ep;     /* mismatch episode; ep.admin_locked follows value */
 } mtc_admin;
@@ -90,6 +92,8 @@ typedef enum mtc_admin_rule {
 	MTC_RULE_ABOVE_STORE,     /* the corrected entry is below the host's sequence: sent above it */
 	MTC_RULE_RACED,           /* another writer changed the entry: read it */
 	MTC_RULE_OPERATOR,        /* an operator's change: stored first, sent when stored */
+	MTC_RULE_OPERATOR_ABOVE,  /* file store: an operator's command issued before the host was heard is
+	                           * below what it applied: lifted above it (once), not held as another agent's */
 	MTC_RULE_COUNT
 } mtc_admin_rule;
 
@@ -112,6 +116,12 @@ void mtc_admin_init(mtc_admin *s);
  * caller carries the action out and feeds the store's answer back. */
 mtc_admin_action mtc_admin_decide(mtc_admin *s, const mtc_admin_store *st, const mtc_admin_event *ev, uint64_t now_ms,
 				  uint64_t resend_interval_ms);
+
+/* The store started over (etcd restored from a snapshot or rebuilt): its
+ * versions from now on may be lower than the one held, and the next one
+ * it reports is news. The order and what the host applied stay (a
+ * command goes above what the host applied). */
+void mtc_admin_rebase(mtc_admin *s);
 
 /* What list shows: unknown while the state is unknown or the host is
  * held for a command this agent never issued. */

@@ -14,6 +14,7 @@
 void mtc_etcd_result_free(mtc_etcd_result *r)
 {
 	free(r->kv);
+	free(r->next_key);
 	*r = (mtc_etcd_result){ 0 };
 }
 
@@ -67,13 +68,6 @@ static char *dump(json_t *j)
 	return s;
 }
 
-char *mtc_etcd_range_body(const char *prefix)
-{
-	if (!prefix[0] || strlen(prefix) > MTC_ETCD_PREFIX_MAX)
-		return NULL;
-	return dump(json_pack("{s:o, s:o*}", "key", b64(prefix, strlen(prefix)), "range_end", prefix_end(prefix)));
-}
-
 /* The key of host under prefix into key[size]; false on a bad argument. */
 static bool host_key(const char *prefix, const char *host, char *key, size_t size)
 {
@@ -92,27 +86,36 @@ char *mtc_etcd_get_body(const char *prefix, const char *host)
 	return dump(json_pack("{s:o}", "key", b64(key, strlen(key))));
 }
 
-char *mtc_etcd_put_body(const char *prefix, const char *host, bool locked)
+char *mtc_etcd_range_page_body(const char *prefix, const char *from_key, size_t from_len, int64_t limit,
+			       int64_t revision, bool keys_only)
 {
-	char key[MTC_ETCD_PREFIX_MAX + MTC_HOSTNAME_MAX + 1];
-	const char *value = locked ? "locked" : "unlocked";
+	char lim[24], rev[24];
+	size_t plen = strlen(prefix);
 
-	if (!host_key(prefix, host, key, sizeof(key)))
+	if (!prefix[0] || plen > MTC_ETCD_PREFIX_MAX || limit <= 0 || revision < 0)
 		return NULL;
-	return dump(json_pack("{s:o, s:o*}", "key", b64(key, strlen(key)), "value", b64(value, strlen(value))));
+	if (!from_key || from_len < plen || memcmp(from_key, prefix, plen) != 0) {
+		from_key = prefix;
+		from_len = plen;
+	}
+	snprintf(lim, sizeof(lim), "%" PRId64, limit);
+	snprintf(rev, sizeof(rev), "%" PRId64, revision);
+	return dump(json_pack("{s:o, s:o*, s:s, s:s, s:b}", "key", b64(from_key, from_len), "range_end",
+			      prefix_end(prefix), "limit", lim, "revision", rev, "keys_only", keys_only));
 }
 
-char *mtc_etcd_reput_body(const char *prefix, const char *host, bool locked, int64_t mod_revision)
+char *mtc_etcd_cas_body(const char *prefix, const char *host, bool locked, int64_t mod_revision)
 {
 	char key[MTC_ETCD_PREFIX_MAX + MTC_HOSTNAME_MAX + 1], rev[24];
 	const char *value = locked ? "locked" : "unlocked";
 
-	if (mod_revision <= 0 || !host_key(prefix, host, key, sizeof(key)))
+	if (mod_revision < 0 || !host_key(prefix, host, key, sizeof(key)))
 		return NULL;
 	snprintf(rev, sizeof(rev), "%" PRId64, mod_revision);
-	return dump(json_pack("{s:[{s:o, s:s, s:s, s:s}], s:[{s:{s:o, s:o}}]}", "compare", "key",
+	return dump(json_pack("{s:[{s:o, s:s, s:s, s:s}], s:[{s:{s:o, s:o}}], s:[{s:{s:o}}]}", "compare", "key",
 			      b64(key, strlen(key)), "target", "MOD", "result", "EQUAL", "mod_revision", rev, "success",
-			      "request_put", "key", b64(key, strlen(key)), "value", b64(value, strlen(value))));
+			      "request_put", "key", b64(key, strlen(key)), "value", b64(value, strlen(value)), "failure",
+			      "request_range", "key", b64(key, strlen(key))));
 }
 
 char *mtc_etcd_watch_body(const char *prefix, int64_t start_revision)
@@ -136,6 +139,25 @@ static int64_t int64_of(json_t *o, const char *name)
 	if (json_is_string(v))
 		return strtoll(json_string_value(v), NULL, 10);
 	return 0;
+}
+
+static uint64_t uint64_of(json_t *o, const char *name)
+{
+	json_t *v = json_object_get(o, name);
+
+	if (json_is_integer(v))
+		return (uint64_t)json_integer_value(v);
+	if (json_is_string(v))
+		return strtoull(json_string_value(v), NULL, 10);
+	return 0;
+}
+
+static void header_of(json_t *header, mtc_etcd_header *h)
+{
+	h->cluster_id = uint64_of(header, "cluster_id");
+	h->member_id = uint64_of(header, "member_id");
+	h->revision = int64_of(header, "revision");
+	h->raft_term = int64_of(header, "raft_term");
 }
 
 static json_t *load(const char *text, size_t len, char *msg, size_t msglen, int *ret)
@@ -211,6 +233,26 @@ static int parse_list(json_t *arr, const char *prefix, bool events, mtc_etcd_res
 	return 0;
 }
 
+/* The key after the last of kvs (its key plus a NUL byte): where the next
+ * page starts. Any key, ours or not, of any size. */
+static int next_key(json_t *kvs, mtc_etcd_result *r)
+{
+	const char *text = json_string_value(json_object_get(json_array_get(kvs, json_array_size(kvs) - 1), "key"));
+	size_t size, len;
+
+	if (!text)
+		return -EBADMSG;
+	size = strlen(text) + 2;
+	r->next_key = malloc(size);
+	if (!r->next_key)
+		return -ENOMEM;
+	if (sodium_base642bin((unsigned char *)r->next_key, size - 1, text, strlen(text), NULL, &len, NULL, B64) < 0)
+		return -EBADMSG;
+	r->next_key[len] = '\0';
+	r->next_key_len = len + 1;
+	return 0;
+}
+
 int mtc_etcd_parse_range(const char *text, size_t len, const char *prefix, mtc_etcd_result *ret, char *msg,
 			 size_t msglen)
 {
@@ -222,7 +264,11 @@ int mtc_etcd_parse_range(const char *text, size_t len, const char *prefix, mtc_e
 		return e;
 	header = json_object_get(root, "header");
 	e = json_is_object(header) ? parse_list(json_object_get(root, "kvs"), prefix, false, &r) : -EBADMSG;
-	r.revision = int64_of(header, "revision");
+	header_of(header, &r.hdr);
+	r.revision = r.hdr.revision;
+	r.more = json_is_true(json_object_get(root, "more"));
+	if (e == 0 && r.more)
+		e = next_key(json_object_get(root, "kvs"), &r);
 	json_decref(root);
 	if (e < 0) {
 		snprintf(msg, msglen, "malformed range reply");
@@ -233,45 +279,64 @@ int mtc_etcd_parse_range(const char *text, size_t len, const char *prefix, mtc_e
 	return 0;
 }
 
-int mtc_etcd_parse_put(const char *text, size_t len, int64_t *ret_revision, char *msg, size_t msglen)
+/* The key's state from a failed compare's range (responses[0]). */
+static void cas_current(json_t *root, const char *prefix, const char *host, mtc_etcd_kv *kv)
 {
-	int e;
-	json_t *root = load(text, len, msg, msglen, &e), *header;
-	int64_t rev;
+	json_t *rr = json_object_get(json_array_get(json_object_get(root, "responses"), 0), "response_range");
+	json_t *kvs = json_object_get(rr, "kvs");
 
-	if (!root)
-		return e;
-	header = json_object_get(root, "header");
-	rev = int64_of(header, "revision");
-	json_decref(root);
-	if (rev <= 0) {
-		snprintf(msg, msglen, "put reply without a revision");
-		return -EBADMSG;
-	}
-	*ret_revision = rev;
-	return 0;
+	*kv = (mtc_etcd_kv){ .state = MTC_ETCD_DELETED };
+	snprintf(kv->host, sizeof(kv->host), "%s", host);
+	if (json_array_size(kvs) > 0 && parse_kv(json_array_get(kvs, 0), prefix, false, kv) &&
+	    strcmp(kv->host, host) != 0)
+		*kv = (mtc_etcd_kv){ .state = MTC_ETCD_INVALID };
 }
 
-int mtc_etcd_parse_txn(const char *text, size_t len, bool *ret_succeeded, int64_t *ret_revision, char *msg,
-		       size_t msglen)
+int mtc_etcd_parse_cas(const char *text, size_t len, const char *prefix, const char *host, mtc_etcd_cas *ret,
+		       char *msg, size_t msglen)
 {
 	int e;
 	json_t *root = load(text, len, msg, msglen, &e);
-	int64_t rev;
-	bool ok;
+	mtc_etcd_cas c = { 0 };
 
 	if (!root)
 		return e;
-	rev = int64_of(json_object_get(root, "header"), "revision");
-	ok = json_is_true(json_object_get(root, "succeeded"));
+	header_of(json_object_get(root, "header"), &c.hdr);
+	c.succeeded = json_is_true(json_object_get(root, "succeeded"));
+	if (!c.succeeded)
+		cas_current(root, prefix, host, &c.kv);
 	json_decref(root);
-	if (rev <= 0) {
+	if (c.hdr.revision <= 0) {
 		snprintf(msg, msglen, "txn reply without a revision");
 		return -EBADMSG;
 	}
-	*ret_succeeded = ok;
-	*ret_revision = rev;
+	*ret = c;
 	return 0;
+}
+
+int mtc_etcd_parse_header(const char *text, size_t len, mtc_etcd_header *ret)
+{
+	json_t *root = json_loadb(text, len, 0, NULL), *header;
+
+	header = json_object_get(root, "header");
+	if (!header)
+		header = json_object_get(json_object_get(root, "result"), "header");
+	if (!json_is_object(header)) {
+		json_decref(root);
+		return -EBADMSG;
+	}
+	header_of(header, ret);
+	json_decref(root);
+	return 0;
+}
+
+mtc_etcd_hdr_verdict mtc_etcd_header_check(uint64_t base_cluster, int64_t base_revision, const mtc_etcd_header *h)
+{
+	if (base_cluster && h->cluster_id && h->cluster_id != base_cluster)
+		return MTC_ETCD_HDR_NEW_CLUSTER;
+	if (h->revision > 0 && h->revision < base_revision)
+		return MTC_ETCD_HDR_BACKWARDS;
+	return MTC_ETCD_HDR_OK;
 }
 
 int mtc_etcd_parse_watch(const char *text, size_t len, const char *prefix, mtc_etcd_result *ret, char *msg,
@@ -286,7 +351,8 @@ int mtc_etcd_parse_watch(const char *text, size_t len, const char *prefix, mtc_e
 	res = json_object_get(root, "result");
 	e = json_is_object(res) ? parse_list(json_object_get(res, "events"), prefix, true, &r) : -EBADMSG;
 	if (e == 0) {
-		r.revision = int64_of(json_object_get(res, "header"), "revision");
+		header_of(json_object_get(res, "header"), &r.hdr);
+		r.revision = r.hdr.revision;
 		r.compact_revision = int64_of(res, "compact_revision");
 		r.created = json_is_true(json_object_get(res, "created"));
 		r.canceled = json_is_true(json_object_get(res, "canceled"));
@@ -314,4 +380,40 @@ uint32_t mtc_etcd_cmdseq(int64_t mod_revision)
 	if (mod_revision <= 0)
 		return 0;
 	return mod_revision > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)mod_revision;
+}
+
+static const char *state_name(mtc_etcd_state st)
+{
+	return st == MTC_ETCD_LOCKED	 ? "locked"
+	       : st == MTC_ETCD_UNLOCKED ? "unlocked"
+	       : st == MTC_ETCD_DELETED	 ? "missing"
+					 : "not understood";
+}
+
+int mtc_etcd_put_answer(const char *host, bool lock, bool unclear, const mtc_etcd_cas *c, int64_t newest, char *why,
+			size_t size)
+{
+	const char *want = lock ? "locked" : "unlocked";
+
+	if (c->succeeded) {
+		if (newest > c->hdr.revision)
+			snprintf(why, size, "committed at etcd revision %" PRId64 "; changed since by another agent "
+				 "(revision %" PRId64 "): check `mtcctl list`", c->hdr.revision, newest);
+		else
+			snprintf(why, size, "committed at etcd revision %" PRId64, c->hdr.revision);
+		return 0;
+	}
+	if (c->kv.state == (lock ? MTC_ETCD_LOCKED : MTC_ETCD_UNLOCKED)) {
+		snprintf(why, size, "etcd holds %s at revision %" PRId64 " (%s)", want, c->kv.mod_revision,
+			 unclear ? "this request after a try that timed out, or another agent" : "set by another agent");
+		return 0;
+	}
+	if (unclear)
+		snprintf(why, size, "unknown: etcd answered late or not at all, and %s is now %s at etcd revision %" PRId64
+			 "; check `mtcctl list`", host, state_name(c->kv.state), c->kv.mod_revision);
+	else
+		snprintf(why, size, "refused: %s was changed by another agent (now %s at etcd revision %" PRId64
+			 "); not %s; check `mtcctl list` and ask again", host, state_name(c->kv.state), c->kv.mod_revision,
+			 want);
+	return -EAGAIN;
 }

@@ -27,43 +27,92 @@ typedef struct mtc_etcd_kv {
 	int64_t mod_revision;
 } mtc_etcd_kv;
 
+/* Every reply's header: which cluster answered, at which revision. */
+typedef struct mtc_etcd_header {
+	uint64_t cluster_id, member_id;
+	int64_t revision, raft_term;
+} mtc_etcd_header;
+
 /* A parsed range or watch reply. */
 typedef struct mtc_etcd_result {
 	mtc_etcd_kv *kv;
 	size_t n;
 	int64_t revision;         /* header.revision: the store's revision when answered */
+	mtc_etcd_header hdr;
 	int64_t compact_revision; /* watch: > 0 if the start revision was compacted away */
 	bool created, canceled;   /* watch */
+	bool more;                /* range: a limit cut it; the next page starts at next_key */
+	char *next_key;           /* range: the last key returned plus a NUL byte (malloc'd) */
+	size_t next_key_len;
 } mtc_etcd_result;
+
+/* A conditional put's reply: the compare held (committed at
+ * hdr.revision), or it did not and kv is the key as etcd holds it now
+ * (state MTC_ETCD_DELETED, mod_revision 0 when the key is missing). */
+typedef struct mtc_etcd_cas {
+	bool succeeded;
+	mtc_etcd_header hdr;
+	mtc_etcd_kv kv; /* when !succeeded */
+} mtc_etcd_cas;
+
+/* What a reply's header says against what was seen before (base: the
+ * cluster of earlier replies, and the newest revision etcd had already
+ * committed when the request was sent, so a lagging reply to an older
+ * request is not mistaken for a step back). */
+typedef enum {
+	MTC_ETCD_HDR_OK,
+	MTC_ETCD_HDR_NEW_CLUSTER, /* another cluster_id: a rebuilt or another cluster */
+	MTC_ETCD_HDR_BACKWARDS,   /* a lower revision: restored from a snapshot */
+} mtc_etcd_hdr_verdict;
+
+mtc_etcd_hdr_verdict mtc_etcd_header_check(uint64_t base_cluster, int64_t base_revision, const mtc_etcd_header *h);
+
+/* Parse only the header of any reply (-EBADMSG without one). */
+int mtc_etcd_parse_header(const char *text, size_t len, mtc_etcd_header *ret);
 
 void mtc_etcd_result_free(mtc_etcd_result *r);
 
 /* Request bodies (malloc'd JSON text), NULL on a bad argument or no memory. */
-char *mtc_etcd_range_body(const char *prefix);
-char *mtc_etcd_put_body(const char *prefix, const char *host, bool locked);
 /* A range of host's key alone (a linearizable read of one key). */
 char *mtc_etcd_get_body(const char *prefix, const char *host);
 char *mtc_etcd_watch_body(const char *prefix, int64_t start_revision);
 
-/* A correction's new command sequence: put the same value again only if
- * the key is still at mod_revision (no other agent changed it since). */
-char *mtc_etcd_reput_body(const char *prefix, const char *host, bool locked, int64_t mod_revision);
+/* One page of a range: at most limit keys from from_key (NULL: the
+ * prefix) to the prefix's end, at revision (0: the newest; every later
+ * page of one read uses the first page's revision). keys_only: names
+ * only (to step over a key too big for a reply). */
+char *mtc_etcd_range_page_body(const char *prefix, const char *from_key, size_t from_len, int64_t limit,
+			       int64_t revision, bool keys_only);
+
+/* Every write: put locked/unlocked only if the key is still at
+ * mod_revision, as this agent last read it (0: the key is missing, as
+ * etcd compares a missing or deleted key); otherwise read the key in the
+ * same transaction. */
+char *mtc_etcd_cas_body(const char *prefix, const char *host, bool locked, int64_t mod_revision);
 
 /* Parse replies. Keys outside prefix or not a valid host name are skipped.
  * -EBADMSG: not a reply of that kind; -EIO: an error reply ("error" or
  * "code" member), with its message in msg. */
 int mtc_etcd_parse_range(const char *text, size_t len, const char *prefix, mtc_etcd_result *ret, char *msg,
 			 size_t msglen);
-int mtc_etcd_parse_put(const char *text, size_t len, int64_t *ret_revision, char *msg, size_t msglen);
-/* A txn reply: *ret_succeeded (the compare held) and header.revision. */
-int mtc_etcd_parse_txn(const char *text, size_t len, bool *ret_succeeded, int64_t *ret_revision, char *msg,
-		       size_t msglen);
+/* A reply to mtc_etcd_cas_body() for host. */
+int mtc_etcd_parse_cas(const char *text, size_t len, const char *prefix, const char *host, mtc_etcd_cas *ret,
+		       char *msg, size_t msglen);
 int mtc_etcd_parse_watch(const char *text, size_t len, const char *prefix, mtc_etcd_result *ret, char *msg,
 			 size_t msglen);
 
 /* The revision a watch resumes from after seeing r: one past the newest
  * event (or header) already seen, never going back. */
 int64_t mtc_etcd_next_revision(int64_t next, const mtc_etcd_result *r);
+
+/* The operator's answer to a lock (lock) or unlock of host that etcd
+ * answered with c: exactly what is known. 0: etcd holds what was asked
+ * (committed by this request, or already so); -EAGAIN: it does not
+ * (refused, or unknown after a try that may have reached etcd: unclear).
+ * newest: the newest revision of the key this agent knows (a commit older
+ * than it was changed since). */
+int mtc_etcd_put_answer(const char *host, bool lock, bool unclear, const mtc_etcd_cas *c, int64_t newest, char *why,
+			size_t size);
 
 /* The command sequence of a key's mod_revision (the wire carries 32 bits;
  * a revision past 2^32 - 1 is clamped, see docs/protocol.md). */

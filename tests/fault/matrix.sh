@@ -85,7 +85,8 @@ etcd_start() {
 		--listen-client-urls "$ETCD_EP" --advertise-client-urls "$ETCD_EP" \
 		--listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
 		--initial-cluster m1=http://127.0.0.1:2380 --initial-cluster-token "t$$" \
-		--heartbeat-interval 100 --election-timeout 500 --logger zap --log-outputs stderr >>"$D/etcd.log" 2>&1 &
+		--heartbeat-interval 100 --election-timeout 500 --logger zap --log-outputs stderr \
+		--experimental-watch-progress-notify-interval 2s >>"$D/etcd.log" 2>&1 &
 	echo $! >"$D/etcd.pid"
 	disown $!
 	T_CLEANUP+=("kill \$(cat $D/etcd.pid) 2>/dev/null")
@@ -387,7 +388,7 @@ if [ "$STORE" = etcd ]; then
 	t_check "store = etcd: the agent served from etcd, healthy at the end" sh -c \
 		"'$BIN/mtcctl' -c '$D/agent.conf' list | grep -q '^store: etcd $ETCD_EP prefix /mtc/admin/: healthy'"
 	t_check "store = etcd: every lock/unlock went through etcd (revision $(ectl get /mtc/admin/node-1 -w fields | sed -n 's/^"Revision" : //p') after ${#cells[@]} cells)" \
-		test "$(grep -c 'admin state .*(operator request, etcd revision' "$D/agent.log")" -ge $((2 * ${#cells[@]}))
+		test "$(grep -c 'admin state .*(operator request, committed at etcd revision' "$D/agent.log")" -ge $((2 * ${#cells[@]}))
 fi
 for f in "$D"/failed-*; do
 	[ -d "$f" ] || continue

@@ -67,7 +67,7 @@ HWM_WRAP= t_spawn "$D/etcd.log" etcd --name m1 --data-dir "$D/etcd" \
 	--listen-peer-urls http://127.0.0.1:23801 --initial-advertise-peer-urls http://127.0.0.1:23801 \
 	--initial-cluster m1=http://127.0.0.1:23801 --initial-cluster-token "t$$" \
 	--cert-file "$P/server.pem" --key-file "$P/server.key" --client-cert-auth --trusted-ca-file "$P/ca.pem" \
-	--logger zap --log-outputs stderr
+	--logger zap --log-outputs stderr --experimental-watch-progress-notify-interval 2s
 ETCD_PID=$T_LAST_PID
 # ectl [--cacert F --cert F --key F by default] ARGS...
 ectl() { ETCDCTL_API=3 etcdctl --endpoints "$EP" --cacert "$P/ca.pem" --cert "$P/client.pem" --key "$P/client.key" \

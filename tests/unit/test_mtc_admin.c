@@ -96,6 +96,37 @@ static void test_stale_state_file_holds(void **state)
 	expect(simple(&s, &FILE_STORE, MTC_ADMIN_EV_OPERATOR, false), MTC_ADMIN_PUT, MTC_RULE_OPERATOR, ANY, 2);
 }
 
+/* A restarted file-store agent that lost its state: the operator locks
+ * before the host's first mtcAlive (command 1), the host applied 3 before
+ * the restart. The operator's command is lifted above it once (stored
+ * first), not held as another agent's; the lifted command reaching the
+ * host ends it. Found by mtc_files.sh (FIFO at state_file, then a lock). */
+static void test_operator_before_heard_lifted(void **state)
+{
+	mtc_admin s;
+	mtc_admin_action a;
+
+	(void)state;
+	mtc_admin_init(&s);
+	expect(simple(&s, &FILE_STORE, MTC_ADMIN_EV_OPERATOR, true), MTC_ADMIN_PUT, MTC_RULE_OPERATOR, ANY, 1);
+	expect(stored(&s, &FILE_STORE, MTC_ADMIN_LOCKED, 1, 1, false, 9000), MTC_ADMIN_NONE,
+	       MTC_RULE_STORED_APPLIED, ANY, ANY);
+	a = report(&s, &FILE_STORE, false, 3, 10000);
+	expect(a, MTC_ADMIN_PUT, MTC_RULE_OPERATOR_ABOVE, ANY, 4);
+	assert_int_equal(a.value, MTC_ADMIN_LOCKED);
+	assert_true(mtc_admin_known(&s));
+	expect(stored(&s, &FILE_STORE, MTC_ADMIN_LOCKED, 2, 4, true, 10001), MTC_ADMIN_SEND, MTC_RULE_STORED_SEND,
+	       true, 4);
+	expect(report(&s, &FILE_STORE, true, 4, 11000), MTC_ADMIN_NONE, MTC_RULE_AGREES, ANY, ANY);
+	/* Once only: a later, newer command from elsewhere is another agent's. */
+	expect(report(&s, &FILE_STORE, false, 6, 15000), MTC_ADMIN_HOLD, MTC_RULE_OTHER_AGENT, ANY, ANY);
+	/* Heard before the request: nothing to lift, the old rule holds. */
+	mtc_admin_init(&s);
+	expect(report(&s, &FILE_STORE, false, 3, 10000), MTC_ADMIN_PUT, MTC_RULE_ASK_SEQUENCE, ANY, 4);
+	expect(simple(&s, &FILE_STORE, MTC_ADMIN_EV_OPERATOR, true), MTC_ADMIN_PUT, MTC_RULE_OPERATOR, ANY, 4);
+	assert_false(s.unseen);
+}
+
 /* Issue 20 item 8: two file-store agents for one node. A locked it (5);
  * B's state says unlocked 3: B holds instead of flipping the flag back. */
 static void test_second_file_agent_holds(void **state)
@@ -473,6 +504,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unknown_is_locked),
 		cmocka_unit_test(test_stale_state_file_holds),
+		cmocka_unit_test(test_operator_before_heard_lifted),
 		cmocka_unit_test(test_second_file_agent_holds),
 		cmocka_unit_test(test_sequence_wrap_refused),
 		cmocka_unit_test(test_first_read_pending),

@@ -40,17 +40,10 @@ static void test_bodies(void **state)
 	json_t *j;
 
 	(void)state;
-	s = mtc_etcd_range_body("/mtc/admin/");
+	s = mtc_etcd_range_page_body("/mtc/admin/", NULL, 0, 5000, 0, false);
 	j = json_loads(s, 0, NULL);
 	assert_string_equal(field(j, "key"), K_PREFIX);
 	assert_string_equal(field(j, "range_end"), K_END);
-	json_decref(j);
-	free(s);
-
-	s = mtc_etcd_put_body("/mtc/admin/", "node-1", true);
-	j = json_loads(s, 0, NULL);
-	assert_string_equal(field(j, "key"), K_NODE1);
-	assert_string_equal(field(j, "value"), V_LOCKED);
 	json_decref(j);
 	free(s);
 
@@ -66,19 +59,20 @@ static void test_bodies(void **state)
 	assert_string_equal(field(j, "create_request.key"), K_PREFIX);
 	assert_string_equal(field(j, "create_request.range_end"), K_END);
 	assert_string_equal(field(j, "create_request.start_revision"), "42"); /* int64 as a string */
+	assert_true(json_is_true(json_object_get(json_object_get(j, "create_request"), "progress_notify")));
 	json_decref(j);
 	free(s);
 
 	/* Refused: empty or long prefix, a host name that is not one. */
-	assert_null(mtc_etcd_range_body(""));
-	assert_null(mtc_etcd_put_body("/p/", "bad host", true));
-	assert_null(mtc_etcd_put_body("/p/", "../x", false));
+	assert_null(mtc_etcd_range_page_body("", NULL, 0, 1, 0, false));
+	assert_null(mtc_etcd_cas_body("/p/", "bad host", true, 0));
+	assert_null(mtc_etcd_cas_body("/p/", "../x", false, 0));
 	assert_null(mtc_etcd_get_body("/p/", "bad host"));
 	assert_null(mtc_etcd_watch_body("/p/", -1));
 	char longp[MTC_ETCD_PREFIX_MAX + 2];
 	memset(longp, 'a', sizeof(longp) - 1);
 	longp[sizeof(longp) - 1] = '\0';
-	assert_null(mtc_etcd_range_body(longp));
+	assert_null(mtc_etcd_range_page_body(longp, NULL, 0, 1, 0, false));
 }
 
 static void test_range_reply(void **state)
@@ -119,17 +113,17 @@ static void test_errors(void **state)
 	static const char err[] = "{\"error\":\"illegal base64 data at input byte 0\",\"message\":\"illegal base64 data at "
 				  "input byte 0\",\"code\":3}";
 	mtc_etcd_result r;
+	mtc_etcd_cas cas;
 	char msg[128];
-	int64_t rev = 0;
 
 	(void)state;
 	assert_int_equal(mtc_etcd_parse_range(err, strlen(err), "/p/", &r, msg, sizeof(msg)), -EIO);
 	assert_string_equal(msg, "illegal base64 data at input byte 0");
-	assert_int_equal(mtc_etcd_parse_put(err, strlen(err), &rev, msg, sizeof(msg)), -EIO);
+	assert_int_equal(mtc_etcd_parse_cas(err, strlen(err), "/p/", "h", &cas, msg, sizeof(msg)), -EIO);
 	assert_int_equal(mtc_etcd_parse_range("nope", 4, "/p/", &r, msg, sizeof(msg)), -EBADMSG);
 	assert_int_equal(mtc_etcd_parse_range("[1]", 3, "/p/", &r, msg, sizeof(msg)), -EBADMSG);
 	assert_int_equal(mtc_etcd_parse_range("{\"kvs\":[]}", 10, "/p/", &r, msg, sizeof(msg)), -EBADMSG);
-	assert_int_equal(mtc_etcd_parse_put("{}", 2, &rev, msg, sizeof(msg)), -EBADMSG);
+	assert_int_equal(mtc_etcd_parse_cas("{}", 2, "/p/", "h", &cas, msg, sizeof(msg)), -EBADMSG);
 	assert_int_equal(mtc_etcd_parse_watch("{\"header\":{}}", 13, "/p/", &r, msg, sizeof(msg)), -EBADMSG);
 	/* Truncated in the middle (a stream cut short). */
 	static const char cut[] = "{\"result\":{" HDR("3") ",\"events\":[{\"kv\":{\"key\":";
@@ -143,15 +137,23 @@ static void test_errors(void **state)
 	mtc_etcd_result_free(&r);
 }
 
-static void test_correction_txn(void **state)
+/* Replies captured from etcd 3.4.23 (Debian 12) to mtc_etcd_cas_body(). */
+#define CAP_HDR(rev) "\"header\":{\"cluster_id\":\"2037210783374497686\",\"member_id\":\"13195394291058371180\"," \
+	"\"revision\":\"" rev "\",\"raft_term\":\"2\"}"
+
+static void test_cas(void **state)
 {
-	static const char won[] = "{" HDR("3") ",\"succeeded\":true,\"responses\":[{\"response_put\":{\"header\":"
-				  "{\"revision\":\"3\"}}}]}";
-	static const char lost[] = "{" HDR("3") "}"; /* compare failed: "succeeded" omitted (false) */
-	char *s = mtc_etcd_reput_body("/mtc/admin/", "node-1", true, 2), msg[128];
+	static const char won[] = "{" CAP_HDR("2") ",\"succeeded\":true,\"responses\":[{\"response_put\":{\"header\":"
+				  "{\"revision\":\"2\"}}}]}";
+	/* compare failed ("succeeded" omitted): the key as it is now */
+	static const char changed[] = "{" CAP_HDR("2") ",\"responses\":[{\"response_range\":{\"header\":{\"revision\":"
+				      "\"2\"},\"kvs\":[{\"key\":\"" K_NODE1 "\",\"create_revision\":\"2\",\"mod_revision\":"
+				      "\"2\",\"version\":\"1\",\"value\":\"" V_LOCKED "\"}],\"count\":\"1\"}}]}";
+	static const char deleted[] = "{" CAP_HDR("3") ",\"responses\":[{\"response_range\":{\"header\":{\"revision\":"
+				      "\"3\"}}}]}";
+	char *s = mtc_etcd_cas_body("/mtc/admin/", "node-1", true, 2), msg[128];
 	json_t *j = json_loads(s, 0, NULL), *cmp = json_array_get(json_object_get(j, "compare"), 0);
-	int64_t rev = 0;
-	bool ok = false;
+	mtc_etcd_cas c;
 
 	(void)state;
 	assert_string_equal(field(cmp, "key"), K_NODE1);
@@ -159,26 +161,150 @@ static void test_correction_txn(void **state)
 	assert_string_equal(field(cmp, "result"), "EQUAL");
 	assert_string_equal(field(cmp, "mod_revision"), "2");
 	assert_string_equal(field(json_array_get(json_object_get(j, "success"), 0), "request_put.value"), V_LOCKED);
+	assert_string_equal(field(json_array_get(json_object_get(j, "failure"), 0), "request_range.key"), K_NODE1);
 	json_decref(j);
 	free(s);
-	assert_null(mtc_etcd_reput_body("/mtc/admin/", "node-1", true, 0)); /* never read: nothing to re-put */
+	/* A missing or deleted key: etcd compares it as mod_revision 0. */
+	s = mtc_etcd_cas_body("/mtc/admin/", "node-1", false, 0);
+	j = json_loads(s, 0, NULL);
+	assert_string_equal(field(json_array_get(json_object_get(j, "compare"), 0), "mod_revision"), "0");
+	json_decref(j);
+	free(s);
+	assert_null(mtc_etcd_cas_body("/mtc/admin/", "node-1", true, -1));
+	assert_null(mtc_etcd_cas_body("/mtc/admin/", "a/b", true, 0));
 
-	assert_int_equal(mtc_etcd_parse_txn(won, strlen(won), &ok, &rev, msg, sizeof(msg)), 0);
-	assert_true(ok);
-	assert_int_equal(rev, 3);
-	assert_int_equal(mtc_etcd_parse_txn(lost, strlen(lost), &ok, &rev, msg, sizeof(msg)), 0);
-	assert_false(ok);
+	assert_int_equal(mtc_etcd_parse_cas(won, strlen(won), "/mtc/admin/", "node-1", &c, msg, sizeof(msg)), 0);
+	assert_true(c.succeeded);
+	assert_int_equal(c.hdr.revision, 2);
+	assert_true(c.hdr.cluster_id == 2037210783374497686ULL);
+	assert_int_equal(mtc_etcd_parse_cas(changed, strlen(changed), "/mtc/admin/", "node-1", &c, msg, sizeof(msg)), 0);
+	assert_false(c.succeeded);
+	assert_string_equal(c.kv.host, "node-1");
+	assert_int_equal(c.kv.state, MTC_ETCD_LOCKED);
+	assert_int_equal(c.kv.mod_revision, 2);
+	assert_int_equal(mtc_etcd_parse_cas(deleted, strlen(deleted), "/mtc/admin/", "node-1", &c, msg, sizeof(msg)), 0);
+	assert_false(c.succeeded);
+	assert_int_equal(c.kv.state, MTC_ETCD_DELETED);
+	assert_int_equal(c.kv.mod_revision, 0); /* what the next compare must say */
+	assert_int_equal(mtc_etcd_parse_cas("{}", 2, "/mtc/admin/", "node-1", &c, msg, sizeof(msg)), -EBADMSG);
 }
 
-static void test_put_reply(void **state)
+/* What the operator is told after a write etcd answered. */
+static void test_put_answer(void **state)
 {
-	static const char text[] = "{" HDR("12") "}";
-	char msg[128];
-	int64_t rev = 0;
+	static const struct {
+		bool lock, unclear, succeeded;
+		mtc_etcd_state now;
+		int64_t now_rev, newest;
+		int r;
+		const char *want;
+	} t[] = {
+		{ true, false, true, 0, 0, 9, 0, "committed at etcd revision 9" },
+		{ true, true, true, 0, 0, 9, 0, "committed at etcd revision 9" },
+		/* a put older than one already seen: not answered as current */
+		{ false, false, true, 0, 0, 12, 0, "committed at etcd revision 9; changed since by another agent (revision 12)" },
+		{ true, false, false, MTC_ETCD_UNLOCKED, 8, 0, -EAGAIN, "refused: node-1 was changed by another agent (now unlocked at etcd revision 8); not locked" },
+		{ true, false, false, MTC_ETCD_DELETED, 0, 0, -EAGAIN, "refused: node-1 was changed by another agent (now missing" },
+		{ true, false, false, MTC_ETCD_LOCKED, 8, 0, 0, "etcd holds locked at revision 8 (set by another agent)" },
+		/* the first try timed out and may have committed */
+		{ true, true, false, MTC_ETCD_LOCKED, 8, 0, 0, "etcd holds locked at revision 8 (this request after a try" },
+		{ false, true, false, MTC_ETCD_LOCKED, 8, 0, -EAGAIN, "unknown: etcd answered late or not at all, and node-1 is now locked at etcd revision 8; check `mtcctl list`" },
+	};
+	char why[300];
 
 	(void)state;
-	assert_int_equal(mtc_etcd_parse_put(text, strlen(text), &rev, msg, sizeof(msg)), 0);
-	assert_int_equal(rev, 12); /* a single put: the key's new mod_revision */
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		mtc_etcd_cas c = { .succeeded = t[i].succeeded, .hdr = { .revision = 9 },
+				   .kv = { .state = t[i].now, .mod_revision = t[i].now_rev } };
+
+		assert_int_equal(mtc_etcd_put_answer("node-1", t[i].lock, t[i].unclear, &c, t[i].newest, why, sizeof(why)),
+				 t[i].r);
+		if (strncmp(why, t[i].want, strlen(t[i].want)) != 0)
+			fail_msg("case %zu: \"%s\", want \"%s...\"", i, why, t[i].want);
+	}
+}
+
+/* Paged reads: a limit, the next page from the last key plus a NUL, every
+ * page at the first page's revision. */
+static void test_paged_range(void **state)
+{
+	/* captured: limit 2 over /mtc/admin/{a,b,c,d} */
+	static const char page[] = "{" CAP_HDR("7") ",\"kvs\":[{\"key\":\"L210Yy9hZG1pbi9h\",\"create_revision\":\"4\","
+				   "\"mod_revision\":\"4\",\"version\":\"1\",\"value\":\"bG9ja2Vk\"},{\"key\":"
+				   "\"L210Yy9hZG1pbi9i\",\"create_revision\":\"5\",\"mod_revision\":\"5\",\"version\":\"1\","
+				   "\"value\":\"bG9ja2Vk\"}],\"more\":true,\"count\":\"4\"}";
+	static const char last[] = "{" CAP_HDR("7") ",\"kvs\":[{\"key\":\"L210Yy9hZG1pbi9k\",\"mod_revision\":\"7\","
+				   "\"value\":\"bG9ja2Vk\"}],\"count\":\"4\"}";
+	mtc_etcd_result r;
+	char msg[128], *s;
+	json_t *j;
+
+	(void)state;
+	assert_int_equal(mtc_etcd_parse_range(page, strlen(page), "/mtc/admin/", &r, msg, sizeof(msg)), 0);
+	assert_true(r.more);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.next_key_len, strlen("/mtc/admin/b") + 1);
+	assert_memory_equal(r.next_key, "/mtc/admin/b\0", r.next_key_len);
+	s = mtc_etcd_range_page_body("/mtc/admin/", r.next_key, r.next_key_len, 500, r.revision, false);
+	j = json_loads(s, 0, NULL);
+	assert_string_equal(field(j, "key"), "L210Yy9hZG1pbi9iAA=="); /* "/mtc/admin/b\0" */
+	assert_string_equal(field(j, "range_end"), K_END);
+	assert_string_equal(field(j, "limit"), "500");
+	assert_string_equal(field(j, "revision"), "7");
+	json_decref(j);
+	free(s);
+	mtc_etcd_result_free(&r);
+	assert_int_equal(mtc_etcd_parse_range(last, strlen(last), "/mtc/admin/", &r, msg, sizeof(msg)), 0);
+	assert_false(r.more);
+	assert_null(r.next_key);
+	mtc_etcd_result_free(&r);
+	/* the first page starts at the prefix; a key outside it is refused */
+	s = mtc_etcd_range_page_body("/mtc/admin/", "/other", 6, 10, 0, true);
+	j = json_loads(s, 0, NULL);
+	assert_string_equal(field(j, "key"), K_PREFIX);
+	assert_true(json_is_true(json_object_get(j, "keys_only")));
+	json_decref(j);
+	free(s);
+	assert_null(mtc_etcd_range_page_body("/mtc/admin/", NULL, 0, 0, 0, false));
+	assert_null(mtc_etcd_range_page_body("/mtc/admin/", NULL, 0, 10, -1, false));
+}
+
+/* Every reply's header against what was seen: a restore from a snapshot
+ * (revision lower than one etcd had committed before the request was
+ * sent), a rebuilt cluster (another cluster_id). */
+static void test_header_check(void **state)
+{
+	static const char watch[] = "{\"result\":{" CAP_HDR("7") ",\"created\":true}}";
+	static const struct {
+		uint64_t base_cluster;
+		int64_t base_rev;
+		uint64_t cluster;
+		int64_t rev;
+		mtc_etcd_hdr_verdict want;
+	} t[] = {
+		{ 0, 0, 5, 3, MTC_ETCD_HDR_OK },           /* first reply */
+		{ 5, 3, 5, 3, MTC_ETCD_HDR_OK },           /* same revision */
+		{ 5, 3, 5, 9, MTC_ETCD_HDR_OK },           /* forward */
+		{ 5, 40, 5, 39, MTC_ETCD_HDR_BACKWARDS },  /* restored one revision back */
+		{ 5, 40, 5, 2, MTC_ETCD_HDR_BACKWARDS },   /* restored from an old snapshot */
+		{ 5, 40, 6, 41, MTC_ETCD_HDR_NEW_CLUSTER }, /* rebuilt, even ahead */
+		{ 5, 40, 6, 2, MTC_ETCD_HDR_NEW_CLUSTER },
+		{ 5, 40, 0, 40, MTC_ETCD_HDR_OK },         /* no cluster_id (a watch's compaction cancel) */
+		{ 5, 40, 5, 0, MTC_ETCD_HDR_OK },          /* no revision */
+	};
+	mtc_etcd_header h;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		h = (mtc_etcd_header){ .cluster_id = t[i].cluster, .revision = t[i].rev };
+		assert_int_equal(mtc_etcd_header_check(t[i].base_cluster, t[i].base_rev, &h), t[i].want);
+	}
+	assert_int_equal(mtc_etcd_parse_header(watch, strlen(watch), &h), 0);
+	assert_int_equal(h.revision, 7);
+	assert_true(h.cluster_id == 2037210783374497686ULL);
+	assert_true(h.member_id == 13195394291058371180ULL);
+	assert_int_equal(mtc_etcd_parse_header("{}", 2, &h), -EBADMSG);
+	assert_int_equal(mtc_etcd_parse_header("x", 1, &h), -EBADMSG);
 }
 
 static void test_watch_and_revisions(void **state)
@@ -217,6 +343,15 @@ static void test_watch_and_revisions(void **state)
 	assert_int_equal(mtc_etcd_parse_watch(compacted, strlen(compacted), "/mtc/admin/", &r, msg, sizeof(msg)), 0);
 	assert_true(r.canceled);
 	assert_int_equal(r.compact_revision, 3);
+	mtc_etcd_result_free(&r);
+	/* A cancel for any other reason (permission denied, no leader with
+	 * hasleader): canceled, no compact_revision; the stream ends. */
+	static const char denied[] = "{\"result\":{" CAP_HDR("9") ",\"canceled\":true,\"cancel_reason\":"
+				     "\"etcdserver: permission denied\"}}";
+	assert_int_equal(mtc_etcd_parse_watch(denied, strlen(denied), "/mtc/admin/", &r, msg, sizeof(msg)), 0);
+	assert_true(r.canceled);
+	assert_int_equal(r.compact_revision, 0);
+	assert_int_equal(r.hdr.revision, 9);
 	mtc_etcd_result_free(&r);
 
 	/* cmdseq: the mod_revision, clamped to what the wire carries. */
@@ -257,8 +392,10 @@ int main(void)
 		cmocka_unit_test(test_bodies),
 		cmocka_unit_test(test_range_reply),
 		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_put_reply),
-		cmocka_unit_test(test_correction_txn),
+		cmocka_unit_test(test_cas),
+		cmocka_unit_test(test_put_answer),
+		cmocka_unit_test(test_paged_range),
+		cmocka_unit_test(test_header_check),
 		cmocka_unit_test(test_watch_and_revisions),
 		cmocka_unit_test(test_config),
 	};

@@ -22,6 +22,9 @@ typedef enum mtc_store_event_kind {
 	MTC_STORE_CHANGED, /* host's entry is value at version (a read or a watched change) */
 	MTC_STORE_LOADED,  /* a full read finished (the first, or a later one) */
 	MTC_STORE_PUT,     /* a put's answer: r = 0 stored at version; -EAGAIN: the entry moved; < 0 failed */
+	/* etcd restored from a snapshot or rebuilt: its versions start over
+	 * (lower than the ones seen); a full read follows as CHANGED events */
+	MTC_STORE_REWOUND,
 } mtc_store_event_kind;
 
 typedef struct mtc_store_event {
@@ -30,7 +33,11 @@ typedef struct mtc_store_event {
 	mtc_admin_value value;
 	int64_t version; /* > 0, grows with every change of the entry */
 	uint32_t seq;    /* the command sequence of this entry */
-	const char *why; /* CHANGED: "read from etcd", "etcd change", "key removed"; PUT r < 0: the failure */
+	/* CHANGED: "read from etcd", "etcd change", "key removed"; PUT: what
+	 * is known, for the operator ("committed at etcd revision N"; r < 0:
+	 * "refused: ...", or "unknown: ..." when a request that timed out may
+	 * still commit) */
+	const char *why;
 	int r;           /* PUT */
 	void *ctx;       /* PUT: the put's */
 } mtc_store_event;

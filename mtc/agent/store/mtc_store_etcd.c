@@ -1,14 +1,19 @@
 /* [agent] store = etcd: admin state in etcd, shared by every agent.
  *
  * Blocking HTTP (libcurl easy) runs on three threads, never in the event
- * loop: a writer for puts and txns (in order, one at a time), a reader for
- * the ranges (a full read is 1.15 MB at 10,000 hosts, 120-250 ms: a lock
- * queued behind it missed its 50 ms p99), and a watcher for the /v3/watch
- * stream. They touch no agent state: they hand finished jobs to the loop
- * through a pipe, and the loop parses them (mtc_etcd.c) and applies them.
- * The watch resumes from one past the last revision seen after any loss
- * of connection, on the next member. A range every POLL_USEC doubles as
- * the health check and catches anything a broken watch missed. */
+ * loop: a writer for the writes (each a txn: put if the key is still as
+ * last read, else read it; each host's in the order asked), a reader for
+ * the ranges (in pages; a full read is 1.15 MB at 10,000 hosts, 120-250
+ * ms: a lock queued behind it missed its 50 ms p99), and a watcher for the
+ * /v3/watch stream. The writer and the reader keep their connections open.
+ * They touch no agent state: they hand finished jobs to the loop through a
+ * pipe, and the loop reports them to the agent. Every reply's header is
+ * checked: a revision going back or another cluster id (a restore, a
+ * rebuilt cluster) starts over from a full read. The watch resumes from
+ * one past the last revision seen after any loss of connection, or no
+ * byte for WATCH_IDLE_S, on the next member. Every POLL_USEC a one-key
+ * read checks health; the full read is only at start, after a compaction,
+ * on a re-baseline or while the watch brings nothing (mtc_store_etcd_ops.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -25,11 +30,6 @@
 #include "service.h"
 #include "util.h"
 
-typedef struct http_buf {
-	char *p;
-	size_t n;
-	bool oom;
-} http_buf;
 
 void etcd_job_free(job *j)
 {
@@ -59,7 +59,7 @@ job *etcd_job_pop(job **list)
 }
 
 /* From a thread: hand j to the loop. */
-static void post_done(etcd_store *s, job *j)
+void etcd_post_done(etcd_store *s, job *j)
 {
 	char c = 1;
 
@@ -71,11 +71,11 @@ static void post_done(etcd_store *s, job *j)
 	}
 }
 
-static size_t on_data(char *d, size_t size, size_t nmemb, void *user)
+size_t etcd_on_data(char *d, size_t size, size_t nmemb, void *user)
 {
 	http_buf *b = user;
 	size_t len = size * nmemb;
-	char *p = b->oom || b->n + len > (4u << 20) ? NULL : realloc(b->p, b->n + len + 1);
+	char *p = b->oom || b->n + len > REPLY_MAX ? NULL : realloc(b->p, b->n + len + 1);
 
 	if (!p) {
 		b->oom = true;
@@ -92,14 +92,17 @@ static size_t on_data(char *d, size_t size, size_t nmemb, void *user)
  * TLS alert or verify error, where curl_easy_strerror() only says "Failed
  * sending data to the peer" or "SSL peer certificate or SSH remote key was
  * not OK". */
-static CURL *easy_new(etcd_store *s, int ep, const char *path, const char *body, long timeout_ms, char *errbuf)
+/* The writer's and the reader's own handle, reused request after request:
+ * its connections to the members stay open (keep-alive) instead of a new
+ * TCP (and TLS) connection per request. */
+static _Thread_local CURL *thread_curl;
+
+static void easy_setup(etcd_store *s, CURL *c, int ep, const char *path, const char *body, long timeout_ms,
+		       char *errbuf)
 {
 	const mtc_config *cfg = &s->cfg;
 	char url[EP_LEN + 32];
-	CURL *c = curl_easy_init();
 
-	if (!c)
-		return NULL;
 	snprintf(url, sizeof(url), "%s%s", s->ep[ep], path);
 	errbuf[0] = '\0';
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
@@ -114,7 +117,7 @@ static CURL *easy_new(etcd_store *s, int ep, const char *path, const char *body,
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	/* HTTP/1.1 on https as on http: the watch is the same chunked stream
 	 * either way, and a refused client certificate shows up after a
-	 * finished handshake (curl_why) instead of inside HTTP/2's setup. */
+	 * finished handshake (etcd_curl_why) instead of inside HTTP/2's setup. */
 	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	if (cfg->etcd_cacert[0])
 		curl_easy_setopt(c, CURLOPT_CAINFO, cfg->etcd_cacert);
@@ -122,6 +125,14 @@ static CURL *easy_new(etcd_store *s, int ep, const char *path, const char *body,
 		curl_easy_setopt(c, CURLOPT_SSLCERT, cfg->etcd_cert);
 	if (cfg->etcd_key[0])
 		curl_easy_setopt(c, CURLOPT_SSLKEY, cfg->etcd_key);
+}
+
+CURL *etcd_easy_new(etcd_store *s, int ep, const char *path, const char *body, long timeout_ms, char *errbuf)
+{
+	CURL *c = curl_easy_init();
+
+	if (c)
+		easy_setup(s, c, ep, path, body, timeout_ms, errbuf);
 	return c;
 }
 
@@ -131,7 +142,7 @@ static CURL *easy_new(etcd_store *s, int ep, const char *path, const char *body,
  * after the client finished its handshake, so the client sees its
  * connection dropped: a reset, a failed getpeername(), at best an alert
  * named "bad certificate", varying from run to run. */
-static void curl_why(const etcd_store *s, CURL *c, CURLcode cr, const char *errbuf, char *buf, size_t size)
+void etcd_curl_why(const etcd_store *s, CURL *c, CURLcode cr, const char *errbuf, char *buf, size_t size)
 {
 	curl_off_t tls_us = 0;
 	long code = 0;
@@ -145,30 +156,52 @@ static void curl_why(const etcd_store *s, CURL *c, CURLcode cr, const char *errb
 	snprintf(buf, size, "%.120s%s", errbuf[0] ? errbuf : curl_easy_strerror(cr), hint);
 }
 
+/* -ECONNREFUSED: the request never left (no connection); -EFBIG: the
+ * reply is over REPLY_MAX; -ETIMEDOUT, -ECONNRESET: it may have reached
+ * etcd, and a write may still commit. */
+static int curl_errno(CURL *c, CURLcode cr, const http_buf *out)
+{
+	long sent = 0;
+
+	curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &sent);
+	if (cr == CURLE_WRITE_ERROR && out->oom)
+		return -EFBIG;
+	if (cr == CURLE_COULDNT_CONNECT || cr == CURLE_COULDNT_RESOLVE_HOST || sent == 0)
+		return -ECONNREFUSED;
+	return cr == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -ECONNRESET;
+}
+
 /* One request to member ep: 0 with the answer in out, or -errno and err. */
-static int post(etcd_store *s, int ep, const char *path, const char *body, long timeout_ms, http_buf *out, char *err,
+int etcd_post(etcd_store *s, int ep, const char *path, const char *body, long timeout_ms, http_buf *out, char *err,
 		size_t errlen)
 {
 	char cerr[CURL_ERROR_SIZE], why[224];
-	CURL *c = easy_new(s, ep, path, body, timeout_ms, cerr);
+	CURL *c = thread_curl ? thread_curl : etcd_easy_new(s, ep, path, body, timeout_ms, cerr);
 	CURLcode cr;
 	long code = 0;
+	int r = 0;
 
+	if (c && c == thread_curl) {
+		curl_easy_reset(c); /* keeps its connections */
+		easy_setup(s, c, ep, path, body, timeout_ms, cerr);
+	}
+	thread_curl = c;
 	if (!c) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, etcd_on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
 	cr = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	if (cr != CURLE_OK) {
-		curl_why(s, c, cr, cerr, why, sizeof(why));
-		snprintf(err, errlen, "%s: %s", s->ep[ep], why);
+		etcd_curl_why(s, c, cr, cerr, why, sizeof(why));
+		r = curl_errno(c, cr, out);
+		snprintf(err, errlen, "%s: %s", s->ep[ep], r == -EFBIG ? "reply over 4 MiB" : why);
 	}
-	curl_easy_cleanup(c);
-	if (cr != CURLE_OK)
-		return cr == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -ECONNREFUSED;
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL); /* cerr ends here, the handle lives on */
+	if (r < 0)
+		return r;
 	if (code != 200) {
 		snprintf(err, errlen, "%s: HTTP %ld: %.150s", s->ep[ep], code, out->p ? out->p : "");
 		return -EIO;
@@ -176,72 +209,96 @@ static int post(etcd_store *s, int ep, const char *path, const char *body, long 
 	return 0;
 }
 
-static void buf_reset(http_buf *b)
+void etcd_buf_reset(http_buf *b)
 {
 	free(b->p);
 	*b = (http_buf){ 0 };
 }
 
-/* A put goes only to a member that just served a linearizable read: a
- * member cut off from quorum refuses that read, so no proposal is left
- * pending there, to be applied later behind the operator's back. The read
- * is of the host's key alone: the whole prefix (10,000 hosts: 1.5 MB of
- * JSON) made every put cost a full read, and a reboot storm's corrections
- * queued up past their deadline. */
-static int run_put(etcd_store *s, job *j, int ep, long timeout_ms, http_buf *out)
+/* A write that committed at rev: the same host's writes queued behind it
+ * compared with what it replaced, and now compare with rev (the
+ * operator's lock then unlock, in order, both apply). */
+static void chain_from_rev(etcd_store *s, const job *done, int64_t rev)
 {
-	char *probe = mtc_etcd_get_body(s->cfg.etcd_prefix, j->host);
-	int r;
-
-	if (!probe) {
-		snprintf(j->err, sizeof(j->err), "out of memory");
-		return -ENOMEM;
-	}
-	r = post(s, ep, "/v3/kv/range", probe, timeout_ms / 2, out, j->err, sizeof(j->err));
-	free(probe);
-	buf_reset(out);
-	if (r < 0)
-		return r;
-	return post(s, ep, j->kind == JOB_TXN ? "/v3/kv/txn" : "/v3/kv/put", j->body, timeout_ms / 2, out, j->err,
-		    sizeof(j->err));
+	pthread_mutex_lock(&s->mu);
+	for (job *j = s->todo; j; j = j->next)
+		if (strcmp(j->host, done->host) == 0 && j->from_rev == done->from_rev)
+			j->from_rev = rev;
+	pthread_mutex_unlock(&s->mu);
 }
 
-/* Every member in turn, from the last that answered, until one does or
- * the job's time is up. */
-static void run_job(etcd_store *s, job *j, int *last_ep)
+/* Every write is a txn: put only if the key is still at from_rev, else
+ * read it. So a second try after a first that may have committed (a
+ * timeout, a dropped connection) is no blind resend: it commits only if
+ * nothing changed, or answers the key as it is now, and the loop decides.
+ * It goes only to a member that just served a linearizable read of the
+ * key: a member cut off from quorum refuses that read, so no proposal is
+ * left pending there, to be applied later behind the operator's back. */
+static int run_write(etcd_store *s, job *j, int ep, long timeout_ms, http_buf *out)
 {
-	bool write = j->kind == JOB_PUT || j->kind == JOB_TXN;
-	long budget = write ? SET_DEADLINE_MS : TRY_TIMEOUT_MS * s->n_ep;
-	uint64_t start = write ? j->submitted_ms : util_now_ms();
+	char *probe = mtc_etcd_get_body(s->cfg.etcd_prefix, j->host), *body;
+	int64_t from;
+	int r;
+
+	pthread_mutex_lock(&s->mu);
+	from = j->from_rev;
+	pthread_mutex_unlock(&s->mu);
+	body = mtc_etcd_cas_body(s->cfg.etcd_prefix, j->host, j->lock, from);
+	r = probe && body ? etcd_post(s, ep, "/v3/kv/range", probe, timeout_ms / 2, out, j->err, sizeof(j->err)) : -ENOMEM;
+	free(probe);
+	etcd_buf_reset(out);
+	if (r == 0) {
+		r = etcd_post(s, ep, "/v3/kv/txn", body, timeout_ms / 2, out, j->err, sizeof(j->err));
+		if (r == -ETIMEDOUT || r == -ECONNRESET)
+			j->unclear = true; /* the txn may have reached etcd */
+	}
+	free(body);
+	if (r == 0 && mtc_etcd_parse_cas(out->p, out->n, s->cfg.etcd_prefix, j->host, &j->cas, j->err,
+					 sizeof(j->err)) < 0)
+		r = -EBADMSG;
+	if (r == 0 && j->cas.succeeded)
+		chain_from_rev(s, j, j->cas.hdr.revision);
+	else if (r == 0 && j->cas.kv.state == (j->lock ? MTC_ETCD_LOCKED : MTC_ETCD_UNLOCKED))
+		chain_from_rev(s, j, j->cas.kv.mod_revision); /* as asked: a try that timed out committed it */
+	return r;
+}
+
+/* A write to every member in turn, from the last that answered, until
+ * one answers or the write's time is up. */
+static void run_write_job(etcd_store *s, job *j, int *last_ep)
+{
 	http_buf out = { 0 };
 
 	j->r = -ETIMEDOUT;
-	snprintf(j->err, sizeof(j->err), "no member answered within %ld ms", budget);
+	snprintf(j->err, sizeof(j->err), "no member answered within %ld ms", SET_DEADLINE_MS);
 	for (int i = 0; i < s->n_ep; i++) {
 		int ep = (*last_ep + i) % s->n_ep;
-		long left = budget - (long)(util_now_ms() - start);
-		long per = TRY_TIMEOUT_MS * (write ? 2 : 1), t = left < per ? left : per;
+		long left = SET_DEADLINE_MS - (long)(util_now_ms() - j->submitted_ms);
+		long t = left < 2 * TRY_TIMEOUT_MS ? left : 2 * TRY_TIMEOUT_MS;
 
 		if (t < 100)
 			break;
-		buf_reset(&out);
-		j->r = write ? run_put(s, j, ep, t, &out)
-					  : post(s, ep, "/v3/kv/range", j->body, t, &out, j->err, sizeof(j->err));
-		if (j->r == 0) {
+		etcd_buf_reset(&out);
+		j->r = run_write(s, j, ep, t, &out);
+		if (j->r == 0 || j->r == -EBADMSG) {
 			*last_ep = ep;
-			j->reply = out.p;
-			j->reply_len = out.n;
-			/* Parsed here, not in the loop: every host's state is
-			 * 1.15 MB of JSON at 10,000 hosts, 45-80 ms to parse,
-			 * during which the loop read no socket and a reboot
-			 * storm's frames overflowed their receive buffers. */
-			if (j->kind == JOB_RANGE && mtc_etcd_parse_range(out.p, out.n, s->cfg.etcd_prefix, &j->range,
-									 j->err, sizeof(j->err)) < 0)
-				j->r = -EBADMSG;
-			return;
+			break;
 		}
 	}
-	buf_reset(&out);
+	etcd_buf_reset(&out);
+}
+
+/* Parsed on the threads, not in the loop: every host's state is 1.15 MB
+ * of JSON at 10,000 hosts, 45-80 ms to parse, during which the loop read
+ * no socket and a reboot storm's frames overflowed their receive buffers. */
+static void run_job(etcd_store *s, job *j, int *last_ep)
+{
+	if (j->kind == JOB_RANGE)
+		etcd_run_range(s, j, last_ep);
+	else if (j->kind == JOB_PING)
+		etcd_run_ping(s, j, last_ep);
+	else
+		run_write_job(s, j, last_ep);
 }
 
 /* One queue, one thread, its own member index: the writer takes todo,
@@ -258,10 +315,12 @@ static void worker_loop(etcd_store *s, job **todo, int *last_ep)
 		}
 		pthread_mutex_unlock(&s->mu);
 		run_job(s, j, last_ep);
-		post_done(s, j);
+		etcd_post_done(s, j);
 		pthread_mutex_lock(&s->mu);
 	}
 	pthread_mutex_unlock(&s->mu);
+	curl_easy_cleanup(thread_curl);
+	thread_curl = NULL;
 }
 
 static void *writer_main(void *arg)
@@ -280,152 +339,37 @@ static void *reader_main(void *arg)
 	return NULL;
 }
 
-typedef struct watch_ctx {
-	etcd_store *s;
-	http_buf line;
-	bool resync; /* the start revision was compacted: a full read is needed */
-} watch_ctx;
-
-/* One message of the stream: advance the resume point, hand it over. */
-static void watch_line(watch_ctx *w, const char *text, size_t len)
+/* An operator's put goes ahead of corrections (an operator waits), but
+ * behind every other put and anything queued for the same host: each
+ * host's writes run in the order they were asked. */
+static void push_put(job **list, job *j)
 {
-	etcd_store *s = w->s;
-	mtc_etcd_result r;
-	char msg[128];
-	job *j;
+	job **pp = list, **at = list;
 
-	if (mtc_etcd_parse_watch(text, len, s->cfg.etcd_prefix, &r, msg, sizeof(msg)) == 0) {
-		pthread_mutex_lock(&s->mu);
-		s->watch_from = r.compact_revision > 0 ? 0 : mtc_etcd_next_revision(s->watch_from, &r);
-		pthread_mutex_unlock(&s->mu);
-		w->resync = r.compact_revision > 0;
-		mtc_etcd_result_free(&r);
-	}
-	j = calloc(1, sizeof(*j));
-	if (!j)
-		return;
-	j->kind = JOB_WATCH;
-	j->reply = strndup(text, len);
-	j->reply_len = len;
-	post_done(s, j);
-}
-
-static size_t watch_on_data(char *d, size_t size, size_t nmemb, void *user)
-{
-	watch_ctx *w = user;
-	size_t len = size * nmemb;
-	char *nl;
-
-	if (on_data(d, 1, len, &w->line) != len)
-		return 0;
-	while (w->line.p && (nl = memchr(w->line.p, '\n', w->line.n))) {
-		size_t n = (size_t)(nl - w->line.p);
-
-		if (n > 0)
-			watch_line(w, w->line.p, n);
-		memmove(w->line.p, nl + 1, w->line.n - n - 1);
-		w->line.n -= n + 1;
-		w->line.p[w->line.n] = '\0';
-	}
-	return w->resync ? 0 : len;
-}
-
-static int watch_on_progress(void *user, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
-{
-	etcd_store *s = ((watch_ctx *)user)->s;
-	bool stop;
-
-	(void)dt, (void)dn, (void)ut, (void)un;
-	pthread_mutex_lock(&s->mu);
-	stop = s->stop;
-	pthread_mutex_unlock(&s->mu);
-	return stop;
-}
-
-/* One watch stream on the current member, until it ends. */
-static void watch_once(etcd_store *s, int64_t from, char *err, size_t errlen)
-{
-	char *body = mtc_etcd_watch_body(s->cfg.etcd_prefix, from);
-	watch_ctx w = { .s = s };
-	char cerr[CURL_ERROR_SIZE], why[224] = "revision compacted, reading again";
-	CURL *c = body ? easy_new(s, s->watch_ep, "/v3/watch", body, 0, cerr) : NULL;
-	CURLcode cr;
-
-	free(body);
-	if (!c) {
-		snprintf(err, errlen, "out of memory");
-		return;
-	}
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, watch_on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &w);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, watch_on_progress);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &w);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	cr = curl_easy_perform(c);
-	if (!w.resync)
-		curl_why(s, c, cr, cerr, why, sizeof(why));
-	snprintf(err, errlen, "watch on %s from revision %" PRId64 " ended: %s", s->ep[s->watch_ep], from, why);
-	curl_easy_cleanup(c);
-	buf_reset(&w.line);
-}
-
-/* Wait for a start revision (or stop); false on stop. */
-static bool watch_wait(etcd_store *s, int64_t *from, int retry_ms)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_nsec += (long)retry_ms * 1000000L;
-	ts.tv_sec += ts.tv_nsec / 1000000000L;
-	ts.tv_nsec %= 1000000000L;
-	pthread_mutex_lock(&s->mu);
-	while (!s->stop && retry_ms)
-		if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) == ETIMEDOUT)
-			retry_ms = 0;
-	while (!s->stop && !s->watch_from)
-		pthread_cond_wait(&s->cv, &s->mu);
-	*from = s->stop ? 0 : s->watch_from;
-	pthread_mutex_unlock(&s->mu);
-	return *from > 0;
-}
-
-static void *watcher_main(void *arg)
-{
-	etcd_store *s = arg;
-	int64_t from;
-	int retry = 0;
-
-	while (watch_wait(s, &from, retry)) {
-		job *j = calloc(1, sizeof(*j));
-
-		if (!j)
-			break;
-		watch_once(s, from, j->err, sizeof(j->err));
-		j->kind = JOB_WATCH;
-		j->r = -ECONNRESET;
-		post_done(s, j);
-		s->watch_ep = (s->watch_ep + 1) % s->n_ep;
-		retry = WATCH_RETRY_MS;
-	}
-	return NULL;
+	for (; *pp; pp = &(*pp)->next)
+		if ((*pp)->kind == JOB_PUT || strcmp((*pp)->host, j->host) == 0)
+			at = &(*pp)->next;
+	j->next = *at;
+	*at = j;
 }
 
 /* From the loop: queue a job for the worker. */
 void etcd_submit(etcd_store *s, job *j)
 {
 	j->submitted_ms = util_now_ms();
+	j->base_rev = s->revision;
+	j->epoch = s->epoch;
 	pthread_mutex_lock(&s->mu);
-	if (j->kind == JOB_RANGE)
+	if (j->kind == JOB_RANGE || j->kind == JOB_PING)
 		push(&s->todo_read, j);
-	else if (j->kind == JOB_PUT) {
-		/* An operator waits: ahead of corrections. */
-		j->next = s->todo;
-		s->todo = j;
-	} else
+	else if (j->kind == JOB_PUT)
+		push_put(&s->todo, j);
+	else
 		push(&s->todo, j);
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 }
+
 int etcd_parse_endpoints(etcd_store *s, const char *list)
 {
 	char tmp[sizeof(s->cfg.etcd_endpoints)], *save = NULL;
@@ -476,7 +420,7 @@ int etcd_start_threads(etcd_store *s)
 		return r;
 	r = -pthread_create(&s->reader, NULL, reader_main, s);
 	if (r == 0) {
-		r = -pthread_create(&s->watcher, NULL, watcher_main, s);
+		r = -pthread_create(&s->watcher, NULL, etcd_watcher_main, s);
 		if (r < 0)
 			etcd_stop_and_join(s, 2);
 	} else

@@ -9,10 +9,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <curl/curl.h>
 #include <systemd/sd-event.h>
 
 #include "mtc_etcd.h"
 #include "mtc_store.h"
+
+/* etcd restored from a snapshot (its revision went back) or rebuilt
+ * (another cluster_id): journalctl MESSAGE_ID=... */
+#define MSGID_ETCD_REWOUND "22dc08cb831d4cacac8800088223424d"
 
 #define EP_MAX 5
 #define EP_LEN 128
@@ -20,16 +25,38 @@
 #define SET_DEADLINE_MS 4000L  /* a lock/unlock, every member tried; below mtcctl's 5 s */
 #define POLL_USEC (2 * USEC_PER_SEC)
 #define WATCH_RETRY_MS 300
+/* A watch that brings no byte for this long (no event, no progress
+ * notification: etcd's --experimental-watch-progress-notify-interval,
+ * docs/operations.md) moves to the next member: a stopped member. */
+#define WATCH_IDLE_S 10L
+/* No watch message for this long (not even a new stream's "created"):
+ * the watch does not work, and each tick is a full read again. */
+#define WATCH_STALE_MS 25000ULL
+#define PAGE_KEYS 5000L       /* a range page: ~600 KB of host keys */
+#define REPLY_MAX (4u << 20)  /* one reply (a page, a watch message) */
+#define PAGES_MAX 1000000     /* bounds a read; every page moves past a key */
 
-typedef enum { JOB_RANGE, JOB_PUT, JOB_TXN, JOB_WATCH } job_kind;
+
+/* JOB_PING: a linearizable read of one key name, the health check between
+ * full reads (its header: etcd's revision and cluster id). */
+typedef enum { JOB_RANGE, JOB_PING, JOB_PUT, JOB_TXN, JOB_WATCH } job_kind;
 
 typedef struct job {
 	job_kind kind;
 	char *body;
 	char host[MTC_HOSTNAME_MAX + 1];
 	bool lock;
-	int64_t from_rev; /* JOB_TXN: the mod_revision it re-puts over */
+	/* writes (JOB_PUT: the operator's, JOB_TXN: a correction): the key's
+	 * mod_revision the put compares with (0: missing), as this agent
+	 * last read it; under mu (the writer moves it along a host's queue) */
+	int64_t from_rev;
+	int64_t base_rev;      /* the newest revision known committed when submitted */
+	unsigned epoch;        /* s->epoch when submitted; JOB_WATCH: the stream's watch_gen */
+	bool unclear;          /* a write: a try ended after etcd may have had it */
+	mtc_etcd_cas cas;      /* writes: the reply parsed */
+	size_t skipped;        /* JOB_RANGE: keys too big for a reply, stepped over */
 	uint64_t submitted_ms; /* a write's deadline counts from here */
+
 	void *ctx;        /* JOB_PUT, JOB_TXN: the put's, handed back with its answer */
 	int r; /* 0: reply holds a 200 answer; < 0: err says why */
 	char *reply;
@@ -59,6 +86,7 @@ struct mtc_store {
 	job *todo, *todo_read, *done; /* under mu: writes, ranges, finished */
 	bool stop;        /* under mu */
 	int64_t watch_from; /* under mu; 0: not before the first range */
+	unsigned watch_gen; /* under mu; a change ends the running watch stream */
 	int writer_ep, reader_ep, watch_ep; /* each thread's own */
 	pthread_t writer, reader, watcher;
 	bool threads;
@@ -66,13 +94,23 @@ struct mtc_store {
 	sd_event_source *pipe_src, *poll_timer;
 	/* the loop's own */
 	bool range_inflight, loaded, healthy;
+	bool ping_inflight;
+	uint64_t watch_ok_ms; /* when the last watch message came (0: none yet) */
 	int64_t revision;
+	uint64_t cluster_id; /* of the first reply; another one is a rebuilt cluster */
+	unsigned epoch;      /* one more at each re-baseline (a restore, a new cluster) */
 	uint64_t unhealthy_since;
 	uint64_t range_failed_ms; /* when the last range failed (0: none) */
 	char last_error[400];
 	etcd_key *keys;
 	size_t n_keys, cap_keys;
 };
+
+typedef struct http_buf {
+	char *p;
+	size_t n;
+	bool oom;
+} http_buf;
 
 /* mtc_store_etcd.c: the transport */
 void etcd_job_free(job *j);
@@ -84,6 +122,36 @@ int etcd_parse_endpoints(etcd_store *s, const char *list);
 int etcd_start_threads(etcd_store *s);
 /* Stop the threads and wait for the first n of writer, reader, watcher. */
 void etcd_stop_and_join(etcd_store *s, int n);
+
+/* From a thread: hand j to the loop. */
+void etcd_post_done(etcd_store *s, job *j);
+/* libcurl's write callback into an http_buf (at most REPLY_MAX). */
+size_t etcd_on_data(char *d, size_t size, size_t nmemb, void *user);
+CURL *etcd_easy_new(etcd_store *s, int ep, const char *path, const char *body, long timeout_ms, char *errbuf);
+void etcd_curl_why(const etcd_store *s, CURL *c, CURLcode cr, const char *errbuf, char *buf, size_t size);
+void etcd_buf_reset(http_buf *b);
+
+/* One request to member ep: 0 with the answer in out, or -errno and err
+ * (-ECONNREFUSED: never sent; -EFBIG: reply over REPLY_MAX; -ETIMEDOUT,
+ * -ECONNRESET: it may have reached etcd). */
+int etcd_post(etcd_store *s, int ep, const char *path, const char *body, long timeout_ms, http_buf *out, char *err,
+	      size_t errlen);
+
+/* mtc_store_etcd_range.c: a full read in pages (the reader thread) */
+void etcd_run_range(etcd_store *s, job *j, int *last_ep);
+/* A JOB_PING: its one page (j->body) into j->range. */
+void etcd_run_ping(etcd_store *s, job *j, int *last_ep);
+
+/* mtc_store_etcd_watch.c: the watcher thread */
+void *etcd_watcher_main(void *arg);
+
+/* mtc_store_etcd_health.c: health and etcd's history, on the loop */
+void etcd_set_health(etcd_store *s, bool ok, const char *err);
+/* Any reply's header: false (and a re-baseline begun) if etcd went back
+ * or is another cluster. */
+bool etcd_header_ok(etcd_store *s, const job *j, const mtc_etcd_header *hdr);
+void etcd_submit_range(etcd_store *s);
+void etcd_on_ping_done(etcd_store *s, job *j);
 
 /* mtc_store_etcd_ops.c: the loop's side */
 int etcd_on_pipe(sd_event_source *src, int fd, uint32_t revents, void *userdata);

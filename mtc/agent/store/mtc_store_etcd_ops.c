@@ -17,22 +17,6 @@
 #include "service.h"
 #include "util.h"
 
-static void set_health(etcd_store *s, bool ok, const char *err)
-{
-	if (ok && !s->healthy)
-		log_notice("etcd: reachable again%s%s%s", s->last_error[0] ? " (was: " : "", s->last_error,
-			   s->last_error[0] ? ")" : "");
-	if (!ok && s->healthy)
-		log_warn("etcd: unavailable: %s; %s; lock/unlock refused", err,
-			 s->loaded ? "serving the last admin state read"
-				   : "no admin state read yet: every host unknown, treated as locked");
-	if (!ok && (s->healthy || !s->unhealthy_since))
-		s->unhealthy_since = util_now_ms();
-	if (!ok)
-		snprintf(s->last_error, sizeof(s->last_error), "%s", err);
-	s->healthy = ok;
-}
-
 
 static etcd_key *key_find(etcd_store *s, const char *host, size_t *ret_at)
 {
@@ -85,6 +69,15 @@ static void key_note(etcd_store *s, const char *host, int64_t rev, bool present)
 	s->keys[at].seen = true;
 }
 
+/* The key's mod_revision as last read or written (0: missing). */
+static int64_t key_rev(etcd_store *s, const char *host)
+{
+	size_t at;
+	const etcd_key *k = key_find(s, host, &at);
+
+	return k ? k->rev : 0;
+}
+
 static mtc_admin_value value_of(mtc_etcd_state state)
 {
 	return state == MTC_ETCD_LOCKED ? MTC_ADMIN_LOCKED
@@ -121,10 +114,14 @@ static void on_range_done(etcd_store *s, job *j)
 	s->range_inflight = false;
 	if (j->r < 0) {
 		s->range_failed_ms = util_now_ms();
-		set_health(s, false, j->err);
+		etcd_set_health(s, false, j->err);
 		return;
 	}
-	set_health(s, true, NULL);
+	(void)etcd_header_ok(s, j, &j->range.hdr); /* if not, this read is the new baseline */
+	if (j->skipped)
+		log_warn("etcd: %zu key(s) under %s too big for a reply skipped (a host's: unknown, treated as locked)",
+			 j->skipped, s->cfg.etcd_prefix);
+	etcd_set_health(s, true, NULL);
 	/* A put on the writer may have answered with a newer one meanwhile. */
 	if (j->range.revision > s->revision)
 		s->revision = j->range.revision;
@@ -159,32 +156,47 @@ static void put_answer(etcd_store *s, job *j, int r, int64_t rev, const char *wh
 	s->env.on_event(s->env.user, &ev);
 }
 
-/* A put (operator) or a txn (a correction's re-put at the revision it
- * read): stored, the key moved (another agent changed it), or failed. */
+/* A write etcd answered (every write is a put-if, JOB_PUT the operator's):
+ * stored; or the compare failed, and the key as etcd holds it now (a
+ * missing key's news at the reply's revision) is reported first, then
+ * the put's answer: stored if etcd holds what was asked (this request
+ * after a try that timed out, or another agent), else -EAGAIN. */
+static void write_answered(etcd_store *s, job *j)
+{
+	const mtc_etcd_cas *c = &j->cas;
+	char why[400];
+	int r;
+
+	etcd_set_health(s, true, NULL);
+	if (c->hdr.revision > s->revision)
+		s->revision = c->hdr.revision;
+	if (!c->succeeded)
+		report_kv(s, j->host, c->kv.state, c->kv.mod_revision ? c->kv.mod_revision : c->hdr.revision,
+			  "read from etcd");
+	r = mtc_etcd_put_answer(j->host, j->lock, j->unclear, c, key_rev(s, j->host), why, sizeof(why));
+	if (j->kind == JOB_PUT)
+		log_notice("%s: operator %s: %s", j->host, j->lock ? "lock" : "unlock", why);
+	put_answer(s, j, r, c->succeeded ? c->hdr.revision : c->kv.mod_revision, why);
+}
+
 static void on_write_done(etcd_store *s, job *j)
 {
-	char msg[256] = "", why[560];
-	int64_t rev = 0;
-	bool ok = true;
-	int r = j->r;
+	char why[600];
 
-	if (r == 0)
-		r = j->kind == JOB_TXN ? mtc_etcd_parse_txn(j->reply, j->reply_len, &ok, &rev, msg, sizeof(msg))
-				       : mtc_etcd_parse_put(j->reply, j->reply_len, &rev, msg, sizeof(msg));
-	if (r == 0) {
-		set_health(s, true, NULL);
-		if (rev > s->revision)
-			s->revision = rev;
-		snprintf(why, sizeof(why), "etcd revision %" PRId64, rev);
-		put_answer(s, j, ok ? 0 : -EAGAIN, rev, ok ? why : "the key changed meanwhile");
+	if (j->r == 0 && etcd_header_ok(s, j, &j->cas.hdr)) {
+		write_answered(s, j);
 		return;
 	}
 	if (j->r < 0)
-		set_health(s, false, j->err);
-	else if (j->kind == JOB_TXN)
-		set_health(s, false, msg);
-	snprintf(why, sizeof(why), "etcd unavailable (%s): admin state of %s not changed%s", j->r < 0 ? j->err : msg,
-		 j->host, j->r == -ETIMEDOUT ? " as far as this agent knows; see mtcctl list" : "");
+		etcd_set_health(s, false, j->err);
+	if (j->r < 0 && j->unclear)
+		snprintf(why, sizeof(why), "unknown: etcd did not answer (%s); the %s of %s may still commit; "
+			 "check `mtcctl list`", j->err, j->lock ? "lock" : "unlock", j->host);
+	else
+		snprintf(why, sizeof(why), "etcd unavailable (%s): admin state of %s not changed", j->r < 0 ? j->err
+			 : "etcd was restored or rebuilt; reading it again", j->host);
+	if (j->r == 0 || j->unclear)
+		etcd_submit_range(s); /* what etcd holds now */
 	put_answer(s, j, -EIO, 0, why);
 }
 
@@ -192,15 +204,35 @@ static void on_watch_msg(etcd_store *s, job *j)
 {
 	mtc_etcd_result r;
 	char msg[256];
+	unsigned gen;
+	int64_t from;
 
+	pthread_mutex_lock(&s->mu);
+	gen = s->watch_gen;
+	from = s->watch_from;
+	pthread_mutex_unlock(&s->mu);
 	if (j->r < 0) {
 		log_info("etcd: %s; resuming", j->err);
+		if (!from && s->loaded)
+			etcd_submit_range(s); /* compacted, or a message too big: the watch resumes after a full read */
 		return;
 	}
+	if (j->epoch != gen)
+		return; /* from a stream ended by a re-baseline: another history */
+	s->watch_ok_ms = util_now_ms();
 	if (mtc_etcd_parse_watch(j->reply, j->reply_len, s->cfg.etcd_prefix, &r, msg, sizeof(msg)) < 0) {
 		log_warn("etcd: watch: %s", msg);
 		return;
 	}
+	if (!etcd_header_ok(s, j, &r.hdr) || (r.created && r.hdr.revision > 0 && r.hdr.revision + 1 < from)) {
+		/* A watch from a revision etcd has not reached: a read
+		 * (linearizable) tells whether etcd went back. */
+		etcd_submit_range(s);
+		mtc_etcd_result_free(&r);
+		return;
+	}
+	if (r.canceled && !r.compact_revision)
+		log_warn("etcd: watch canceled by etcd (%s); resuming on the next member", s->cfg.etcd_prefix);
 	for (size_t i = 0; i < r.n; i++)
 		report_kv(s, r.kv[i].host, r.kv[i].state, r.kv[i].mod_revision, "etcd change");
 	if (r.compact_revision > 0)
@@ -225,6 +257,8 @@ int etcd_on_pipe(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 	while ((j = etcd_job_pop(&list))) {
 		if (j->kind == JOB_RANGE)
 			on_range_done(s, j);
+		else if (j->kind == JOB_PING)
+			etcd_on_ping_done(s, j);
 		else if (j->kind == JOB_PUT || j->kind == JOB_TXN)
 			on_write_done(s, j);
 		else
@@ -234,27 +268,6 @@ int etcd_on_pipe(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 	return 0;
 }
 
-static void submit_range(etcd_store *s)
-{
-	job *j;
-
-	if (s->range_inflight)
-		return;
-	j = calloc(1, sizeof(*j));
-	if (!j || !(j->body = mtc_etcd_range_body(s->cfg.etcd_prefix))) {
-		free(j);
-		return;
-	}
-	j->kind = JOB_RANGE;
-	s->range_inflight = true;
-	etcd_submit(s, j);
-}
-
-int etcd_on_poll(sd_event_source *src, uint64_t usec, void *userdata)
-{
-	submit_range(userdata);
-	return service_rearm(src, usec, POLL_USEC);
-}
 static int etcd_open(const mtc_store_env *env, mtc_store **ret)
 {
 	etcd_store *s = calloc(1, sizeof(*s));
@@ -278,7 +291,7 @@ static int etcd_open(const mtc_store_env *env, mtc_store **ret)
 		log_err("etcd store: cannot start: %s", strerror(-r));
 		return r;
 	}
-	submit_range(s);
+	etcd_submit_range(s);
 	return 0;
 }
 
@@ -318,37 +331,40 @@ static void etcd_close(etcd_store *s)
 	free(s);
 }
 
-/* if_version < 0: an operator's put; else a correction's re-put of the
- * same value, only if the key is still at if_version, so two agents never
- * order a correction against each other's commands. etcd's sequence is
- * its revision: seq is not used. */
+/* Every write is a put-if on the key's mod_revision: if_version >= 0 (a
+ * correction's re-put at the version it read), or, for an operator's
+ * (if_version < 0), the key as this agent last read or wrote it; a key
+ * this agent last saw missing or removed compares as etcd compares it,
+ * 0. So no agent writes over a change it has not seen, and two agents
+ * never order a correction against each other's commands. etcd's
+ * sequence is its revision: seq is not used. */
 static void etcd_put(etcd_store *s, const char *host, mtc_admin_value value, uint32_t seq, int64_t if_version,
 		     void *ctx)
 {
-	bool lock = value != MTC_ADMIN_UNLOCKED;
 	job *j = calloc(1, sizeof(*j));
+	size_t at;
 
 	(void)seq;
-	if (j)
-		j->body = if_version < 0 ? mtc_etcd_put_body(s->cfg.etcd_prefix, host, lock)
-					 : mtc_etcd_reput_body(s->cfg.etcd_prefix, host, lock, if_version);
-	if (!j || !j->body) {
+	if (!j || !mtc_hostname_valid(host)) {
+		const char *why = j ? "not a host name; not changed" : "out of memory; not changed";
+
 		free(j);
-		s->env.on_event(s->env.user, &(mtc_store_event){ .kind = MTC_STORE_PUT, .host = host, .r = -ENOMEM,
-								  .why = "out of memory; not changed", .ctx = ctx });
+		s->env.on_event(s->env.user, &(mtc_store_event){ .kind = MTC_STORE_PUT, .host = host,
+								  .r = why[0] == 'n' ? -EINVAL : -ENOMEM, .why = why,
+								  .ctx = ctx });
 		return;
 	}
 	j->kind = if_version < 0 ? JOB_PUT : JOB_TXN;
 	snprintf(j->host, sizeof(j->host), "%s", host);
-	j->lock = lock;
-	j->from_rev = if_version;
+	j->lock = value != MTC_ADMIN_UNLOCKED;
+	j->from_rev = !key_find(s, host, &at) ? 0 : if_version < 0 ? key_rev(s, host) : if_version;
 	j->ctx = ctx;
 	etcd_submit(s, j);
 }
 
 static void etcd_read(etcd_store *s)
 {
-	submit_range(s);
+	etcd_submit_range(s);
 }
 
 static void etcd_describe(etcd_store *s, char *buf, size_t size)

@@ -1,0 +1,147 @@
+/* [agent] store = etcd, health and etcd's history on the loop: the store's
+ * health (every reply), the checks of every reply's header (a revision
+ * going back, another cluster id: a re-baseline), the poll (a one-key
+ * health read, or a full read when one is needed). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "log.h"
+#include "mtc_store_etcd.h"
+#include "service.h"
+#include "util.h"
+
+void etcd_set_health(etcd_store *s, bool ok, const char *err)
+{
+	if (ok && !s->healthy)
+		log_notice("etcd: reachable again%s%s%s", s->last_error[0] ? " (was: " : "", s->last_error,
+			   s->last_error[0] ? ")" : "");
+	if (!ok && s->healthy)
+		log_warn("etcd: unavailable: %s; %s; lock/unlock refused", err,
+			 s->loaded ? "serving the last admin state read"
+				   : "no admin state read yet: every host unknown, treated as locked");
+	if (!ok && (s->healthy || !s->unhealthy_since))
+		s->unhealthy_since = util_now_ms();
+	if (!ok)
+		snprintf(s->last_error, sizeof(s->last_error), "%s", err);
+	s->healthy = ok;
+}
+
+
+/* etcd went back (restored from a snapshot) or is another cluster: every
+ * revision this agent holds is from another history. Said loudly, the
+ * store unhealthy until a full read is the new baseline (its revision
+ * accepted, lower or not); the watch ends and restarts from there. */
+static void rebaseline(etcd_store *s, mtc_etcd_hdr_verdict v, const mtc_etcd_header *hdr)
+{
+	char why[200];
+
+	if (v == MTC_ETCD_HDR_NEW_CLUSTER)
+		snprintf(why, sizeof(why), "cluster id changed from %" PRIu64 " to %" PRIu64 " (a rebuilt cluster?)",
+			 s->cluster_id, hdr->cluster_id);
+	else
+		snprintf(why, sizeof(why), "revision went back from %" PRId64 " to %" PRId64
+			 " (restored from a snapshot?)", s->revision, hdr->revision);
+	log_emit_fields(LOG_ERR, MSGID_ETCD_REWOUND,
+			(const char *[]){ LOG_FIELD("MTC_ETCD_REVISION=%" PRId64, hdr->revision),
+					  LOG_FIELD("MTC_ETCD_CLUSTER_ID=%" PRIu64, hdr->cluster_id), NULL },
+			"etcd: %s: every admin state read again from etcd as it is now; lock/unlock refused until then",
+			why);
+	etcd_set_health(s, false, why);
+	s->cluster_id = hdr->cluster_id;
+	s->revision = 0;
+	s->loaded = false;
+	s->epoch++;
+	/* every key's revision is of the old history: a key the new read
+	 * lacks is reported removed */
+	for (size_t i = 0; i < s->n_keys; i++)
+		s->keys[i].rev = 0;
+	s->env.on_event(s->env.user, &(mtc_store_event){ .kind = MTC_STORE_REWOUND });
+	pthread_mutex_lock(&s->mu);
+	s->watch_from = 0;
+	s->watch_gen++;
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* Any reply's header: false (and a re-baseline begun) if etcd went back
+ * or is another cluster. Only a reply to a request sent after etcd had
+ * committed base_rev can say "went back" (a slow reply to an older one
+ * is not). */
+bool etcd_header_ok(etcd_store *s, const job *j, const mtc_etcd_header *hdr)
+{
+	mtc_etcd_hdr_verdict v = mtc_etcd_header_check(s->cluster_id, j->epoch == s->epoch ? j->base_rev : 0, hdr);
+
+	if (!s->cluster_id)
+		s->cluster_id = hdr->cluster_id;
+	if (v == MTC_ETCD_HDR_OK)
+		return true;
+	rebaseline(s, v, hdr);
+	return false;
+}
+
+/* Between full reads: etcd answers (health) and has not gone back. */
+void etcd_on_ping_done(etcd_store *s, job *j)
+{
+	s->ping_inflight = false;
+	if (j->r < 0) {
+		etcd_set_health(s, false, j->err);
+		return;
+	}
+	if (!etcd_header_ok(s, j, &j->range.hdr)) {
+		etcd_submit_range(s); /* the new baseline */
+		return;
+	}
+	etcd_set_health(s, true, NULL);
+	if (j->range.revision > s->revision)
+		s->revision = j->range.revision;
+}
+
+static void submit_ping(etcd_store *s)
+{
+	job *j;
+
+	if (s->ping_inflight || s->range_inflight)
+		return;
+	j = calloc(1, sizeof(*j));
+	if (!j || !(j->body = mtc_etcd_range_page_body(s->cfg.etcd_prefix, NULL, 0, 1, 0, true))) {
+		free(j);
+		return;
+	}
+	j->kind = JOB_PING;
+	s->ping_inflight = true;
+	etcd_submit(s, j);
+}
+
+void etcd_submit_range(etcd_store *s)
+{
+	job *j;
+
+	if (s->range_inflight)
+		return;
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return; /* the next poll asks again */
+	j->kind = JOB_RANGE;
+	s->range_inflight = true;
+	etcd_submit(s, j);
+}
+
+/* Every POLL_USEC: a full read only until the first, after a compaction
+ * or a watch message too big (watch_from 0), or while the watch brings
+ * nothing (WATCH_STALE_MS); otherwise the watch carries every change (it
+ * resumes from the revision it stopped at) and a one-key read checks
+ * health and etcd's revision and cluster id. */
+int etcd_on_poll(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	etcd_store *s = userdata;
+	int64_t from;
+
+	pthread_mutex_lock(&s->mu);
+	from = s->watch_from;
+	pthread_mutex_unlock(&s->mu);
+	if (!s->loaded || !from || util_now_ms() - s->watch_ok_ms > WATCH_STALE_MS)
+		etcd_submit_range(s);
+	else
+		submit_ping(s);
+	return service_rearm(src, usec, POLL_USEC);
+}

@@ -1,0 +1,178 @@
+/* [agent] store = etcd, the watcher thread: one /v3/watch stream at a
+ * time on one member, its messages handed to the loop as they come. It
+ * resumes from one past the last revision seen, on the next member, after
+ * the stream ends: a lost connection, a cancel by etcd (any reason), no
+ * byte for WATCH_IDLE_S (a stopped member: etcd sends progress
+ * notifications to a quiet watch), a compaction or one message over
+ * REPLY_MAX (both: after a full read), or a re-baseline (watch_gen). */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "mtc_store_etcd.h"
+
+typedef struct watch_ctx {
+	etcd_store *s;
+	http_buf line;
+	unsigned gen;  /* s->watch_gen at the start */
+	bool resync;   /* compacted, or a message over REPLY_MAX: a full read is needed */
+	bool canceled; /* etcd canceled the watch (any reason): the stream is over */
+} watch_ctx;
+
+/* One message of the stream: advance the resume point, hand it over. */
+static void watch_line(watch_ctx *w, const char *text, size_t len)
+{
+	etcd_store *s = w->s;
+	mtc_etcd_result r;
+	char msg[128];
+	job *j;
+
+	if (mtc_etcd_parse_watch(text, len, s->cfg.etcd_prefix, &r, msg, sizeof(msg)) == 0) {
+		pthread_mutex_lock(&s->mu);
+		if (w->gen == s->watch_gen)
+			s->watch_from = r.compact_revision > 0 ? 0 : mtc_etcd_next_revision(s->watch_from, &r);
+		pthread_mutex_unlock(&s->mu);
+		w->resync = r.compact_revision > 0;
+		w->canceled = r.canceled;
+		mtc_etcd_result_free(&r);
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return;
+	j->kind = JOB_WATCH;
+	j->epoch = w->gen;
+	j->reply = strndup(text, len);
+	j->reply_len = len;
+	etcd_post_done(s, j);
+}
+
+static size_t watch_on_data(char *d, size_t size, size_t nmemb, void *user)
+{
+	watch_ctx *w = user;
+	size_t len = size * nmemb;
+	char *nl;
+
+	if (etcd_on_data(d, 1, len, &w->line) != len) {
+		/* One message over REPLY_MAX (a catch-up of many changes):
+		 * resuming from the same revision would fail the same way
+		 * forever; a full read moves past it. */
+		pthread_mutex_lock(&w->s->mu);
+		if (w->gen == w->s->watch_gen)
+			w->s->watch_from = 0;
+		pthread_mutex_unlock(&w->s->mu);
+		w->resync = true;
+		return 0;
+	}
+	while (w->line.p && (nl = memchr(w->line.p, '\n', w->line.n))) {
+		size_t n = (size_t)(nl - w->line.p);
+
+		if (n > 0)
+			watch_line(w, w->line.p, n);
+		memmove(w->line.p, nl + 1, w->line.n - n - 1);
+		w->line.n -= n + 1;
+		w->line.p[w->line.n] = '\0';
+	}
+	return w->resync || w->canceled ? 0 : len;
+}
+
+static int watch_on_progress(void *user, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	etcd_store *s = ((watch_ctx *)user)->s;
+	bool stop;
+
+	(void)dt, (void)dn, (void)ut, (void)un;
+	pthread_mutex_lock(&s->mu);
+	stop = s->stop || ((watch_ctx *)user)->gen != s->watch_gen;
+	pthread_mutex_unlock(&s->mu);
+	return stop;
+}
+
+/* One watch stream on the current member, until it ends. hasleader: a
+ * member cut off from its leader cancels the watch (instead of a silent
+ * stream); no byte for WATCH_IDLE_S ends it. */
+static void watch_once(etcd_store *s, int64_t from, unsigned gen, char *err, size_t errlen)
+{
+	char *body = mtc_etcd_watch_body(s->cfg.etcd_prefix, from);
+	watch_ctx w = { .s = s, .gen = gen };
+	char cerr[CURL_ERROR_SIZE], why[224] = "revision compacted or a message over 4 MiB, reading again";
+	CURL *c = body ? etcd_easy_new(s, s->watch_ep, "/v3/watch", body, 0, cerr) : NULL;
+	struct curl_slist *hdr = curl_slist_append(NULL, "Grpc-Metadata-hasleader: true");
+	CURLcode cr;
+
+	free(body);
+	if (!c || !hdr) {
+		snprintf(err, errlen, "out of memory");
+		curl_easy_cleanup(c);
+		curl_slist_free_all(hdr);
+		return;
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, WATCH_IDLE_S);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, watch_on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &w);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, watch_on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &w);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	cr = curl_easy_perform(c);
+	if (w.canceled && !w.resync)
+		snprintf(why, sizeof(why), "canceled by etcd");
+	else if (cr == CURLE_OPERATION_TIMEDOUT)
+		snprintf(why, sizeof(why), "no byte for %ld s (a stopped member?)", WATCH_IDLE_S);
+	else if (!w.resync)
+		etcd_curl_why(s, c, cr, cerr, why, sizeof(why));
+	snprintf(err, errlen, "watch on %s from revision %" PRId64 " ended: %s", s->ep[s->watch_ep], from, why);
+	curl_easy_cleanup(c);
+	curl_slist_free_all(hdr);
+	etcd_buf_reset(&w.line);
+}
+
+/* Wait for a start revision (or stop); false on stop. */
+static bool watch_wait(etcd_store *s, int64_t *from, unsigned *gen, int retry_ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += (long)retry_ms * 1000000L;
+	ts.tv_sec += ts.tv_nsec / 1000000000L;
+	ts.tv_nsec %= 1000000000L;
+	pthread_mutex_lock(&s->mu);
+	while (!s->stop && retry_ms)
+		if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) == ETIMEDOUT)
+			retry_ms = 0;
+	while (!s->stop && !s->watch_from)
+		pthread_cond_wait(&s->cv, &s->mu);
+	*from = s->stop ? 0 : s->watch_from;
+	*gen = s->watch_gen;
+	pthread_mutex_unlock(&s->mu);
+	return *from > 0;
+}
+
+void *etcd_watcher_main(void *arg)
+{
+	etcd_store *s = arg;
+	int64_t from;
+	unsigned gen;
+	int retry = 0;
+
+	while (watch_wait(s, &from, &gen, retry)) {
+		job *j = calloc(1, sizeof(*j));
+
+		if (!j)
+			break;
+		watch_once(s, from, gen, j->err, sizeof(j->err));
+		j->kind = JOB_WATCH;
+		j->r = -ECONNRESET;
+		etcd_post_done(s, j);
+		s->watch_ep = (s->watch_ep + 1) % s->n_ep;
+		retry = WATCH_RETRY_MS;
+	}
+	return NULL;
+}
+
