@@ -47,8 +47,19 @@ CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 
 INC_common := -Icommon
 INC_watchdog := -Icommon -Iwatchdog
 INC_pmon-hooks := -Icommon -Ipmon-hooks
-INC_mtc := -Icommon -Imtc
-INC_tests := -Icommon -Iwatchdog -Ipmon-hooks -Imtc
+# mtc/ is rooms (mtc/*/README): each sees its own headers and the rooms
+# below it. proto is pure (no system calls, clock or logging: it sees no
+# common/ header and architecture.sh checks its objects with nm); io calls
+# the system and returns -errno; a store does not see the agent's header.
+MTC_ROOMS := proto io daemon agent/store agent client ctl
+INC_mtc-proto := -Imtc/proto
+INC_mtc-io := -Icommon -Imtc/proto -Imtc/io
+INC_mtc-daemon := $(INC_mtc-io) -Imtc/daemon
+INC_mtc-store := $(INC_mtc-io) -Imtc/agent/store
+INC_mtc-agent := $(INC_mtc-daemon) -Imtc/agent/store -Imtc/agent
+INC_mtc-client := $(INC_mtc-daemon) -Imtc/client
+INC_mtc-ctl := $(INC_mtc-io) -Imtc/ctl
+INC_tests := -Icommon -Iwatchdog -Ipmon-hooks $(patsubst %,-Imtc/%,$(MTC_ROOMS))
 CPPFLAGS_ALL := $(INC_tests) $(PKG_CFLAGS)
 # CPPFLAGS, CFLAGS and LDFLAGS from the environment come last, so a
 # distribution's hardening (dpkg-buildflags: _FORTIFY_SOURCE, stack
@@ -67,13 +78,15 @@ COMMON_SRC := $(wildcard common/*.c)
 HWD_LIB_SRC := watchdog/hwd_action.c watchdog/hwd_policy.c watchdog/hwd_report.c watchdog/hwd_device.c watchdog/hwd_config.c watchdog/hwd_metrics.c
 PMH_LIB_SRC := pmon-hooks/pmonhook.c
 PMH_EVAL_SRC := pmon-hooks/pmh_eval.c pmon-hooks/pmh_config.c pmon-hooks/pmh_json.c pmon-hooks/pmh_metrics.c
-# The agent's own parts (they share its state, mtc/mtc_agent.h): everything
+# The agent's own parts (they share its state, mtc/agent/mtc_agent.h): everything
 # but main(), in libmtcagent.a, which mtcagent and the agent's unit test
 # (tests/unit/test_mtc_agent.c: fake store, clock and sockets) link.
-AGENT_SRC := mtc/mtcagent.c mtc/mtc_agent_net.c mtc/mtc_agent_fleet.c mtc/mtc_agent_admin.c mtc/mtc_agent_metrics.c mtc/mtc_control.c \
-	mtc/mtc_control_list.c \
-	$(wildcard mtc/mtc_store*.c)
-MTC_LIB_SRC := $(filter-out mtc/mtcclient.c mtc/mtcagent_main.c mtc/mtcctl.c $(AGENT_SRC),$(wildcard mtc/*.c))
+MTC_PROTO_SRC := $(wildcard mtc/proto/*.c)
+MTC_IO_SRC := $(wildcard mtc/io/*.c)
+MTC_DAEMON_SRC := $(wildcard mtc/daemon/*.c)
+MTC_STORE_SRC := $(wildcard mtc/agent/store/*.c)
+AGENT_SRC := $(filter-out mtc/agent/mtcagent_main.c,$(wildcard mtc/agent/*.c)) $(MTC_STORE_SRC)
+MTC_LIB_SRC := $(MTC_PROTO_SRC) $(MTC_IO_SRC) $(MTC_DAEMON_SRC)
 
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
 
@@ -121,7 +134,13 @@ metrics-doc: $(BINS)
 $(OBJ)/common/%.o: COMP = common
 $(OBJ)/watchdog/%.o: COMP = watchdog
 $(OBJ)/pmon-hooks/%.o: COMP = pmon-hooks
-$(OBJ)/mtc/%.o: COMP = mtc
+$(call objs,$(MTC_PROTO_SRC)): COMP = mtc-proto
+$(call objs,$(MTC_IO_SRC)): COMP = mtc-io
+$(call objs,$(MTC_DAEMON_SRC)): COMP = mtc-daemon
+$(call objs,$(MTC_STORE_SRC)): COMP = mtc-store
+$(call objs,$(filter-out $(MTC_STORE_SRC),$(AGENT_SRC)) mtc/agent/mtcagent_main.c): COMP = mtc-agent
+$(OBJ)/mtc/client/%.o: COMP = mtc-client
+$(OBJ)/mtc/ctl/%.o: COMP = mtc-ctl
 
 # For the architecture test: the flags a component's sources compile with.
 print-cflags-%:
@@ -159,11 +178,11 @@ $(PMH_SO): $(call objs,$(PMH_LIB_SRC) common/kvtext.c common/health_wire.c)
 HWD_DAEMON_SRC := watchdog/hostwd.c watchdog/hostwd_intake.c watchdog/hostwd_act.c watchdog/hostwd_status.c
 $(BIN)/hostwd: $(call objs,$(HWD_DAEMON_SRC)) $(HWD_A) $(COMMON_A)
 $(BIN)/pmon-hook: $(OBJ)/pmon-hooks/pmon-hook.o $(PMHE_A) $(PMH_A) $(COMMON_A)
-$(BIN)/mtcclient: $(OBJ)/mtc/mtcclient.o $(MTC_A) $(COMMON_A)
-$(BIN)/mtcagent: $(OBJ)/mtc/mtcagent_main.o $(MTC_AGENT_A) $(MTC_A) $(COMMON_A)
+$(BIN)/mtcclient: $(call objs,$(wildcard mtc/client/*.c)) $(MTC_A) $(COMMON_A)
+$(BIN)/mtcagent: $(OBJ)/mtc/agent/mtcagent_main.o $(MTC_AGENT_A) $(MTC_A) $(COMMON_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(JSON_LIBS) $(ETCD_LIBS)
-$(BIN)/mtcctl: $(OBJ)/mtc/mtcctl.o $(MTC_A) $(COMMON_A)
+$(BIN)/mtcctl: $(call objs,$(wildcard mtc/ctl/*.c)) $(MTC_A) $(COMMON_A)
 $(BIN)/pmon-hook $(BIN)/mtcagent $(BIN)/mtcctl: LINK_JSON = $(JSON_LIBS)
 $(BIN)/%:
 	@mkdir -p $(dir $@)

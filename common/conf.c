@@ -107,6 +107,22 @@ static bool section_known(const conf_table *t, const char *section)
 	return false;
 }
 
+static int conf_store_enum(const conf_key *k, int *field, const char *value, char *msg, size_t msglen)
+{
+	size_t used;
+
+	for (int i = 0; k->choices[i]; i++) {
+		if (strcmp(k->choices[i], value) == 0) {
+			*field = i;
+			return 0;
+		}
+	}
+	used = (size_t)snprintf(msg, msglen, "[%s] %s = %s: expected one of", k->section, k->key, value);
+	for (int i = 0; k->choices[i] && used < msglen; i++)
+		used += (size_t)snprintf(msg + used, msglen - used, " %s", k->choices[i]);
+	return -EINVAL;
+}
+
 /* Store one value; on error write a message (without location) to msg. */
 static int conf_store(const conf_key *k, void *cfg, const char *value, char *msg, size_t msglen)
 {
@@ -145,19 +161,7 @@ static int conf_store(const conf_key *k, void *cfg, const char *value, char *msg
 		}
 		return 0;
 	case CONF_ENUM:
-		for (int i = 0; k->choices[i]; i++) {
-			if (strcmp(k->choices[i], value) == 0) {
-				*(int *)field = i;
-				return 0;
-			}
-		}
-		{
-			size_t used = (size_t)snprintf(msg, msglen, "[%s] %s = %s: expected one of",
-						       k->section, k->key, value);
-			for (int i = 0; k->choices[i] && used < msglen; i++)
-				used += (size_t)snprintf(msg + used, msglen - used, " %s", k->choices[i]);
-		}
-		return -EINVAL;
+		return conf_store_enum(k, (int *)field, value, msg, msglen);
 	}
 	return -EINVAL;
 }
@@ -295,6 +299,29 @@ static char *trim(char *s)
 	return s;
 }
 
+/* A section header or a key = value line, each error reported. */
+static void check_syntax(conf_source *s, const char *p)
+{
+	size_t klen;
+
+	if (*p == '[') {
+		s->sections++;
+		if (!strchr(p, ']'))
+			conf_error(s->errs, s->name, s->line, "malformed section header '%s'", p);
+		else if (strchr(p, ']') - p - 1 > CONF_MAX_SECTION)
+			/* inih would silently cut it (e.g. a long host
+			 * name in [host NAME] becoming another name). */
+			conf_error(s->errs, s->name, s->line, "section name longer than %d characters: %s",
+				   CONF_MAX_SECTION, p);
+		return;
+	}
+	klen = strcspn(p, "=:");
+	if (p[klen] == '\0')
+		conf_error(s->errs, s->name, s->line, "expected 'key = value', got '%s'", p);
+	else if (klen == 0)
+		conf_error(s->errs, s->name, s->line, "missing key before '%c'", p[klen]);
+}
+
 /* inih reader: counts lines, rejects what inih would truncate or mis-read
  * (indented lines would otherwise become multi-line continuations), and
  * checks syntax so every bad line is reported, not just the first. */
@@ -322,25 +349,8 @@ static char *conf_reader(char *str, int num, void *stream)
 		str[1] = '\0';
 		return str;
 	}
-	if (*p && *p != '#' && *p != ';') {
-		if (*p == '[') {
-			s->sections++;
-			if (!strchr(p, ']'))
-				conf_error(s->errs, s->name, s->line, "malformed section header '%s'", p);
-			else if (strchr(p, ']') - p - 1 > CONF_MAX_SECTION)
-				/* inih would silently cut it (e.g. a long host
-				 * name in [host NAME] becoming another name). */
-				conf_error(s->errs, s->name, s->line, "section name longer than %d characters: %s",
-					   CONF_MAX_SECTION, p);
-		} else {
-			size_t klen = strcspn(p, "=:");
-
-			if (p[klen] == '\0')
-				conf_error(s->errs, s->name, s->line, "expected 'key = value', got '%s'", p);
-			else if (klen == 0)
-				conf_error(s->errs, s->name, s->line, "missing key before '%c'", p[klen]);
-		}
-	}
+	if (*p && *p != '#' && *p != ';')
+		check_syntax(s, p);
 	{
 		size_t len = strlen(p); /* fits: checked above (len + 2 <= num) */
 
@@ -450,66 +460,4 @@ int conf_load_string(const conf_table *t, void *cfg, const char *name, const cha
 	conf_source src = { .text = text, .name = name, .errs = errs };
 
 	return conf_run(t, cfg, &src, extra, extra_user);
-}
-
-static void value_text(const conf_key *k, const void *cfg, char *buf, size_t size)
-{
-	const char *field = (const char *)cfg + k->offset;
-
-	switch (k->type) {
-	case CONF_INT:
-		snprintf(buf, size, "%d", *(const int *)field);
-		break;
-	case CONF_BOOL:
-		snprintf(buf, size, "%d", *(const bool *)field ? 1 : 0);
-		break;
-	case CONF_STR:
-		snprintf(buf, size, "%s", field);
-		break;
-	case CONF_ENUM:
-		snprintf(buf, size, "%s", k->choices[*(const int *)field]);
-		break;
-	}
-}
-
-void conf_dump(const conf_table *t, const void *cfg, FILE *out)
-{
-	const char *cur = NULL;
-	char buf[512];
-
-	for (size_t i = 0; i < t->n; i++) {
-		const conf_key *k = &t->keys[i];
-
-		if (!cur || strcmp(cur, k->section) != 0) {
-			fprintf(out, "%s[%s]\n", cur ? "\n" : "", k->section);
-			cur = k->section;
-		}
-		value_text(k, cfg, buf, sizeof(buf));
-		fprintf(out, "%s = %s\n", k->key, buf);
-	}
-}
-
-void conf_describe(const conf_table *t, FILE *out)
-{
-	static const char *const type_names[] = { "integer", "boolean", "string", "enum" };
-
-	for (size_t i = 0; i < t->n; i++) {
-		const conf_key *k = &t->keys[i];
-		char range[256] = "";
-
-		if (k->type == CONF_INT) {
-			snprintf(range, sizeof(range), "%ld..%ld", k->min, k->max);
-		} else if (k->type == CONF_ENUM) {
-			size_t used = 0;
-			for (int c = 0; k->choices[c] && used < sizeof(range); c++)
-				used += (size_t)snprintf(range + used, sizeof(range) - used, "%s%s",
-							 c ? "|" : "", k->choices[c]);
-		} else if (k->type == CONF_STR) {
-			snprintf(range, sizeof(range), "max %zu bytes", k->size - 1);
-		} else {
-			snprintf(range, sizeof(range), "0|1");
-		}
-		fprintf(out, "%s\t%s\t%s\t%s\t%s\t%s\n", k->section, k->key, type_names[k->type],
-			k->def, range, k->help);
-	}
 }

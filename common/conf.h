@@ -20,7 +20,12 @@ typedef struct conf_key {
 	long min, max;              /* CONF_INT bounds */
 	const char *const *choices; /* CONF_ENUM: NULL-terminated; stored as int */
 	const char *help;
+	unsigned flags;             /* CONF_RESTART */
 } conf_key;
+
+/* conf_key.flags: a reload cannot apply the key (a socket, device or store
+ * opened once at start); conf_keep_restart_keys() keeps the running value. */
+#define CONF_RESTART 1u
 
 /* Errors collected while loading, one "file:line: message" per line. */
 typedef struct conf_errors {
@@ -111,6 +116,12 @@ void conf_dump(const conf_table *t, const void *cfg, FILE *out);
 /* One line per key: section, key, type, default, range, help (tab
  * separated); used to build and check the man pages. */
 void conf_describe(const conf_table *t, FILE *out);
+
+/* On reload: every CONF_RESTART key of next takes run's value back. Writes
+ * the changed ones ("[section] key", space-separated) into changed and
+ * returns how many changed; the caller logs that they take effect at
+ * restart. */
+int conf_keep_restart_keys(const conf_table *t, const void *run, void *next, char *changed, size_t size);
 
 /* Index of (section, key) in the table, or -1. */
 int conf_find(const conf_table *t, const char *section, const char *key);

@@ -7,12 +7,12 @@
 #include <string.h>
 
 #define STR(key, field, def, help) \
-	{ "hook", key, CONF_STR, offsetof(pmh_config, field), sizeof(((pmh_config *)0)->field), def, 0, 0, NULL, help }
+	{ "hook", key, CONF_STR, offsetof(pmh_config, field), sizeof(((pmh_config *)0)->field), def, 0, 0, NULL, help, 0 }
 
 static const conf_key pmh_keys[] = {
 	STR("socket", socket, HEALTH_DEFAULT_SOCKET, "hostwd's health socket."),
 	{ "hook", "report_period", CONF_INT, offsetof(pmh_config, report_period), 0, "30", 1, 3600, NULL,
-	  "Seconds between reports; keep it at most hostwd's [health] report_period." },
+	  "Seconds between reports; keep it at most hostwd's [health] report_period.", 0 },
 	STR("config_gates", config_gates, "/etc/platform/.initial_config_complete,/var/run/.goenabled",
 	    "Comma-separated files that must all exist for the node to be configured."),
 	STR("quorum_processes", quorum_processes, "",
@@ -20,7 +20,7 @@ static const conf_key pmh_keys[] = {
 	    "executable) or /PIDFILE[:UID[:/PATH/TO/EXE]]; a bare NAME matches any user's process of that name "
 	    "(forgeable, warned at start)."),
 	{ "metrics", "textfile", CONF_STR, offsetof(pmh_config, metrics_textfile), sizeof(((pmh_config *)0)->metrics_textfile), "", 0, 0, NULL,
-	  "Prometheus text file rewritten every report_period (temp file and rename), for node_exporter's textfile collector; empty: no metrics." },
+	  "Prometheus text file rewritten every report_period (temp file and rename), for node_exporter's textfile collector; empty: no metrics.", 0 },
 };
 
 static void derive(void *data, const conf_origin *o)

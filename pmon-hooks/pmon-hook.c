@@ -302,6 +302,15 @@ static int reload(void *userdata)
 	return 0;
 }
 
+static void stop_reporter(reporter *rp, sd_event *e)
+{
+	sd_event_source_unref(rp->timer);
+	sd_event_unref(e);
+	pmh_close(rp->hook);
+	metrics_buf_free(&rp->metrics);
+	log_notice("stopped after %lu reports", rp->sent);
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	reporter rp = {
@@ -346,11 +355,7 @@ static int cmd_run(int argc, char **argv)
 	if (r < 0)
 		return EXIT_FAIL;
 	r = service_loop(e);
-	sd_event_source_unref(rp.timer);
-	sd_event_unref(e);
-	pmh_close(rp.hook);
-	metrics_buf_free(&rp.metrics);
-	log_notice("stopped after %lu reports", rp.sent);
+	stop_reporter(&rp, e);
 	return r < 0 ? EXIT_FAIL : EXIT_OK;
 }
 

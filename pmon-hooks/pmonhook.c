@@ -193,6 +193,31 @@ int pmh_status_parse(const char *data, unsigned long len, struct pmh_status *ret
 	return 0;
 }
 
+/* Waits up to timeout_ms for one datagram on fd into buf: its length or -errno. */
+static int wait_reply(int fd, char *buf, unsigned long size, int timeout_ms)
+{
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		long left = timeout_ms - elapsed_ms(&t0);
+		struct pollfd p = { fd, POLLIN, 0 };
+		ssize_t n;
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (poll(&p, 1, (int)left) < 0 && errno != EINTR)
+			return -errno;
+		n = recv(fd, buf, size - 1, MSG_DONTWAIT);
+		if (n >= 0) {
+			buf[n] = '\0';
+			return (int)n;
+		}
+		if (errno != EAGAIN && errno != EINTR)
+			return -errno;
+	}
+}
+
 /* The request carries one end of a fresh socketpair (SCM_RIGHTS); hostwd
  * answers into it and closes it. Nothing but the holder of that end can
  * write to ours, and no address is involved, so this works across network
@@ -209,7 +234,6 @@ int pmh_status_text(pmh *h, char *buf, unsigned long size, int timeout_ms)
 		.msg_control = &control, .msg_controllen = sizeof(control),
 	};
 	struct cmsghdr *c;
-	struct timespec t0;
 	int sv[2], r;
 
 	if (!h || !buf || size < 2)
@@ -228,29 +252,8 @@ int pmh_status_text(pmh *h, char *buf, unsigned long size, int timeout_ms)
 	memcpy(CMSG_DATA(c), &sv[1], sizeof(int));
 	r = sendmsg(h->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 ? -errno : 0;
 	close(sv[1]);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (r == 0) {
-		long left = timeout_ms - elapsed_ms(&t0);
-		struct pollfd p = { sv[0], POLLIN, 0 };
-		ssize_t n;
-
-		if (left <= 0) {
-			r = -ETIMEDOUT;
-			break;
-		}
-		if (poll(&p, 1, (int)left) < 0 && errno != EINTR) {
-			r = -errno;
-			break;
-		}
-		n = recv(sv[0], buf, size - 1, MSG_DONTWAIT);
-		if (n >= 0) {
-			buf[n] = '\0';
-			r = (int)n;
-			break;
-		}
-		if (errno != EAGAIN && errno != EINTR)
-			r = -errno;
-	}
+	if (r == 0)
+		r = wait_reply(sv[0], buf, size, timeout_ms);
 	close(sv[0]);
 	return r;
 }

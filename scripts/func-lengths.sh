@@ -3,11 +3,12 @@
 # body opened by "{" and closed by "}" in column 0 (the project's style);
 # its length counts the signature's first line through the closing brace.
 # Usage: scripts/func-lengths.sh [-n N] [FILE|DIR...]
-# (default: watchdog/ pmon-hooks/ common/ mtc/mtcclient.c, top 10)
+# (default: every source directory, recursive: common watchdog pmon-hooks mtc;
+# top 10)
 set -euo pipefail
 top=10
 if [ "${1:-}" = "-n" ]; then top=$2; shift 2; fi
-[ $# -gt 0 ] || set -- watchdog pmon-hooks common mtc/mtcclient.c
+[ $# -gt 0 ] || set -- common watchdog pmon-hooks mtc
 find "$@" -name '*.c' | sort | xargs awk '
 FNR == 1 { sig = 0; inbody = 0 }
 !inbody && /^[A-Za-z_]/ && /\(/ && !/;[ \t]*$/ { sig = FNR; line = $0 }

@@ -186,25 +186,16 @@ static int reload(void *userdata)
 	hostwd *h = userdata;
 	bool count_moved;
 	hwd_config next, old;
+	char changed[256];
 	int t;
 
 	if (service_load_config(&h->svc, &next) < 0) {
 		log_err("reload of %s failed; keeping the running configuration", h->svc.config_path);
 		return 0;
 	}
-	if (strcmp(next.device, h->cfg.device) != 0 || strcmp(next.health_socket, h->cfg.health_socket) != 0) {
-		log_warn("reload: [watchdog] device and [health] socket changes need a restart; keeping %s and %s",
-			 h->cfg.device, h->cfg.health_socket);
-		memcpy(next.device, h->cfg.device, sizeof(next.device));
-		memcpy(next.health_socket, h->cfg.health_socket, sizeof(next.health_socket));
-	}
-	if (strcmp(next.socket_group, h->cfg.socket_group) != 0 || strcmp(next.socket_mode, h->cfg.socket_mode) != 0) {
-		log_warn("reload: [health] socket_group and socket_mode changes need a restart; keeping '%s' and %s",
-			 h->cfg.socket_group, h->cfg.socket_mode);
-		memcpy(next.socket_group, h->cfg.socket_group, sizeof(next.socket_group));
-		memcpy(next.socket_mode, h->cfg.socket_mode, sizeof(next.socket_mode));
-		next.socket_mode_bits = h->cfg.socket_mode_bits;
-	}
+	if (conf_keep_restart_keys(&hwd_conf_table, &h->cfg, &next, changed, sizeof(changed)) > 0)
+		log_warn("reload: %s changed: they take effect at restart; keeping the running values", changed);
+	next.socket_mode_bits = h->cfg.socket_mode_bits; /* from socket_mode, kept above */
 	if (next.timeout != h->cfg.timeout) {
 		int r = hwd_device_set_timeout(h->device, next.timeout, &t);
 

@@ -14,25 +14,29 @@ static const char *const fallback_names[] = { "reboot", "log", NULL };
 static const char *const on_stop_names[] = { "auto", "disarm", "keep", NULL };
 
 #define STR(sec, key, field, def, help) \
-	{ sec, key, CONF_STR, offsetof(hwd_config, field), sizeof(((hwd_config *)0)->field), def, 0, 0, NULL, help }
+	{ sec, key, CONF_STR, offsetof(hwd_config, field), sizeof(((hwd_config *)0)->field), def, 0, 0, NULL, help, 0 }
+/* Restart-only (CONF_RESTART): a reload keeps the running value. */
+#define STR_RESTART(sec, key, field, def, help) \
+	{ sec, key, CONF_STR, offsetof(hwd_config, field), sizeof(((hwd_config *)0)->field), def, 0, 0, NULL, help, \
+	  CONF_RESTART }
 #define INT(sec, key, field, def, lo, hi, help) \
-	{ sec, key, CONF_INT, offsetof(hwd_config, field), 0, def, lo, hi, NULL, help }
+	{ sec, key, CONF_INT, offsetof(hwd_config, field), 0, def, lo, hi, NULL, help, 0 }
 
 static const conf_key hwd_keys[] = {
-	STR("watchdog", "device", device, "/dev/watchdog",
+	STR_RESTART("watchdog", "device", device, "/dev/watchdog",
 	    "Watchdog device: an existing character device (kernel ioctl API); anything else is a start error. file:PATH: test fake, one byte per kick. Empty: no kernel watchdog."),
 	INT("watchdog", "timeout", timeout, "180", 2, 3600, "Seconds set on the device with WDIOC_SETTIMEOUT."),
 	INT("watchdog", "kick_interval", kick_interval, "5", 1, 1800, "Seconds between kicks; must be at most timeout/2."),
 	{ "watchdog", "on_stop", CONF_ENUM, offsetof(hwd_config, on_stop), 0, "auto", 0, 0, on_stop_names,
 	  "On a clean stop (SIGTERM): disarm (magic close), keep (the card stays armed and resets the node unless "
 	  "hostwd runs again within timeout), or auto: keep while systemd's SystemState is 'stopping' (the system "
-	  "is going down, so a hung shutdown is reset), disarm otherwise and when systemd cannot be asked." },
+	  "is going down, so a hung shutdown is reset), disarm otherwise and when systemd cannot be asked.", 0 },
 	{ "watchdog", "realtime", CONF_BOOL, offsetof(hwd_config, realtime), 0, "1", 0, 1, NULL,
-	  "Run at real-time priority (SCHED_RR 1) so load cannot delay kicks; failure is a warning." },
+	  "Run at real-time priority (SCHED_RR 1) so load cannot delay kicks; failure is a warning.", 0 },
 	{ "watchdog", "lock_memory", CONF_BOOL, offsetof(hwd_config, lock_memory), 0, "1", 0, 1, NULL,
 	  "Lock the memory hostwd uses (mlockall with MCL_ONFAULT: every page it touches, its own image and stack "
-	  "at start) so paging cannot delay a kick; failure is a warning." },
-	STR("health", "socket", health_socket, HEALTH_DEFAULT_SOCKET, "Unix datagram socket for health reports and status requests."),
+	  "at start) so paging cannot delay a kick; failure is a warning.", 0 },
+	STR_RESTART("health", "socket", health_socket, HEALTH_DEFAULT_SOCKET, "Unix datagram socket for health reports and status requests."),
 	INT("health", "report_period", report_period, "30", 1, 3600, "Seconds between expected reports; one evaluation per period."),
 	INT("health", "failure_threshold", failure_threshold, "3", 1, 100, "Consecutive bad periods before quorum failure."),
 	INT("health", "start_grace", start_grace, "300", 0, 86400, "Seconds after start before bad periods count."),
@@ -40,12 +44,12 @@ static const conf_key hwd_keys[] = {
 	    "Seconds after start during which a report saying configured=0 (node being configured) is not a bad "
 	    "period; past it such periods count as bad (reason unconfigured). 0: wait forever."),
 	STR("health", "allowed_uids", allowed_uids, "0", "Comma-separated uids allowed to send reports (SO_PASSCRED)."),
-	STR("health", "socket_group", socket_group, "", "Group (name or gid) owning the health socket; empty: the daemon's group."),
-	STR("health", "socket_mode", socket_mode, "0600", "Octal mode of the health socket; who may connect at all (reports and status)."),
+	STR_RESTART("health", "socket_group", socket_group, "", "Group (name or gid) owning the health socket; empty: the daemon's group."),
+	STR_RESTART("health", "socket_mode", socket_mode, "0600", "Octal mode of the health socket; who may connect at all (reports and status)."),
 	{ "action", "on_quorum_failure", CONF_ENUM, offsetof(hwd_config, on_quorum_failure), 0, "crashdump", 0, 0,
-	  action_names, "crashdump (sysrq c), reboot (sysrq b) or log only." },
+	  action_names, "crashdump (sysrq c), reboot (sysrq b) or log only.", 0 },
 	{ "action", "crashdump_fallback", CONF_ENUM, offsetof(hwd_config, crashdump_fallback), 0, "reboot", 0, 0,
-	  fallback_names, "Action when crashdump is configured but no crash kernel is loaded: reboot or log." },
+	  fallback_names, "Action when crashdump is configured but no crash kernel is loaded: reboot or log.", 0 },
 	STR("action", "kexec_crash_loaded", kexec_crash_loaded, "/sys/kernel/kexec_crash_loaded",
 	    "File saying whether a crash kernel is loaded (1); crashdump is only written then."),
 	INT("action", "reboot_fallback_after", reboot_fallback_after, "60", 0, 3600,
@@ -63,7 +67,7 @@ static const conf_key hwd_keys[] = {
 	    "While this file exists no quorum-failure action is taken. Up to 4 comma-separated paths: any one present "
 	    "means locked (e.g. the flag and mtcclient's backup /var/persist/mtc/.node_locked)."),
 	{ "fit", "enabled", CONF_BOOL, offsetof(hwd_config, fit_enabled), 0, "0", 0, 1, NULL,
-	  "Fault insertion for tests: honour fault files in dir. Never in production." },
+	  "Fault insertion for tests: honour fault files in dir. Never in production.", 0 },
 	STR("fit", "dir", fit_dir, "/run/hostwd/fit", "Fault files: drop_reports, fail_kick."),
 	STR("metrics", "textfile", metrics_textfile, "",
 	    "Prometheus text file rewritten every report_period (temp file and rename), for node_exporter's textfile collector; empty: no metrics."),

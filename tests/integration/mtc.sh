@@ -261,7 +261,8 @@ wait_for 5 test ! -e "$(flag)"
 
 # --- issue 20 item 2: a full persistent fs never keeps the flag away --------
 # The client alone sees a 64 KiB tmpfs, filled, as its backup directory
-# (its own mount namespace; /proc/PID/root shows us what it sees).
+# (its own mount namespace; /proc/PID/root shows us what it sees), mode 0755:
+# the client writes only in a directory nobody else can write to (issue 20).
 if [ "$(id -u)" -eq 0 ] && unshare -m true 2>/dev/null; then
 	stop_pid "$CLIENT_PID"
 	mkdir -p "$D/node/full" "$D/node/state"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # mtcagent's admin-state ordering with the file store (issue 20 items 7, 8,
-# 9; rules in mtc/mtc_admin.c): a stale state file does not undo a lock,
+# 9; rules in mtc/proto/mtc_admin.c): a stale state file does not undo a lock,
 # two file-store agents for one node do not fight, a command sequence at
 # 4294967295 is refused as corrupt. Loopback, no root.
 . "$(dirname "$0")/../lib.sh"

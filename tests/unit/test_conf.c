@@ -27,9 +27,9 @@ typedef struct tcfg {
 static const char *const none[] = { NULL };
 
 static const conf_key keys[] = {
-	{ "a", "period", CONF_INT, offsetof(tcfg, period), 0, "5", 1, 100, none, "period" },
-	{ "a", "path", CONF_STR, offsetof(tcfg, path), sizeof(((tcfg *)0)->path), "/x", 0, 0, none, "path" },
-	{ "b", "on", CONF_BOOL, offsetof(tcfg, on), 0, "0", 0, 0, none, "on" },
+	{ "a", "period", CONF_INT, offsetof(tcfg, period), 0, "5", 1, 100, none, "period", 0 },
+	{ "a", "path", CONF_STR, offsetof(tcfg, path), sizeof(((tcfg *)0)->path), "/x", 0, 0, none, "path", 0 },
+	{ "b", "on", CONF_BOOL, offsetof(tcfg, on), 0, "0", 0, 0, none, "on", 0 },
 };
 
 static const conf_table table = { keys, sizeof(keys) / sizeof(keys[0]), NULL, NULL };
@@ -217,10 +217,59 @@ static void test_nul_and_control_bytes(void **state)
 	}
 }
 
+/* Restart-only keys (CONF_RESTART): a reload keeps the running value and
+ * names each key that changed; other keys take the new value. Table: which
+ * fields change between run and next, what the reload keeps and reports. */
+typedef struct rcfg {
+	int period, mode;
+	char socket[16];
+	bool on;
+} rcfg;
+
+static const char *const modes[] = { "x", "y", NULL };
+static const conf_key rkeys[] = {
+	{ "a", "period", CONF_INT, offsetof(rcfg, period), 0, "5", 1, 100, NULL, "period", 0 },
+	{ "a", "socket", CONF_STR, offsetof(rcfg, socket), sizeof(((rcfg *)0)->socket), "/s", 0, 0, NULL, "s",
+	  CONF_RESTART },
+	{ "a", "mode", CONF_ENUM, offsetof(rcfg, mode), 0, "x", 0, 0, modes, "mode", CONF_RESTART },
+	{ "b", "on", CONF_BOOL, offsetof(rcfg, on), 0, "0", 0, 1, NULL, "on", CONF_RESTART },
+};
+static const conf_table rtable = { rkeys, sizeof(rkeys) / sizeof(rkeys[0]), NULL, NULL };
+
+static void test_restart_keys_kept(void **state)
+{
+	static const struct {
+		rcfg next;
+		int changed;
+		const char *names;
+	} cases[] = {
+		{ { 5, 0, "/s", false }, 0, "" },
+		{ { 9, 0, "/s", false }, 0, "" },                       /* reloadable: taken */
+		{ { 5, 0, "/t", false }, 1, "[a] socket" },
+		{ { 5, 1, "/s", true }, 2, "[a] mode, [b] on" },
+		{ { 7, 1, "/t", true }, 3, "[a] socket, [a] mode, [b] on" },
+	};
+	const rcfg run = { 5, 0, "/s", false };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		rcfg next = cases[i].next;
+		char names[128];
+
+		assert_int_equal(conf_keep_restart_keys(&rtable, &run, &next, names, sizeof(names)), cases[i].changed);
+		assert_string_equal(names, cases[i].names);
+		assert_int_equal(next.period, cases[i].next.period);
+		assert_string_equal(next.socket, run.socket);
+		assert_int_equal(next.mode, run.mode);
+		assert_int_equal(next.on, run.on);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_regular_file_loads),
+		cmocka_unit_test(test_restart_keys_kept),
 		cmocka_unit_test(test_directory_rejected),
 		cmocka_unit_test(test_fifo_rejected_without_blocking),
 		cmocka_unit_test(test_duplicate_key),

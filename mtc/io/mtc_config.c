@@ -16,9 +16,12 @@
 
 #define FIELD_SIZE(f) sizeof(((mtc_config *)0)->f)
 #define STR(sec, key, f, def, help) \
-	{ sec, key, CONF_STR, offsetof(mtc_config, f), FIELD_SIZE(f), def, 0, 0, NULL, help }
+	{ sec, key, CONF_STR, offsetof(mtc_config, f), FIELD_SIZE(f), def, 0, 0, NULL, help, 0 }
+/* Restart-only (CONF_RESTART): a reload keeps the running value. */
+#define STR_RESTART(sec, key, f, def, help) \
+	{ sec, key, CONF_STR, offsetof(mtc_config, f), FIELD_SIZE(f), def, 0, 0, NULL, help, CONF_RESTART }
 #define INT(sec, key, f, def, lo, hi, help) \
-	{ sec, key, CONF_INT, offsetof(mtc_config, f), 0, def, lo, hi, NULL, help }
+	{ sec, key, CONF_INT, offsetof(mtc_config, f), 0, def, lo, hi, NULL, help, 0 }
 #define NET(sec, i, aport, cport) \
 	STR(sec, "address", net[i].address, "", "This side's IP address on the " sec " network; empty: not provisioned."), \
 	STR(sec, "agent_address", net[i].agent_address, "", "The agents' IP addresses on the " sec " network, comma-separated (client side; at most 2)."), \
@@ -43,7 +46,7 @@ static const conf_key mtc_keys[] = {
 	STR("agent", "hosts_file", hosts_file, "/etc/mtc/hosts.conf", "Nodes and their per-network addresses."),
 	{ "agent", "store", CONF_ENUM, offsetof(mtc_config, store), 0, "file", 0, 0, store_names,
 	  "Where admin state is kept: file (state_file, this controller only) or etcd ([etcd], shared by "
-	  "every agent)." },
+	  "every agent).", CONF_RESTART },
 	STR("agent", "state_file", state_file, "/var/lib/mtc/admin.state", "Admin lock state per host, persisted atomically."),
 	STR("agent", "control_socket", control_socket, "/run/mtc/agent.sock", "Unix socket mtcctl talks to."),
 	INT("agent", "resend_interval_ms", resend_interval_ms, "2000", 0, 600000, "Minimum time between correction resends to one host."),
@@ -58,20 +61,20 @@ static const conf_key mtc_keys[] = {
 	    "Under load, wake at most four times per this many ms on each network and read all that is queued "
 	    "(at 10,000 hosts about a third less CPU); adds at most this much to a correction, only when busy. "
 	    "0: wake for every datagram."),
-	STR("etcd", "endpoints", etcd_endpoints, "http://127.0.0.1:2379",
+	STR_RESTART("etcd", "endpoints", etcd_endpoints, "http://127.0.0.1:2379",
 	    "etcd members' client URLs, comma-separated; tried in turn ([agent] store = etcd)."),
-	STR("etcd", "prefix", etcd_prefix, "/mtc/admin/", "Key prefix: host H's admin state is the key PREFIX+H."),
-	STR("etcd", "cacert", etcd_cacert, "", "CA bundle to verify the members (https endpoints); empty: system CAs."),
-	STR("etcd", "cert", etcd_cert, "", "Client certificate for etcd; empty: none."),
-	STR("etcd", "key", etcd_key, "", "Private key of the client certificate."),
+	STR_RESTART("etcd", "prefix", etcd_prefix, "/mtc/admin/", "Key prefix: host H's admin state is the key PREFIX+H."),
+	STR_RESTART("etcd", "cacert", etcd_cacert, "", "CA bundle to verify the members (https endpoints); empty: system CAs."),
+	STR_RESTART("etcd", "cert", etcd_cert, "", "Client certificate for etcd; empty: none."),
+	STR_RESTART("etcd", "key", etcd_key, "", "Private key of the client certificate."),
 	{ "auth", "enabled", CONF_BOOL, offsetof(mtc_config, auth_enabled), 0, "1", 0, 1, NULL,
-	  "Authenticate every frame with HMAC-SHA256. 0 is for lab use only." },
+	  "Authenticate every frame with HMAC-SHA256. 0 is for lab use only.", 0 },
 	STR("auth", "key_file", key_file, "/etc/mtc/mtc.key", "32-byte shared key, mode 0600 (mtcctl keygen)."),
 	NET("pxeboot", MTC_NET_PXEBOOT, "2102", "2119"),
 	NET("mgmt", MTC_NET_MGMT, "2101", "2118"),
 	NET("cluster", MTC_NET_CLUSTER, "2101", "2115"),
 	{ "fit", "enabled", CONF_BOOL, offsetof(mtc_config, fit_enabled), 0, "0", 0, 1, NULL,
-	  "Fault insertion for tests. Never in production." },
+	  "Fault insertion for tests. Never in production.", 0 },
 	STR("fit", "dir", fit_dir, "/run/mtc/fit", "Fault files: drop_rx_<net>, drop_tx_<net>, close_<net>."),
 	STR("metrics", "client_textfile", metrics_client, "",
 	    "mtcclient's Prometheus text file, rewritten every alive_period (temp file and rename) for node_exporter's textfile collector; empty: no metrics."),
@@ -380,6 +383,32 @@ void mtc_hosts_free(mtc_host_list *list)
 	memset(list, 0, sizeof(*list));
 }
 
+/* The key file is a regular file that only root or we own and only the
+ * owner can read: 0 or -EINVAL/-EPERM with msg. */
+static int key_file_ok(const char *path, const struct stat *st, char *msg, size_t msglen)
+{
+	if (!S_ISREG(st->st_mode)) {
+		snprintf(msg, msglen, "key file %s is not a regular file (%s)", path,
+			 S_ISDIR(st->st_mode) ? "a directory" : S_ISFIFO(st->st_mode) ? "a FIFO" :
+			 S_ISSOCK(st->st_mode) ? "a socket" : S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode) ? "a device" :
+			 "not a file");
+		return -EINVAL;
+	}
+	/* Whoever owns the key can rewrite it: only root or ourselves. */
+	if (st->st_uid != 0 && st->st_uid != geteuid()) {
+		snprintf(msg, msglen, "key file %s is owned by uid %u: it must be owned by root or uid %u "
+			 "(the daemon's user) (chown %u %s)", path, (unsigned)st->st_uid, (unsigned)geteuid(),
+			 (unsigned)geteuid(), path);
+		return -EPERM;
+	}
+	if (st->st_mode & 0077) {
+		snprintf(msg, msglen, "key file %s has mode %04o: it must not be accessible by group or others "
+			 "(chmod 600 %s)", path, (unsigned)(st->st_mode & 07777), path);
+		return -EPERM;
+	}
+	return 0;
+}
+
 int mtc_key_load(const char *path, mtc_key *key, char *msg, size_t msglen)
 {
 	/* O_NONBLOCK: a FIFO planted as the key must not hang the start;
@@ -388,6 +417,7 @@ int mtc_key_load(const char *path, mtc_key *key, char *msg, size_t msglen)
 	struct stat st = { 0 };
 	uint8_t buf[MTC_KEY_LEN + 1];
 	ssize_t n;
+	int r;
 
 	if (fd < 0) {
 		int e = errno;
@@ -400,25 +430,11 @@ int mtc_key_load(const char *path, mtc_key *key, char *msg, size_t msglen)
 				 strerror(e), path);
 		return -e;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(msg, msglen, "key file %s is not a regular file (%s)", path,
-			 S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO" :
-			 S_ISSOCK(st.st_mode) ? "a socket" : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" :
-			 "not a file");
-		return -EINVAL;
-	}
-	/* Whoever owns the key can rewrite it: only root or ourselves. */
-	if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		snprintf(msg, msglen, "key file %s is owned by uid %u: it must be owned by root or uid %u "
-			 "(the daemon's user) (chown %u %s)", path, (unsigned)st.st_uid, (unsigned)geteuid(),
-			 (unsigned)geteuid(), path);
-		return -EPERM;
-	}
-	if (st.st_mode & 0077) {
-		snprintf(msg, msglen, "key file %s has mode %04o: it must not be accessible by group or others "
-			 "(chmod 600 %s)", path, (unsigned)(st.st_mode & 07777), path);
-		return -EPERM;
-	}
+	if (fstat(fd, &st) < 0)
+		st.st_mode = 0;
+	r = key_file_ok(path, &st, msg, msglen);
+	if (r < 0)
+		return r;
 	n = read(fd, buf, sizeof(buf));
 	if (n != MTC_KEY_LEN) {
 		snprintf(msg, msglen, "key file %s must hold exactly %d bytes, has %s%zd", path, MTC_KEY_LEN,

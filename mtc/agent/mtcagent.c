@@ -122,19 +122,13 @@ static int load_hosts(agent *a, const mtc_config *cfg, bool log_new)
 }
 
 /* The store keeps what it opened with (its threads read their own copy):
- * a change of [agent] store or [etcd] takes a restart. */
+ * [agent] store and [etcd] are restart-only keys (CONF_RESTART). */
 static void keep_store_config(const mtc_config *run, mtc_config *next)
 {
-	if (next->store != run->store || strcmp(next->etcd_endpoints, run->etcd_endpoints) != 0 ||
-	    strcmp(next->etcd_prefix, run->etcd_prefix) != 0 || strcmp(next->etcd_cacert, run->etcd_cacert) != 0 ||
-	    strcmp(next->etcd_cert, run->etcd_cert) != 0 || strcmp(next->etcd_key, run->etcd_key) != 0)
-		log_warn("reload: [agent] store and [etcd] changes take a restart; keeping the running ones");
-	next->store = run->store;
-	memcpy(next->etcd_endpoints, run->etcd_endpoints, sizeof(next->etcd_endpoints));
-	memcpy(next->etcd_prefix, run->etcd_prefix, sizeof(next->etcd_prefix));
-	memcpy(next->etcd_cacert, run->etcd_cacert, sizeof(next->etcd_cacert));
-	memcpy(next->etcd_cert, run->etcd_cert, sizeof(next->etcd_cert));
-	memcpy(next->etcd_key, run->etcd_key, sizeof(next->etcd_key));
+	char changed[256];
+
+	if (conf_keep_restart_keys(&mtc_conf_table, run, next, changed, sizeof(changed)) > 0)
+		log_warn("reload: %s changed: they take effect at restart; keeping the running values", changed);
 }
 
 static int reload(void *userdata)

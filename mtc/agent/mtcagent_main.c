@@ -1,5 +1,5 @@
 /* mtcagent's main(): the rest of the agent is libmtcagent.a, which the
- * agent's unit test links too (mtc/mtc_agent.h). */
+ * agent's unit test links too (mtc/agent/mtc_agent.h). */
 #include "mtc_agent.h"
 
 int main(int argc, char **argv)

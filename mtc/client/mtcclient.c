@@ -21,40 +21,11 @@
 #include "mtc_net.h"
 #include "mtc_order.h"
 #include "mtc_replay.h"
+#include "mtcclient.h"
 #include "notify.h"
 #include "service.h"
 #include "util.h"
 
-typedef struct net_counters {
-	unsigned long tx, tx_errors, commands, acks;
-} net_counters;
-
-typedef struct client {
-	service svc;
-	mtc_config cfg;
-	mtc_key key;
-	char hostname[MTC_HOSTNAME_MAX + 1];
-	sd_event *event;
-	sd_event_source *alive_timer, *recover_timer;
-	mtc_netio io;
-	struct sockaddr_in agent[MTC_NET_COUNT][MTC_AGENTS_MAX]; /* every controller's agent */
-	int n_agents[MTC_NET_COUNT];
-	bool agent_known[MTC_NET_COUNT];
-	mtc_replay replay;
-	mtc_fit fit;
-	uint32_t boot, seq;
-	uint32_t last_applied;         /* cmdseq of the last command applied, persisted */
-	char boot_path[MTC_PATH_MAX + 32], cmdseq_path[MTC_PATH_MAX + 32];
-	net_counters nc[MTC_NET_COUNT];
-	mtc_rx_drops drops;
-	unsigned long stale, old, duplicates, wrong_host, superseded, corrupt;
-	mtc_ratelog stale_log, old_log, wrong_host_log, superseded_log, corrupt_log;
-	unsigned long locks_applied, unlocks_applied, flag_errors, backup_errors;
-	bool backup_missing;           /* locked, the backup write failed: retried each period */
-	char last_status[256];
-	metrics_buf metrics;
-	int metrics_error;             /* last write's result, for log-once */
-} client;
 
 static bool flag_locked(const client *c)
 {
@@ -385,57 +356,6 @@ static int on_recover_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	return service_rearm(s, usec, (uint64_t)c->cfg.recover_interval * USEC_PER_SEC);
 }
 
-/* Bad-auth lines name the agent when it came from one of its addresses. */
-static const char *agent_at(void *user, int net, const struct sockaddr_in *from)
-{
-	const client *c = user;
-
-	for (int i = 0; net >= 0 && net < MTC_NET_COUNT && i < c->n_agents[net]; i++)
-		if (c->agent[net][i].sin_addr.s_addr == from->sin_addr.s_addr)
-			return "the agent";
-	return NULL;
-}
-
-/* agent_address "A" or "A,B" (checked by the config) into out. */
-static int parse_agents(const char *list, int port, struct sockaddr_in *out)
-{
-	char buf[MTC_ADDR_MAX * 2], *save = NULL;
-	int n = 0;
-
-	snprintf(buf, sizeof(buf), "%s", list);
-	for (char *t = strtok_r(buf, ", ", &save); t && n < MTC_AGENTS_MAX; t = strtok_r(NULL, ", ", &save)) {
-		out[n] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-		if (inet_pton(AF_INET, t, &out[n].sin_addr) == 1)
-			n++;
-	}
-	return n;
-}
-
-static int setup_networks(client *c)
-{
-	int provisioned = 0;
-
-	for (int net = 0; net < MTC_NET_COUNT; net++) {
-		const mtc_net_config *n = &c->cfg.net[net];
-
-		mtc_sock_config(&c->io.socks[net], n->address, n->client_port);
-		c->agent_known[net] = false;
-		if (!n->address[0]) {
-			log_info("%s: not provisioned (no address), skipped", mtc_net_name((unsigned)net));
-			continue;
-		}
-		provisioned++;
-		if (!n->agent_address[0]) {
-			log_warn("%s: no agent_address; mtcAlive cannot be sent there", mtc_net_name((unsigned)net));
-			continue;
-		}
-		c->n_agents[net] = parse_agents(n->agent_address, n->agent_port, c->agent[net]);
-		c->agent_known[net] = c->n_agents[net] > 0;
-	}
-	if (!provisioned)
-		log_warn("no network provisioned: nothing can reach this node");
-	return provisioned;
-}
 
 static int reload(void *userdata)
 {
@@ -458,101 +378,12 @@ static int reload(void *userdata)
 	c->io.retry_s = c->cfg.recover_interval;
 	/* boot_file / cmdseq_file keep the paths of this start: the counter
 	 * was taken from them. */
-	setup_networks(c);
+	client_setup_networks(c);
 	recover(c);
 	log_notice("configuration reloaded from %s", c->svc.config_path);
 	return 0;
 }
 
-static int restore_flag(client *c)
-{
-	int r;
-
-	service_clean_leftovers(c->cfg.locked_file);
-	service_clean_leftovers(c->cfg.locked_backup);
-	r = mtc_flag_restore_at_start(c->cfg.locked_file, c->cfg.locked_backup, c->hostname);
-
-	switch (r) {
-	case MTC_FLAG_RESTORED:
-		log_emit_fields(LOG_NOTICE, MSGID_FLAG_WRITTEN, (const char *[]){ "MTC_SOURCE=backup", NULL },
-				"lock flag %s restored from backup %s", c->cfg.locked_file, c->cfg.locked_backup);
-		break;
-	case MTC_FLAG_BACKUP_RESTORED:
-		log_notice("node is locked (flag %s present, its backup %s missing: written)", c->cfg.locked_file,
-			   c->cfg.locked_backup);
-		break;
-	case MTC_FLAG_LOCKED_NO_BACKUP:
-		c->backup_missing = true;
-		log_err("node is locked (flag %s present), but its backup %s is missing and cannot be written; "
-			"retried every %d s", c->cfg.locked_file, c->cfg.locked_backup, c->cfg.alive_period);
-		break;
-	case MTC_FLAG_UNCHANGED_LOCKED:
-		log_info("node is locked (flag and backup present)");
-		break;
-	case MTC_FLAG_UNCHANGED_UNLOCKED:
-		log_info("node is unlocked (no flag, no backup)");
-		break;
-	default:
-		log_err("cannot restore lock flag %s from %s: %s", c->cfg.locked_file, c->cfg.locked_backup,
-			strerror(-r));
-		return r;
-	}
-	return 0;
-}
-
-/* The boot counter and the last applied command, beside the backup. */
-static int load_order_state(client *c)
-{
-	bool persisted;
-	int r;
-
-	mtc_client_state_path(&c->cfg, c->cfg.boot_file, ".boot_count", c->boot_path, sizeof(c->boot_path));
-	mtc_client_state_path(&c->cfg, c->cfg.cmdseq_file, ".cmdseq", c->cmdseq_path, sizeof(c->cmdseq_path));
-	service_clean_leftovers(c->boot_path);
-	service_clean_leftovers(c->cmdseq_path);
-	r = mtc_counter_read(c->cmdseq_path, &c->last_applied);
-	if (r == 0 && c->last_applied == UINT32_MAX) {
-		/* Nothing can follow it: taking it would stop every command
-		 * for good (or wrap). Corrupt, as if not a number. */
-		log_err("%s holds %u (UINT32_MAX): refused as corrupt; commands are ordered from 0 (the nonce "
-			"check still applies)", c->cmdseq_path, c->last_applied);
-		r = -EBADMSG;
-	} else if (r == -EBADMSG || r == -EMEDIUMTYPE || r == -ELOOP) {
-		log_warn("%s %s; commands are ordered from 0 (the nonce check still applies)", c->cmdseq_path,
-			 r == -EBADMSG ? "is not a number" :
-			 fileops_strerror(c->cmdseq_path, FILEOPS_REG, r, (char[256]){ 0 }, 256));
-		r = -EBADMSG;
-	}
-	if (r < 0 && r != -ENOENT && r != -EBADMSG) {
-		log_err("cannot read command sequence %s: %s", c->cmdseq_path, strerror(-r));
-		return r;
-	}
-	if (r < 0)
-		c->last_applied = 0;
-	c->boot = mtc_daemon_next_boot(c->boot_path, &persisted, &r);
-	/* Without a persisted counter the next start may reuse this boot and
-	 * the agent would take its frames for replays: refuse to run. */
-	if (!persisted) {
-		log_err("cannot persist boot counter %s: %s", c->boot_path, strerror(-r));
-		return r;
-	}
-	return 0;
-}
-
-/* [client] hostname, else the system's; an unusable one still names the
- * flag's content ("host=") so the flag can be restored first. */
-static int set_hostname(client *c)
-{
-	if (c->cfg.hostname[0]) {
-		strcpy(c->hostname, c->cfg.hostname);
-		return 0;
-	}
-	if (gethostname(c->hostname, sizeof(c->hostname)) == 0 && mtc_hostname_valid(c->hostname))
-		return 0;
-	c->hostname[sizeof(c->hostname) - 1] = '\0';
-	log_err("system hostname is not usable; set [client] hostname");
-	return -EINVAL;
-}
 
 static int add_timers(client *c)
 {
@@ -568,6 +399,19 @@ static int add_timers(client *c)
 	return r;
 }
 
+static void stop(client *c)
+{
+	for (int net = 0; net < MTC_NET_COUNT; net++)
+		mtc_netio_close(&c->io, net);
+	sd_event_source_unref(c->alive_timer);
+	sd_event_source_unref(c->recover_timer);
+	sd_event_unref(c->event);
+	sodium_memzero(&c->key, sizeof(c->key));
+	metrics_buf_free(&c->metrics);
+	log_notice("stopped: locks %lu, unlocks %lu, stale %lu, old %lu, bad auth %lu, malformed %lu",
+		   c->locks_applied, c->unlocks_applied, c->stale, c->old, c->drops.bad_auth, c->drops.malformed);
+}
+
 static int run(client *c)
 {
 	int r, hr;
@@ -576,8 +420,8 @@ static int run(client *c)
 	 * and before anything that can fail (the key, the hostname, the
 	 * sockets): a locked node must not lose its flag at boot for an
 	 * error that has nothing to do with it. */
-	hr = set_hostname(c);
-	r = restore_flag(c);
+	hr = client_set_hostname(c);
+	r = client_restore_flag(c);
 	if (r < 0)
 		return r;
 	if (hr < 0)
@@ -587,11 +431,11 @@ static int run(client *c)
 	if (c->cfg.fit_enabled)
 		log_emit(LOG_WARNING, MSGID_FIT, "FIT enabled: fault files in %s are honoured; never use in production",
 			 c->cfg.fit_dir);
-	r = load_order_state(c);
+	r = client_load_order_state(c);
 	if (r < 0)
 		return r;
 	mtc_replay_init(&c->replay);
-	c->drops.peer_at = agent_at;
+	c->drops.peer_at = client_agent_at;
 	c->drops.peer_user = c;
 
 	r = sd_event_default(&c->event);
@@ -603,7 +447,7 @@ static int run(client *c)
 	sd_event_set_watchdog(c->event, true);
 	c->io = (mtc_netio){ .event = c->event, .cfg = &c->cfg, .fit = &c->fit, .on_frame = handle_frame, .userdata = c,
 			     .rx_budget = 32, .retry_s = c->cfg.recover_interval, .rx_on_tx = true };
-	setup_networks(c);
+	client_setup_networks(c);
 	recover(c);
 	r = add_timers(c);
 	if (r < 0)
@@ -612,51 +456,10 @@ static int run(client *c)
 		   c->hostname, c->boot, c->last_applied, c->cfg.alive_period, c->cfg.locked_file, c->cfg.locked_backup,
 		   c->key.enabled ? "hmac-sha256" : "DISABLED");
 	r = service_loop(c->event);
-	for (int net = 0; net < MTC_NET_COUNT; net++)
-		mtc_netio_close(&c->io, net);
-	sd_event_source_unref(c->alive_timer);
-	sd_event_source_unref(c->recover_timer);
-	sd_event_unref(c->event);
-	sodium_memzero(&c->key, sizeof(c->key));
-	metrics_buf_free(&c->metrics);
-	log_notice("stopped: locks %lu, unlocks %lu, stale %lu, old %lu, bad auth %lu, malformed %lu",
-		   c->locks_applied, c->unlocks_applied, c->stale, c->old, c->drops.bad_auth, c->drops.malformed);
+	stop(c);
 	return r;
 }
 
-/* Is a config that failed to load still sure of the flag's paths: it was
- * read, and no error is about those keys or a line that may have held one. */
-static bool paths_trusted(const conf_errors *e)
-{
-	static const char *const unsure[] = { "locked_file", "locked_backup", "line too long", "control character",
-					      "malformed section", "expected 'key", "missing key", "syntax error",
-					      "read error", "set again" };
-
-	for (size_t i = 0; i < ARRAY_SIZE(unsure); i++)
-		if (strstr(e->text, unsure[i]))
-			return false;
-	return true;
-}
-
-/* The configuration has errors and mtcclient exits: restore the flag from
- * its backup first if the config names both paths for sure, so a mistake
- * elsewhere in mtc.conf cannot cost a locked node its flag at boot. */
-static void restore_despite_config_error(client *c)
-{
-	conf_errors e = { 0 };
-	int r = mtc_config_load(&c->cfg, c->svc.config_path, &e);
-
-	if (r == 0 || r != -EINVAL || !paths_trusted(&e) || c->cfg.locked_file[0] != '/' ||
-	    c->cfg.locked_backup[0] != '/') {
-		log_err("configuration unusable: the lock flag was not restored from its backup (its paths are not "
-			"known for sure)");
-		return;
-	}
-	set_hostname(c);
-	if (restore_flag(c) == 0)
-		log_notice("configuration has errors (see above): lock flag checked against its backup before "
-			   "exiting");
-}
 
 int main(int argc, char **argv)
 {
@@ -679,7 +482,7 @@ int main(int argc, char **argv)
 	log_open("mtcclient");
 	r = service_config_or_exit(&c.svc, &c.cfg);
 	if (r == 1 && c.svc.mode == SERVICE_RUN)
-		restore_despite_config_error(&c);
+		client_restore_despite_config_error(&c);
 	if (r >= 0)
 		return r;
 	return service_exit_status(run(&c));
