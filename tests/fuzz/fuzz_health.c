@@ -30,7 +30,7 @@ static void check_status_json(const struct pmh_status *st, const char *data, siz
 	if (pmh_status_json(st, &x, &json) < 0)
 		abort();
 	d = json_loads(json, 0, NULL);
-	if (!json_is_object(d) || json_object_size(d) != 22)
+	if (!json_is_object(d) || json_object_size(d) != 24)
 		abort();
 	check_string(d, "state", st->state);
 	check_string(d, "quorum", st->quorum);
