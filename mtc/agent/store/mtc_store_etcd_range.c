@@ -42,7 +42,8 @@ static int append_page(mtc_etcd_result *all, const mtc_etcd_result *page)
 
 	if (!kv)
 		return -ENOMEM;
-	memcpy(kv + all->n, page->kv, page->n * sizeof(*kv));
+	if (page->n) /* an empty page's kv is NULL: memcpy may not take it */
+		memcpy(kv + all->n, page->kv, page->n * sizeof(*kv));
 	all->kv = kv;
 	all->n += page->n;
 	return 0;
