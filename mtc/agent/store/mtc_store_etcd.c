@@ -23,8 +23,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "log.h"
 #include "mtc_store_etcd.h"
 #include "service.h"
@@ -86,127 +84,6 @@ size_t etcd_on_data(char *d, size_t size, size_t nmemb, void *user)
 	p[b->n] = '\0';
 	b->p = p;
 	return len;
-}
-
-/* errbuf (CURL_ERROR_SIZE) gets libcurl's own words for a failure: the
- * TLS alert or verify error, where curl_easy_strerror() only says "Failed
- * sending data to the peer" or "SSL peer certificate or SSH remote key was
- * not OK". */
-/* The writer's and the reader's own handle, reused request after request:
- * its connections to the members stay open (keep-alive) instead of a new
- * TCP (and TLS) connection per request. */
-static _Thread_local CURL *thread_curl;
-
-static void easy_setup(etcd_store *s, CURL *c, int ep, const char *path, const char *body, long timeout_ms,
-		       char *errbuf)
-{
-	const mtc_config *cfg = &s->cfg;
-	char url[EP_LEN + 32];
-
-	snprintf(url, sizeof(url), "%s%s", s->ep[ep], path);
-	errbuf[0] = '\0';
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS, body);
-	/* timeout 0 (the watch stream): no end, but a connect still gives up
-	 * after a second (a member that is gone drops packets). */
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms && timeout_ms < 1000 ? timeout_ms : 1000L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	/* HTTP/1.1 on https as on http: the watch is the same chunked stream
-	 * either way, and a refused client certificate shows up after a
-	 * finished handshake (etcd_curl_why) instead of inside HTTP/2's setup. */
-	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-	if (cfg->etcd_cacert[0])
-		curl_easy_setopt(c, CURLOPT_CAINFO, cfg->etcd_cacert);
-	if (cfg->etcd_cert[0])
-		curl_easy_setopt(c, CURLOPT_SSLCERT, cfg->etcd_cert);
-	if (cfg->etcd_key[0])
-		curl_easy_setopt(c, CURLOPT_SSLKEY, cfg->etcd_key);
-}
-
-CURL *etcd_easy_new(etcd_store *s, int ep, const char *path, const char *body, long timeout_ms, char *errbuf)
-{
-	CURL *c = curl_easy_init();
-
-	if (c)
-		easy_setup(s, c, ep, path, body, timeout_ms, errbuf);
-	return c;
-}
-
-/* Why a transfer on c failed, before c is cleaned up: libcurl's words
- * (errbuf), and a hint for the failure TLS 1.3 leaves vague. A member
- * refuses a client certificate (none, or of a CA it does not trust) only
- * after the client finished its handshake, so the client sees its
- * connection dropped: a reset, a failed getpeername(), at best an alert
- * named "bad certificate", varying from run to run. */
-void etcd_curl_why(const etcd_store *s, CURL *c, CURLcode cr, const char *errbuf, char *buf, size_t size)
-{
-	curl_off_t tls_us = 0;
-	long code = 0;
-	const char *hint = "";
-
-	curl_easy_getinfo(c, CURLINFO_APPCONNECT_TIME_T, &tls_us);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	if (tls_us > 0 && code == 0 && cr != CURLE_OPERATION_TIMEDOUT)
-		hint = s->cfg.etcd_cert[0] ? " (dropped after the TLS handshake: the member refused the client certificate?)"
-					   : " (dropped after the TLS handshake: the member wants a client certificate? [etcd] cert is empty)";
-	snprintf(buf, size, "%.120s%s", errbuf[0] ? errbuf : curl_easy_strerror(cr), hint);
-}
-
-/* -ECONNREFUSED: the request never left (no connection); -EFBIG: the
- * reply is over REPLY_MAX; -ETIMEDOUT, -ECONNRESET: it may have reached
- * etcd, and a write may still commit. */
-static int curl_errno(CURL *c, CURLcode cr, const http_buf *out)
-{
-	long sent = 0;
-
-	curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &sent);
-	if (cr == CURLE_WRITE_ERROR && out->oom)
-		return -EFBIG;
-	if (cr == CURLE_COULDNT_CONNECT || cr == CURLE_COULDNT_RESOLVE_HOST || sent == 0)
-		return -ECONNREFUSED;
-	return cr == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -ECONNRESET;
-}
-
-/* One request to member ep: 0 with the answer in out, or -errno and err. */
-int etcd_post(etcd_store *s, int ep, const char *path, const char *body, long timeout_ms, http_buf *out, char *err,
-		size_t errlen)
-{
-	char cerr[CURL_ERROR_SIZE], why[224];
-	CURL *c = thread_curl ? thread_curl : etcd_easy_new(s, ep, path, body, timeout_ms, cerr);
-	CURLcode cr;
-	long code = 0;
-	int r = 0;
-
-	if (c && c == thread_curl) {
-		curl_easy_reset(c); /* keeps its connections */
-		easy_setup(s, c, ep, path, body, timeout_ms, cerr);
-	}
-	thread_curl = c;
-	if (!c) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, etcd_on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-	cr = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	if (cr != CURLE_OK) {
-		etcd_curl_why(s, c, cr, cerr, why, sizeof(why));
-		r = curl_errno(c, cr, out);
-		snprintf(err, errlen, "%s: %s", s->ep[ep], r == -EFBIG ? "reply over 4 MiB" : why);
-	}
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL); /* cerr ends here, the handle lives on */
-	if (r < 0)
-		return r;
-	if (code != 200) {
-		snprintf(err, errlen, "%s: HTTP %ld: %.150s", s->ep[ep], code, out->p ? out->p : "");
-		return -EIO;
-	}
-	return 0;
 }
 
 void etcd_buf_reset(http_buf *b)
@@ -319,8 +196,7 @@ static void worker_loop(etcd_store *s, job **todo, int *last_ep)
 		pthread_mutex_lock(&s->mu);
 	}
 	pthread_mutex_unlock(&s->mu);
-	curl_easy_cleanup(thread_curl);
-	thread_curl = NULL;
+	etcd_http_thread_end();
 }
 
 static void *writer_main(void *arg)

@@ -1,7 +1,8 @@
-/* The etcd store's two halves (private to them): mtc_store_etcd.c, the
- * transport (libcurl on three threads, the job queues, the watch stream);
- * mtc_store_etcd_ops.c, the loop's side (finished jobs turned into store
- * events, the ops table). Not for the agent: it sees mtc_store.h only. */
+/* The etcd store's parts (private to them): mtc_store_etcd.c, the three
+ * threads and their job queues; mtc_store_etcd_http.c, the transport
+ * (libcurl); _range.c and _watch.c, the reads; _health.c and _ops.c, the
+ * loop's side (finished jobs turned into store events, the ops table).
+ * Not for the agent: it sees mtc_store.h only. */
 #ifndef MTC_STORE_ETCD_H
 #define MTC_STORE_ETCD_H
 
@@ -9,7 +10,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <curl/curl.h>
 #include <systemd/sd-event.h>
 
 #include "mtc_etcd.h"
@@ -125,17 +125,32 @@ void etcd_stop_and_join(etcd_store *s, int n);
 
 /* From a thread: hand j to the loop. */
 void etcd_post_done(etcd_store *s, job *j);
-/* libcurl's write callback into an http_buf (at most REPLY_MAX). */
+/* Append to an http_buf (at most REPLY_MAX; libcurl's write callback
+ * shape): size * nmemb, or 0 when over (b->oom). */
 size_t etcd_on_data(char *d, size_t size, size_t nmemb, void *user);
-CURL *etcd_easy_new(etcd_store *s, int ep, const char *path, const char *body, long timeout_ms, char *errbuf);
-void etcd_curl_why(const etcd_store *s, CURL *c, CURLcode cr, const char *errbuf, char *buf, size_t size);
 void etcd_buf_reset(http_buf *b);
 
-/* One request to member ep: 0 with the answer in out, or -errno and err
- * (-ECONNREFUSED: never sent; -EFBIG: reply over REPLY_MAX; -ETIMEDOUT,
- * -ECONNRESET: it may have reached etcd). */
+/* mtc_store_etcd_http.c: the transport, the only libcurl user (the unit
+ * test links a fake of it).
+ * One request to member ep: 0 with the answer in out, or -errno and err
+ * (-ECONNREFUSED: never sent; -EFBIG: reply over REPLY_MAX; -EIO: an HTTP
+ * error status; -ETIMEDOUT, -ECONNRESET: it may have reached etcd). */
 int etcd_post(etcd_store *s, int ep, const char *path, const char *body, long timeout_ms, http_buf *out, char *err,
 	      size_t errlen);
+/* A streaming request's bytes, as they come: false ends the stream. */
+typedef bool (*etcd_stream_fn)(const char *d, size_t len, void *user);
+/* Polled about once a second and at every chunk: true ends the stream. */
+typedef bool (*etcd_stop_fn)(void *user);
+/* One streaming request (the watch) to member ep, until it ends: 0 when
+ * on_data or stop ended it; -ETIMEDOUT: no byte for idle_s; else
+ * -errno and err (the member closed or dropped it, could not connect). */
+int etcd_stream(etcd_store *s, int ep, const char *path, const char *body, long idle_s, etcd_stream_fn on_data,
+		etcd_stop_fn stop, void *user, char *err, size_t errlen);
+/* Once per store, before its threads; and after them. */
+int etcd_http_init(void);
+void etcd_http_cleanup(void);
+/* A worker thread's end: its reused handle and connections. */
+void etcd_http_thread_end(void);
 
 /* mtc_store_etcd_range.c: a full read in pages (the reader thread) */
 void etcd_run_range(etcd_store *s, job *j, int *last_ep);

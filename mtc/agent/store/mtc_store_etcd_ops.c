@@ -10,8 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "log.h"
 #include "mtc_store_etcd.h"
 #include "service.h"
@@ -282,7 +280,7 @@ static int etcd_open(const mtc_store_env *env, mtc_store **ret)
 	s->healthy = true; /* until the first request says otherwise */
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+	if (etcd_http_init() < 0)
 		return -ENOMEM;
 	r = etcd_parse_endpoints(s, s->cfg.etcd_endpoints);
 	if (r >= 0)
@@ -326,7 +324,7 @@ static void etcd_close(etcd_store *s)
 	}
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
-	curl_global_cleanup();
+	etcd_http_cleanup();
 	free(s->keys);
 	free(s);
 }

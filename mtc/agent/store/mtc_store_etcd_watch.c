@@ -13,8 +13,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <curl/curl.h>
-
 #include "mtc_store_etcd.h"
 
 typedef struct watch_ctx {
@@ -52,13 +50,12 @@ static void watch_line(watch_ctx *w, const char *text, size_t len)
 	etcd_post_done(s, j);
 }
 
-static size_t watch_on_data(char *d, size_t size, size_t nmemb, void *user)
+static bool watch_on_data(const char *d, size_t len, void *user)
 {
 	watch_ctx *w = user;
-	size_t len = size * nmemb;
 	char *nl;
 
-	if (etcd_on_data(d, 1, len, &w->line) != len) {
+	if (etcd_on_data((char *)d, 1, len, &w->line) != len) {
 		/* One message over REPLY_MAX (a catch-up of many changes):
 		 * resuming from the same revision would fail the same way
 		 * forever; a full read moves past it. */
@@ -67,7 +64,7 @@ static size_t watch_on_data(char *d, size_t size, size_t nmemb, void *user)
 			w->s->watch_from = 0;
 		pthread_mutex_unlock(&w->s->mu);
 		w->resync = true;
-		return 0;
+		return false;
 	}
 	while (w->line.p && (nl = memchr(w->line.p, '\n', w->line.n))) {
 		size_t n = (size_t)(nl - w->line.p);
@@ -78,58 +75,36 @@ static size_t watch_on_data(char *d, size_t size, size_t nmemb, void *user)
 		w->line.n -= n + 1;
 		w->line.p[w->line.n] = '\0';
 	}
-	return w->resync || w->canceled ? 0 : len;
+	return !w->resync && !w->canceled;
 }
 
-static int watch_on_progress(void *user, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+static bool watch_stop(void *user)
 {
-	etcd_store *s = ((watch_ctx *)user)->s;
+	watch_ctx *w = user;
 	bool stop;
 
-	(void)dt, (void)dn, (void)ut, (void)un;
-	pthread_mutex_lock(&s->mu);
-	stop = s->stop || ((watch_ctx *)user)->gen != s->watch_gen;
-	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_lock(&w->s->mu);
+	stop = w->s->stop || w->gen != w->s->watch_gen;
+	pthread_mutex_unlock(&w->s->mu);
 	return stop;
 }
 
-/* One watch stream on the current member, until it ends. hasleader: a
- * member cut off from its leader cancels the watch (instead of a silent
- * stream); no byte for WATCH_IDLE_S ends it. */
+/* One watch stream on the current member, until it ends. */
 static void watch_once(etcd_store *s, int64_t from, unsigned gen, char *err, size_t errlen)
 {
 	char *body = mtc_etcd_watch_body(s->cfg.etcd_prefix, from);
 	watch_ctx w = { .s = s, .gen = gen };
-	char cerr[CURL_ERROR_SIZE], why[224] = "revision compacted or a message over 4 MiB, reading again";
-	CURL *c = body ? etcd_easy_new(s, s->watch_ep, "/v3/watch", body, 0, cerr) : NULL;
-	struct curl_slist *hdr = curl_slist_append(NULL, "Grpc-Metadata-hasleader: true");
-	CURLcode cr;
+	char why[224] = "revision compacted or a message over 4 MiB, reading again";
 
-	free(body);
-	if (!c || !hdr) {
+	if (!body) {
 		snprintf(err, errlen, "out of memory");
-		curl_easy_cleanup(c);
-		curl_slist_free_all(hdr);
 		return;
 	}
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, WATCH_IDLE_S);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, watch_on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &w);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, watch_on_progress);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &w);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	cr = curl_easy_perform(c);
-	if (w.canceled && !w.resync)
+	if (etcd_stream(s, s->watch_ep, "/v3/watch", body, WATCH_IDLE_S, watch_on_data, watch_stop, &w, why,
+			sizeof(why)) == 0 && w.canceled && !w.resync)
 		snprintf(why, sizeof(why), "canceled by etcd");
-	else if (cr == CURLE_OPERATION_TIMEDOUT)
-		snprintf(why, sizeof(why), "no byte for %ld s (a stopped member?)", WATCH_IDLE_S);
-	else if (!w.resync)
-		etcd_curl_why(s, c, cr, cerr, why, sizeof(why));
+	free(body);
 	snprintf(err, errlen, "watch on %s from revision %" PRId64 " ended: %s", s->ep[s->watch_ep], from, why);
-	curl_easy_cleanup(c);
-	curl_slist_free_all(hdr);
 	etcd_buf_reset(&w.line);
 }
 
