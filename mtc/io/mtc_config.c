@@ -67,6 +67,10 @@ static const conf_key mtc_keys[] = {
 	STR_RESTART("etcd", "cacert", etcd_cacert, "", "CA bundle to verify the members (https endpoints); empty: system CAs."),
 	STR_RESTART("etcd", "cert", etcd_cert, "", "Client certificate for etcd; empty: none."),
 	STR_RESTART("etcd", "key", etcd_key, "", "Private key of the client certificate."),
+	STR_RESTART("etcd", "user", etcd_user, "",
+	    "etcd user the agent authenticates as (etcd RBAC: a role with readwrite on the prefix); empty: none."),
+	STR_RESTART("etcd", "password_file", etcd_password_file, "",
+	    "File holding that user's password, one line; mode 0600 or 0400, owned by root or the agent's user."),
 	{ "auth", "enabled", CONF_BOOL, offsetof(mtc_config, auth_enabled), 0, "1", 0, 1, NULL,
 	  "Authenticate every frame with HMAC-SHA256. 0 is for lab use only.", 0 },
 	STR("auth", "key_file", key_file, "/etc/mtc/mtc.key", "32-byte shared key, mode 0600 (mtcctl keygen)."),
@@ -122,6 +126,10 @@ static void check(void *data, const conf_origin *o)
 			       "cmdseq_file default beside it)", cfg->locked_backup);
 	if (cfg->store == MTC_STORE_ETCD && (!cfg->etcd_prefix[0] || !cfg->etcd_endpoints[0]))
 		conf_key_error(o, "etcd", "prefix", "[agent] store = etcd needs [etcd] endpoints and a non-empty prefix");
+	if (!cfg->etcd_user[0] != !cfg->etcd_password_file[0])
+		conf_key_error(o, "etcd", cfg->etcd_user[0] ? "password_file" : "user",
+			       "[etcd] %s is set but [etcd] %s is not: both or neither",
+			       cfg->etcd_user[0] ? "user" : "password_file", cfg->etcd_user[0] ? "password_file" : "user");
 	if (cfg->hostname[0] && !mtc_hostname_valid(cfg->hostname))
 		conf_key_error(o, "client", "hostname",
 			       "[client] hostname = %s: letters, digits, '-', '.', '_' only, at most %d", cfg->hostname,
@@ -144,6 +152,8 @@ static void check_files(void *data, const conf_origin *o)
 	if (cfg->store == MTC_STORE_FILE)
 		conf_check_path(o, "agent", "state_file", cfg->state_file, FILEOPS_REG, true);
 	conf_check_path(o, "auth", "key_file", cfg->key_file, FILEOPS_REG, false);
+	if (cfg->store == MTC_STORE_ETCD && cfg->etcd_password_file[0])
+		mtc_password_check(o, cfg->etcd_password_file);
 }
 
 const conf_table mtc_conf_table = { mtc_keys, ARRAY_SIZE(mtc_keys), check, check_files };

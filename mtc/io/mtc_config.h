@@ -44,6 +44,8 @@ typedef struct mtc_config {
 	char etcd_cacert[MTC_PATH_MAX];
 	char etcd_cert[MTC_PATH_MAX];
 	char etcd_key[MTC_PATH_MAX];
+	char etcd_user[65];             /* "" = no etcd authentication but certificates */
+	char etcd_password_file[MTC_PATH_MAX];
 	int boot_reset_silence_s;
 	int rx_coalesce_ms;
 
@@ -99,6 +101,16 @@ void mtc_hosts_free(mtc_host_list *list);
  * On error msg says why. */
 int mtc_key_load(const char *path, mtc_key *key, char *msg, size_t msglen);
 int mtc_key_generate(const char *path);
+
+/* [etcd] password_file (mtc_password.c): one line, not empty, in a regular
+ * file owned by root or us that group and others cannot read or write
+ * (0600, 0400), not a symlink, never waited on (a FIFO). The line, its
+ * newline stripped, into buf[size] (wipe it when done: sodium_memzero);
+ * its length, or -errno with msg naming the file and why. */
+#define MTC_PASSWORD_MAX 256
+int mtc_password_load(const char *path, char *buf, size_t size, char *msg, size_t msglen);
+/* For check_files: the same, an error at [etcd] password_file; wiped. */
+void mtc_password_check(const conf_origin *o, const char *path);
 
 /* path of [client] boot_file or cmdseq_file: the configured one, or name
  * in locked_backup's directory. */

@@ -118,4 +118,24 @@ int mtc_etcd_put_answer(const char *host, bool lock, bool unclear, const mtc_etc
  * a revision past 2^32 - 1 is clamped, see docs/protocol.md). */
 uint32_t mtc_etcd_cmdseq(int64_t mod_revision);
 
+/* etcd authentication (mtc_etcd_auth.c): what an error reply says. */
+typedef enum {
+	MTC_ETCD_AUTH_NOT,      /* no error, or one of another kind */
+	MTC_ETCD_AUTH_TOKEN,    /* the token was refused (expired, unknown, none sent): authenticate again */
+	MTC_ETCD_AUTH_DENIED,   /* "permission denied": the user lacks a role on the key */
+	MTC_ETCD_AUTH_FAILED,   /* "authentication failed": wrong user or password */
+	MTC_ETCD_AUTH_DISABLED, /* "authentication is not enabled" (send no token) */
+} mtc_etcd_auth_verdict;
+
+/* The body of /v3/auth/authenticate into buf (NUL-terminated), written
+ * into buf only (no copy of the password elsewhere): its length, or
+ * -ENOSPC, -EINVAL (empty user). */
+int mtc_etcd_auth_body(const char *user, const char *password, char *buf, size_t size);
+/* Its reply: 0 and the token (one line, under size bytes) into token;
+ * -EIO: an error reply, its text in msg; -EBADMSG: no token. */
+int mtc_etcd_parse_auth(const char *text, size_t len, char *token, size_t size, char *msg, size_t msglen);
+/* Any reply ({"error","code"}, or a watch's first message canceled with
+ * a cancel_reason) as an authentication verdict; its error text into msg. */
+mtc_etcd_auth_verdict mtc_etcd_auth_error(const char *text, size_t len, char *msg, size_t msglen);
+
 #endif

@@ -75,12 +75,14 @@ typedef struct etcd_key {
 } etcd_key;
 
 typedef struct mtc_store etcd_store;
+typedef struct etcd_auth etcd_auth;
 
 struct mtc_store {
 	mtc_store_env env;
 	mtc_config cfg; /* as opened: the threads read this copy, never the agent's */
 	char ep[EP_MAX][EP_LEN];
 	int n_ep;
+	etcd_auth *auth; /* [etcd] user: password and token (NULL: no user) */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	job *todo, *todo_read, *done; /* under mu: writes, ranges, finished */
@@ -151,6 +153,36 @@ int etcd_http_init(void);
 void etcd_http_cleanup(void);
 /* A worker thread's end: its reused handle and connections. */
 void etcd_http_thread_end(void);
+
+/* mtc_store_etcd_auth.c: [etcd] user's password and the token the
+ * threads share (the transport asks for it and renews it). */
+#define ETCD_TOKEN_MAX 1024 /* a simple token is ~20 bytes, a JWT a few hundred */
+/* At the store's open: the password file read (an error logged naming
+ * it: the store does not open); nothing without [etcd] user. */
+int etcd_auth_open(etcd_store *s);
+void etcd_auth_close(etcd_store *s);
+typedef enum {
+	ETCD_TOKEN_NONE,   /* send no token: no user, or etcd has authentication off */
+	ETCD_TOKEN_USE,    /* send the token in buf */
+	ETCD_TOKEN_FETCH,  /* this thread authenticates now, then etcd_auth_done */
+	ETCD_TOKEN_FAILED, /* the authentication this thread waited for failed: err */
+} etcd_token_verdict;
+etcd_token_verdict etcd_auth_token(etcd_store *s, char *buf, size_t size, char *err, size_t errlen);
+/* The end of a FETCH: token (r 0), etcd's auth off (r 0, token NULL),
+ * or r < 0 and err. Returns why the previous token was dropped ("": the
+ * first authentication), for the log line. */
+void etcd_auth_done(etcd_store *s, int r, const char *token, const char *err, char *why, size_t whylen);
+/* A reply refused token (why: etcd's words): dropped, unless another
+ * thread has renewed it already; the next request authenticates. */
+void etcd_auth_drop(etcd_store *s, const char *token, const char *why);
+/* The authenticate body into buf (wipe it after); -ENOSPC. */
+int etcd_auth_body(etcd_store *s, char *buf, size_t size);
+const char *etcd_auth_user(const etcd_store *s);
+/* The authenticate reply (HTTP code, text) from member ep: 0 and the
+ * token; 0 and token "" when etcd has authentication off; -EACCES (wrong
+ * user or password) or -EIO, with err. */
+int etcd_auth_reply(const etcd_store *s, int ep, long code, const char *text, size_t len, char *token, size_t size,
+		    char *err, size_t errlen);
 
 /* mtc_store_etcd_range.c: a full read in pages (the reader thread) */
 void etcd_run_range(etcd_store *s, job *j, int *last_ep);

@@ -3,15 +3,24 @@
  * writer's and the reader's, each on its own reused handle);
  * etcd_stream() one streaming request (the watch). The unit test of the
  * store (tests/unit/test_mtc_store_etcd.c) links a fake of this file's
- * interface instead: canned replies, no etcd. */
+ * interface instead: canned replies, no etcd.
+ *
+ * With [etcd] user every request carries "Authorization: TOKEN" (3.4's
+ * gateway hands it on as the "authorization" metadata), asked for (POST
+ * /v3/auth/authenticate) before the first request and again when a reply
+ * refuses it (HTTP 401 "etcdserver: invalid auth token", code 16; a watch
+ * canceled at once for it), then the request is sent once more. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <curl/curl.h>
+#include <sodium.h>
 
+#include "log.h"
 #include "mtc_store_etcd.h"
+#include "util.h"
 
 /* errbuf (CURL_ERROR_SIZE) gets libcurl's own words for a failure: the
  * TLS alert or verify error, where curl_easy_strerror() only says "Failed
@@ -33,7 +42,8 @@ static void easy_setup(etcd_store *s, CURL *c, int ep, const char *path, const c
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS, body);
+	if (body) /* NULL: the caller sets its own (the password's, not copied) */
+		curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS, body);
 	/* timeout 0 (the watch stream): no end, but a connect still gives up
 	 * after a second (a member that is gone drops packets). */
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms && timeout_ms < 1000 ? timeout_ms : 1000L);
@@ -96,25 +106,73 @@ static int curl_errno(CURL *c, CURLcode cr, const http_buf *out)
 	return cr == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -ECONNRESET;
 }
 
-/* One request to member ep: 0 with the answer in out, or -errno and err. */
-int etcd_post(etcd_store *s, int ep, const char *path, const char *body, long timeout_ms, http_buf *out, char *err,
-		size_t errlen)
+/* A non-200 reply in words: etcd's own, and what to do about a refusal
+ * of the user or its token. */
+static void http_error(const etcd_store *s, int ep, long code, const http_buf *out, char *err, size_t errlen)
 {
-	char cerr[CURL_ERROR_SIZE], why[224];
+	char msg[160];
+	const char *user = etcd_auth_user(s);
+	mtc_etcd_auth_verdict v = mtc_etcd_auth_error(out->p, out->n, msg, sizeof(msg));
+
+	if (v == MTC_ETCD_AUTH_DENIED)
+		snprintf(err, errlen, "%s: permission denied for etcd user %s (HTTP %ld: %s): it needs a role with "
+			 "readwrite on prefix %s", s->ep[ep], user[0] ? user : "(none: [etcd] user is empty)", code, msg,
+			 s->cfg.etcd_prefix);
+	else if (v == MTC_ETCD_AUTH_TOKEN && !user[0])
+		snprintf(err, errlen, "%s: etcd has authentication enabled (HTTP %ld: %s): set [etcd] user and "
+			 "password_file", s->ep[ep], code, msg);
+	else if (v == MTC_ETCD_AUTH_TOKEN)
+		snprintf(err, errlen, "%s: token of etcd user %s refused (HTTP %ld: %s)", s->ep[ep], user, code, msg);
+	else
+		snprintf(err, errlen, "%s: HTTP %ld: %.150s", s->ep[ep], code, out->p ? out->p : "");
+}
+
+/* "Authorization: TOKEN" after hdr (token "": none). */
+static struct curl_slist *auth_header(struct curl_slist *hdr, const char *token, bool *oom)
+{
+	char line[ETCD_TOKEN_MAX + 16];
+	struct curl_slist *h;
+
+	if (!token[0])
+		return hdr;
+	snprintf(line, sizeof(line), "Authorization: %s", token);
+	h = curl_slist_append(hdr, line);
+	sodium_memzero(line, sizeof(line));
+	*oom = !h;
+	return h ? h : hdr;
+}
+
+/* The thread's reused handle, set up for this request; NULL: no memory. */
+static CURL *thread_handle(etcd_store *s, int ep, const char *path, const char *body, long timeout_ms, char *cerr)
+{
 	CURL *c = thread_curl ? thread_curl : etcd_easy_new(s, ep, path, body, timeout_ms, cerr);
-	CURLcode cr;
-	long code = 0;
-	int r = 0;
 
 	if (c && c == thread_curl) {
 		curl_easy_reset(c); /* keeps its connections */
 		easy_setup(s, c, ep, path, body, timeout_ms, cerr);
 	}
 	thread_curl = c;
-	if (!c) {
+	return c;
+}
+
+/* One request to member ep with token ("": none): 0 with the answer in
+ * out, or -errno and err. */
+static int post_once(etcd_store *s, int ep, const char *path, const char *body, long timeout_ms, http_buf *out,
+		     const char *token, char *err, size_t errlen)
+{
+	char cerr[CURL_ERROR_SIZE], why[224];
+	CURL *c = thread_handle(s, ep, path, body, timeout_ms, cerr);
+	bool oom = false;
+	struct curl_slist *hdr = c ? auth_header(NULL, token, &oom) : NULL;
+	CURLcode cr;
+	long code = 0;
+	int r = 0;
+
+	if (!c || oom) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, etcd_on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
 	cr = curl_easy_perform(c);
@@ -124,14 +182,138 @@ int etcd_post(etcd_store *s, int ep, const char *path, const char *body, long ti
 		r = curl_errno(c, cr, out);
 		snprintf(err, errlen, "%s: %s", s->ep[ep], r == -EFBIG ? "reply over 4 MiB" : why);
 	}
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL); /* cerr ends here, the handle lives on */
+	/* cerr and hdr end here, the handle lives on */
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(hdr);
 	if (r < 0)
 		return r;
 	if (code != 200) {
-		snprintf(err, errlen, "%s: HTTP %ld: %.150s", s->ep[ep], code, out->p ? out->p : "");
+		http_error(s, ep, code, out, err, errlen);
 		return -EIO;
 	}
 	return 0;
+}
+
+static long time_left(uint64_t end)
+{
+	uint64_t now = util_now_ms();
+
+	return now < end ? (long)(end - now) : 0;
+}
+
+/* POST /v3/auth/authenticate to member ep, on a handle of its own (the
+ * watcher has no reused one): 0 and the token; 0 and token "" when etcd
+ * has authentication off; -EACCES (wrong user or password) or -errno,
+ * with err. The body and the reply (password, token) are wiped. */
+static int authenticate(etcd_store *s, int ep, long timeout_ms, char *token, size_t size, char *err, size_t errlen)
+{
+	char body[6 * (MTC_PASSWORD_MAX + 64)], cerr[CURL_ERROR_SIZE], msg[160];
+	http_buf out = { 0 };
+	CURL *c = etcd_easy_new(s, ep, "/v3/auth/authenticate", NULL, timeout_ms, cerr);
+	int r = etcd_auth_body(s, body, sizeof(body));
+	long code = 0;
+	CURLcode cr;
+
+	token[0] = '\0';
+	if (!c || r < 0) {
+		curl_easy_cleanup(c);
+		snprintf(err, errlen, "%s", c ? "password too long" : "out of memory");
+		return c ? r : -ENOMEM;
+	}
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)r);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, etcd_on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+	cr = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	if (cr != CURLE_OK) {
+		etcd_curl_why(s, c, cr, cerr, msg, sizeof(msg));
+		r = curl_errno(c, cr, &out);
+		snprintf(err, errlen, "%s: authenticating etcd user %s: %s", s->ep[ep], etcd_auth_user(s), msg);
+	} else
+		r = etcd_auth_reply(s, ep, code, out.p, out.n, token, size, err, errlen);
+	curl_easy_cleanup(c);
+	sodium_memzero(body, sizeof(body));
+	if (out.p)
+		sodium_memzero(out.p, out.n);
+	etcd_buf_reset(&out);
+	return r;
+}
+
+
+/* The token to send on member ep ("": none), authenticating first if
+ * this thread is the one to: 0, or -errno and err. */
+static int token_ready(etcd_store *s, int ep, long timeout_ms, char *token, size_t size, char *err, size_t errlen)
+{
+	char why[200];
+	int r;
+
+	token[0] = '\0';
+	switch (etcd_auth_token(s, token, size, err, errlen)) {
+	case ETCD_TOKEN_NONE:
+	case ETCD_TOKEN_USE:
+		return 0;
+	case ETCD_TOKEN_FAILED:
+		return -EACCES;
+	case ETCD_TOKEN_FETCH:
+		break;
+	}
+	r = timeout_ms < 50 ? -ETIMEDOUT : authenticate(s, ep, timeout_ms, token, size, err, errlen);
+	if (r == -ETIMEDOUT && timeout_ms < 50)
+		snprintf(err, errlen, "no time left to authenticate etcd user %s", etcd_auth_user(s));
+	etcd_auth_done(s, r, r == 0 && token[0] ? token : NULL, err, why, sizeof(why));
+	if (r == 0 && !token[0])
+		log_warn("etcd: [etcd] user %s is set, but %s has authentication off (etcdserver: authentication is "
+			 "not enabled): requests go without a token", etcd_auth_user(s), s->ep[ep]);
+	else if (r == 0 && why[0])
+		log_notice("etcd: token of user %s renewed at %s (re-authenticated: %s)", etcd_auth_user(s), s->ep[ep],
+			   why);
+	else if (r == 0)
+		log_notice("etcd: authenticated as user %s at %s", etcd_auth_user(s), s->ep[ep]);
+	return r;
+}
+
+/* Did the reply (r, out) refuse token? Then it is dropped: the next
+ * request authenticates. A request that timed out drops it too, without
+ * a resend: a member that cannot place a token (issued past what it has
+ * applied: etcd restored or rebuilt) waits instead of refusing it. */
+static bool token_refused(etcd_store *s, int r, const http_buf *out, const char *token)
+{
+	char msg[160];
+
+	if (!s->auth)
+		return false;
+	if (r == -ETIMEDOUT && token[0])
+		etcd_auth_drop(s, token, "a request with the previous token timed out");
+	if (r != -EIO || mtc_etcd_auth_error(out->p, out->n, msg, sizeof(msg)) != MTC_ETCD_AUTH_TOKEN)
+		return false;
+	etcd_auth_drop(s, token, msg);
+	return true;
+}
+
+/* One request to member ep: 0 with the answer in out, or -errno and err. */
+int etcd_post(etcd_store *s, int ep, const char *path, const char *body, long timeout_ms, http_buf *out, char *err,
+	      size_t errlen)
+{
+	uint64_t end = util_now_ms() + (uint64_t)timeout_ms;
+	char token[ETCD_TOKEN_MAX] = "";
+	int r;
+
+	for (int try = 0;; try++) {
+		r = token_ready(s, ep, time_left(end), token, sizeof(token), err, errlen);
+		if (r == 0)
+			r = post_once(s, ep, path, body, time_left(end), out, token, err, errlen);
+		/* A token refused (expired, forgotten by a restarted member) is
+		 * refused before etcd proposes or applies anything: this request
+		 * did nothing (a write did not commit), so sending it once more
+		 * with a new token is safe. */
+		if (!token_refused(s, r, out, token) || try == 1 || time_left(end) < 50)
+			break;
+		etcd_buf_reset(out);
+	}
+	sodium_memzero(token, sizeof(token));
+	return r;
 }
 
 /* Once per store, before its threads; and after them. */
@@ -152,17 +334,52 @@ void etcd_http_thread_end(void)
 	thread_curl = NULL;
 }
 
+/* A stream's first message is held until it is whole (or 4 KiB): if
+ * etcd canceled the watch at its creation for the token, the watcher
+ * never sees it; the stream is opened again with a new token. */
+#define STREAM_HEAD_MAX 4096
+
 typedef struct stream_ctx {
+	etcd_store *s;
 	etcd_stream_fn on_data;
 	etcd_stop_fn stop;
 	void *user;
+	http_buf head;  /* the first message, until looked at */
+	bool looked;    /* the first message was looked at and handed over */
+	bool refused;   /* ... and it refused the token: why says why */
+	char why[160];
 } stream_ctx;
+
+/* The first message whole: refused for the token, or handed over. */
+static bool stream_look(stream_ctx *x)
+{
+	char *nl = memchr(x->head.p, '\n', x->head.n);
+	bool ok;
+
+	x->looked = true;
+	if (x->s->auth &&
+	    mtc_etcd_auth_error(x->head.p, nl ? (size_t)(nl - x->head.p) : x->head.n, x->why, sizeof(x->why)) ==
+		    MTC_ETCD_AUTH_TOKEN) {
+		x->refused = true;
+		return false;
+	}
+	ok = x->on_data(x->head.p, x->head.n, x->user);
+	etcd_buf_reset(&x->head);
+	return ok;
+}
 
 static size_t stream_on_data(char *d, size_t size, size_t nmemb, void *user)
 {
 	stream_ctx *x = user;
+	size_t len = size * nmemb;
 
-	return x->on_data(d, size * nmemb, x->user) ? size * nmemb : 0;
+	if (x->looked)
+		return x->on_data(d, len, x->user) ? len : 0;
+	if (etcd_on_data(d, 1, len, &x->head) != len)
+		return 0;
+	if (x->head.n < STREAM_HEAD_MAX && !memchr(x->head.p, '\n', x->head.n))
+		return len; /* not whole yet */
+	return stream_look(x) ? len : 0;
 }
 
 static int stream_on_progress(void *user, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
@@ -173,35 +390,55 @@ static int stream_on_progress(void *user, curl_off_t dt, curl_off_t dn, curl_off
 	return x->stop(x->user);
 }
 
-/* One streaming request to member ep until it ends. hasleader: a member
- * cut off from its leader answers with an error (the watch: a cancel)
- * instead of a silent stream; no byte for idle_s ends it. */
-int etcd_stream(etcd_store *s, int ep, const char *path, const char *body, long idle_s, etcd_stream_fn on_data,
-		etcd_stop_fn stop, void *user, char *err, size_t errlen)
+/* The streaming request's handle and headers: hasleader (a member cut
+ * off from its leader answers with an error, the watch: a cancel,
+ * instead of a silent stream), the token. */
+static CURL *stream_handle(etcd_store *s, int ep, const char *path, const char *body, long idle_s,
+			   const char *token, stream_ctx *x, struct curl_slist **hdr, char *cerr)
 {
-	char cerr[CURL_ERROR_SIZE];
-	stream_ctx x = { .on_data = on_data, .stop = stop, .user = user };
 	CURL *c = etcd_easy_new(s, ep, path, body, 0, cerr);
-	struct curl_slist *hdr = curl_slist_append(NULL, "Grpc-Metadata-hasleader: true");
-	CURLcode cr;
-	int r = 0;
+	bool oom = false;
 
-	if (!c || !hdr) {
-		snprintf(err, errlen, "out of memory");
+	*hdr = curl_slist_append(NULL, "Grpc-Metadata-hasleader: true");
+	*hdr = *hdr ? auth_header(*hdr, token, &oom) : NULL;
+	if (!c || !*hdr || oom) {
 		curl_easy_cleanup(c);
-		curl_slist_free_all(hdr);
-		return -ENOMEM;
+		curl_slist_free_all(*hdr);
+		return NULL;
 	}
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, *hdr);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, idle_s);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, stream_on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, stream_on_progress);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &x);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, x);
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	return c;
+}
+
+/* One streaming request with token until it ends (etcd_stream's
+ * answers), or -EACCES: its first message refused the token. */
+static int stream_once(etcd_store *s, int ep, const char *path, const char *body, long idle_s, stream_ctx *x,
+		       const char *token, char *err, size_t errlen)
+{
+	char cerr[CURL_ERROR_SIZE];
+	struct curl_slist *hdr;
+	CURL *c = stream_handle(s, ep, path, body, idle_s, token, x, &hdr, cerr);
+	CURLcode cr;
+	int r = 0;
+
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
 	cr = curl_easy_perform(c);
-	if (cr == CURLE_OPERATION_TIMEDOUT) {
+	if (!x->looked && x->head.n && cr != CURLE_WRITE_ERROR && !stream_look(x) && !x->refused)
+		cr = CURLE_WRITE_ERROR; /* ended by on_data */
+	if (x->refused) {
+		r = -EACCES;
+		snprintf(err, errlen, "token of etcd user %s refused (%s)", etcd_auth_user(s), x->why);
+	} else if (cr == CURLE_OPERATION_TIMEDOUT) {
 		r = -ETIMEDOUT;
 		snprintf(err, errlen, "no byte for %ld s (a stopped member?)", idle_s);
 	} else if (cr != CURLE_OK && cr != CURLE_WRITE_ERROR && cr != CURLE_ABORTED_BY_CALLBACK) {
@@ -213,5 +450,32 @@ int etcd_stream(etcd_store *s, int ep, const char *path, const char *body, long 
 	}
 	curl_easy_cleanup(c);
 	curl_slist_free_all(hdr);
+	etcd_buf_reset(&x->head);
+	return r;
+}
+
+/* One streaming request to member ep until it ends. No byte for idle_s
+ * ends it. A watch canceled at its creation for the token (expired, or
+ * forgotten by a restarted member) was never created: opening it once
+ * more with a new token is safe. */
+int etcd_stream(etcd_store *s, int ep, const char *path, const char *body, long idle_s, etcd_stream_fn on_data,
+		etcd_stop_fn stop, void *user, char *err, size_t errlen)
+{
+	char token[ETCD_TOKEN_MAX] = "";
+	int r;
+
+	for (int try = 0;; try++) {
+		stream_ctx x = { .s = s, .on_data = on_data, .stop = stop, .user = user };
+
+		r = token_ready(s, ep, TRY_TIMEOUT_MS, token, sizeof(token), err, errlen);
+		if (r == 0)
+			r = stream_once(s, ep, path, body, idle_s, &x, token, err, errlen);
+		if (r == -ETIMEDOUT && !x.looked && token[0])
+			etcd_auth_drop(s, token, "a watch with the previous token brought nothing");
+		if (r != -EACCES || !x.refused || try == 1)
+			break;
+		etcd_auth_drop(s, token, x.why);
+	}
+	sodium_memzero(token, sizeof(token));
 	return r;
 }

@@ -284,6 +284,8 @@ static int etcd_open(const mtc_store_env *env, mtc_store **ret)
 		return -ENOMEM;
 	r = etcd_parse_endpoints(s, s->cfg.etcd_endpoints);
 	if (r >= 0)
+		r = etcd_auth_open(s);
+	if (r >= 0)
 		r = etcd_start_threads(s);
 	if (r < 0) {
 		log_err("etcd store: cannot start: %s", strerror(-r));
@@ -325,6 +327,7 @@ static void etcd_close(etcd_store *s)
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
 	etcd_http_cleanup();
+	etcd_auth_close(s);
 	free(s->keys);
 	free(s);
 }
