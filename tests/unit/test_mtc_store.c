@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -386,6 +388,142 @@ static void test_config(void **state)
 	assert_int_equal(mtc_config_load_string(&cfg, "[mgmt]\nagent_address = 10.0.0.1,nope\n", &errs), -EINVAL);
 }
 
+/* Replies of etcd 3.4.23's gateway with auth enabled (captured with curl,
+ * issue 22): authenticate as mtc; a wrong password or unknown user (HTTP
+ * 400); a user without a role (403); an expired or forgotten token (401);
+ * no token at all (400); authentication off (412); a watch created with
+ * an expired token and one of a user without a role (HTTP 200, canceled). */
+#define AUTH_OK "{" HDR("1") ",\"token\":\"YeBKBhQjUjmkydGK.15\"}"
+#define AUTH_BAD "{\"error\":\"etcdserver: authentication failed, invalid user ID or password\",\"message\":\"etcdserver: authentication failed, invalid user ID or password\",\"code\":3}"
+#define DENIED "{\"error\":\"etcdserver: permission denied\",\"message\":\"etcdserver: permission denied\",\"code\":7}"
+#define BAD_TOKEN "{\"error\":\"etcdserver: invalid auth token\",\"message\":\"etcdserver: invalid auth token\",\"code\":16}"
+#define NO_USER "{\"error\":\"etcdserver: user name is empty\",\"message\":\"etcdserver: user name is empty\",\"code\":3}"
+#define AUTH_OFF "{\"error\":\"etcdserver: authentication is not enabled\",\"message\":\"etcdserver: authentication is not enabled\",\"code\":9}"
+#define WATCH_CANCEL(why) "{\"result\":{" HDR("1") ",\"watch_id\":\"-1\",\"created\":true,\"canceled\":true,\"cancel_reason\":\"rpc error: code = " why "\"}}"
+
+static void test_auth_body(void **state)
+{
+	char buf[128];
+	json_t *j;
+
+	(void)state;
+	assert_true(mtc_etcd_auth_body("mtc", "p\"w\\x\n\x01", buf, sizeof(buf)) > 0);
+	assert_string_equal(buf, "{\"name\":\"mtc\",\"password\":\"p\\\"w\\\\x\\u000a\\u0001\"}");
+	j = json_loads(buf, 0, NULL);
+	assert_string_equal(field(j, "password"), "p\"w\\x\n\x01"); /* what etcd reads back */
+	assert_string_equal(field(j, "name"), "mtc");
+	json_decref(j);
+	assert_int_equal(mtc_etcd_auth_body("mtc", "0123456789", buf, 38), -ENOSPC);
+	assert_string_equal(buf, "");
+	assert_int_equal(mtc_etcd_auth_body("mtc", "0123456789", buf, 39), 38);
+	assert_int_equal(mtc_etcd_auth_body("", "x", buf, sizeof(buf)), -EINVAL);
+}
+
+static void test_auth_replies(void **state)
+{
+	static const struct {
+		const char *reply;
+		mtc_etcd_auth_verdict want;
+		const char *msg;
+	} rows[] = {
+		{ AUTH_BAD, MTC_ETCD_AUTH_FAILED, "etcdserver: authentication failed, invalid user ID or password" },
+		{ DENIED, MTC_ETCD_AUTH_DENIED, "etcdserver: permission denied" },
+		{ BAD_TOKEN, MTC_ETCD_AUTH_TOKEN, "etcdserver: invalid auth token" },
+		{ NO_USER, MTC_ETCD_AUTH_TOKEN, "etcdserver: user name is empty" },
+		{ AUTH_OFF, MTC_ETCD_AUTH_DISABLED, "etcdserver: authentication is not enabled" },
+		{ WATCH_CANCEL("Unauthenticated desc = etcdserver: invalid auth token"), MTC_ETCD_AUTH_TOKEN,
+		  "rpc error: code = Unauthenticated desc = etcdserver: invalid auth token" },
+		{ WATCH_CANCEL("PermissionDenied desc = etcdserver: permission denied"), MTC_ETCD_AUTH_DENIED,
+		  "rpc error: code = PermissionDenied desc = etcdserver: permission denied" },
+		{ "{" HDR("7") "}", MTC_ETCD_AUTH_NOT, "" }, /* a range of nothing */
+		{ "{\"result\":{" HDR("1") ",\"created\":true}}", MTC_ETCD_AUTH_NOT, "" },
+		{ "{\"error\":\"etcdserver: no leader\",\"code\":14}", MTC_ETCD_AUTH_NOT, "etcdserver: no leader" },
+		{ "not json", MTC_ETCD_AUTH_NOT, "" },
+	};
+	char msg[128], token[32];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		assert_int_equal(mtc_etcd_auth_error(rows[i].reply, strlen(rows[i].reply), msg, sizeof(msg)), rows[i].want);
+		assert_string_equal(msg, rows[i].msg);
+	}
+	assert_int_equal(mtc_etcd_auth_error(NULL, 0, msg, sizeof(msg)), MTC_ETCD_AUTH_NOT);
+	assert_int_equal(mtc_etcd_parse_auth(AUTH_OK, strlen(AUTH_OK), token, sizeof(token), msg, sizeof(msg)), 0);
+	assert_string_equal(token, "YeBKBhQjUjmkydGK.15");
+	assert_int_equal(mtc_etcd_parse_auth(AUTH_OK, strlen(AUTH_OK), token, 19, msg, sizeof(msg)), -EBADMSG);
+	assert_int_equal(mtc_etcd_parse_auth(AUTH_BAD, strlen(AUTH_BAD), token, sizeof(token), msg, sizeof(msg)), -EIO);
+	assert_string_equal(msg, "etcdserver: authentication failed, invalid user ID or password");
+	assert_int_equal(mtc_etcd_parse_auth("{" HDR("1") "}", strlen("{" HDR("1") "}"), token, sizeof(token), msg,
+					     sizeof(msg)), -EBADMSG);
+	assert_int_equal(mtc_etcd_parse_auth("{\"token\":\"a\\nb\"}", 15, token, sizeof(token), msg, sizeof(msg)),
+			 -EBADMSG); /* a header line of its own */
+}
+
+static void test_auth_config(void **state)
+{
+	mtc_config cfg;
+	conf_errors errs = { 0 };
+
+	(void)state;
+	assert_int_equal(mtc_config_load_string(&cfg, "[etcd]\nuser = mtc\n", &errs), -EINVAL);
+	assert_non_null(strstr(errs.text, "[etcd] user is set but [etcd] password_file is not"));
+	memset(&errs, 0, sizeof(errs));
+	assert_int_equal(mtc_config_load_string(&cfg, "[etcd]\npassword_file = /etc/mtc/etcd.pw\n", &errs), -EINVAL);
+	assert_non_null(strstr(errs.text, "[etcd] password_file is set but [etcd] user is not"));
+	memset(&errs, 0, sizeof(errs));
+	assert_int_equal(mtc_config_load_string(&cfg, "[etcd]\nuser = mtc\npassword_file = /etc/mtc/etcd.pw\n", &errs),
+			 0);
+	assert_string_equal(cfg.etcd_user, "mtc");
+}
+
+/* path with text (len bytes) and mode; the password read, or -errno. */
+static int password_of(const char *path, const char *text, size_t len, mode_t mode, char *pw, size_t size)
+{
+	char msg[400];
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, len, f), len);
+	fclose(f);
+	assert_int_equal(chmod(path, mode), 0);
+	return mtc_password_load(path, pw, size, msg, sizeof(msg));
+}
+
+static void test_password_file(void **state)
+{
+	char dir[] = "/tmp/test_mtc_store.XXXXXX", path[64], link[80], pw[MTC_PASSWORD_MAX], msg[400];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/pw", dir);
+	assert_int_equal(password_of(path, "s3cret\n", 7, 0600, pw, sizeof(pw)), 6);
+	assert_string_equal(pw, "s3cret");
+	assert_int_equal(password_of(path, "s3cret\r\n", 8, 0400, pw, sizeof(pw)), 6);
+	assert_int_equal(password_of(path, "s3cret", 6, 0600, pw, sizeof(pw)), 6); /* no newline */
+	assert_int_equal(password_of(path, "s3cret\n", 7, 0640, pw, sizeof(pw)), -EPERM);
+	assert_string_equal(pw, "");
+	assert_int_equal(password_of(path, "s3cret\n", 7, 0604, pw, sizeof(pw)), -EPERM);
+	assert_int_equal(mtc_password_load(path, pw, sizeof(pw), msg, sizeof(msg)), -EPERM);
+	assert_non_null(strstr(msg, "has mode 0604: group and others must have no access (chmod 600 "));
+	assert_int_equal(password_of(path, "\n", 1, 0600, pw, sizeof(pw)), -EINVAL);
+	assert_int_equal(password_of(path, "", 0, 0600, pw, sizeof(pw)), -EINVAL);
+	assert_int_equal(password_of(path, "a\nb\n", 4, 0600, pw, sizeof(pw)), -EINVAL);
+	assert_int_equal(password_of(path, "a\0b\n", 4, 0600, pw, sizeof(pw)), -EINVAL);
+	assert_int_equal(password_of(path, "0123456789\n", 11, 0600, pw, 8), -EINVAL); /* too long */
+	snprintf(link, sizeof(link), "%s/link", dir);
+	assert_int_equal(symlink(path, link), 0);
+	assert_int_equal(password_of(path, "s3cret\n", 7, 0600, pw, sizeof(pw)), 6);
+	assert_int_equal(mtc_password_load(link, pw, sizeof(pw), msg, sizeof(msg)), -ELOOP);
+	unlink(link);
+	assert_int_equal(mkfifo(link, 0600), 0);
+	assert_true(mtc_password_load(link, pw, sizeof(pw), msg, sizeof(msg)) < 0); /* never waited on */
+	unlink(link);
+	snprintf(link, sizeof(link), "%s/missing", dir);
+	assert_int_equal(mtc_password_load(link, pw, sizeof(pw), msg, sizeof(msg)), -ENOENT);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -398,6 +536,10 @@ int main(void)
 		cmocka_unit_test(test_header_check),
 		cmocka_unit_test(test_watch_and_revisions),
 		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_auth_body),
+		cmocka_unit_test(test_auth_replies),
+		cmocka_unit_test(test_auth_config),
+		cmocka_unit_test(test_password_file),
 	};
 
 	if (sodium_init() < 0)
