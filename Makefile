@@ -208,6 +208,13 @@ $(TBIN)/test_hwd_device: $(OBJ)/tests/unit/test_hwd_device.o $(OBJ)/watchdog/hwd
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -Wl,--wrap=ioctl -Wl,--wrap=write -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
 
+# The etcd store's shared token (mtc_store_etcd_auth.c) alone: no etcd, no
+# transport, no loop.
+$(TBIN)/test_mtc_store_etcd_auth: $(call objs,tests/unit/test_mtc_store_etcd_auth.c \
+		mtc/agent/store/mtc_store_etcd_auth.c) $(MTC_A) $(COMMON_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(JSON_LIBS) -lpthread $(CMOCKA_LIBS)
+
 $(TBIN)/%: $(OBJ)/tests/tools/%.o $(COMMON_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
