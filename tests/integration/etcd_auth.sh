@@ -158,6 +158,18 @@ t_check "after the member's restart: the watch's token was refused and renewed" 
 out=$(ctlA lock node-1 2>&1)
 t_match "after the member's restart: lock ok" "^ok: node-1 locked" "$out"
 
+# --- the role revoked while the agent serves: lock refused, saying why;
+# granted again: it serves again ---
+ectl user revoke-role mtc mtc-admin >/dev/null
+out=$(ctlA unlock node-1 2>&1); rc=$?
+t_match "role revoked: unlock refused, permission denied named" "^error: etcd unavailable \(.*permission denied for etcd user mtc .*\): admin state of node-1 not changed" "$out"
+t_check "role revoked: the node keeps its lock flag" locked
+wait_for 10 sh -c "'$BIN/mtcctl' -c '$D/agent.conf' list | grep -q 'UNAVAILABLE for .*permission denied for etcd user mtc'"
+t_match "role revoked: mtcctl list says the store is unavailable, and why" "^store: etcd $EP prefix /mtc/admin/: UNAVAILABLE for [0-9.]+ s \(.*permission denied for etcd user mtc" "$(ctlA list)"
+ectl user grant-role mtc mtc-admin >/dev/null
+out=$(ctlA lock node-1 2>&1)
+t_match "role granted again: lock ok" "^ok: node-1 locked" "$out"
+
 # --- agents that cannot use the store ---
 stop_pid "$AGENT_PID"
 rm -f "$D/ctl/agent.sock"
