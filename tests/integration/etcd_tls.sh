@@ -6,7 +6,8 @@
 # serves; one without a client certificate, with a certificate of another
 # CA, or that does not trust the server cannot use the store, says why in
 # its log and in mtcctl list, changes nothing in etcd, sends no Unlocked and
-# shows the host locked (unknown). Root only (a private network namespace
+# shows the host locked (unknown). Then etcd authentication on the same
+# member (issue 22): certificate and user together. Root only (a private network namespace
 # keeps etcd's port off the host's); skipped without etcd or openssl.
 . "$(dirname "$0")/../lib.sh"
 . "$ROOT/tests/etcd-lib.sh"
@@ -219,4 +220,59 @@ B_PID=$T_LAST_PID
 wait_for 15 locked
 t_check "a lone agent that never read etcd corrects the unlocked node to Locked (unknown = locked)" locked
 t_check "... and sends no Unlocked" sh -c "! tail -n +$((n + 1)) '$D/agentB.log' | grep -q 'node-1: Unlocked ('"
+
+# --- client certificates and an etcd user together (issue 22): TLS
+# protects the connection, the user decides the rights. With auth on,
+# etcd 3.4's gateway refuses any client certificate with a CommonName
+# (HTTP 400, "CommonName of client sending a request against gateway will
+# be ignored"): the agents' certificate has none. With it and user mtc
+# (role on the prefix) the agent serves; with a CN it is refused, saying
+# what to do; with the certificate alone (no user) it is refused. ---
+stop_pid "$B_PID"
+rm -f "$D/ctl/agentB.sock"
+pki_nocn() { # a client certificate of CA "ca" without a CommonName
+	(umask 077; pki_key agent) && openssl req -new -config "$P/openssl.cnf" -key "$P/agent.key" \
+		-subj "/O=hwm-test agent" -out "$P/agent.csr" 2>>"$P/openssl.log" &&
+		openssl x509 -req -in "$P/agent.csr" -CA "$P/ca.pem" -CAkey "$P/ca.key" -set_serial "0x$(openssl rand -hex 8)" \
+			-days 2 -extfile "$P/openssl.cnf" -extensions client -out "$P/agent.pem" 2>>"$P/openssl.log"
+}
+t_check "a client certificate without a CommonName" pki_nocn || cat "$P/openssl.log"
+auth_on() {
+	ectl user add root:rootpw && ectl role add mtc-admin &&
+		ectl role grant-permission mtc-admin --prefix=true readwrite /mtc/admin/ &&
+		ectl user add mtc:mtcpw && ectl user grant-role mtc mtc-admin && ectl auth enable
+}
+auth_on_logged() { auth_on >"$D/auth.log" 2>&1; }
+t_check "etcd: users root and mtc (role on /mtc/admin/), auth enabled" auth_on_logged || cat "$D/auth.log"
+(umask 077; printf 'mtcpw\n' >"$D/mtc.pw")
+cp "$D/agent.base" "$D/agent.conf"
+etcd_conf "$D/agent.conf" "$P/ca.pem" "$P/agent.pem" "$P/agent.key"
+printf 'user = mtc\npassword_file = %s\n' "$D/mtc.pw" >>"$D/agent.conf"
+n=$(t_lines "$D/agent.log")
+start_agent
+wait_for 15 unlocked
+t_check "certificate (no CN) and user mtc: reads node-1 unlocked from etcd, the node is unlocked" unlocked
+t_check "certificate (no CN) and user mtc: authenticated over https" t_has_line "$D/agent.log" "etcd: authenticated as user mtc at $EP" "$n"
+out=$(ctlA lock node-1 2>&1)
+t_match "certificate (no CN) and user mtc: lock ok" "^ok: node-1 locked" "$out"
+wait_for 10 locked
+t_check "certificate (no CN) and user mtc: the lock reaches the node" locked
+stop_pid "$AGENT_PID"
+rm -f "$D/ctl/agent.sock"
+refused() { # WHAT REASON: agent B as configured is refused, saying REASON
+	local n
+	n=$(t_lines "$D/agentB.log")
+	t_spawn "$D/agentB.log" "$BIN/mtcagent" -c "$D/agentB.conf"
+	B_PID=$T_LAST_PID
+	t_wait_line "$D/agentB.log" 'etcd: unavailable: ' "$n" 15
+	t_check "$1: refused, the log says why" t_has_line "$D/agentB.log" "etcd: unavailable: .*$2" "$n"
+	t_check "$1: no Unlocked sent, the node keeps its flag" sh -c "! tail -n +$((n + 1)) '$D/agentB.log' | grep -q 'Unlocked' && test -e '$(flag)'"
+	stop_pid "$B_PID"
+	rm -f "$D/ctl/agentB.sock"
+}
+b_conf "$P/ca.pem" "$P/client.pem" "$P/client.key"
+printf 'user = mtc\npassword_file = %s\n' "$D/mtc.pw" >>"$D/agentB.conf"
+refused "certificate with a CN and user mtc" "HTTP 400: CommonName of client sending a request against gateway will be ignored and not used as expected \(etcd has authentication enabled and refuses, on its HTTP gateway, a client certificate with a CommonName: give \[etcd\] cert an empty subject CN\)"
+b_conf "$P/ca.pem" "$P/agent.pem" "$P/agent.key"
+refused "certificate (no CN) without a user" "etcd has authentication enabled \(HTTP 400: etcdserver: user name is empty\): set \[etcd\] user and password_file"
 t_done

@@ -183,6 +183,9 @@ const char *etcd_auth_user(const etcd_store *s);
  * user or password) or -EIO, with err. */
 int etcd_auth_reply(const etcd_store *s, int ep, long code, const char *text, size_t len, char *token, size_t size,
 		    char *err, size_t errlen);
+/* A hint for an error reply (etcd refusing a client certificate with a
+ * CommonName once authentication is on), or "". */
+const char *etcd_auth_hint(const char *text);
 
 /* mtc_store_etcd_range.c: a full read in pages (the reader thread) */
 void etcd_run_range(etcd_store *s, job *j, int *last_ep);

@@ -95,9 +95,23 @@ int etcd_auth_reply(const etcd_store *s, int ep, long code, const char *text, si
 			 "and the password in %s", s->ep[ep], user, code, msg, s->cfg.etcd_password_file);
 		return -EACCES;
 	}
-	snprintf(err, errlen, "%s: authenticating etcd user %s: HTTP %ld: %s", s->ep[ep], user, code,
-		 code == 200 || msg[0] ? msg : "no reply text");
+	if (code != 200 && !msg[0])
+		snprintf(msg, sizeof(msg), "%.*s", (int)strcspn(text && len ? text : "no reply text", "\r\n"),
+			 text && len ? text : "no reply text"); /* not etcd's JSON: its first line */
+	snprintf(err, errlen, "%s: authenticating etcd user %s: HTTP %ld: %s%s", s->ep[ep], user, code, msg,
+		 etcd_auth_hint(text));
 	return -EIO;
+}
+
+/* What to do about a reply that is etcd's gateway refusing a client
+ * certificate with a CommonName (etcd 3.4 with authentication enabled:
+ * HTTP 400, plain text), else "". */
+const char *etcd_auth_hint(const char *text)
+{
+	return text && strstr(text, "CommonName of client sending a request against gateway")
+		       ? " (etcd has authentication enabled and refuses, on its HTTP gateway, a client certificate "
+			 "with a CommonName: give [etcd] cert an empty subject CN)"
+		       : "";
 }
 
 static void deadline(struct timespec *ts)

@@ -106,6 +106,15 @@ static int curl_errno(CURL *c, CURLcode cr, const http_buf *out)
 	return cr == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -ECONNRESET;
 }
 
+/* The length of text's first line, at most 150 (a plain-text reply ends
+ * in a newline, which would split the log line). */
+static int first_line(const char *text)
+{
+	size_t n = text ? strcspn(text, "\r\n") : 0;
+
+	return (int)(n < 150 ? n : 150);
+}
+
 /* A non-200 reply in words: etcd's own, and what to do about a refusal
  * of the user or its token. */
 static void http_error(const etcd_store *s, int ep, long code, const http_buf *out, char *err, size_t errlen)
@@ -124,7 +133,8 @@ static void http_error(const etcd_store *s, int ep, long code, const http_buf *o
 	else if (v == MTC_ETCD_AUTH_TOKEN)
 		snprintf(err, errlen, "%s: token of etcd user %s refused (HTTP %ld: %s)", s->ep[ep], user, code, msg);
 	else
-		snprintf(err, errlen, "%s: HTTP %ld: %.150s", s->ep[ep], code, out->p ? out->p : "");
+		snprintf(err, errlen, "%s: HTTP %ld: %.*s%s", s->ep[ep], code,
+			 first_line(out->p), out->p ? out->p : "", etcd_auth_hint(out->p));
 }
 
 /* "Authorization: TOKEN" after hdr (token "": none). */
