@@ -107,7 +107,7 @@ t_gone() {
 }
 
 # t_match WHAT PATTERN TEXT: TEXT contains PATTERN (grep -E).
-t_match() { if grep -qE -- "$2" <<<"$3"; then t_ok "$1"; else t_fail "$1"; echo "     wanted /$2/ in: $3"; fi; }
+t_match() { if grep -qE -- "$2" <<<"$3"; then t_ok "$1"; else t_fail "$1"; echo "     wanted /$2/ in: $3"; return 1; fi; }
 
 # t_json EXPR CMD...: CMD prints one JSON document, which must parse, and
 # the Python expression EXPR over it (as d) is true. Tests read JSON with a

@@ -20,8 +20,10 @@ for i in 0 1 2; do sed -i "s|^agent_address = ${AGENT_IP[$i]}\$|agent_address = 
 # A: member N through relay port 2388N.
 sed -i "s|^endpoints = .*|endpoints = http://127.0.0.1:23881,http://127.0.0.1:23882,http://127.0.0.1:23883|" "$D/agent.conf"
 HOLD=$D/hold-txn
-HWM_WRAP= t_spawn "$D/relay.log" python3 "$ROOT/tests/tools/etcd-relay.py" /v3/kv/put,/v3/kv/txn 2 "$HOLD" 300 \
+# Lifetime 1200 s: the whole run under STRESS=1 stays well inside it.
+HWM_WRAP= t_spawn "$D/relay.log" python3 "$ROOT/tests/tools/etcd-relay.py" /v3/kv/put,/v3/kv/txn 2 "$HOLD" 1200 \
 	23881:23791 23882:23792 23883:23793
+t_wait_line "$D/relay.log" 'listening on 23881 23882 23883'
 etcd_start
 ectl put /mtc/admin/node-1 locked >/dev/null
 ETCDCTL_API=3 etcdctl --endpoints http://127.0.0.1:23791 snapshot save "$D/snap.db" >/dev/null 2>&1
@@ -61,7 +63,9 @@ t_match "held reply: B's lock in between is committed" "^ok: node-1 locked; comm
 B_REV=$(modrev)
 wait "$UNLOCK_PID"
 t_match "held reply: A answers what it knows (unknown, now locked), rc $(cat "$D/rcA")" \
-	"^error: unknown: etcd answered late or not at all, and node-1 is now locked at etcd revision $B_REV; check .mtcctl list." "$(cat "$D/outA")"
+	"^error: unknown: etcd answered late or not at all, and node-1 is now locked at etcd revision $B_REV; check .mtcctl list." "$(cat "$D/outA")" ||
+	{ echo "     agent A's log:"; grep -E 'etcd|node-1' "$D/agent.log" | tail -15 | sed 's/^/     /'
+	  echo "     relay:"; tail -5 "$D/relay.log" | sed 's/^/     /'; }
 t_check "held reply: A's retry did not overwrite B's lock (etcd: $(value) at $(modrev), B's at $B_REV)" \
 	sh -c "[ '$(value)' = locked ] && [ '$(modrev)' = '$B_REV' ]"
 wait_for 10 locked
