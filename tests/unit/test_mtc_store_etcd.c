@@ -116,6 +116,26 @@ static void test_watch_progress(void **state)
 	assert_int_equal(q.start_revision, 46);
 }
 
+/* 3. A change right after "created" (its header older than the resume
+ * point by then) is no sign of etcd going back: no full read. */
+static void test_watch_change_after_created(void **state)
+{
+	mtc_admin_store st;
+	int n0;
+
+	(void)state;
+	fake_kv("a", "locked", 40, false);
+	open_loaded();
+	n0 = fake_nreq();
+	fake_watch_send(fake_w_created(40));
+	fake_watch_send(fake_w_put("a", "unlocked"));
+	fake_watch_send(fake_w_put("a", "locked"));
+	RUN_UNTIL(find_changed(0, "a", 42) >= 0);
+	RUN_UNTIL((ops->state(T.s, &st), !st.reading));
+	assert_int_equal(find_req(n0, RANGE), -1);
+	assert_int_equal(count_ev(MTC_STORE_LOADED), 1);
+}
+
 /* 3. A compaction: a full read, then a watch from its revision. */
 static void test_watch_compacted(void **state)
 {
@@ -390,6 +410,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_paged_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_over_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch_progress, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_watch_change_after_created, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch_compacted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch_canceled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rewind_range, setup, teardown),
