@@ -158,6 +158,27 @@ static void test_watch_compacted(void **state)
 	assert_int_equal(nth_watch(2).start_revision, 56);
 }
 
+/* 2. A watch message over the cap: a full read, then the watch from it. */
+static void test_watch_message_over_cap(void **state)
+{
+	char *big = malloc(REPLY_MAX + 2);
+
+	(void)state;
+	assert_non_null(big);
+	fake_kv("a", "locked", 40, false);
+	open_loaded();
+	fake_watch_send(fake_w_created(40));
+	fake_kv("b", "locked", 45, false);
+	memset(big, ' ', REPLY_MAX + 1);
+	big[REPLY_MAX + 1] = '\0';
+	fake_watch_send(big);
+	free(big);
+	RUN_UNTIL(find_changed(0, "b", 45) >= 0);
+	expect_changed(0, "b", MTC_ADMIN_LOCKED, 45, "read from etcd");
+	RUN_UNTIL(fake_streams() == 2);
+	assert_int_equal(nth_watch(2).start_revision, 46);
+}
+
 /* 3. A cancel for another reason: the next member, the same revision. */
 static void test_watch_canceled(void **state)
 {
@@ -412,6 +433,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_watch_progress, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch_change_after_created, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch_compacted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_watch_message_over_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch_canceled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rewind_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rewind_txn, setup, teardown),
