@@ -356,6 +356,8 @@ int mtc_etcd_parse_watch(const char *text, size_t len, const char *prefix, mtc_e
 		r.compact_revision = int64_of(res, "compact_revision");
 		r.created = json_is_true(json_object_get(res, "created"));
 		r.canceled = json_is_true(json_object_get(res, "canceled"));
+		r.progress = !json_object_get(res, "events") && !r.created && !r.canceled && !r.compact_revision &&
+			     r.revision > 0;
 	}
 	json_decref(root);
 	if (e < 0) {
@@ -372,6 +374,8 @@ int64_t mtc_etcd_next_revision(int64_t next, const mtc_etcd_result *r)
 	for (size_t i = 0; i < r->n; i++)
 		if (r->kv[i].mod_revision + 1 > next)
 			next = r->kv[i].mod_revision + 1;
+	if (r->progress && r->revision + 1 > next)
+		next = r->revision + 1;
 	return next;
 }
 

@@ -41,6 +41,9 @@ typedef struct mtc_etcd_result {
 	mtc_etcd_header hdr;
 	int64_t compact_revision; /* watch: > 0 if the start revision was compacted away */
 	bool created, canceled;   /* watch */
+	/* watch: a progress notification (no events, not created or
+	 * canceled): every event up to revision was sent on this watch */
+	bool progress;
 	bool more;                /* range: a limit cut it; the next page starts at next_key */
 	char *next_key;           /* range: the last key returned plus a NUL byte (malloc'd) */
 	size_t next_key_len;
@@ -102,7 +105,9 @@ int mtc_etcd_parse_watch(const char *text, size_t len, const char *prefix, mtc_e
 			 size_t msglen);
 
 /* The revision a watch resumes from after seeing r: one past the newest
- * event (or header) already seen, never going back. */
+ * event already seen, or past a progress notification's revision (etcd
+ * sends one only when the watch is synced: nothing up to it is left to
+ * send); never going back. */
 int64_t mtc_etcd_next_revision(int64_t next, const mtc_etcd_result *r);
 
 /* The operator's answer to a lock (lock) or unlock of host that etcd

@@ -340,6 +340,7 @@ static void test_watch_and_revisions(void **state)
 	assert_int_equal(mtc_etcd_next_revision(10, &r), 10);
 	mtc_etcd_result_free(&r);
 
+
 	assert_int_equal(mtc_etcd_parse_watch(compacted, strlen(compacted), "/mtc/admin/", &r, msg, sizeof(msg)), 0);
 	assert_true(r.canceled);
 	assert_int_equal(r.compact_revision, 3);
@@ -359,6 +360,33 @@ static void test_watch_and_revisions(void **state)
 	assert_int_equal(mtc_etcd_cmdseq(-5), 0);
 	assert_int_equal(mtc_etcd_cmdseq(77), 77);
 	assert_int_equal(mtc_etcd_cmdseq((int64_t)UINT32_MAX + 9), UINT32_MAX);
+}
+
+/* A progress notification (etcd sends one to a synced watch only): every
+ * event up to its revision was sent, so the watch resumes past it. */
+static void test_watch_progress(void **state)
+{
+	static const char progress[] = "{\"result\":{" HDR("9") "}}";
+	static const char created[] = "{\"result\":{" HDR("9") ",\"created\":true}}";
+	static const char none[] = "{\"result\":{" HDR("9") ",\"events\":[{\"kv\":{\"key\":\"L210Yy9vdGhlci94\","
+				   "\"mod_revision\":\"8\"}}]}}"; /* events, none of ours */
+	mtc_etcd_result r;
+	char msg[128];
+
+	(void)state;
+	assert_int_equal(mtc_etcd_parse_watch(progress, strlen(progress), "/mtc/admin/", &r, msg, sizeof(msg)), 0);
+	assert_true(r.progress);
+	assert_int_equal(mtc_etcd_next_revision(4, &r), 10);
+	assert_int_equal(mtc_etcd_next_revision(12, &r), 12); /* never back */
+	mtc_etcd_result_free(&r);
+	assert_int_equal(mtc_etcd_parse_watch(created, strlen(created), "/mtc/admin/", &r, msg, sizeof(msg)), 0);
+	assert_false(r.progress);
+	assert_int_equal(mtc_etcd_next_revision(4, &r), 4);
+	mtc_etcd_result_free(&r);
+	assert_int_equal(mtc_etcd_parse_watch(none, strlen(none), "/mtc/admin/", &r, msg, sizeof(msg)), 0);
+	assert_false(r.progress);
+	assert_int_equal(mtc_etcd_next_revision(4, &r), 4);
+	mtc_etcd_result_free(&r);
 }
 
 static void test_config(void **state)
@@ -397,6 +425,7 @@ int main(void)
 		cmocka_unit_test(test_paged_range),
 		cmocka_unit_test(test_header_check),
 		cmocka_unit_test(test_watch_and_revisions),
+		cmocka_unit_test(test_watch_progress),
 		cmocka_unit_test(test_config),
 	};
 

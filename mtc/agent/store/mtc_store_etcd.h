@@ -48,7 +48,8 @@ typedef struct job {
 	bool lock;
 	/* writes (JOB_PUT: the operator's, JOB_TXN: a correction): the key's
 	 * mod_revision the put compares with (0: missing), as this agent
-	 * last read it; under mu (the writer moves it along a host's queue) */
+	 * last read it; under mu (the writer moves it along a host's queue);
+	 * JOB_WATCH: the stream's start revision */
 	int64_t from_rev;
 	int64_t base_rev;      /* the newest revision known committed when submitted */
 	unsigned epoch;        /* s->epoch when submitted; JOB_WATCH: the stream's watch_gen */

@@ -222,9 +222,11 @@ static void on_watch_msg(etcd_store *s, job *j)
 		log_warn("etcd: watch: %s", msg);
 		return;
 	}
-	if (!etcd_header_ok(s, j, &r.hdr) || (r.created && r.hdr.revision > 0 && r.hdr.revision + 1 < from)) {
+	if (!etcd_header_ok(s, j, &r.hdr) || (r.created && r.hdr.revision > 0 && r.hdr.revision + 1 < j->from_rev)) {
 		/* A watch from a revision etcd has not reached: a read
-		 * (linearizable) tells whether etcd went back. */
+		 * (linearizable) tells whether etcd went back. (Against the
+		 * stream's start: watch_from may already be past a change
+		 * that came right after "created".) */
 		etcd_submit_range(s);
 		mtc_etcd_result_free(&r);
 		return;

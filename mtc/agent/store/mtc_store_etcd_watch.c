@@ -19,6 +19,7 @@ typedef struct watch_ctx {
 	etcd_store *s;
 	http_buf line;
 	unsigned gen;  /* s->watch_gen at the start */
+	int64_t from;  /* the start revision asked */
 	bool resync;   /* compacted, or a message over REPLY_MAX: a full read is needed */
 	bool canceled; /* etcd canceled the watch (any reason): the stream is over */
 } watch_ctx;
@@ -45,6 +46,7 @@ static void watch_line(watch_ctx *w, const char *text, size_t len)
 		return;
 	j->kind = JOB_WATCH;
 	j->epoch = w->gen;
+	j->from_rev = w->from;
 	j->reply = strndup(text, len);
 	j->reply_len = len;
 	etcd_post_done(s, j);
@@ -93,7 +95,7 @@ static bool watch_stop(void *user)
 static void watch_once(etcd_store *s, int64_t from, unsigned gen, char *err, size_t errlen)
 {
 	char *body = mtc_etcd_watch_body(s->cfg.etcd_prefix, from);
-	watch_ctx w = { .s = s, .gen = gen };
+	watch_ctx w = { .s = s, .gen = gen, .from = from };
 	char why[224] = "revision compacted or a message over 4 MiB, reading again";
 
 	if (!body) {
