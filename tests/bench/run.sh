@@ -335,7 +335,16 @@ storm_store() { # STORE H W [P99_US CPU_PCT]
 	t0=$(now_ms)
 	store_world "$1" storm-hosts "$2" "$every" || return 1
 	echo "$(store_name "$1"): $2 hosts' state, $(($2 / every)) of them locked, written in $(( ($(now_ms) - t0) / 1000 )) s before the agent started"
+	# 7b: STORM_RX_BUFFER_KB (default 4096; 0: the kernel's 208 KiB) per
+	# agent socket, [agent] rx_buffer_kb; granted up to net.core.rmem_max.
+	local rxb=${STORM_RX_BUFFER_KB:-4096}
+	[ -n "${4:-}" ] && [ "$rxb" != 0 ] && sed -i "s/^\[agent\]$/[agent]\nrx_buffer_kb = $rxb/" "$D/agent.conf"
 	start_agent
+	if [ -n "${4:-}" ] && [ "$rxb" != 0 ]; then
+		echo "$(store_name "$1"): agent receive buffers: rx_buffer_kb = $rxb, the agent's log: $(grep -o 'receive buffer [^(]*' "$D/agent.log" | sort | uniq -c | tr -s ' ' | paste -sd,); net.core.rmem_max $(cat /proc/sys/net/core/rmem_max)"
+	elif [ -n "${4:-}" ]; then
+		echo "$(store_name "$1"): agent receive buffers: the kernel's, net.core.rmem_default $(cat /proc/sys/net/core/rmem_default)"
+	fi
 	t_wait_for 60 "the agent read the store" sh -c "$CTL list | grep -q '^store: .*\(healthy\|file\)'" || return 1
 	rx0=$(agent_rx)
 	snmp0=$(awk '/^Udp: [0-9]/ {print $6}' /proc/net/snmp)
