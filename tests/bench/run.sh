@@ -348,8 +348,11 @@ storm_store() { # STORE H W [P99_US CPU_PCT]
 	t_wait_for 60 "the agent read the store" sh -c "$CTL list | grep -q '^store: .*\(healthy\|file\)'" || return 1
 	rx0=$(agent_rx)
 	snmp0=$(awk '/^Udp: [0-9]/ {print $6}' /proc/net/snmp)
+	local qa qt; qa=$(proc_runq_us "$AGENT_PID"); qt=$(now_ms)
 	out=$("$TBIN/bench_agent_load" storm "$D/mtc.key" "$2" 5 "$3" "$every" "$AGENT_PID") || { echo "$out"; t_fail "storm generator"; return 1; }
 	echo "$out" | grep '^storm:' | sed "s/^storm:/$(store_name "$1"):/"
+	# runnable but not running: the machine's other load, not the agent's work
+	echo "$(store_name "$1"): the agent's threads waited for a CPU $(us_ms $(( $(proc_runq_us "$AGENT_PID") - qa ))) ms in all over the $(( ($(now_ms) - qt) / 1000 )) s of warm-up and storm (run queue, schedstat); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 	sent=$(echo "$out" | sed -n 's/.*frames_sent=\([0-9]*\).*/\1/p')
 	wait_for 5 rx_at_least "$((rx0 + sent))"   # what is still queued is read
 	rx1=$(agent_rx)
