@@ -234,6 +234,13 @@ static void test_cas_batch(void **state)
 	assert_int_equal(c[1].kv.state, MTC_ETCD_UNLOCKED);
 	assert_int_equal(c[1].kv.mod_revision, 3);
 	assert_int_equal(c[2].kv.state, MTC_ETCD_DELETED);
+	/* A kv of another host where h00007's was due: no key of h00007's, not held. */
+	static const char foreign[] = "{" B_HDR("4") ",\"responses\":[" B_KV("DA=", "2", UNLOCKED) ","
+		B_KV("DU=", "3", UNLOCKED) "," B_KV("Dg=", "3", UNLOCKED) "]}";
+	assert_int_equal(mtc_etcd_parse_cas_batch(foreign, strlen(foreign), "/mtc/admin/", req, 3, c, held, msg,
+						  sizeof(msg)), 0);
+	assert_true(held[0] && !held[1] && !held[2]);
+	assert_int_equal(c[2].kv.state, MTC_ETCD_INVALID);
 	req[1].mod_revision = 3;
 	assert_int_equal(mtc_etcd_parse_cas_batch(won, strlen(won), "/mtc/admin/", req, 3, c, held, msg, sizeof(msg)), 0);
 	for (int i = 0; i < 3; i++)
