@@ -93,6 +93,24 @@ char *mtc_etcd_range_page_body(const char *prefix, const char *from_key, size_t 
  * same transaction. */
 char *mtc_etcd_cas_body(const char *prefix, const char *host, bool locked, int64_t mod_revision);
 
+/* A batch of writes: host's key put locked/unlocked if still at
+ * mod_revision (mtc_etcd_cas_body's compare, one per host). */
+typedef struct mtc_etcd_cas_req {
+	const char *host;
+	bool locked;
+	int64_t mod_revision;
+} mtc_etcd_cas_req;
+
+/* Hosts in one batch txn: 3 operations each side would be 192 (etcd 3.4's
+ * --max-txn-ops default is 128 per compare, success and failure list). */
+#define MTC_ETCD_BATCH_MAX 64
+
+/* n (1..MTC_ETCD_BATCH_MAX) distinct hosts' writes in one txn: every put
+ * only if every key is still at its mod_revision; otherwise a read of
+ * every key, in req's order. NULL also on a host given twice (etcd
+ * refuses a key twice in a txn). */
+char *mtc_etcd_cas_batch_body(const char *prefix, const mtc_etcd_cas_req *req, size_t n);
+
 /* Parse replies. Keys outside prefix or not a valid host name are skipped.
  * -EBADMSG: not a reply of that kind; -EIO: an error reply ("error" or
  * "code" member), with its message in msg. */
@@ -101,6 +119,12 @@ int mtc_etcd_parse_range(const char *text, size_t len, const char *prefix, mtc_e
 /* A reply to mtc_etcd_cas_body() for host. */
 int mtc_etcd_parse_cas(const char *text, size_t len, const char *prefix, const char *host, mtc_etcd_cas *ret,
 		       char *msg, size_t msglen);
+/* A reply to mtc_etcd_cas_batch_body(req, n): ret[i] for req[i], as
+ * mtc_etcd_parse_cas() would give for it alone; when the txn failed,
+ * held[i] says req[i]'s own compare held (its key still at its
+ * mod_revision): it was not applied, another's compare failed. */
+int mtc_etcd_parse_cas_batch(const char *text, size_t len, const char *prefix, const mtc_etcd_cas_req *req,
+			     size_t n, mtc_etcd_cas *ret, bool *held, char *msg, size_t msglen);
 int mtc_etcd_parse_watch(const char *text, size_t len, const char *prefix, mtc_etcd_result *ret, char *msg,
 			 size_t msglen);
 

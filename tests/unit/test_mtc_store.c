@@ -189,6 +189,74 @@ static void test_cas(void **state)
 	assert_int_equal(mtc_etcd_parse_cas("{}", 2, "/mtc/admin/", "node-1", &c, msg, sizeof(msg)), -EBADMSG);
 }
 
+/* A batch of three (h00000 at 2: holds; h00005 at 2: it is at 3; h00007
+ * missing, at 0: holds): the body sent to etcd 3.4.23 (Debian 12) and its
+ * replies, captured with curl; then the same at h00005's 3: committed. */
+#define K(h) "L210Yy9hZG1pbi9oMDAwM" h
+#define B_CMP(h, r) "{\"key\":\"" K(h) "\",\"target\":\"MOD\",\"result\":\"EQUAL\",\"mod_revision\":\"" r "\"}"
+#define B_PUT(h) "{\"request_put\":{\"key\":\"" K(h) "\",\"value\":\"bG9ja2Vk\"}}"
+#define B_GET(h) "{\"request_range\":{\"key\":\"" K(h) "\"}}"
+#define B_KV(h, r, v) "{\"response_range\":{\"header\":{\"revision\":\"4\"},\"kvs\":[{\"key\":\"" K(h) "\"," \
+	"\"create_revision\":\"" r "\",\"mod_revision\":\"" r "\",\"version\":\"1\",\"value\":\"" v "\"}],\"count\":\"1\"}}"
+#define B_HDR(rev) "\"header\":{\"cluster_id\":\"14841639068965178418\",\"member_id\":\"10276657743932975437\"," \
+	"\"revision\":\"" rev "\",\"raft_term\":\"2\"}"
+#define UNLOCKED "dW5sb2NrZWQ="
+
+static void test_cas_batch(void **state)
+{
+	static const char sent[] = "{\"compare\":[" B_CMP("DA=", "2") "," B_CMP("DU=", "2") "," B_CMP("Dc=", "0") "],"
+		"\"success\":[" B_PUT("DA=") "," B_PUT("DU=") "," B_PUT("Dc=") "],\"failure\":[" B_GET("DA=") ","
+		B_GET("DU=") "," B_GET("Dc=") "]}";
+	static const char failed[] = "{" B_HDR("4") ",\"responses\":[" B_KV("DA=", "2", UNLOCKED) ","
+		B_KV("DU=", "3", UNLOCKED) ",{\"response_range\":{\"header\":{\"revision\":\"4\"}}}]}";
+	static const char won[] = "{" B_HDR("5") ",\"succeeded\":true,\"responses\":[{\"response_put\":{\"header\":"
+		"{\"revision\":\"5\"}}},{\"response_put\":{\"header\":{\"revision\":\"5\"}}},{\"response_put\":"
+		"{\"header\":{\"revision\":\"5\"}}}]}";
+	static const char dup[] = "{\"error\":\"etcdserver: duplicate key given in txn request\",\"message\":"
+		"\"etcdserver: duplicate key given in txn request\",\"code\":3}";
+	mtc_etcd_cas_req req[3] = { { "h00000", true, 2 }, { "h00005", true, 2 }, { "h00007", true, 0 } };
+	mtc_etcd_cas c[3];
+	bool held[3];
+	char *body = mtc_etcd_cas_batch_body("/mtc/admin/", req, 3), msg[128];
+	json_t *a = json_loads(body, 0, NULL), *b = json_loads(sent, 0, NULL);
+
+	(void)state;
+	assert_true(json_equal(a, b));
+	json_decref(a);
+	json_decref(b);
+	free(body);
+	assert_int_equal(mtc_etcd_parse_cas_batch(failed, strlen(failed), "/mtc/admin/", req, 3, c, held, msg,
+						  sizeof(msg)), 0);
+	assert_int_equal(c[0].hdr.revision, 4);
+	assert_false(c[0].succeeded || c[1].succeeded || c[2].succeeded);
+	assert_true(held[0] && !held[1] && held[2]); /* only h00005's compare failed */
+	assert_string_equal(c[1].kv.host, "h00005");
+	assert_int_equal(c[1].kv.state, MTC_ETCD_UNLOCKED);
+	assert_int_equal(c[1].kv.mod_revision, 3);
+	assert_int_equal(c[2].kv.state, MTC_ETCD_DELETED);
+	/* A kv of another host where h00007's was due: no key of h00007's, not held. */
+	static const char foreign[] = "{" B_HDR("4") ",\"responses\":[" B_KV("DA=", "2", UNLOCKED) ","
+		B_KV("DU=", "3", UNLOCKED) "," B_KV("Dg=", "3", UNLOCKED) "]}";
+	assert_int_equal(mtc_etcd_parse_cas_batch(foreign, strlen(foreign), "/mtc/admin/", req, 3, c, held, msg,
+						  sizeof(msg)), 0);
+	assert_true(held[0] && !held[1] && !held[2]);
+	assert_int_equal(c[2].kv.state, MTC_ETCD_INVALID);
+	req[1].mod_revision = 3;
+	assert_int_equal(mtc_etcd_parse_cas_batch(won, strlen(won), "/mtc/admin/", req, 3, c, held, msg, sizeof(msg)), 0);
+	for (int i = 0; i < 3; i++)
+		assert_true(c[i].succeeded && c[i].hdr.revision == 5 && !held[i]);
+	/* Not as many responses as requests; an error reply; bad batches. */
+	assert_int_equal(mtc_etcd_parse_cas_batch(won, strlen(won), "/mtc/admin/", req, 2, c, held, msg, sizeof(msg)),
+			 -EBADMSG);
+	assert_int_equal(mtc_etcd_parse_cas_batch(dup, strlen(dup), "/mtc/admin/", req, 3, c, held, msg, sizeof(msg)),
+			 -EIO);
+	assert_string_equal(msg, "etcdserver: duplicate key given in txn request");
+	req[2].host = "h00000";
+	assert_null(mtc_etcd_cas_batch_body("/mtc/admin/", req, 3)); /* etcd would refuse it */
+	assert_null(mtc_etcd_cas_batch_body("/mtc/admin/", req, 0));
+	assert_null(mtc_etcd_cas_batch_body("/mtc/admin/", req, MTC_ETCD_BATCH_MAX + 1));
+}
+
 /* What the operator is told after a write etcd answered. */
 static void test_put_answer(void **state)
 {
@@ -421,6 +489,7 @@ int main(void)
 		cmocka_unit_test(test_range_reply),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_cas),
+		cmocka_unit_test(test_cas_batch),
 		cmocka_unit_test(test_put_answer),
 		cmocka_unit_test(test_paged_range),
 		cmocka_unit_test(test_header_check),

@@ -153,6 +153,18 @@ void etcd_http_cleanup(void);
 /* A worker thread's end: its reused handle and connections. */
 void etcd_http_thread_end(void);
 
+/* mtc_store_etcd_write.c: the writer thread's writes */
+/* One write (a JOB_PUT or JOB_TXN) to every member in turn until one
+ * answers or its time is up; the answer in j. */
+void etcd_run_write(etcd_store *s, job *j, int *last_ep);
+/* Under mu: batch[0] just taken from list (a JOB_TXN), and behind it the
+ * JOB_TXNs of other hosts (none past an earlier job of its host), up to
+ * MTC_ETCD_BATCH_MAX in all, taken out of list. Returns how many. */
+size_t etcd_take_batch(job **list, job **batch);
+/* n > 1 corrections in one txn (their rest again, fewer, if another's
+ * compare failed), each answered in its job and handed to the loop. */
+void etcd_run_batch(etcd_store *s, job **batch, size_t n, int *last_ep);
+
 /* mtc_store_etcd_range.c: a full read in pages (the reader thread) */
 void etcd_run_range(etcd_store *s, job *j, int *last_ep);
 /* A JOB_PING: its one page (j->body) into j->range. */
