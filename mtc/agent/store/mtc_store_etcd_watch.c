@@ -89,23 +89,28 @@ static bool watch_stop(void *user)
 	return stop;
 }
 
-/* One watch stream on the current member, until it ends. */
-static void watch_once(etcd_store *s, int64_t from, unsigned gen, char *err, size_t errlen)
+/* One watch stream on the current member, until it ends: -ETIMEDOUT
+ * when no byte came for WATCH_IDLE_S (a quiet watch, or a stopped
+ * member), else -ECONNRESET. */
+static int watch_once(etcd_store *s, int64_t from, unsigned gen, char *err, size_t errlen)
 {
 	char *body = mtc_etcd_watch_body(s->cfg.etcd_prefix, from);
 	watch_ctx w = { .s = s, .gen = gen };
 	char why[224] = "revision compacted or a message over 4 MiB, reading again";
+	int r;
 
 	if (!body) {
 		snprintf(err, errlen, "out of memory");
-		return;
+		return -ENOMEM;
 	}
-	if (etcd_stream(s, s->watch_ep, "/v3/watch", body, WATCH_IDLE_S, watch_on_data, watch_stop, &w, why,
-			sizeof(why)) == 0 && w.canceled && !w.resync)
+	r = etcd_stream(s, s->watch_ep, "/v3/watch", body, WATCH_IDLE_S, watch_on_data, watch_stop, &w, why,
+			sizeof(why));
+	if (r == 0 && w.canceled && !w.resync)
 		snprintf(why, sizeof(why), "canceled by etcd");
 	free(body);
 	snprintf(err, errlen, "watch on %s from revision %" PRId64 " ended: %s", s->ep[s->watch_ep], from, why);
 	etcd_buf_reset(&w.line);
+	return r == -ETIMEDOUT ? r : -ECONNRESET;
 }
 
 /* Wait for a start revision (or stop); false on stop. */
@@ -141,9 +146,9 @@ void *etcd_watcher_main(void *arg)
 
 		if (!j)
 			break;
-		watch_once(s, from, gen, j->err, sizeof(j->err));
+		j->r = watch_once(s, from, gen, j->err, sizeof(j->err));
 		j->kind = JOB_WATCH;
-		j->r = -ECONNRESET;
+		j->epoch = gen;
 		etcd_post_done(s, j);
 		s->watch_ep = (s->watch_ep + 1) % s->n_ep;
 		retry = WATCH_RETRY_MS;
