@@ -4,6 +4,8 @@
 # notification every 2 s (docs/operations.md: the agent moves a watch that
 # brings no byte for 10 s to the next member). Run it in a private network namespace
 # (unshare -n) so the ports are the test's own. Requires lib.sh; $D set.
+# ETCD_DATA_DIR: where the members' data dirs go instead of $D (a
+# benchmark's tmpfs figure, to take the disk's fsync out).
 ETCD_MEMBERS=${ETCD_MEMBERS:-3}
 EPS=$(for n in $(seq 1 "$ETCD_MEMBERS"); do printf 'http://127.0.0.1:2379%d,' "$n"; done)
 EPS=${EPS%,}
@@ -14,7 +16,7 @@ declare -A ETCD_PID
 # start_member N [new|existing]
 start_member() {
 	local n=$1
-	HWM_WRAP= t_spawn "$D/etcd$n.log" etcd --name "m$n" --data-dir "$D/etcd$n" \
+	HWM_WRAP= t_spawn "$D/etcd$n.log" etcd --name "m$n" --data-dir "${ETCD_DATA_DIR:-$D}/etcd$n" \
 		--listen-client-urls "http://127.0.0.1:2379$n" --advertise-client-urls "http://127.0.0.1:2379$n" \
 		--listen-peer-urls "http://127.0.0.1:2380$n" --initial-advertise-peer-urls "http://127.0.0.1:2380$n" \
 		--initial-cluster "$CLUSTER" --initial-cluster-state "${2:-new}" --initial-cluster-token "t$$" \

@@ -244,6 +244,12 @@ store_world() {
 	sed -n 's/^\[host \(.*\)\]$/\1 unlocked/p' "$D/hosts.conf" >"$D/states"
 	sed -i 's/^enabled = 1$/enabled = 0/' "$D/agent.conf"
 	if [ "$1" = etcd ]; then
+		# BENCH_ETCD_TMPFS=1: the members' data dirs (their WAL fsyncs) on
+		# tmpfs: a separate figure, what the shared disk's fsync costs.
+		if [ "${BENCH_ETCD_TMPFS:-0}" = 1 ]; then
+			ETCD_DATA_DIR=$(mktemp -d /dev/shm/mtc-bench-etcd.XXXXXX) || return 1
+			T_CLEANUP+=("rm -rf $ETCD_DATA_DIR")
+		fi
 		etcd_start || return 1
 		store_conf "$D/agent.conf"
 		etcd_put_states <"$D/states" || { t_fail "etcd: writing $(t_lines "$D/states") admin states"; return 1; }
@@ -259,7 +265,9 @@ stores() {
 		echo "$st"
 	done
 }
-store_name() { [ "$1" = etcd ] && echo "etcd ($ETCD_MEMBERS members)" || echo file; }
+store_name() {
+	[ "$1" = etcd ] && echo "etcd ($ETCD_MEMBERS members$([ "${BENCH_ETCD_TMPFS:-0}" = 1 ] && echo ", data on tmpfs: no disk fsync"))" || echo file
+}
 # each_store WHAT FN ARGS...: FN STORE ARGS... for every store measured,
 # each in its own temp dir, cleaned up after it; then the summary line for
 # WHAT; false if any failed. FN adds its figures to SUMMARY and sets MET to
@@ -306,7 +314,8 @@ lock_store() { # STORE H N
 	lock_phase "$1" load "$3" || rc=1
 	kill -TERM "$lp"
 	t_stop_all
-	local tgt=$([ "$1" = etcd ] && echo 50000 || echo 5000)
+	# etcd: 10 ms since issue 22 (was 50 ms, issue 13)
+	local tgt=$([ "$1" = etcd ] && echo 10000 || echo 5000)
 	[ "${LOCK_P99[$1 idle]}" -le "$tgt" ] && [ "${LOCK_P99[$1 load]}" -le "$tgt" ] || MET="NOT met"
 	SUMMARY+="$(store_name "$1") p99 idle $(us_ms "${LOCK_P99[$1 idle]}") ms, loaded $(us_ms "${LOCK_P99[$1 load]}") ms (target <= $((tgt / 1000)) ms); "
 	return $rc

@@ -25,7 +25,7 @@
 #define SET_DEADLINE_MS 4000L  /* a lock/unlock, every member tried; below mtcctl's 5 s */
 /* The loop's tick: no request of its own in steady state (health is the
  * watch's), a full read only when one is needed. */
-#define POLL_USEC (1 * USEC_PER_SEC)
+#define POLL_USEC (USEC_PER_SEC / 2)
 #define WATCH_RETRY_MS 300
 /* A watch that brings no byte for this long (no event, no progress
  * notification: etcd's --experimental-watch-progress-notify-interval,
@@ -37,7 +37,8 @@
  * watch's restart on the next member takes a few ms. */
 #define WATCH_DOWN_MS 1500ULL
 /* No watch message for this long: the watch does not work, and a full
- * read (every STALE_READ_MS) is the state and the health again. */
+ * read (every STALE_READ_MS) is the state and the health again. Reads
+ * are asked at most that often for any reason the poll sees. */
 #define WATCH_STALE_MS 25000ULL
 #define STALE_READ_MS 2000ULL
 /* A quiet watch's restart (no byte for WATCH_IDLE_S) is logged at info

@@ -151,7 +151,7 @@ int etcd_on_poll(sd_event_source *src, uint64_t usec, void *userdata)
 	pthread_mutex_lock(&s->mu);
 	from = s->watch_from;
 	pthread_mutex_unlock(&s->mu);
-	if (!s->loaded || !from || (v == MTC_ETCD_WATCH_STALE && now - s->range_sent_ms >= STALE_READ_MS))
+	if ((!s->loaded || !from || v == MTC_ETCD_WATCH_STALE) && now - s->range_sent_ms >= STALE_READ_MS)
 		etcd_submit_range(s);
 	else if (v == MTC_ETCD_WATCH_DOWN && !s->range_inflight && s->healthy) {
 		char why[sizeof(s->watch_error) + 64];
