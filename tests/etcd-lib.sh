@@ -7,6 +7,8 @@
 # ETCD_DATA_DIR: where the members' data dirs go instead of $D (a
 # benchmark's tmpfs figure, to take the disk's fsync out).
 ETCD_MEMBERS=${ETCD_MEMBERS:-3}
+# empty: etcd's default (10 minutes), as a member started without the flag
+ETCD_PROGRESS_NOTIFY=${ETCD_PROGRESS_NOTIFY-2s}
 EPS=$(for n in $(seq 1 "$ETCD_MEMBERS"); do printf 'http://127.0.0.1:2379%d,' "$n"; done)
 EPS=${EPS%,}
 CLUSTER=$(for n in $(seq 1 "$ETCD_MEMBERS"); do printf 'm%d=http://127.0.0.1:2380%d,' "$n" "$n"; done)
@@ -21,7 +23,7 @@ start_member() {
 		--listen-peer-urls "http://127.0.0.1:2380$n" --initial-advertise-peer-urls "http://127.0.0.1:2380$n" \
 		--initial-cluster "$CLUSTER" --initial-cluster-state "${2:-new}" --initial-cluster-token "t$$" \
 		--heartbeat-interval 100 --election-timeout 500 --logger zap --log-outputs stderr \
-		--experimental-watch-progress-notify-interval 2s
+		${ETCD_PROGRESS_NOTIFY:+--experimental-watch-progress-notify-interval "$ETCD_PROGRESS_NOTIFY"}
 	ETCD_PID[$n]=$T_LAST_PID
 }
 ectl() { ETCDCTL_API=3 etcdctl --endpoints "$EPS" --dial-timeout 1s --command-timeout 2s "$@"; }
