@@ -170,14 +170,15 @@ wait_for 15 conv
 t_check "quorum back: both agents healthy and agree with the node" conv
 
 # --- every member hung: the watch says so (issue 22), within 12.5 s ---
-# No byte for 10 s ends A's stream (the last progress notification was at
-# most 2 s before the stop), then no new stream says "created" for 1.5 s,
-# checked each second. 15 s: a loaded machine's slack.
+# No byte for 10 s ends A's stream (counted from the last progress
+# notification, at most 2 s before the stop; seen within a second), then
+# no new stream says "created" for 1.5 s (checked every 0.5 s): at most
+# 13 s. 16 s: a loaded machine's slack (12.7 s seen at load average 8).
 for n in $(seq 1 "$ETCD_MEMBERS"); do kill -STOP "${ETCD_PID[$n]}"; done
 t0=$(now_ms)
 wait_for 20 unavailable "$D/agent.conf"
 t1=$(now_ms)
-t_check "every member hung (SIGSTOP): A says UNAVAILABLE after $((t1 - t0)) ms (at most 15 s)" test $((t1 - t0)) -le 15000
+t_check "every member hung (SIGSTOP): A says UNAVAILABLE after $((t1 - t0)) ms (at most 16 s)" test $((t1 - t0)) -le 16000
 t_match "every member hung: the reason is the watch" "store: etcd .*UNAVAILABLE .*no watch stream for 1.5 s \\(watch on http://127.0.0.1:2379[123] .* ended: no byte for 10 s" "$(ctlA list)"
 for n in $(seq 1 "$ETCD_MEMBERS"); do kill -CONT "${ETCD_PID[$n]}"; done
 t_wait_for 30 "etcd healthy after SIGCONT" healthy
