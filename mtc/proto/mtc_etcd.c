@@ -445,6 +445,23 @@ int mtc_etcd_parse_watch(const char *text, size_t len, const char *prefix, mtc_e
 	return 0;
 }
 
+/* Stale first: a watch silent that long has every poll read everything,
+ * and those reads (linearizable) say whether etcd answers. Else down once
+ * a stream ended and none has delivered a message for down_ms since then
+ * or since the last good read (which began a fresh bound). */
+mtc_etcd_watch_verdict mtc_etcd_watch_judge(const mtc_etcd_watch_clock *c, uint64_t now_ms, uint64_t down_ms,
+					    uint64_t stale_ms)
+{
+	uint64_t since;
+
+	if (now_ms - c->last_msg_ms > stale_ms)
+		return MTC_ETCD_WATCH_STALE;
+	if (!c->broken_ms)
+		return MTC_ETCD_WATCH_ALIVE;
+	since = c->read_ok_ms > c->broken_ms ? c->read_ok_ms : c->broken_ms;
+	return now_ms - since >= down_ms ? MTC_ETCD_WATCH_DOWN : MTC_ETCD_WATCH_ALIVE;
+}
+
 int64_t mtc_etcd_next_revision(int64_t next, const mtc_etcd_result *r)
 {
 	for (size_t i = 0; i < r->n; i++)

@@ -134,6 +134,23 @@ int mtc_etcd_parse_watch(const char *text, size_t len, const char *prefix, mtc_e
  * send); never going back. */
 int64_t mtc_etcd_next_revision(int64_t next, const mtc_etcd_result *r);
 
+/* The watch's word on the store's health (the agent reads nothing in
+ * steady state: the watch is alive or it is not). Times in ms, 0: never. */
+typedef struct mtc_etcd_watch_clock {
+	uint64_t last_msg_ms; /* the last message of any stream: created, events, progress */
+	uint64_t broken_ms;   /* a stream ended and no stream has said anything since (0: one has) */
+	uint64_t read_ok_ms;  /* the last full read that succeeded */
+} mtc_etcd_watch_clock;
+
+typedef enum {
+	MTC_ETCD_WATCH_ALIVE, /* a stream delivers, or a new one is within down_ms of starting */
+	MTC_ETCD_WATCH_DOWN,  /* no stream for down_ms since one ended (or since a good read): unhealthy */
+	MTC_ETCD_WATCH_STALE, /* no message for stale_ms: full reads decide (the safety net) */
+} mtc_etcd_watch_verdict;
+
+mtc_etcd_watch_verdict mtc_etcd_watch_judge(const mtc_etcd_watch_clock *c, uint64_t now_ms, uint64_t down_ms,
+					    uint64_t stale_ms);
+
 /* The operator's answer to a lock (lock) or unlock of host that etcd
  * answered with c: exactly what is known. 0: etcd holds what was asked
  * (committed by this request, or already so); -EAGAIN: it does not

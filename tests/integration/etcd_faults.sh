@@ -211,6 +211,36 @@ t_check "rebuilt: the node ends unlocked (the last acknowledged)" unlocked
 wait_for 5 sees "$D/agent.conf" unlocked
 t_check "rebuilt: A agrees" sees "$D/agent.conf" unlocked
 
+# --- 6b. members without progress notifications (etcd's default, 10 min):
+# a quiet watch restarts on the next member every 10 s; health does not
+# flap, and the restart is logged at info once, then at debug (issue 22) ---
+for n in 1 2 3; do kill -TERM "${ETCD_PID[$n]}"; wait "${ETCD_PID[$n]}" 2>/dev/null; done
+for n in 1 2 3; do ETCD_PROGRESS_NOTIFY= start_member "$n" existing; done
+t_wait_for 30 "etcd without progress notifications healthy" healthy
+# A restarted: its once-in-10-min info line was spent by cell 4
+stop_pid "$A_PID"
+rm -f "$D/ctl/agent.sock"
+nA=$(t_lines "$D/agent.log")
+start_agent
+A_PID=$AGENT_PID
+a_healthy() { ctlA list | grep -q 'store: etcd .*: healthy'; }
+t_wait_for 15 "A healthy again" a_healthy
+t_wait_line "$D/agent.log" 'ended: no byte for 10 s .*resuming \(if etcd runs without --experimental-watch-progress-notify-interval' "$nA" 15
+t_check "no progress notifications: the quiet restart is logged at info, saying why and what follows" \
+	t_has_line "$D/agent.log" 'logged at debug for 10 min' "$nA"
+nA=$(t_lines "$D/agent.log")
+# 22 s: two more restarts. Waited for what must not happen: A unhealthy,
+# or another restart at info.
+flap() { ! a_healthy || t_has_line "$D/agent.log" 'ended: no byte for 10 s' "$nA"; }
+wait_for 22 flap
+t_check "no progress notifications, 22 s: A stayed healthy and logged no restart at info ($(tail -n +$((nA + 1)) "$D/agent.log" | grep -c 'ended: no byte') line(s))" \
+	sh -c "! tail -n +$((nA + 1)) '$D/agent.log' | grep -q 'ended: no byte' && '$BIN/mtcctl' -c '$D/agent.conf' list | grep -q 'store: etcd .*: healthy'"
+t_check "no progress notifications: the watch still carries changes" sh -c "ETCDCTL_API=3 etcdctl --endpoints '$EPS' put /mtc/admin/node-1 locked >/dev/null"
+wait_for 10 locked
+t_check "no progress notifications: a change reaches the node through the quiet watch" locked
+ectl put /mtc/admin/node-1 unlocked >/dev/null
+wait_for 10 unlocked
+
 # --- 7. 100,000 host keys under the prefix (15 MB of range): a restarted agent loads them in pages ---
 python3 "$ROOT/tests/tools/etcd-fill.py" http://127.0.0.1:23792 /mtc/admin/ 100000
 count() { ectl get /mtc/admin/ --prefix --keys-only --limit 1 -w json | python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])'; }

@@ -482,6 +482,42 @@ static void test_config(void **state)
 	assert_int_equal(mtc_config_load_string(&cfg, "[mgmt]\nagent_address = 10.0.0.1,nope\n", &errs), -EINVAL);
 }
 
+/* Health from the watch (no periodic read): named rows over the three
+ * times the store keeps, bound 1.5 s, stale 25 s, now = 100 s. */
+static void test_watch_judge(void **state)
+{
+	static const struct {
+		const char *what;
+		mtc_etcd_watch_clock c;
+		mtc_etcd_watch_verdict want;
+	} t[] = {
+		{ "a stream delivering", { 99000, 0, 50000 }, MTC_ETCD_WATCH_ALIVE },
+		{ "quiet default etcd: a message 9 s ago, the stream alive", { 91000, 0, 0 }, MTC_ETCD_WATCH_ALIVE },
+		{ "a quiet stream restarting (ended 0.3 s ago)", { 90000, 99700, 0 }, MTC_ETCD_WATCH_ALIVE },
+		{ "ended 1.49 s ago, no new stream yet", { 98000, 98510, 0 }, MTC_ETCD_WATCH_ALIVE },
+		{ "ended 1.5 s ago, no stream said created", { 98000, 98500, 0 }, MTC_ETCD_WATCH_DOWN },
+		{ "every member refusing for 10 s", { 89000, 90000, 0 }, MTC_ETCD_WATCH_DOWN },
+		{ "a stopped cluster: the stream ended after 10 s silent, 2 s ago", { 88000, 98000, 0 },
+		  MTC_ETCD_WATCH_DOWN },
+		{ "ended long ago, a full read 1 s ago began a fresh bound", { 80000, 85000, 99000 },
+		  MTC_ETCD_WATCH_ALIVE },
+		{ "ended, the read 2 s ago and nothing since", { 80000, 85000, 98000 }, MTC_ETCD_WATCH_DOWN },
+		{ "a read older than the end does not help", { 97000, 98000, 97500 }, MTC_ETCD_WATCH_DOWN },
+		{ "silent 25.001 s: stale, reads decide", { 74999, 0, 99000 }, MTC_ETCD_WATCH_STALE },
+		{ "silent exactly 25 s: not yet", { 75000, 0, 0 }, MTC_ETCD_WATCH_ALIVE },
+		{ "never a message (before the first stream)", { 0, 0, 99000 }, MTC_ETCD_WATCH_STALE },
+		{ "stale wins over down", { 70000, 71000, 0 }, MTC_ETCD_WATCH_STALE },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		mtc_etcd_watch_verdict v = mtc_etcd_watch_judge(&t[i].c, 100000, 1500, 25000);
+
+		if (v != t[i].want)
+			fail_msg("%s: verdict %d, want %d", t[i].what, (int)v, (int)t[i].want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -493,6 +529,7 @@ int main(void)
 		cmocka_unit_test(test_put_answer),
 		cmocka_unit_test(test_paged_range),
 		cmocka_unit_test(test_header_check),
+		cmocka_unit_test(test_watch_judge),
 		cmocka_unit_test(test_watch_and_revisions),
 		cmocka_unit_test(test_watch_progress),
 		cmocka_unit_test(test_config),

@@ -12,9 +12,9 @@
  * checked: a revision going back or another cluster id (a restore, a
  * rebuilt cluster) starts over from a full read. The watch resumes from
  * one past the last revision seen after any loss of connection, or no
- * byte for WATCH_IDLE_S, on the next member. Every POLL_USEC a one-key
- * read checks health; the full read is only at start, after a compaction,
- * on a re-baseline or while the watch brings nothing (mtc_store_etcd_ops.c). */
+ * byte for WATCH_IDLE_S, on the next member. Health is the watch's: no
+ * periodic read; the full read is only at start, after a compaction, on
+ * a re-baseline or while the watch brings nothing (mtc_store_etcd_health.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -100,8 +100,6 @@ static void run_job(etcd_store *s, job *j, int *last_ep)
 {
 	if (j->kind == JOB_RANGE)
 		etcd_run_range(s, j, last_ep);
-	else if (j->kind == JOB_PING)
-		etcd_run_ping(s, j, last_ep);
 	else
 		etcd_run_write(s, j, last_ep);
 }
@@ -172,7 +170,7 @@ void etcd_submit(etcd_store *s, job *j)
 	j->base_rev = s->revision;
 	j->epoch = s->epoch;
 	pthread_mutex_lock(&s->mu);
-	if (j->kind == JOB_RANGE || j->kind == JOB_PING)
+	if (j->kind == JOB_RANGE)
 		push(&s->todo_read, j);
 	else if (j->kind == JOB_PUT)
 		push_put(&s->todo, j);
