@@ -199,6 +199,20 @@ $(TBIN)/test_mtc_agent: $(OBJ)/tests/unit/test_mtc_agent.o $(MTC_AGENT_A) $(MTC_
 	$(CC) $(ALL_LDFLAGS) -Wl,--wrap=util_now_ms -Wl,--wrap=sendto -o $@ $^ $(PKG_LIBS) $(JSON_LIBS) $(ETCD_LIBS) \
 		$(CMOCKA_LIBS)
 
+# The etcd store on its real loop and threads, every store file but its
+# transport (mtc_store_etcd_http.c, libcurl): a fake of it answers.
+STORE_NO_HTTP_SRC := $(filter-out mtc/agent/store/mtc_store_etcd_http.c,$(MTC_STORE_SRC))
+$(TBIN)/test_mtc_store_etcd: $(call objs,tests/unit/test_mtc_store_etcd.c tests/unit/store_etcd_harness.c \
+		tests/unit/fake_etcd_http.c tests/unit/fake_etcd.c $(STORE_NO_HTTP_SRC)) $(MTC_A) $(COMMON_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(JSON_LIBS) -lpthread $(CMOCKA_LIBS)
+
+# The etcd writer over a fake transport (its etcd_post and the rest of
+# mtc_store_etcd_http.c's functions): libcurl's file is not linked.
+$(TBIN)/test_mtc_store_etcd_write: $(OBJ)/tests/unit/test_mtc_store_etcd_write.o $(MTC_AGENT_A) $(MTC_A) $(COMMON_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(JSON_LIBS) $(CMOCKA_LIBS)
+
 # The device test fakes the driver with --wrap; fortify would bypass it.
 $(OBJ)/tests/unit/test_hwd_device.o: ALL_CFLAGS += -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=0
 $(OBJ)/watchdog/hwd_device_wrap.o: watchdog/hwd_device.c

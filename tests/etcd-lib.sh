@@ -4,7 +4,11 @@
 # notification every 2 s (docs/operations.md: the agent moves a watch that
 # brings no byte for 10 s to the next member). Run it in a private network namespace
 # (unshare -n) so the ports are the test's own. Requires lib.sh; $D set.
+# ETCD_DATA_DIR: where the members' data dirs go instead of $D (a
+# benchmark's tmpfs figure, to take the disk's fsync out).
 ETCD_MEMBERS=${ETCD_MEMBERS:-3}
+# empty: etcd's default (10 minutes), as a member started without the flag
+ETCD_PROGRESS_NOTIFY=${ETCD_PROGRESS_NOTIFY-2s}
 EPS=$(for n in $(seq 1 "$ETCD_MEMBERS"); do printf 'http://127.0.0.1:2379%d,' "$n"; done)
 EPS=${EPS%,}
 CLUSTER=$(for n in $(seq 1 "$ETCD_MEMBERS"); do printf 'm%d=http://127.0.0.1:2380%d,' "$n" "$n"; done)
@@ -14,12 +18,12 @@ declare -A ETCD_PID
 # start_member N [new|existing]
 start_member() {
 	local n=$1
-	HWM_WRAP= t_spawn "$D/etcd$n.log" etcd --name "m$n" --data-dir "$D/etcd$n" \
+	HWM_WRAP= t_spawn "$D/etcd$n.log" etcd --name "m$n" --data-dir "${ETCD_DATA_DIR:-$D}/etcd$n" \
 		--listen-client-urls "http://127.0.0.1:2379$n" --advertise-client-urls "http://127.0.0.1:2379$n" \
 		--listen-peer-urls "http://127.0.0.1:2380$n" --initial-advertise-peer-urls "http://127.0.0.1:2380$n" \
 		--initial-cluster "$CLUSTER" --initial-cluster-state "${2:-new}" --initial-cluster-token "t$$" \
 		--heartbeat-interval 100 --election-timeout 500 --logger zap --log-outputs stderr \
-		--experimental-watch-progress-notify-interval 2s
+		${ETCD_PROGRESS_NOTIFY:+--experimental-watch-progress-notify-interval "$ETCD_PROGRESS_NOTIFY"}
 	ETCD_PID[$n]=$T_LAST_PID
 }
 ectl() { ETCDCTL_API=3 etcdctl --endpoints "$EPS" --dial-timeout 1s --command-timeout 2s "$@"; }

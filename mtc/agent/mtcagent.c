@@ -153,6 +153,7 @@ static int reload(void *userdata)
 	a->cfg = next;
 	a->key = key;
 	a->io.rx_coalesce_usec = (uint64_t)next.rx_coalesce_ms * USEC_PER_MSEC;
+	a->io.rx_buffer_bytes = next.rx_buffer_kb * 1024; /* the sockets reopen below */
 	mtc_netio_recover(&a->io);
 	log_notice("configuration reloaded: %zu hosts", a->n_hosts);
 	return 0;
@@ -171,7 +172,8 @@ static int open_sources(agent *a)
 	sd_event_set_watchdog(a->event, true);
 	a->io = (mtc_netio){ .event = a->event, .cfg = &a->cfg, .fit = &a->fit, .on_frame = agent_handle_frame,
 			     .userdata = a, .rx_budget = 256, .retry_s = 1,
-			     .rx_coalesce_usec = (uint64_t)a->cfg.rx_coalesce_ms * USEC_PER_MSEC };
+			     .rx_coalesce_usec = (uint64_t)a->cfg.rx_coalesce_ms * USEC_PER_MSEC,
+			     .rx_buffer_bytes = a->cfg.rx_buffer_kb * 1024 };
 	for (int net = 0; net < MTC_NET_COUNT; net++)
 		mtc_sock_config(&a->io.socks[net], a->cfg.net[net].address, a->cfg.net[net].agent_port);
 	mtc_netio_recover(&a->io);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <sodium.h>
@@ -156,6 +157,27 @@ static int netio_on_rx(sd_event_source *s, int fd, uint32_t revents, void *userd
 	return 0;
 }
 
+/* A new rx socket's receive buffer, as configured: the kernel caps it at
+ * net.core.rmem_max (and doubles what it grants for its bookkeeping). */
+static void netio_rcvbuf(const mtc_netio *io, int net, int fd)
+{
+	int got = 0;
+	socklen_t len = sizeof(got);
+
+	if (io->rx_buffer_bytes <= 0)
+		return;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &io->rx_buffer_bytes, sizeof(io->rx_buffer_bytes)) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len) < 0)
+		log_warn("%s: receive buffer of %d KiB not set: %s", mtc_net_name((unsigned)net),
+			 io->rx_buffer_bytes / 1024, strerror(errno));
+	else if (got / 2 < io->rx_buffer_bytes)
+		log_warn("%s: receive buffer %d KiB, not the %d KiB asked (rx_buffer_kb): the kernel's "
+			 "net.core.rmem_max is lower; raise it to keep a storm's frames", mtc_net_name((unsigned)net),
+			 got / 2 / 1024, io->rx_buffer_bytes / 1024);
+	else
+		log_notice("%s: receive buffer %d KiB (rx_buffer_kb)", mtc_net_name((unsigned)net), got / 2 / 1024);
+}
+
 static int netio_add_rx(mtc_netio *io, sd_event_source **src, int fd)
 {
 	int r = sd_event_add_io(io->event, src, fd, EPOLLIN, netio_on_rx, io);
@@ -185,8 +207,11 @@ void mtc_netio_recover(mtc_netio *io)
 		mtc_sock *s = &io->socks[net];
 		bool up;
 
-		if (s->rx_fd >= 0 && !io->rx_src[net] && netio_add_rx(io, &io->rx_src[net], s->rx_fd) < 0)
-			mtc_netio_close(io, net);
+		if (s->rx_fd >= 0 && !io->rx_src[net]) {
+			netio_rcvbuf(io, net, s->rx_fd);
+			if (netio_add_rx(io, &io->rx_src[net], s->rx_fd) < 0)
+				mtc_netio_close(io, net);
+		}
 		if (io->rx_on_tx && s->tx_fd >= 0 && !io->tx_src[net] &&
 		    netio_add_rx(io, &io->tx_src[net], s->tx_fd) < 0)
 			mtc_netio_close(io, net);

@@ -46,6 +46,7 @@ typedef struct mtc_netio {
 	void *userdata;
 	int rx_budget;                  /* datagrams read per wakeup, so timers still run */
 	uint64_t rx_coalesce_usec;      /* 0, or: at most four wakeups per network in this time */
+	int rx_buffer_bytes;            /* 0, or: SO_RCVBUF of each new rx socket */
 	int retry_s;                    /* for the "down" log line */
 	bool rx_on_tx;                  /* also read the tx sockets (client: commands
 					 * sent back to the mtcAlive source port) */

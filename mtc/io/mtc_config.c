@@ -61,6 +61,10 @@ static const conf_key mtc_keys[] = {
 	    "Under load, wake at most four times per this many ms on each network and read all that is queued "
 	    "(at 10,000 hosts about a third less CPU); adds at most this much to a correction, only when busy. "
 	    "0: wake for every datagram."),
+	INT("agent", "rx_buffer_kb", rx_buffer_kb, "0", 0, 1048576,
+	    "Receive buffer (SO_RCVBUF) of each network's socket, in KiB; 0: the kernel's net.core.rmem_default. "
+	    "The kernel grants at most net.core.rmem_max (the agent logs what it got). At 50,000 hosts a "
+	    "reboot storm overflowed the default 208 KiB; see docs/operations.md for 4096 and rmem_max."),
 	STR_RESTART("etcd", "endpoints", etcd_endpoints, "http://127.0.0.1:2379",
 	    "etcd members' client URLs, comma-separated; tried in turn ([agent] store = etcd)."),
 	STR_RESTART("etcd", "prefix", etcd_prefix, "/mtc/admin/", "Key prefix: host H's admin state is the key PREFIX+H."),

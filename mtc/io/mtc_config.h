@@ -48,6 +48,7 @@ typedef struct mtc_config {
 	char etcd_password_file[MTC_PATH_MAX];
 	int boot_reset_silence_s;
 	int rx_coalesce_ms;
+	int rx_buffer_kb;              /* agent: SO_RCVBUF of each rx socket; 0: the kernel's */
 
 	bool auth_enabled;
 	char key_file[MTC_PATH_MAX];

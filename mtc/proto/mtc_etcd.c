@@ -118,6 +118,46 @@ char *mtc_etcd_cas_body(const char *prefix, const char *host, bool locked, int64
 			      "request_range", "key", b64(key, strlen(key))));
 }
 
+/* Appends host's compare, put and read to a batch's three lists. */
+static int batch_add(json_t *txn, const char *prefix, const mtc_etcd_cas_req *q)
+{
+	char key[MTC_ETCD_PREFIX_MAX + MTC_HOSTNAME_MAX + 1], rev[24];
+	const char *value = q->locked ? "locked" : "unlocked";
+
+	if (q->mod_revision < 0 || !q->host || !host_key(prefix, q->host, key, sizeof(key)))
+		return -EINVAL;
+	snprintf(rev, sizeof(rev), "%" PRId64, q->mod_revision);
+	if (json_array_append_new(json_object_get(txn, "compare"),
+				  json_pack("{s:o, s:s, s:s, s:s}", "key", b64(key, strlen(key)), "target", "MOD",
+					    "result", "EQUAL", "mod_revision", rev)) < 0 ||
+	    json_array_append_new(json_object_get(txn, "success"),
+				  json_pack("{s:{s:o, s:o}}", "request_put", "key", b64(key, strlen(key)), "value",
+					    b64(value, strlen(value)))) < 0 ||
+	    json_array_append_new(json_object_get(txn, "failure"),
+				  json_pack("{s:{s:o}}", "request_range", "key", b64(key, strlen(key)))) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+char *mtc_etcd_cas_batch_body(const char *prefix, const mtc_etcd_cas_req *req, size_t n)
+{
+	json_t *txn = json_pack("{s:[], s:[], s:[]}", "compare", "success", "failure");
+	int r = txn && n > 0 && n <= MTC_ETCD_BATCH_MAX ? 0 : -EINVAL;
+
+	for (size_t i = 0; i < n && r == 0; i++) {
+		for (size_t k = 0; k < i && r == 0; k++)
+			if (req[k].host && req[i].host && strcmp(req[k].host, req[i].host) == 0)
+				r = -EINVAL;
+		if (r == 0)
+			r = batch_add(txn, prefix, &req[i]);
+	}
+	if (r < 0) {
+		json_decref(txn);
+		return NULL;
+	}
+	return dump(txn);
+}
+
 char *mtc_etcd_watch_body(const char *prefix, int64_t start_revision)
 {
 	char rev[24];
@@ -279,11 +319,10 @@ int mtc_etcd_parse_range(const char *text, size_t len, const char *prefix, mtc_e
 	return 0;
 }
 
-/* The key's state from a failed compare's range (responses[0]). */
-static void cas_current(json_t *root, const char *prefix, const char *host, mtc_etcd_kv *kv)
+/* The key's state from a failed compare's range (a responses[] item). */
+static void cas_current(json_t *resp, const char *prefix, const char *host, mtc_etcd_kv *kv)
 {
-	json_t *rr = json_object_get(json_array_get(json_object_get(root, "responses"), 0), "response_range");
-	json_t *kvs = json_object_get(rr, "kvs");
+	json_t *kvs = json_object_get(json_object_get(resp, "response_range"), "kvs");
 
 	*kv = (mtc_etcd_kv){ .state = MTC_ETCD_DELETED };
 	snprintf(kv->host, sizeof(kv->host), "%s", host);
@@ -304,7 +343,7 @@ int mtc_etcd_parse_cas(const char *text, size_t len, const char *prefix, const c
 	header_of(json_object_get(root, "header"), &c.hdr);
 	c.succeeded = json_is_true(json_object_get(root, "succeeded"));
 	if (!c.succeeded)
-		cas_current(root, prefix, host, &c.kv);
+		cas_current(json_array_get(json_object_get(root, "responses"), 0), prefix, host, &c.kv);
 	json_decref(root);
 	if (c.hdr.revision <= 0) {
 		snprintf(msg, msglen, "txn reply without a revision");
@@ -312,6 +351,43 @@ int mtc_etcd_parse_cas(const char *text, size_t len, const char *prefix, const c
 	}
 	*ret = c;
 	return 0;
+}
+
+/* ret[i], held[i] from a batch txn's reply root (n requests). */
+static int batch_of(json_t *root, const char *prefix, const mtc_etcd_cas_req *req, size_t n, mtc_etcd_cas *ret,
+		    bool *held)
+{
+	json_t *resps = json_object_get(root, "responses");
+	mtc_etcd_cas c = { 0 };
+
+	header_of(json_object_get(root, "header"), &c.hdr);
+	c.succeeded = json_is_true(json_object_get(root, "succeeded"));
+	if (c.hdr.revision <= 0 || json_array_size(resps) != n)
+		return -EBADMSG;
+	for (size_t i = 0; i < n; i++) {
+		ret[i] = c;
+		if (!c.succeeded)
+			cas_current(json_array_get(resps, i), prefix, req[i].host, &ret[i].kv);
+		/* a missing key compares as 0; a kv not of this host is no key */
+		held[i] = !c.succeeded && ret[i].kv.mod_revision == req[i].mod_revision &&
+			  (req[i].mod_revision > 0 || ret[i].kv.state == MTC_ETCD_DELETED);
+	}
+	return 0;
+}
+
+int mtc_etcd_parse_cas_batch(const char *text, size_t len, const char *prefix, const mtc_etcd_cas_req *req,
+			     size_t n, mtc_etcd_cas *ret, bool *held, char *msg, size_t msglen)
+{
+	int e;
+	json_t *root = load(text, len, msg, msglen, &e);
+
+	if (!root)
+		return e;
+	e = batch_of(root, prefix, req, n, ret, held);
+	json_decref(root);
+	if (e < 0)
+		snprintf(msg, msglen, "batch txn reply without a revision or not %zu responses", n);
+	return e;
 }
 
 int mtc_etcd_parse_header(const char *text, size_t len, mtc_etcd_header *ret)
@@ -356,6 +432,8 @@ int mtc_etcd_parse_watch(const char *text, size_t len, const char *prefix, mtc_e
 		r.compact_revision = int64_of(res, "compact_revision");
 		r.created = json_is_true(json_object_get(res, "created"));
 		r.canceled = json_is_true(json_object_get(res, "canceled"));
+		r.progress = !json_object_get(res, "events") && !r.created && !r.canceled && !r.compact_revision &&
+			     r.revision > 0;
 	}
 	json_decref(root);
 	if (e < 0) {
@@ -367,11 +445,30 @@ int mtc_etcd_parse_watch(const char *text, size_t len, const char *prefix, mtc_e
 	return 0;
 }
 
+/* Stale first: a watch silent that long has every poll read everything,
+ * and those reads (linearizable) say whether etcd answers. Else down once
+ * a stream ended and none has delivered a message for down_ms since then
+ * or since the last good read (which began a fresh bound). */
+mtc_etcd_watch_verdict mtc_etcd_watch_judge(const mtc_etcd_watch_clock *c, uint64_t now_ms, uint64_t down_ms,
+					    uint64_t stale_ms)
+{
+	uint64_t since;
+
+	if (now_ms - c->last_msg_ms > stale_ms)
+		return MTC_ETCD_WATCH_STALE;
+	if (!c->broken_ms)
+		return MTC_ETCD_WATCH_ALIVE;
+	since = c->read_ok_ms > c->broken_ms ? c->read_ok_ms : c->broken_ms;
+	return now_ms - since >= down_ms ? MTC_ETCD_WATCH_DOWN : MTC_ETCD_WATCH_ALIVE;
+}
+
 int64_t mtc_etcd_next_revision(int64_t next, const mtc_etcd_result *r)
 {
 	for (size_t i = 0; i < r->n; i++)
 		if (r->kv[i].mod_revision + 1 > next)
 			next = r->kv[i].mod_revision + 1;
+	if (r->progress && r->revision + 1 > next)
+		next = r->revision + 1;
 	return next;
 }
 

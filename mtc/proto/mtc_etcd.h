@@ -41,6 +41,9 @@ typedef struct mtc_etcd_result {
 	mtc_etcd_header hdr;
 	int64_t compact_revision; /* watch: > 0 if the start revision was compacted away */
 	bool created, canceled;   /* watch */
+	/* watch: a progress notification (no events, not created or
+	 * canceled): every event up to revision was sent on this watch */
+	bool progress;
 	bool more;                /* range: a limit cut it; the next page starts at next_key */
 	char *next_key;           /* range: the last key returned plus a NUL byte (malloc'd) */
 	size_t next_key_len;
@@ -90,6 +93,24 @@ char *mtc_etcd_range_page_body(const char *prefix, const char *from_key, size_t 
  * same transaction. */
 char *mtc_etcd_cas_body(const char *prefix, const char *host, bool locked, int64_t mod_revision);
 
+/* A batch of writes: host's key put locked/unlocked if still at
+ * mod_revision (mtc_etcd_cas_body's compare, one per host). */
+typedef struct mtc_etcd_cas_req {
+	const char *host;
+	bool locked;
+	int64_t mod_revision;
+} mtc_etcd_cas_req;
+
+/* Hosts in one batch txn: 3 operations each side would be 192 (etcd 3.4's
+ * --max-txn-ops default is 128 per compare, success and failure list). */
+#define MTC_ETCD_BATCH_MAX 64
+
+/* n (1..MTC_ETCD_BATCH_MAX) distinct hosts' writes in one txn: every put
+ * only if every key is still at its mod_revision; otherwise a read of
+ * every key, in req's order. NULL also on a host given twice (etcd
+ * refuses a key twice in a txn). */
+char *mtc_etcd_cas_batch_body(const char *prefix, const mtc_etcd_cas_req *req, size_t n);
+
 /* Parse replies. Keys outside prefix or not a valid host name are skipped.
  * -EBADMSG: not a reply of that kind; -EIO: an error reply ("error" or
  * "code" member), with its message in msg. */
@@ -98,12 +119,37 @@ int mtc_etcd_parse_range(const char *text, size_t len, const char *prefix, mtc_e
 /* A reply to mtc_etcd_cas_body() for host. */
 int mtc_etcd_parse_cas(const char *text, size_t len, const char *prefix, const char *host, mtc_etcd_cas *ret,
 		       char *msg, size_t msglen);
+/* A reply to mtc_etcd_cas_batch_body(req, n): ret[i] for req[i], as
+ * mtc_etcd_parse_cas() would give for it alone; when the txn failed,
+ * held[i] says req[i]'s own compare held (its key still at its
+ * mod_revision): it was not applied, another's compare failed. */
+int mtc_etcd_parse_cas_batch(const char *text, size_t len, const char *prefix, const mtc_etcd_cas_req *req,
+			     size_t n, mtc_etcd_cas *ret, bool *held, char *msg, size_t msglen);
 int mtc_etcd_parse_watch(const char *text, size_t len, const char *prefix, mtc_etcd_result *ret, char *msg,
 			 size_t msglen);
 
 /* The revision a watch resumes from after seeing r: one past the newest
- * event (or header) already seen, never going back. */
+ * event already seen, or past a progress notification's revision (etcd
+ * sends one only when the watch is synced: nothing up to it is left to
+ * send); never going back. */
 int64_t mtc_etcd_next_revision(int64_t next, const mtc_etcd_result *r);
+
+/* The watch's word on the store's health (the agent reads nothing in
+ * steady state: the watch is alive or it is not). Times in ms, 0: never. */
+typedef struct mtc_etcd_watch_clock {
+	uint64_t last_msg_ms; /* the last message of any stream: created, events, progress */
+	uint64_t broken_ms;   /* a stream ended and no stream has said anything since (0: one has) */
+	uint64_t read_ok_ms;  /* the last full read that succeeded */
+} mtc_etcd_watch_clock;
+
+typedef enum {
+	MTC_ETCD_WATCH_ALIVE, /* a stream delivers, or a new one is within down_ms of starting */
+	MTC_ETCD_WATCH_DOWN,  /* no stream for down_ms since one ended (or since a good read): unhealthy */
+	MTC_ETCD_WATCH_STALE, /* no message for stale_ms: full reads decide (the safety net) */
+} mtc_etcd_watch_verdict;
+
+mtc_etcd_watch_verdict mtc_etcd_watch_judge(const mtc_etcd_watch_clock *c, uint64_t now_ms, uint64_t down_ms,
+					    uint64_t stale_ms);
 
 /* The operator's answer to a lock (lock) or unlock of host that etcd
  * answered with c: exactly what is known. 0: etcd holds what was asked

@@ -35,6 +35,23 @@ t_match "mtcctl list names the store and its health" "store: etcd .*healthy, rev
 t_check "list --json store_health: etcd, loaded, healthy, a revision, no error" \
 	t_json '(lambda h: h["kind"] == "etcd" and h["loaded"] and h["healthy"] and h["revision"] > 0 and h["error"] == "" and h["unavailable_s"] == 0)(d["store_health"])' "$BIN/mtcctl" -c "$D/agent.conf" list --json
 
+# --- steady state: no read at all, the watch is the health check (issue 22) ---
+# Range requests served by all members (etcd's gRPC counters; the HTTP
+# gateway goes through gRPC). The one-key health read every 2 s made 3 per
+# agent in 6 s.
+ranges() {
+	local n s=0
+	for n in $(seq 1 "$ETCD_MEMBERS"); do
+		s=$((s + $(curl -s "http://127.0.0.1:2379$n/metrics" | awk '/^grpc_server_handled_total\{.*grpc_method="Range"/ {s += $2} END {printf "%d", s}')))
+	done
+	echo "$s"
+}
+r0=$(ranges)
+more_ranges() { [ "$(ranges)" -gt "$r0" ]; }
+wait_for 6 more_ranges
+t_check "steady state, 6 s: no read sent to etcd by either agent (Range requests $r0 -> $(ranges))" test "$(ranges)" -eq "$r0"
+t_match "steady state: the store is healthy all the same (the watch)" "store: etcd .*healthy, revision [0-9]+" "$(ctlA list)"
+
 locked() { test -e "$(flag)"; }
 unlocked() { ! test -e "$(flag)"; }
 
@@ -151,6 +168,22 @@ t_check "quorum back: a change in etcd reaches the node" unlocked
 conv() { ctlA list | grep -qE '^node-1 +unlocked +unlocked' && ctlB list | grep -qE '^node-1 +unlocked +unlocked' && ! unavailable "$D/agent.conf"; }
 wait_for 15 conv
 t_check "quorum back: both agents healthy and agree with the node" conv
+
+# --- every member hung: the watch says so (issue 22), within 12.5 s ---
+# No byte for 10 s ends A's stream (counted from the last progress
+# notification, at most 2 s before the stop; seen within a second), then
+# no new stream says "created" for 1.5 s (checked every 0.5 s): at most
+# 13 s. 16 s: a loaded machine's slack (12.7 s seen at load average 8).
+for n in $(seq 1 "$ETCD_MEMBERS"); do kill -STOP "${ETCD_PID[$n]}"; done
+t0=$(now_ms)
+wait_for 20 unavailable "$D/agent.conf"
+t1=$(now_ms)
+t_check "every member hung (SIGSTOP): A says UNAVAILABLE after $((t1 - t0)) ms (at most 16 s)" test $((t1 - t0)) -le 16000
+t_match "every member hung: the reason is the watch" "store: etcd .*UNAVAILABLE .*no watch stream for 1.5 s \\(watch on http://127.0.0.1:2379[123] .* ended: no byte for 10 s" "$(ctlA list)"
+for n in $(seq 1 "$ETCD_MEMBERS"); do kill -CONT "${ETCD_PID[$n]}"; done
+t_wait_for 30 "etcd healthy after SIGCONT" healthy
+wait_for 15 conv
+t_check "members resumed: both agents healthy again and agree with the node" conv
 
 # --- SIGHUP cannot switch the store under a running agent ---
 n=$(t_lines "$D/agentB.log")

@@ -20,8 +20,10 @@ for i in 0 1 2; do sed -i "s|^agent_address = ${AGENT_IP[$i]}\$|agent_address = 
 # A: member N through relay port 2388N.
 sed -i "s|^endpoints = .*|endpoints = http://127.0.0.1:23881,http://127.0.0.1:23882,http://127.0.0.1:23883|" "$D/agent.conf"
 HOLD=$D/hold-txn
-HWM_WRAP= t_spawn "$D/relay.log" python3 "$ROOT/tests/tools/etcd-relay.py" /v3/kv/put,/v3/kv/txn 2 "$HOLD" 300 \
+# Lifetime 1200 s: the whole run under STRESS=1 stays well inside it.
+HWM_WRAP= t_spawn "$D/relay.log" python3 "$ROOT/tests/tools/etcd-relay.py" /v3/kv/put,/v3/kv/txn 2 "$HOLD" 1200 \
 	23881:23791 23882:23792 23883:23793
+t_wait_line "$D/relay.log" 'listening on 23881 23882 23883'
 etcd_start
 ectl put /mtc/admin/node-1 locked >/dev/null
 ETCDCTL_API=3 etcdctl --endpoints http://127.0.0.1:23791 snapshot save "$D/snap.db" >/dev/null 2>&1
@@ -61,7 +63,9 @@ t_match "held reply: B's lock in between is committed" "^ok: node-1 locked; comm
 B_REV=$(modrev)
 wait "$UNLOCK_PID"
 t_match "held reply: A answers what it knows (unknown, now locked), rc $(cat "$D/rcA")" \
-	"^error: unknown: etcd answered late or not at all, and node-1 is now locked at etcd revision $B_REV; check .mtcctl list." "$(cat "$D/outA")"
+	"^error: unknown: etcd answered late or not at all, and node-1 is now locked at etcd revision $B_REV; check .mtcctl list." "$(cat "$D/outA")" ||
+	{ echo "     agent A's log:"; grep -E 'etcd|node-1' "$D/agent.log" | tail -15 | sed 's/^/     /'
+	  echo "     relay:"; tail -5 "$D/relay.log" | sed 's/^/     /'; }
 t_check "held reply: A's retry did not overwrite B's lock (etcd: $(value) at $(modrev), B's at $B_REV)" \
 	sh -c "[ '$(value)' = locked ] && [ '$(modrev)' = '$B_REV' ]"
 wait_for 10 locked
@@ -206,6 +210,36 @@ wait_for 15 unlocked
 t_check "rebuilt: the node ends unlocked (the last acknowledged)" unlocked
 wait_for 5 sees "$D/agent.conf" unlocked
 t_check "rebuilt: A agrees" sees "$D/agent.conf" unlocked
+
+# --- 6b. members without progress notifications (etcd's default, 10 min):
+# a quiet watch restarts on the next member every 10 s; health does not
+# flap, and the restart is logged at info once, then at debug (issue 22) ---
+for n in 1 2 3; do kill -TERM "${ETCD_PID[$n]}"; wait "${ETCD_PID[$n]}" 2>/dev/null; done
+for n in 1 2 3; do ETCD_PROGRESS_NOTIFY= start_member "$n" existing; done
+t_wait_for 30 "etcd without progress notifications healthy" healthy
+# A restarted: its once-in-10-min info line was spent by cell 4
+stop_pid "$A_PID"
+rm -f "$D/ctl/agent.sock"
+nA=$(t_lines "$D/agent.log")
+start_agent
+A_PID=$AGENT_PID
+a_healthy() { ctlA list | grep -q 'store: etcd .*: healthy'; }
+t_wait_for 15 "A healthy again" a_healthy
+t_wait_line "$D/agent.log" 'ended: no byte for 10 s .*resuming \(if etcd runs without --experimental-watch-progress-notify-interval' "$nA" 15
+t_check "no progress notifications: the quiet restart is logged at info, saying why and what follows" \
+	t_has_line "$D/agent.log" 'logged at debug for 10 min' "$nA"
+nA=$(t_lines "$D/agent.log")
+# 22 s: two more restarts. Waited for what must not happen: A unhealthy,
+# or another restart at info.
+flap() { ! a_healthy || t_has_line "$D/agent.log" 'ended: no byte for 10 s' "$nA"; }
+wait_for 22 flap
+t_check "no progress notifications, 22 s: A stayed healthy and logged no restart at info ($(tail -n +$((nA + 1)) "$D/agent.log" | grep -c 'ended: no byte') line(s))" \
+	sh -c "! tail -n +$((nA + 1)) '$D/agent.log' | grep -q 'ended: no byte' && '$BIN/mtcctl' -c '$D/agent.conf' list | grep -q 'store: etcd .*: healthy'"
+t_check "no progress notifications: the watch still carries changes" sh -c "ETCDCTL_API=3 etcdctl --endpoints '$EPS' put /mtc/admin/node-1 locked >/dev/null"
+wait_for 10 locked
+t_check "no progress notifications: a change reaches the node through the quiet watch" locked
+ectl put /mtc/admin/node-1 unlocked >/dev/null
+wait_for 10 unlocked
 
 # --- 7. 100,000 host keys under the prefix (15 MB of range): a restarted agent loads them in pages ---
 python3 "$ROOT/tests/tools/etcd-fill.py" http://127.0.0.1:23792 /mtc/admin/ 100000

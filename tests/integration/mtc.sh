@@ -300,9 +300,13 @@ fi
 # --- fleet view: mtcAlive stopped / returned per network (issue 13) ---
 # Missing after 2 x 1 s here (the nodes' alive_period as the agent's file
 # says, times alive_missing_periods); mgmt failed on the node with FIT.
-sed -i 's/^\[agent\]$/[agent]\nalive_missing_periods = 2/' "$D/agent.conf"
+# (And rx_buffer_kb: the sockets the reload opens get that buffer.)
+sed -i 's/^\[agent\]$/[agent]\nalive_missing_periods = 2\nrx_buffer_kb = 256/' "$D/agent.conf"
 printf '[client]\nalive_period = 1\n' >>"$D/agent.conf"
+n0=$(t_lines "$D/agent.log")
 hup "$AGENT_PID" "$D/agent.log" "$AGENT_HUP"
+t_check "rx_buffer_kb = 256: each network's new socket has a 256 KiB receive buffer" \
+	test "$(tail -n +"$((n0 + 1))" "$D/agent.log" | grep -cE '(pxeboot|mgmt|cluster): receive buffer 256 KiB \(rx_buffer_kb\)')" -eq 3
 n0=$(t_lines "$D/agent.log")
 fit_fail_net mgmt
 t_wait_line "$D/agent.log" 'node-1: mtcAlive stopped via mgmt' "$n0"

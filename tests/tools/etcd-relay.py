@@ -102,16 +102,20 @@ def serve_safe(c, upstream):
         c.close()
 
 
-def listen(port, upstream, end):
+def bind(port):
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind(("127.0.0.1", port))
     srv.listen(64)
     srv.settimeout(0.5)
+    return srv
+
+
+def listen(srv, upstream, end):
     while time.monotonic() < end:
         try:
             c, _ = srv.accept()
-        except socket.timeout:
+        except OSError:  # a timeout, or an aborted connection: the relay keeps listening
             continue
         threading.Thread(target=serve_safe, args=(c, upstream), daemon=True).start()
 
@@ -123,7 +127,11 @@ if __name__ == "__main__":
     DELAY, SWITCH, LIFETIME = float(sys.argv[2]), sys.argv[3], float(sys.argv[4])
     END = time.monotonic() + LIFETIME
     pairs = [tuple(int(x) for x in a.split(":")) for a in sys.argv[5:]]
-    threads = [threading.Thread(target=listen, args=(p, u, END), daemon=True) for p, u in pairs]
+    # Every port bound before the first is announced: a test waits for
+    # this line, not for a time.
+    servers = [(bind(p), u) for p, u in pairs]
+    print("listening on " + " ".join(str(p) for p, _ in pairs), flush=True)
+    threads = [threading.Thread(target=listen, args=(srv, u, END), daemon=True) for srv, u in servers]
     for t in threads:
         t.start()
     for t in threads:

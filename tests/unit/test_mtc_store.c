@@ -191,6 +191,74 @@ static void test_cas(void **state)
 	assert_int_equal(mtc_etcd_parse_cas("{}", 2, "/mtc/admin/", "node-1", &c, msg, sizeof(msg)), -EBADMSG);
 }
 
+/* A batch of three (h00000 at 2: holds; h00005 at 2: it is at 3; h00007
+ * missing, at 0: holds): the body sent to etcd 3.4.23 (Debian 12) and its
+ * replies, captured with curl; then the same at h00005's 3: committed. */
+#define K(h) "L210Yy9hZG1pbi9oMDAwM" h
+#define B_CMP(h, r) "{\"key\":\"" K(h) "\",\"target\":\"MOD\",\"result\":\"EQUAL\",\"mod_revision\":\"" r "\"}"
+#define B_PUT(h) "{\"request_put\":{\"key\":\"" K(h) "\",\"value\":\"bG9ja2Vk\"}}"
+#define B_GET(h) "{\"request_range\":{\"key\":\"" K(h) "\"}}"
+#define B_KV(h, r, v) "{\"response_range\":{\"header\":{\"revision\":\"4\"},\"kvs\":[{\"key\":\"" K(h) "\"," \
+	"\"create_revision\":\"" r "\",\"mod_revision\":\"" r "\",\"version\":\"1\",\"value\":\"" v "\"}],\"count\":\"1\"}}"
+#define B_HDR(rev) "\"header\":{\"cluster_id\":\"14841639068965178418\",\"member_id\":\"10276657743932975437\"," \
+	"\"revision\":\"" rev "\",\"raft_term\":\"2\"}"
+#define UNLOCKED "dW5sb2NrZWQ="
+
+static void test_cas_batch(void **state)
+{
+	static const char sent[] = "{\"compare\":[" B_CMP("DA=", "2") "," B_CMP("DU=", "2") "," B_CMP("Dc=", "0") "],"
+		"\"success\":[" B_PUT("DA=") "," B_PUT("DU=") "," B_PUT("Dc=") "],\"failure\":[" B_GET("DA=") ","
+		B_GET("DU=") "," B_GET("Dc=") "]}";
+	static const char failed[] = "{" B_HDR("4") ",\"responses\":[" B_KV("DA=", "2", UNLOCKED) ","
+		B_KV("DU=", "3", UNLOCKED) ",{\"response_range\":{\"header\":{\"revision\":\"4\"}}}]}";
+	static const char won[] = "{" B_HDR("5") ",\"succeeded\":true,\"responses\":[{\"response_put\":{\"header\":"
+		"{\"revision\":\"5\"}}},{\"response_put\":{\"header\":{\"revision\":\"5\"}}},{\"response_put\":"
+		"{\"header\":{\"revision\":\"5\"}}}]}";
+	static const char dup[] = "{\"error\":\"etcdserver: duplicate key given in txn request\",\"message\":"
+		"\"etcdserver: duplicate key given in txn request\",\"code\":3}";
+	mtc_etcd_cas_req req[3] = { { "h00000", true, 2 }, { "h00005", true, 2 }, { "h00007", true, 0 } };
+	mtc_etcd_cas c[3];
+	bool held[3];
+	char *body = mtc_etcd_cas_batch_body("/mtc/admin/", req, 3), msg[128];
+	json_t *a = json_loads(body, 0, NULL), *b = json_loads(sent, 0, NULL);
+
+	(void)state;
+	assert_true(json_equal(a, b));
+	json_decref(a);
+	json_decref(b);
+	free(body);
+	assert_int_equal(mtc_etcd_parse_cas_batch(failed, strlen(failed), "/mtc/admin/", req, 3, c, held, msg,
+						  sizeof(msg)), 0);
+	assert_int_equal(c[0].hdr.revision, 4);
+	assert_false(c[0].succeeded || c[1].succeeded || c[2].succeeded);
+	assert_true(held[0] && !held[1] && held[2]); /* only h00005's compare failed */
+	assert_string_equal(c[1].kv.host, "h00005");
+	assert_int_equal(c[1].kv.state, MTC_ETCD_UNLOCKED);
+	assert_int_equal(c[1].kv.mod_revision, 3);
+	assert_int_equal(c[2].kv.state, MTC_ETCD_DELETED);
+	/* A kv of another host where h00007's was due: no key of h00007's, not held. */
+	static const char foreign[] = "{" B_HDR("4") ",\"responses\":[" B_KV("DA=", "2", UNLOCKED) ","
+		B_KV("DU=", "3", UNLOCKED) "," B_KV("Dg=", "3", UNLOCKED) "]}";
+	assert_int_equal(mtc_etcd_parse_cas_batch(foreign, strlen(foreign), "/mtc/admin/", req, 3, c, held, msg,
+						  sizeof(msg)), 0);
+	assert_true(held[0] && !held[1] && !held[2]);
+	assert_int_equal(c[2].kv.state, MTC_ETCD_INVALID);
+	req[1].mod_revision = 3;
+	assert_int_equal(mtc_etcd_parse_cas_batch(won, strlen(won), "/mtc/admin/", req, 3, c, held, msg, sizeof(msg)), 0);
+	for (int i = 0; i < 3; i++)
+		assert_true(c[i].succeeded && c[i].hdr.revision == 5 && !held[i]);
+	/* Not as many responses as requests; an error reply; bad batches. */
+	assert_int_equal(mtc_etcd_parse_cas_batch(won, strlen(won), "/mtc/admin/", req, 2, c, held, msg, sizeof(msg)),
+			 -EBADMSG);
+	assert_int_equal(mtc_etcd_parse_cas_batch(dup, strlen(dup), "/mtc/admin/", req, 3, c, held, msg, sizeof(msg)),
+			 -EIO);
+	assert_string_equal(msg, "etcdserver: duplicate key given in txn request");
+	req[2].host = "h00000";
+	assert_null(mtc_etcd_cas_batch_body("/mtc/admin/", req, 3)); /* etcd would refuse it */
+	assert_null(mtc_etcd_cas_batch_body("/mtc/admin/", req, 0));
+	assert_null(mtc_etcd_cas_batch_body("/mtc/admin/", req, MTC_ETCD_BATCH_MAX + 1));
+}
+
 /* What the operator is told after a write etcd answered. */
 static void test_put_answer(void **state)
 {
@@ -342,6 +410,7 @@ static void test_watch_and_revisions(void **state)
 	assert_int_equal(mtc_etcd_next_revision(10, &r), 10);
 	mtc_etcd_result_free(&r);
 
+
 	assert_int_equal(mtc_etcd_parse_watch(compacted, strlen(compacted), "/mtc/admin/", &r, msg, sizeof(msg)), 0);
 	assert_true(r.canceled);
 	assert_int_equal(r.compact_revision, 3);
@@ -361,6 +430,33 @@ static void test_watch_and_revisions(void **state)
 	assert_int_equal(mtc_etcd_cmdseq(-5), 0);
 	assert_int_equal(mtc_etcd_cmdseq(77), 77);
 	assert_int_equal(mtc_etcd_cmdseq((int64_t)UINT32_MAX + 9), UINT32_MAX);
+}
+
+/* A progress notification (etcd sends one to a synced watch only): every
+ * event up to its revision was sent, so the watch resumes past it. */
+static void test_watch_progress(void **state)
+{
+	static const char progress[] = "{\"result\":{" HDR("9") "}}";
+	static const char created[] = "{\"result\":{" HDR("9") ",\"created\":true}}";
+	static const char none[] = "{\"result\":{" HDR("9") ",\"events\":[{\"kv\":{\"key\":\"L210Yy9vdGhlci94\","
+				   "\"mod_revision\":\"8\"}}]}}"; /* events, none of ours */
+	mtc_etcd_result r;
+	char msg[128];
+
+	(void)state;
+	assert_int_equal(mtc_etcd_parse_watch(progress, strlen(progress), "/mtc/admin/", &r, msg, sizeof(msg)), 0);
+	assert_true(r.progress);
+	assert_int_equal(mtc_etcd_next_revision(4, &r), 10);
+	assert_int_equal(mtc_etcd_next_revision(12, &r), 12); /* never back */
+	mtc_etcd_result_free(&r);
+	assert_int_equal(mtc_etcd_parse_watch(created, strlen(created), "/mtc/admin/", &r, msg, sizeof(msg)), 0);
+	assert_false(r.progress);
+	assert_int_equal(mtc_etcd_next_revision(4, &r), 4);
+	mtc_etcd_result_free(&r);
+	assert_int_equal(mtc_etcd_parse_watch(none, strlen(none), "/mtc/admin/", &r, msg, sizeof(msg)), 0);
+	assert_false(r.progress);
+	assert_int_equal(mtc_etcd_next_revision(4, &r), 4);
+	mtc_etcd_result_free(&r);
 }
 
 static void test_config(void **state)
@@ -524,6 +620,42 @@ static void test_password_file(void **state)
 	rmdir(dir);
 }
 
+/* Health from the watch (no periodic read): named rows over the three
+ * times the store keeps, bound 1.5 s, stale 25 s, now = 100 s. */
+static void test_watch_judge(void **state)
+{
+	static const struct {
+		const char *what;
+		mtc_etcd_watch_clock c;
+		mtc_etcd_watch_verdict want;
+	} t[] = {
+		{ "a stream delivering", { 99000, 0, 50000 }, MTC_ETCD_WATCH_ALIVE },
+		{ "quiet default etcd: a message 9 s ago, the stream alive", { 91000, 0, 0 }, MTC_ETCD_WATCH_ALIVE },
+		{ "a quiet stream restarting (ended 0.3 s ago)", { 90000, 99700, 0 }, MTC_ETCD_WATCH_ALIVE },
+		{ "ended 1.49 s ago, no new stream yet", { 98000, 98510, 0 }, MTC_ETCD_WATCH_ALIVE },
+		{ "ended 1.5 s ago, no stream said created", { 98000, 98500, 0 }, MTC_ETCD_WATCH_DOWN },
+		{ "every member refusing for 10 s", { 89000, 90000, 0 }, MTC_ETCD_WATCH_DOWN },
+		{ "a stopped cluster: the stream ended after 10 s silent, 2 s ago", { 88000, 98000, 0 },
+		  MTC_ETCD_WATCH_DOWN },
+		{ "ended long ago, a full read 1 s ago began a fresh bound", { 80000, 85000, 99000 },
+		  MTC_ETCD_WATCH_ALIVE },
+		{ "ended, the read 2 s ago and nothing since", { 80000, 85000, 98000 }, MTC_ETCD_WATCH_DOWN },
+		{ "a read older than the end does not help", { 97000, 98000, 97500 }, MTC_ETCD_WATCH_DOWN },
+		{ "silent 25.001 s: stale, reads decide", { 74999, 0, 99000 }, MTC_ETCD_WATCH_STALE },
+		{ "silent exactly 25 s: not yet", { 75000, 0, 0 }, MTC_ETCD_WATCH_ALIVE },
+		{ "never a message (before the first stream)", { 0, 0, 99000 }, MTC_ETCD_WATCH_STALE },
+		{ "stale wins over down", { 70000, 71000, 0 }, MTC_ETCD_WATCH_STALE },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		mtc_etcd_watch_verdict v = mtc_etcd_watch_judge(&t[i].c, 100000, 1500, 25000);
+
+		if (v != t[i].want)
+			fail_msg("%s: verdict %d, want %d", t[i].what, (int)v, (int)t[i].want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -531,10 +663,13 @@ int main(void)
 		cmocka_unit_test(test_range_reply),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_cas),
+		cmocka_unit_test(test_cas_batch),
 		cmocka_unit_test(test_put_answer),
 		cmocka_unit_test(test_paged_range),
 		cmocka_unit_test(test_header_check),
+		cmocka_unit_test(test_watch_judge),
 		cmocka_unit_test(test_watch_and_revisions),
+		cmocka_unit_test(test_watch_progress),
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_auth_body),
 		cmocka_unit_test(test_auth_replies),

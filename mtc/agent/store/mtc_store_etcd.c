@@ -2,7 +2,8 @@
  *
  * Blocking HTTP (libcurl easy) runs on three threads, never in the event
  * loop: a writer for the writes (each a txn: put if the key is still as
- * last read, else read it; each host's in the order asked), a reader for
+ * last read, else read it; each host's in the order asked; queued
+ * corrections up to 64 hosts in one txn, mtc_store_etcd_write.c), a reader for
  * the ranges (in pages; a full read is 1.15 MB at 10,000 hosts, 120-250
  * ms: a lock queued behind it missed its 50 ms p99), and a watcher for the
  * /v3/watch stream. The writer and the reader keep their connections open.
@@ -11,9 +12,9 @@
  * checked: a revision going back or another cluster id (a restore, a
  * rebuilt cluster) starts over from a full read. The watch resumes from
  * one past the last revision seen after any loss of connection, or no
- * byte for WATCH_IDLE_S, on the next member. Every POLL_USEC a one-key
- * read checks health; the full read is only at start, after a compaction,
- * on a re-baseline or while the watch brings nothing (mtc_store_etcd_ops.c). */
+ * byte for WATCH_IDLE_S, on the next member. Health is the watch's: no
+ * periodic read; the full read is only at start, after a compaction, on
+ * a re-baseline or while the watch brings nothing (mtc_store_etcd_health.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -92,79 +93,6 @@ void etcd_buf_reset(http_buf *b)
 	*b = (http_buf){ 0 };
 }
 
-/* A write that committed at rev: the same host's writes queued behind it
- * compared with what it replaced, and now compare with rev (the
- * operator's lock then unlock, in order, both apply). */
-static void chain_from_rev(etcd_store *s, const job *done, int64_t rev)
-{
-	pthread_mutex_lock(&s->mu);
-	for (job *j = s->todo; j; j = j->next)
-		if (strcmp(j->host, done->host) == 0 && j->from_rev == done->from_rev)
-			j->from_rev = rev;
-	pthread_mutex_unlock(&s->mu);
-}
-
-/* Every write is a txn: put only if the key is still at from_rev, else
- * read it. So a second try after a first that may have committed (a
- * timeout, a dropped connection) is no blind resend: it commits only if
- * nothing changed, or answers the key as it is now, and the loop decides.
- * It goes only to a member that just served a linearizable read of the
- * key: a member cut off from quorum refuses that read, so no proposal is
- * left pending there, to be applied later behind the operator's back. */
-static int run_write(etcd_store *s, job *j, int ep, long timeout_ms, http_buf *out)
-{
-	char *probe = mtc_etcd_get_body(s->cfg.etcd_prefix, j->host), *body;
-	int64_t from;
-	int r;
-
-	pthread_mutex_lock(&s->mu);
-	from = j->from_rev;
-	pthread_mutex_unlock(&s->mu);
-	body = mtc_etcd_cas_body(s->cfg.etcd_prefix, j->host, j->lock, from);
-	r = probe && body ? etcd_post(s, ep, "/v3/kv/range", probe, timeout_ms / 2, out, j->err, sizeof(j->err)) : -ENOMEM;
-	free(probe);
-	etcd_buf_reset(out);
-	if (r == 0) {
-		r = etcd_post(s, ep, "/v3/kv/txn", body, timeout_ms / 2, out, j->err, sizeof(j->err));
-		if (r == -ETIMEDOUT || r == -ECONNRESET)
-			j->unclear = true; /* the txn may have reached etcd */
-	}
-	free(body);
-	if (r == 0 && mtc_etcd_parse_cas(out->p, out->n, s->cfg.etcd_prefix, j->host, &j->cas, j->err,
-					 sizeof(j->err)) < 0)
-		r = -EBADMSG;
-	if (r == 0 && j->cas.succeeded)
-		chain_from_rev(s, j, j->cas.hdr.revision);
-	else if (r == 0 && j->cas.kv.state == (j->lock ? MTC_ETCD_LOCKED : MTC_ETCD_UNLOCKED))
-		chain_from_rev(s, j, j->cas.kv.mod_revision); /* as asked: a try that timed out committed it */
-	return r;
-}
-
-/* A write to every member in turn, from the last that answered, until
- * one answers or the write's time is up. */
-static void run_write_job(etcd_store *s, job *j, int *last_ep)
-{
-	http_buf out = { 0 };
-
-	j->r = -ETIMEDOUT;
-	snprintf(j->err, sizeof(j->err), "no member answered within %ld ms", SET_DEADLINE_MS);
-	for (int i = 0; i < s->n_ep; i++) {
-		int ep = (*last_ep + i) % s->n_ep;
-		long left = SET_DEADLINE_MS - (long)(util_now_ms() - j->submitted_ms);
-		long t = left < 2 * TRY_TIMEOUT_MS ? left : 2 * TRY_TIMEOUT_MS;
-
-		if (t < 100)
-			break;
-		etcd_buf_reset(&out);
-		j->r = run_write(s, j, ep, t, &out);
-		if (j->r == 0 || j->r == -EBADMSG) {
-			*last_ep = ep;
-			break;
-		}
-	}
-	etcd_buf_reset(&out);
-}
-
 /* Parsed on the threads, not in the loop: every host's state is 1.15 MB
  * of JSON at 10,000 hosts, 45-80 ms to parse, during which the loop read
  * no socket and a reboot storm's frames overflowed their receive buffers. */
@@ -172,10 +100,8 @@ static void run_job(etcd_store *s, job *j, int *last_ep)
 {
 	if (j->kind == JOB_RANGE)
 		etcd_run_range(s, j, last_ep);
-	else if (j->kind == JOB_PING)
-		etcd_run_ping(s, j, last_ep);
 	else
-		run_write_job(s, j, last_ep);
+		etcd_run_write(s, j, last_ep);
 }
 
 /* One queue, one thread, its own member index: the writer takes todo,
@@ -184,15 +110,23 @@ static void worker_loop(etcd_store *s, job **todo, int *last_ep)
 {
 	pthread_mutex_lock(&s->mu);
 	while (!s->stop) {
-		job *j = etcd_job_pop(todo);
+		job *batch[MTC_ETCD_BATCH_MAX];
+		size_t n;
 
-		if (!j) {
+		batch[0] = etcd_job_pop(todo);
+		if (!batch[0]) {
 			pthread_cond_wait(&s->cv, &s->mu);
 			continue;
 		}
+		/* a reboot storm's corrections: many in one txn */
+		n = batch[0]->kind == JOB_TXN ? etcd_take_batch(todo, batch) : 1;
 		pthread_mutex_unlock(&s->mu);
-		run_job(s, j, last_ep);
-		etcd_post_done(s, j);
+		if (n > 1) {
+			etcd_run_batch(s, batch, n, last_ep); /* hands each job to the loop */
+		} else {
+			run_job(s, batch[0], last_ep);
+			etcd_post_done(s, batch[0]);
+		}
 		pthread_mutex_lock(&s->mu);
 	}
 	pthread_mutex_unlock(&s->mu);
@@ -236,7 +170,7 @@ void etcd_submit(etcd_store *s, job *j)
 	j->base_rev = s->revision;
 	j->epoch = s->epoch;
 	pthread_mutex_lock(&s->mu);
-	if (j->kind == JOB_RANGE || j->kind == JOB_PING)
+	if (j->kind == JOB_RANGE)
 		push(&s->todo_read, j);
 	else if (j->kind == JOB_PUT)
 		push_put(&s->todo, j);

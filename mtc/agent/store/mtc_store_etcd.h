@@ -23,23 +23,33 @@
 #define EP_LEN 128
 #define TRY_TIMEOUT_MS 1200L   /* one member, one request */
 #define SET_DEADLINE_MS 4000L  /* a lock/unlock, every member tried; below mtcctl's 5 s */
-#define POLL_USEC (2 * USEC_PER_SEC)
+/* The loop's tick: no request of its own in steady state (health is the
+ * watch's), a full read only when one is needed. */
+#define POLL_USEC (USEC_PER_SEC / 2)
 #define WATCH_RETRY_MS 300
 /* A watch that brings no byte for this long (no event, no progress
  * notification: etcd's --experimental-watch-progress-notify-interval,
- * docs/operations.md) moves to the next member: a stopped member. */
+ * docs/operations.md) moves to the next member: a stopped member, or a
+ * quiet watch on an etcd without progress notifications. */
 #define WATCH_IDLE_S 10L
-/* No watch message for this long (not even a new stream's "created"):
- * the watch does not work, and each tick is a full read again. */
+/* A stream ended and no stream has said anything since (not even a new
+ * stream's "created") for this long: the store is unhealthy. A quiet
+ * watch's restart on the next member takes a few ms. */
+#define WATCH_DOWN_MS 1500ULL
+/* No watch message for this long: the watch does not work, and a full
+ * read (every STALE_READ_MS) is the state and the health again. Reads
+ * are asked at most that often for any reason the poll sees. */
 #define WATCH_STALE_MS 25000ULL
+#define STALE_READ_MS 2000ULL
+/* A quiet watch's restart (no byte for WATCH_IDLE_S) is logged at info
+ * once in this long, at debug otherwise: every 10 s on a default etcd. */
+#define QUIET_LOG_MS (600ULL * 1000)
 #define PAGE_KEYS 5000L       /* a range page: ~600 KB of host keys */
 #define REPLY_MAX (4u << 20)  /* one reply (a page, a watch message) */
 #define PAGES_MAX 1000000     /* bounds a read; every page moves past a key */
 
 
-/* JOB_PING: a linearizable read of one key name, the health check between
- * full reads (its header: etcd's revision and cluster id). */
-typedef enum { JOB_RANGE, JOB_PING, JOB_PUT, JOB_TXN, JOB_WATCH } job_kind;
+typedef enum { JOB_RANGE, JOB_PUT, JOB_TXN, JOB_WATCH } job_kind;
 
 typedef struct job {
 	job_kind kind;
@@ -48,7 +58,8 @@ typedef struct job {
 	bool lock;
 	/* writes (JOB_PUT: the operator's, JOB_TXN: a correction): the key's
 	 * mod_revision the put compares with (0: missing), as this agent
-	 * last read it; under mu (the writer moves it along a host's queue) */
+	 * last read it; under mu (the writer moves it along a host's queue);
+	 * JOB_WATCH: the stream's start revision */
 	int64_t from_rev;
 	int64_t base_rev;      /* the newest revision known committed when submitted */
 	unsigned epoch;        /* s->epoch when submitted; JOB_WATCH: the stream's watch_gen */
@@ -96,8 +107,11 @@ struct mtc_store {
 	sd_event_source *pipe_src, *poll_timer;
 	/* the loop's own */
 	bool range_inflight, loaded, healthy;
-	bool ping_inflight;
-	uint64_t watch_ok_ms; /* when the last watch message came (0: none yet) */
+	mtc_etcd_watch_clock watch; /* the watch's times: health (mtc_etcd_watch_judge) */
+	char watch_error[400];      /* why the last stream ended */
+	uint64_t range_sent_ms;     /* when the last full read was asked */
+	uint64_t quiet_log_ms;      /* when a quiet restart was last logged at info */
+	unsigned quiet_restarts;    /* logged at debug since */
 	int64_t revision;
 	uint64_t cluster_id; /* of the first reply; another one is a rebuilt cluster */
 	unsigned epoch;      /* one more at each re-baseline (a restore, a new cluster) */
@@ -187,10 +201,20 @@ int etcd_auth_reply(const etcd_store *s, int ep, long code, const char *text, si
  * CommonName once authentication is on), or "". */
 const char *etcd_auth_hint(const char *text);
 
+/* mtc_store_etcd_write.c: the writer thread's writes */
+/* One write (a JOB_PUT or JOB_TXN) to every member in turn until one
+ * answers or its time is up; the answer in j. */
+void etcd_run_write(etcd_store *s, job *j, int *last_ep);
+/* Under mu: batch[0] just taken from list (a JOB_TXN), and behind it the
+ * JOB_TXNs of other hosts (none past an earlier job of its host), up to
+ * MTC_ETCD_BATCH_MAX in all, taken out of list. Returns how many. */
+size_t etcd_take_batch(job **list, job **batch);
+/* n > 1 corrections in one txn (their rest again, fewer, if another's
+ * compare failed), each answered in its job and handed to the loop. */
+void etcd_run_batch(etcd_store *s, job **batch, size_t n, int *last_ep);
+
 /* mtc_store_etcd_range.c: a full read in pages (the reader thread) */
 void etcd_run_range(etcd_store *s, job *j, int *last_ep);
-/* A JOB_PING: its one page (j->body) into j->range. */
-void etcd_run_ping(etcd_store *s, job *j, int *last_ep);
 
 /* mtc_store_etcd_watch.c: the watcher thread */
 void *etcd_watcher_main(void *arg);
@@ -201,7 +225,9 @@ void etcd_set_health(etcd_store *s, bool ok, const char *err);
  * or is another cluster. */
 bool etcd_header_ok(etcd_store *s, const job *j, const mtc_etcd_header *hdr);
 void etcd_submit_range(etcd_store *s);
-void etcd_on_ping_done(etcd_store *s, job *j);
+/* A watch message or a stream's end (JOB_WATCH, r < 0): health, and the
+ * log of a stream's end. False: not of the running watch (gen). */
+bool etcd_watch_alive(etcd_store *s, job *j, int64_t from);
 
 /* mtc_store_etcd_ops.c: the loop's side */
 int etcd_on_pipe(sd_event_source *src, int fd, uint32_t revents, void *userdata);

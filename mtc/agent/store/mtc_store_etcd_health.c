@@ -1,7 +1,8 @@
 /* [agent] store = etcd, health and etcd's history on the loop: the store's
- * health (every reply), the checks of every reply's header (a revision
- * going back, another cluster id: a re-baseline), the poll (a one-key
- * health read, or a full read when one is needed). */
+ * health (the watch alive, and every reply), the checks of every reply's
+ * header (a revision going back, another cluster id: a re-baseline), the
+ * poll (no request in steady state; a full read when one is needed). */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,37 +80,44 @@ bool etcd_header_ok(etcd_store *s, const job *j, const mtc_etcd_header *hdr)
 	return false;
 }
 
-/* Between full reads: etcd answers (health) and has not gone back. */
-void etcd_on_ping_done(etcd_store *s, job *j)
+/* A stream's end: the watch is broken until a stream says something. A
+ * quiet one (no byte for WATCH_IDLE_S: an etcd without progress
+ * notifications restarts it every 10 s, harmless) is logged at info once
+ * in QUIET_LOG_MS, so a default etcd does not fill the log. */
+static void watch_ended(etcd_store *s, const job *j, int64_t from)
 {
-	s->ping_inflight = false;
-	if (j->r < 0) {
-		etcd_set_health(s, false, j->err);
-		return;
+	uint64_t now = util_now_ms();
+
+	if (!s->watch.broken_ms)
+		s->watch.broken_ms = now;
+	snprintf(s->watch_error, sizeof(s->watch_error), "%s", j->err);
+	if (j->r != -ETIMEDOUT || !s->quiet_log_ms || now - s->quiet_log_ms >= QUIET_LOG_MS) {
+		log_info("etcd: %s; resuming%s", j->err, j->r == -ETIMEDOUT
+			 ? " (if etcd runs without --experimental-watch-progress-notify-interval, a quiet watch restarts"
+			   " every 10 s: logged at debug for 10 min)" : "");
+		if (j->r == -ETIMEDOUT)
+			s->quiet_log_ms = now;
+	} else {
+		s->quiet_restarts++;
+		log_debug("etcd: %s; resuming (quiet restart %u since the last logged)", j->err, s->quiet_restarts);
 	}
-	if (!etcd_header_ok(s, j, &j->range.hdr)) {
-		etcd_submit_range(s); /* the new baseline */
-		return;
-	}
-	etcd_set_health(s, true, NULL);
-	if (j->range.revision > s->revision)
-		s->revision = j->range.revision;
+	if (!from && s->loaded)
+		etcd_submit_range(s); /* compacted, or a message too big: the watch resumes after a full read */
 }
 
-static void submit_ping(etcd_store *s)
+/* Any message of the running watch (created, events, a progress
+ * notification, not a cancel) is health: a member serves a watch only
+ * while it has a leader (the stream asks hasleader), and its header
+ * passed etcd_header_ok (the caller's). */
+bool etcd_watch_alive(etcd_store *s, job *j, int64_t from)
 {
-	job *j;
-
-	if (s->ping_inflight || s->range_inflight)
-		return;
-	j = calloc(1, sizeof(*j));
-	if (!j || !(j->body = mtc_etcd_range_page_body(s->cfg.etcd_prefix, NULL, 0, 1, 0, true))) {
-		free(j);
-		return;
+	if (j->r < 0) {
+		watch_ended(s, j, from);
+		return false;
 	}
-	j->kind = JOB_PING;
-	s->ping_inflight = true;
-	etcd_submit(s, j);
+	s->watch.last_msg_ms = util_now_ms();
+	s->watch.broken_ms = 0;
+	return true;
 }
 
 void etcd_submit_range(etcd_store *s)
@@ -123,25 +131,33 @@ void etcd_submit_range(etcd_store *s)
 		return; /* the next poll asks again */
 	j->kind = JOB_RANGE;
 	s->range_inflight = true;
+	s->range_sent_ms = util_now_ms();
 	etcd_submit(s, j);
 }
 
-/* Every POLL_USEC: a full read only until the first, after a compaction
- * or a watch message too big (watch_from 0), or while the watch brings
- * nothing (WATCH_STALE_MS); otherwise the watch carries every change (it
- * resumes from the revision it stopped at) and a one-key read checks
- * health and etcd's revision and cluster id. */
+/* Every POLL_USEC, no request in steady state: a full read only until
+ * the first, after a compaction or a watch message too big (watch_from
+ * 0), or while the watch brings nothing (WATCH_STALE_MS: then every
+ * STALE_READ_MS, and the reads are the health); otherwise the watch
+ * carries every change (it resumes from the revision it stopped at) and
+ * is the health: no stream for WATCH_DOWN_MS since one ended, unhealthy. */
 int etcd_on_poll(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	etcd_store *s = userdata;
+	uint64_t now = util_now_ms();
+	mtc_etcd_watch_verdict v = mtc_etcd_watch_judge(&s->watch, now, WATCH_DOWN_MS, WATCH_STALE_MS);
 	int64_t from;
 
 	pthread_mutex_lock(&s->mu);
 	from = s->watch_from;
 	pthread_mutex_unlock(&s->mu);
-	if (!s->loaded || !from || util_now_ms() - s->watch_ok_ms > WATCH_STALE_MS)
+	if ((!s->loaded || !from || v == MTC_ETCD_WATCH_STALE) && now - s->range_sent_ms >= STALE_READ_MS)
 		etcd_submit_range(s);
-	else
-		submit_ping(s);
+	else if (v == MTC_ETCD_WATCH_DOWN && !s->range_inflight && s->healthy) {
+		char why[sizeof(s->watch_error) + 64];
+
+		snprintf(why, sizeof(why), "no watch stream for %.1f s (%s)", WATCH_DOWN_MS / 1000.0, s->watch_error);
+		etcd_set_health(s, false, why);
+	}
 	return service_rearm(src, usec, POLL_USEC);
 }

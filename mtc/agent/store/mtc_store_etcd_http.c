@@ -91,17 +91,17 @@ static void etcd_curl_why(const etcd_store *s, CURL *c, CURLcode cr, const char 
 	snprintf(buf, size, "%.120s%s", errbuf[0] ? errbuf : curl_easy_strerror(cr), hint);
 }
 
-/* -ECONNREFUSED: the request never left (no connection); -EFBIG: the
- * reply is over REPLY_MAX; -ETIMEDOUT, -ECONNRESET: it may have reached
- * etcd, and a write may still commit. */
-static int curl_errno(CURL *c, CURLcode cr, const http_buf *out)
+/* -ECONNREFUSED: the request never left (no connection could be made);
+ * -EFBIG: the reply is over REPLY_MAX; -ETIMEDOUT, -ECONNRESET: it may
+ * have reached etcd, and a write may still commit. Only a failed connect
+ * counts as never sent: libcurl's request size is no proof that nothing
+ * left (seen once under load: a txn that committed was reported "not
+ * changed"), and a write wrongly called unsent is a false answer. */
+static int curl_errno(CURLcode cr, const http_buf *out)
 {
-	long sent = 0;
-
-	curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &sent);
 	if (cr == CURLE_WRITE_ERROR && out->oom)
 		return -EFBIG;
-	if (cr == CURLE_COULDNT_CONNECT || cr == CURLE_COULDNT_RESOLVE_HOST || sent == 0)
+	if (cr == CURLE_COULDNT_CONNECT || cr == CURLE_COULDNT_RESOLVE_HOST)
 		return -ECONNREFUSED;
 	return cr == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -ECONNRESET;
 }
@@ -189,7 +189,7 @@ static int post_once(etcd_store *s, int ep, const char *path, const char *body, 
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	if (cr != CURLE_OK) {
 		etcd_curl_why(s, c, cr, cerr, why, sizeof(why));
-		r = curl_errno(c, cr, out);
+		r = curl_errno(cr, out);
 		snprintf(err, errlen, "%s: %s", s->ep[ep], r == -EFBIG ? "reply over 4 MiB" : why);
 	}
 	/* cerr and hdr end here, the handle lives on */
@@ -239,7 +239,7 @@ static int authenticate(etcd_store *s, int ep, long timeout_ms, char *token, siz
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	if (cr != CURLE_OK) {
 		etcd_curl_why(s, c, cr, cerr, msg, sizeof(msg));
-		r = curl_errno(c, cr, &out);
+		r = curl_errno(cr, &out);
 		snprintf(err, errlen, "%s: authenticating etcd user %s: %s", s->ep[ep], etcd_auth_user(s), msg);
 	} else
 		r = etcd_auth_reply(s, ep, code, out.p, out.n, token, size, err, errlen);

@@ -120,6 +120,7 @@ static void on_range_done(etcd_store *s, job *j)
 		log_warn("etcd: %zu key(s) under %s too big for a reply skipped (a host's: unknown, treated as locked)",
 			 j->skipped, s->cfg.etcd_prefix);
 	etcd_set_health(s, true, NULL);
+	s->watch.read_ok_ms = util_now_ms(); /* a fresh bound for a broken watch */
 	/* A put on the writer may have answered with a newer one meanwhile. */
 	if (j->range.revision > s->revision)
 		s->revision = j->range.revision;
@@ -210,24 +211,28 @@ static void on_watch_msg(etcd_store *s, job *j)
 	from = s->watch_from;
 	pthread_mutex_unlock(&s->mu);
 	if (j->r < 0) {
-		log_info("etcd: %s; resuming", j->err);
-		if (!from && s->loaded)
-			etcd_submit_range(s); /* compacted, or a message too big: the watch resumes after a full read */
+		(void)etcd_watch_alive(s, j, from); /* a stream's end */
 		return;
 	}
 	if (j->epoch != gen)
 		return; /* from a stream ended by a re-baseline: another history */
-	s->watch_ok_ms = util_now_ms();
 	if (mtc_etcd_parse_watch(j->reply, j->reply_len, s->cfg.etcd_prefix, &r, msg, sizeof(msg)) < 0) {
-		log_warn("etcd: watch: %s", msg);
+		log_warn("etcd: watch: %s", msg); /* an error reply (no leader): not alive */
 		return;
 	}
-	if (!etcd_header_ok(s, j, &r.hdr) || (r.created && r.hdr.revision > 0 && r.hdr.revision + 1 < from)) {
+	if (!etcd_header_ok(s, j, &r.hdr) || (r.created && r.hdr.revision > 0 && r.hdr.revision + 1 < j->from_rev)) {
 		/* A watch from a revision etcd has not reached: a read
-		 * (linearizable) tells whether etcd went back. */
+		 * (linearizable) tells whether etcd went back. (Against the
+		 * stream's start: watch_from may already be past a change
+		 * that came right after "created".) */
 		etcd_submit_range(s);
 		mtc_etcd_result_free(&r);
 		return;
+	}
+	if (!r.canceled && etcd_watch_alive(s, j, from)) {
+		etcd_set_health(s, true, NULL);
+		if (r.hdr.revision > s->revision)
+			s->revision = r.hdr.revision;
 	}
 	if (r.canceled && !r.compact_revision)
 		log_warn("etcd: watch canceled by etcd (%s); resuming on the next member", s->cfg.etcd_prefix);
@@ -255,8 +260,6 @@ int etcd_on_pipe(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 	while ((j = etcd_job_pop(&list))) {
 		if (j->kind == JOB_RANGE)
 			on_range_done(s, j);
-		else if (j->kind == JOB_PING)
-			etcd_on_ping_done(s, j);
 		else if (j->kind == JOB_PUT || j->kind == JOB_TXN)
 			on_write_done(s, j);
 		else

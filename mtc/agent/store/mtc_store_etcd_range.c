@@ -107,8 +107,3 @@ void etcd_run_range(etcd_store *s, job *j, int *last_ep)
 	j->r = r;
 }
 
-
-void etcd_run_ping(etcd_store *s, job *j, int *last_ep)
-{
-	j->r = range_page(s, j, last_ep, j->body, &j->range);
-}

@@ -14,13 +14,17 @@
 #include <time.h>
 
 #include "mtc_store_etcd.h"
+#include "util.h"
 
 typedef struct watch_ctx {
 	etcd_store *s;
 	http_buf line;
 	unsigned gen;  /* s->watch_gen at the start */
+	int64_t from;  /* the start revision asked */
 	bool resync;   /* compacted, or a message over REPLY_MAX: a full read is needed */
 	bool canceled; /* etcd canceled the watch (any reason): the stream is over */
+	bool idle;     /* no byte for WATCH_IDLE_S */
+	uint64_t last_byte_ms;
 } watch_ctx;
 
 /* One message of the stream: advance the resume point, hand it over. */
@@ -45,6 +49,7 @@ static void watch_line(watch_ctx *w, const char *text, size_t len)
 		return;
 	j->kind = JOB_WATCH;
 	j->epoch = w->gen;
+	j->from_rev = w->from;
 	j->reply = strndup(text, len);
 	j->reply_len = len;
 	etcd_post_done(s, j);
@@ -55,6 +60,7 @@ static bool watch_on_data(const char *d, size_t len, void *user)
 	watch_ctx *w = user;
 	char *nl;
 
+	w->last_byte_ms = util_now_ms();
 	if (etcd_on_data((char *)d, 1, len, &w->line) != len) {
 		/* One message over REPLY_MAX (a catch-up of many changes):
 		 * resuming from the same revision would fail the same way
@@ -78,6 +84,9 @@ static bool watch_on_data(const char *d, size_t len, void *user)
 	return !w->resync && !w->canceled;
 }
 
+/* Also the idle bound, to the second: libcurl's low-speed limit (the
+ * transport's backstop) averages over several seconds and ended a
+ * stream only ~16 s after its last byte. */
 static bool watch_stop(void *user)
 {
 	watch_ctx *w = user;
@@ -86,26 +95,36 @@ static bool watch_stop(void *user)
 	pthread_mutex_lock(&w->s->mu);
 	stop = w->s->stop || w->gen != w->s->watch_gen;
 	pthread_mutex_unlock(&w->s->mu);
-	return stop;
+	w->idle = util_now_ms() - w->last_byte_ms >= (uint64_t)WATCH_IDLE_S * 1000;
+	return stop || w->idle;
 }
 
-/* One watch stream on the current member, until it ends. */
-static void watch_once(etcd_store *s, int64_t from, unsigned gen, char *err, size_t errlen)
+/* One watch stream on the current member, until it ends: -ETIMEDOUT
+ * when no byte came for WATCH_IDLE_S (a quiet watch, or a stopped
+ * member), else -ECONNRESET. */
+static int watch_once(etcd_store *s, int64_t from, unsigned gen, char *err, size_t errlen)
 {
 	char *body = mtc_etcd_watch_body(s->cfg.etcd_prefix, from);
-	watch_ctx w = { .s = s, .gen = gen };
+	watch_ctx w = { .s = s, .gen = gen, .from = from, .last_byte_ms = util_now_ms() };
 	char why[224] = "revision compacted or a message over 4 MiB, reading again";
+	int r;
 
 	if (!body) {
 		snprintf(err, errlen, "out of memory");
-		return;
+		return -ENOMEM;
 	}
-	if (etcd_stream(s, s->watch_ep, "/v3/watch", body, WATCH_IDLE_S, watch_on_data, watch_stop, &w, why,
-			sizeof(why)) == 0 && w.canceled && !w.resync)
+	r = etcd_stream(s, s->watch_ep, "/v3/watch", body, WATCH_IDLE_S, watch_on_data, watch_stop, &w, why,
+			sizeof(why));
+	if (r == 0 && w.canceled && !w.resync)
 		snprintf(why, sizeof(why), "canceled by etcd");
+	if (r == 0 && w.idle && !w.canceled && !w.resync) {
+		r = -ETIMEDOUT;
+		snprintf(why, sizeof(why), "no byte for %ld s (a stopped member?)", WATCH_IDLE_S);
+	}
 	free(body);
 	snprintf(err, errlen, "watch on %s from revision %" PRId64 " ended: %s", s->ep[s->watch_ep], from, why);
 	etcd_buf_reset(&w.line);
+	return r == -ETIMEDOUT ? r : -ECONNRESET;
 }
 
 /* Wait for a start revision (or stop); false on stop. */
@@ -141,9 +160,9 @@ void *etcd_watcher_main(void *arg)
 
 		if (!j)
 			break;
-		watch_once(s, from, gen, j->err, sizeof(j->err));
+		j->r = watch_once(s, from, gen, j->err, sizeof(j->err));
 		j->kind = JOB_WATCH;
-		j->r = -ECONNRESET;
+		j->epoch = gen;
 		etcd_post_done(s, j);
 		s->watch_ep = (s->watch_ep + 1) % s->n_ep;
 		retry = WATCH_RETRY_MS;

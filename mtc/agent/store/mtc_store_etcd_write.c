@@ -1,0 +1,269 @@
+/* [agent] store = etcd, the writer thread's writes. Every write is a txn:
+ * put only if the key is still at from_rev, else read it. A reboot storm
+ * queues thousands of corrections; sent one by one, each costs a
+ * linearizable read and a txn through the one connection (~3.7 ms a pair,
+ * docs/performance.md), so queued corrections of distinct hosts go up to
+ * MTC_ETCD_BATCH_MAX in one txn: one read (the member is in quorum), then
+ * compare every key, put every key if all held, else read every key. The
+ * jobs whose own compare held were not applied: they go again, fewer. Each
+ * job is answered to the loop as if it had been written alone. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mtc_store_etcd.h"
+#include "util.h"
+
+/* Jobs scanned for a batch at most (a queue of one host's jobs is not
+ * walked to its end under mu). */
+#define BATCH_SCAN (4 * MTC_ETCD_BATCH_MAX)
+
+/* A batch on its way: its jobs, the reply parsed, the request's error. */
+typedef struct write_batch {
+	job **j;
+	size_t n;
+	mtc_etcd_cas cas[MTC_ETCD_BATCH_MAX];
+	bool held[MTC_ETCD_BATCH_MAX];
+	char err[400];
+} write_batch;
+
+/* Writes that committed at rev[i] (job d[i]): the same host's writes queued
+ * behind them compared with what they replaced, and now compare with rev
+ * (the operator's lock then unlock, in order, both apply). One walk of the
+ * queue for the whole batch, under mu. */
+static void chain_from_revs(etcd_store *s, job *const *d, const int64_t *rev, size_t n)
+{
+	pthread_mutex_lock(&s->mu);
+	for (job *j = s->todo; j; j = j->next)
+		for (size_t i = 0; i < n; i++)
+			if (j->from_rev == d[i]->from_rev && rev[i] > 0 && strcmp(j->host, d[i]->host) == 0)
+				j->from_rev = rev[i];
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* The revision a write answered with now holds the key as asked (0: it
+ * does not): committed, or a try that timed out committed it. */
+static int64_t as_asked_rev(const job *j, const mtc_etcd_cas *c)
+{
+	if (c->succeeded)
+		return c->hdr.revision;
+	return c->kv.state == (j->lock ? MTC_ETCD_LOCKED : MTC_ETCD_UNLOCKED) ? c->kv.mod_revision : 0;
+}
+
+/* It goes only to a member that just served a linearizable read of the
+ * key: a member cut off from quorum refuses that read, so no proposal is
+ * left pending there, to be applied later behind the operator's back.
+ * A second try after a first that may have committed (a timeout, a
+ * dropped connection) is no blind resend: it commits only if nothing
+ * changed, or answers the key as it is now, and the loop decides. */
+static int probe_then_txn(etcd_store *s, const char *host, char *body, int ep, long timeout_ms, http_buf *out,
+			  char *err, size_t errlen, bool *unclear)
+{
+	char *probe = mtc_etcd_get_body(s->cfg.etcd_prefix, host);
+	int r = probe && body ? etcd_post(s, ep, "/v3/kv/range", probe, timeout_ms / 2, out, err, errlen) : -ENOMEM;
+
+	free(probe);
+	etcd_buf_reset(out);
+	if (r == 0) {
+		r = etcd_post(s, ep, "/v3/kv/txn", body, timeout_ms / 2, out, err, errlen);
+		if (r == -ETIMEDOUT || r == -ECONNRESET)
+			*unclear = true; /* the txn may have reached etcd */
+	}
+	free(body);
+	return r;
+}
+
+static int run_write(etcd_store *s, job *j, int ep, long timeout_ms, http_buf *out)
+{
+	int64_t from, rev;
+	int r;
+
+	pthread_mutex_lock(&s->mu);
+	from = j->from_rev;
+	pthread_mutex_unlock(&s->mu);
+	r = probe_then_txn(s, j->host, mtc_etcd_cas_body(s->cfg.etcd_prefix, j->host, j->lock, from), ep,
+			   timeout_ms, out, j->err, sizeof(j->err), &j->unclear);
+	if (r == 0 && mtc_etcd_parse_cas(out->p, out->n, s->cfg.etcd_prefix, j->host, &j->cas, j->err,
+					 sizeof(j->err)) < 0)
+		r = -EBADMSG;
+	rev = r == 0 ? as_asked_rev(j, &j->cas) : 0;
+	if (rev > 0)
+		chain_from_revs(s, &j, &rev, 1);
+	return r;
+}
+
+/* The time left to a write submitted at submitted_ms for its next try. */
+static long try_ms(uint64_t submitted_ms)
+{
+	long left = SET_DEADLINE_MS - (long)(util_now_ms() - submitted_ms);
+
+	return left < 2 * TRY_TIMEOUT_MS ? left : 2 * TRY_TIMEOUT_MS;
+}
+
+void etcd_run_write(etcd_store *s, job *j, int *last_ep)
+{
+	http_buf out = { 0 };
+
+	j->r = -ETIMEDOUT;
+	snprintf(j->err, sizeof(j->err), "no member answered within %ld ms", SET_DEADLINE_MS);
+	for (int i = 0; i < s->n_ep; i++) {
+		int ep = (*last_ep + i) % s->n_ep;
+		long t = try_ms(j->submitted_ms);
+
+		if (t < 100)
+			break;
+		etcd_buf_reset(&out);
+		j->r = run_write(s, j, ep, t, &out);
+		if (j->r == 0 || j->r == -EBADMSG) {
+			*last_ep = ep;
+			break;
+		}
+	}
+	etcd_buf_reset(&out);
+}
+
+static bool host_in(const char *const *hosts, size_t n, const char *host)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(hosts[i], host) == 0)
+			return true;
+	return false;
+}
+
+size_t etcd_take_batch(job **list, job **batch)
+{
+	const char *seen[BATCH_SCAN + 1];
+	size_t n = 1, n_seen = 0;
+	job **pp = list;
+
+	seen[n_seen++] = batch[0]->host;
+	for (int k = 0; *pp && n < MTC_ETCD_BATCH_MAX && k < BATCH_SCAN; k++) {
+		job *j = *pp;
+		bool dup = host_in(seen, n_seen, j->host);
+
+		if (!dup)
+			seen[n_seen++] = j->host;
+		if (dup || j->kind != JOB_TXN) {
+			pp = &j->next; /* stays; and every later job of its host */
+			continue;
+		}
+		*pp = j->next;
+		batch[n++] = j;
+	}
+	return n;
+}
+
+/* One try of the batch on member ep: 0 and b->cas, b->held parsed. */
+static int batch_try(etcd_store *s, write_batch *b, int ep, long timeout_ms, http_buf *out)
+{
+	mtc_etcd_cas_req req[MTC_ETCD_BATCH_MAX];
+	bool unclear = false;
+	int r;
+
+	pthread_mutex_lock(&s->mu);
+	for (size_t i = 0; i < b->n; i++)
+		req[i] = (mtc_etcd_cas_req){ .host = b->j[i]->host, .locked = b->j[i]->lock,
+					     .mod_revision = b->j[i]->from_rev };
+	pthread_mutex_unlock(&s->mu);
+	r = probe_then_txn(s, b->j[0]->host, mtc_etcd_cas_batch_body(s->cfg.etcd_prefix, req, b->n), ep, timeout_ms,
+			   out, b->err, sizeof(b->err), &unclear);
+	for (size_t i = 0; i < b->n && unclear; i++)
+		b->j[i]->unclear = true; /* each is then "unclear" as a single write is */
+	if (r == 0 && mtc_etcd_parse_cas_batch(out->p, out->n, s->cfg.etcd_prefix, req, b->n, b->cas, b->held,
+					       b->err, sizeof(b->err)) < 0)
+		r = -EBADMSG;
+	return r;
+}
+
+/* Every member in turn, from the last that answered, until one answers or
+ * the oldest job's time is up (each deadline counts from submission). */
+static int batch_send(etcd_store *s, write_batch *b, int *last_ep)
+{
+	uint64_t oldest = b->j[0]->submitted_ms;
+	http_buf out = { 0 };
+	int r = -ETIMEDOUT;
+
+	for (size_t i = 1; i < b->n; i++)
+		if (b->j[i]->submitted_ms < oldest)
+			oldest = b->j[i]->submitted_ms;
+	snprintf(b->err, sizeof(b->err), "no member answered within %ld ms", SET_DEADLINE_MS);
+	for (int i = 0; i < s->n_ep; i++) {
+		int ep = (*last_ep + i) % s->n_ep;
+		long t = try_ms(oldest);
+
+		if (t < 100)
+			break;
+		etcd_buf_reset(&out);
+		r = batch_try(s, b, ep, t, &out);
+		if (r == 0 || r == -EBADMSG) {
+			*last_ep = ep;
+			break;
+		}
+	}
+	etcd_buf_reset(&out);
+	return r;
+}
+
+/* The batch answered (r == 0): every job whose compare failed (all, if it
+ * committed) answered and handed to the loop; the held ones, not applied,
+ * moved to the front for another try. Returns how many are held. */
+static size_t batch_answer(etcd_store *s, write_batch *b)
+{
+	job *done[MTC_ETCD_BATCH_MAX];
+	int64_t rev[MTC_ETCD_BATCH_MAX];
+	size_t n_done = 0, n_held = 0;
+
+	for (size_t i = 0; i < b->n; i++) {
+		job *j = b->j[i];
+
+		if (b->held[i]) {
+			b->j[n_held++] = j;
+			continue;
+		}
+		j->r = 0;
+		j->cas = b->cas[i];
+		rev[n_done] = as_asked_rev(j, &j->cas);
+		done[n_done++] = j;
+	}
+	chain_from_revs(s, done, rev, n_done);
+	for (size_t i = 0; i < n_done; i++)
+		etcd_post_done(s, done[i]);
+	return n_held;
+}
+
+/* No answer: every job fails as a single write would (unclear if the txn
+ * may have reached etcd: the loop reads etcd again, nothing is resent). */
+static void batch_fail(etcd_store *s, write_batch *b, int r)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		b->j[i]->r = r;
+		snprintf(b->j[i]->err, sizeof(b->j[i]->err), "%s", b->err);
+		etcd_post_done(s, b->j[i]);
+	}
+}
+
+/* Each round answers at least one job (a failed txn has a failed compare),
+ * or the rest go one by one: at most n rounds. */
+void etcd_run_batch(etcd_store *s, job **jobs, size_t n, int *last_ep)
+{
+	write_batch b = { .j = jobs, .n = n };
+
+	while (b.n > 1) {
+		int r = batch_send(s, &b, last_ep);
+		size_t held;
+
+		if (r < 0) {
+			batch_fail(s, &b, r);
+			return;
+		}
+		held = batch_answer(s, &b);
+		if (held == b.n)
+			break; /* no compare failed yet the txn did: etcd is not as this code knows it */
+		b.n = held;
+	}
+	for (size_t i = 0; i < b.n; i++) {
+		etcd_run_write(s, b.j[i], last_ep);
+		etcd_post_done(s, b.j[i]);
+	}
+}

@@ -1,0 +1,231 @@
+/* The etcd store's writer (mtc_store_etcd_write.c) over a fake transport:
+ * which queued corrections go in one txn, and how each job of a batch is
+ * answered (committed; its own compare failed; held and sent again; no
+ * answer: unclear). The fake stands in for mtc_store_etcd_http.c, so the
+ * archive's libcurl file is not linked. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <unistd.h>
+
+#include "mtc_store_etcd.h"
+#include "util.h"
+
+#define HDR(rev) "\"header\":{\"cluster_id\":\"7\",\"member_id\":\"1\",\"revision\":\"" rev "\",\"raft_term\":\"2\"}"
+#define KV(key, rev, value) "{\"response_range\":{\"kvs\":[{\"key\":\"" key "\",\"mod_revision\":\"" rev "\"," \
+	"\"value\":\"" value "\"}]}}"
+#define PUT "{\"response_put\":{}}"
+/* base64 of /mtc/admin/h0, /mtc/admin/h1, /mtc/admin/h2; locked, unlocked */
+#define K0 "L210Yy9hZG1pbi9oMA=="
+#define K1 "L210Yy9hZG1pbi9oMQ=="
+#define K2 "L210Yy9hZG1pbi9oMg=="
+#define LOCKED "bG9ja2Vk"
+
+/* The fake: every range (the probe) answers a header; each txn the next
+ * scripted reply (NULL: a timeout). */
+static const char *txn_reply[4];
+static int n_txn, n_range;
+static char txn_body[4][4096];
+
+int etcd_post(etcd_store *s, int ep, const char *path, const char *body, long timeout_ms, http_buf *out, char *err,
+	      size_t errlen)
+{
+	const char *reply = "{" HDR("3") "}";
+
+	(void)s, (void)ep, (void)timeout_ms;
+	if (strcmp(path, "/v3/kv/txn") == 0) {
+		snprintf(txn_body[n_txn], sizeof(txn_body[0]), "%s", body);
+		reply = txn_reply[n_txn++];
+	} else {
+		n_range++;
+	}
+	if (!reply) {
+		snprintf(err, errlen, "timed out");
+		return -ETIMEDOUT;
+	}
+	etcd_on_data((char *)reply, 1, strlen(reply), out);
+	return 0;
+}
+
+int etcd_stream(etcd_store *s, int ep, const char *path, const char *body, long idle_s, etcd_stream_fn on_data,
+		etcd_stop_fn stop, void *user, char *err, size_t errlen)
+{
+	(void)s, (void)ep, (void)path, (void)body, (void)idle_s, (void)on_data, (void)stop, (void)user;
+	snprintf(err, errlen, "no stream here");
+	return -ENOTSUP;
+}
+
+int etcd_http_init(void)
+{
+	return 0;
+}
+
+void etcd_http_cleanup(void)
+{
+}
+
+void etcd_http_thread_end(void)
+{
+}
+
+static etcd_store store;
+
+static int setup(void **state)
+{
+	(void)state;
+	memset(&store, 0, sizeof(store));
+	snprintf(store.cfg.etcd_prefix, sizeof(store.cfg.etcd_prefix), "/mtc/admin/");
+	store.n_ep = 2;
+	pthread_mutex_init(&store.mu, NULL);
+	assert_int_equal(pipe(store.pipe), 0);
+	memset(txn_reply, 0, sizeof(txn_reply));
+	n_txn = n_range = 0;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	job *j;
+
+	(void)state;
+	while ((j = etcd_job_pop(&store.done)))
+		etcd_job_free(j);
+	while ((j = etcd_job_pop(&store.todo)))
+		etcd_job_free(j);
+	close(store.pipe[0]);
+	close(store.pipe[1]);
+	pthread_mutex_destroy(&store.mu);
+	return 0;
+}
+
+static job *mk(job_kind kind, const char *host, int64_t from_rev)
+{
+	job *j = calloc(1, sizeof(*j));
+
+	j->kind = kind;
+	snprintf(j->host, sizeof(j->host), "%s", host);
+	j->lock = true;
+	j->from_rev = from_rev;
+	j->submitted_ms = util_now_ms();
+	return j;
+}
+
+static void queue(job **list, job *j)
+{
+	while (*list)
+		list = &(*list)->next;
+	*list = j;
+}
+
+/* Distinct hosts; never past an earlier job of a host (an operator's put
+ * stays ahead of that host's correction); the rest keeps its order. */
+static void test_take_batch(void **state)
+{
+	static const char *const order[][2] = { { "a", "T" }, { "b", "T" }, { "c", "P" }, { "c", "T" }, { "a", "T" },
+						{ "d", "T" }, { "b", "P" } };
+	job *batch[MTC_ETCD_BATCH_MAX], *list = NULL;
+	size_t n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		queue(&list, mk(order[i][1][0] == 'T' ? JOB_TXN : JOB_PUT, order[i][0], 1));
+	batch[0] = etcd_job_pop(&list);
+	n = etcd_take_batch(&list, batch);
+	assert_int_equal(n, 3);
+	assert_string_equal(batch[1]->host, "b");
+	assert_string_equal(batch[2]->host, "d");
+	assert_true(list->kind == JOB_PUT && strcmp(list->host, "c") == 0);
+	assert_true(list->next->kind == JOB_TXN && strcmp(list->next->host, "c") == 0);
+	assert_string_equal(list->next->next->host, "a");
+	assert_true(list->next->next->next->kind == JOB_PUT && !list->next->next->next->next);
+	for (size_t i = 0; i < n; i++)
+		etcd_job_free(batch[i]);
+	store.done = list; /* freed by teardown */
+	/* Bounded: 100 hosts queued, 64 taken. */
+	for (int i = 0; i < 100; i++) {
+		char h[8];
+
+		snprintf(h, sizeof(h), "h%d", i);
+		queue(&store.todo, mk(JOB_TXN, h, 1));
+	}
+	batch[0] = etcd_job_pop(&store.todo);
+	assert_int_equal(etcd_take_batch(&store.todo, batch), MTC_ETCD_BATCH_MAX);
+	assert_string_equal(store.todo->host, "h64");
+	for (size_t i = 0; i < MTC_ETCD_BATCH_MAX; i++)
+		etcd_job_free(batch[i]);
+}
+
+static job *done_of(const char *host)
+{
+	for (job *j = store.done; j; j = j->next)
+		if (strcmp(j->host, host) == 0)
+			return j;
+	fail_msg("%s not answered", host);
+	return NULL;
+}
+
+/* h1's compare failed (etcd has it unlocked at 6): h1 is answered with
+ * that, as a single write would be; h0 and h2 were not applied and go
+ * again, alone in a second txn, which commits; h0's queued write now
+ * compares with the new revision. */
+static void test_batch_resend(void **state)
+{
+	job *b[3] = { mk(JOB_TXN, "h0", 2), mk(JOB_TXN, "h1", 2), mk(JOB_TXN, "h2", 0) };
+	int last_ep = 0;
+
+	(void)state;
+	txn_reply[0] = "{" HDR("6") ",\"responses\":[" KV(K0, "2", LOCKED) "," KV(K1, "6", "dW5sb2NrZWQ=") ","
+		       "{\"response_range\":{}}]}";
+	txn_reply[1] = "{" HDR("7") ",\"succeeded\":true,\"responses\":[" PUT "," PUT "]}";
+	queue(&store.todo, mk(JOB_PUT, "h0", 2));
+	etcd_run_batch(&store, b, 3, &last_ep);
+	assert_int_equal(n_txn, 2);
+	assert_int_equal(n_range, 2); /* one probe per txn */
+	assert_non_null(strstr(txn_body[1], K0));
+	assert_null(strstr(txn_body[1], K1));
+	assert_non_null(strstr(txn_body[1], K2));
+	assert_true(done_of("h1")->r == 0 && !done_of("h1")->cas.succeeded);
+	assert_int_equal(done_of("h1")->cas.kv.mod_revision, 6);
+	assert_int_equal(done_of("h1")->cas.kv.state, MTC_ETCD_UNLOCKED);
+	assert_true(done_of("h0")->r == 0 && done_of("h0")->cas.succeeded && done_of("h0")->cas.hdr.revision == 7);
+	assert_true(done_of("h2")->r == 0 && done_of("h2")->cas.succeeded);
+	assert_int_equal(store.todo->from_rev, 7);
+}
+
+/* No answer from any member: every job fails "unclear", as a single write
+ * that timed out does (the loop reads etcd again; nothing sent blind). */
+static void test_batch_timeout(void **state)
+{
+	job *b[2] = { mk(JOB_TXN, "h0", 2), mk(JOB_TXN, "h1", 2) };
+	int last_ep = 0;
+
+	(void)state;
+	etcd_run_batch(&store, b, 2, &last_ep);
+	assert_int_equal(n_txn, 2); /* one conditional try per member */
+	for (int i = 0; i < 2; i++) {
+		job *j = done_of(i ? "h1" : "h0");
+
+		assert_int_equal(j->r, -ETIMEDOUT);
+		assert_true(j->unclear);
+		assert_string_equal(j->err, "timed out");
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_take_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_resend, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_timeout, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
