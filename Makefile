@@ -211,7 +211,7 @@ $(TBIN)/test_mtc_store_etcd: $(call objs,tests/unit/test_mtc_store_etcd.c tests/
 # mtc_store_etcd_http.c's functions): libcurl's file is not linked.
 $(TBIN)/test_mtc_store_etcd_write: $(OBJ)/tests/unit/test_mtc_store_etcd_write.o $(MTC_AGENT_A) $(MTC_A) $(COMMON_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(JSON_LIBS) $(CMOCKA_LIBS)
+	$(CC) $(ALL_LDFLAGS) -Wl,--wrap=util_now_ms -o $@ $^ $(PKG_LIBS) $(JSON_LIBS) $(CMOCKA_LIBS)
 
 # The device test fakes the driver with --wrap; fortify would bypass it.
 $(OBJ)/tests/unit/test_hwd_device.o: ALL_CFLAGS += -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=0

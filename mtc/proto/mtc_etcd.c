@@ -406,13 +406,19 @@ int mtc_etcd_parse_header(const char *text, size_t len, mtc_etcd_header *ret)
 	return 0;
 }
 
-mtc_etcd_hdr_verdict mtc_etcd_header_check(uint64_t base_cluster, int64_t base_revision, const mtc_etcd_header *h)
+/* gRPC codes etcd answers only for a request it refused before proposing
+ * it: invalid argument, resource exhausted (too many requests), failed
+ * precondition, permission denied, unauthenticated. Unavailable (leader
+ * changed, request timed out, no leader), deadline exceeded, unknown or
+ * no code at all: it may have been proposed. */
+bool mtc_etcd_error_refused(const char *text, size_t len)
 {
-	if (base_cluster && h->cluster_id && h->cluster_id != base_cluster)
-		return MTC_ETCD_HDR_NEW_CLUSTER;
-	if (h->revision > 0 && h->revision < base_revision)
-		return MTC_ETCD_HDR_BACKWARDS;
-	return MTC_ETCD_HDR_OK;
+	json_t *root = text ? json_loadb(text, len, 0, NULL) : NULL;
+	json_t *code = json_object_get(root, "code");
+	json_int_t c = json_is_integer(code) ? json_integer_value(code) : -1;
+
+	json_decref(root);
+	return c == 3 || c == 7 || c == 8 || c == 9 || c == 16;
 }
 
 int mtc_etcd_parse_watch(const char *text, size_t len, const char *prefix, mtc_etcd_result *ret, char *msg,
@@ -443,74 +449,4 @@ int mtc_etcd_parse_watch(const char *text, size_t len, const char *prefix, mtc_e
 	}
 	*ret = r;
 	return 0;
-}
-
-/* Stale first: a watch silent that long has every poll read everything,
- * and those reads (linearizable) say whether etcd answers. Else down once
- * a stream ended and none has delivered a message for down_ms since then
- * or since the last good read (which began a fresh bound). */
-mtc_etcd_watch_verdict mtc_etcd_watch_judge(const mtc_etcd_watch_clock *c, uint64_t now_ms, uint64_t down_ms,
-					    uint64_t stale_ms)
-{
-	uint64_t since;
-
-	if (now_ms - c->last_msg_ms > stale_ms)
-		return MTC_ETCD_WATCH_STALE;
-	if (!c->broken_ms)
-		return MTC_ETCD_WATCH_ALIVE;
-	since = c->read_ok_ms > c->broken_ms ? c->read_ok_ms : c->broken_ms;
-	return now_ms - since >= down_ms ? MTC_ETCD_WATCH_DOWN : MTC_ETCD_WATCH_ALIVE;
-}
-
-int64_t mtc_etcd_next_revision(int64_t next, const mtc_etcd_result *r)
-{
-	for (size_t i = 0; i < r->n; i++)
-		if (r->kv[i].mod_revision + 1 > next)
-			next = r->kv[i].mod_revision + 1;
-	if (r->progress && r->revision + 1 > next)
-		next = r->revision + 1;
-	return next;
-}
-
-uint32_t mtc_etcd_cmdseq(int64_t mod_revision)
-{
-	if (mod_revision <= 0)
-		return 0;
-	return mod_revision > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)mod_revision;
-}
-
-static const char *state_name(mtc_etcd_state st)
-{
-	return st == MTC_ETCD_LOCKED	 ? "locked"
-	       : st == MTC_ETCD_UNLOCKED ? "unlocked"
-	       : st == MTC_ETCD_DELETED	 ? "missing"
-					 : "not understood";
-}
-
-int mtc_etcd_put_answer(const char *host, bool lock, bool unclear, const mtc_etcd_cas *c, int64_t newest, char *why,
-			size_t size)
-{
-	const char *want = lock ? "locked" : "unlocked";
-
-	if (c->succeeded) {
-		if (newest > c->hdr.revision)
-			snprintf(why, size, "committed at etcd revision %" PRId64 "; changed since by another agent "
-				 "(revision %" PRId64 "): check `mtcctl list`", c->hdr.revision, newest);
-		else
-			snprintf(why, size, "committed at etcd revision %" PRId64, c->hdr.revision);
-		return 0;
-	}
-	if (c->kv.state == (lock ? MTC_ETCD_LOCKED : MTC_ETCD_UNLOCKED)) {
-		snprintf(why, size, "etcd holds %s at revision %" PRId64 " (%s)", want, c->kv.mod_revision,
-			 unclear ? "this request after a try that timed out, or another agent" : "set by another agent");
-		return 0;
-	}
-	if (unclear)
-		snprintf(why, size, "unknown: etcd answered late or not at all, and %s is now %s at etcd revision %" PRId64
-			 "; check `mtcctl list`", host, state_name(c->kv.state), c->kv.mod_revision);
-	else
-		snprintf(why, size, "refused: %s was changed by another agent (now %s at etcd revision %" PRId64
-			 "); not %s; check `mtcctl list` and ask again", host, state_name(c->kv.state), c->kv.mod_revision,
-			 want);
-	return -EAGAIN;
 }

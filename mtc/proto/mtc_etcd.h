@@ -72,6 +72,11 @@ mtc_etcd_hdr_verdict mtc_etcd_header_check(uint64_t base_cluster, int64_t base_r
 
 /* Parse only the header of any reply (-EBADMSG without one). */
 int mtc_etcd_parse_header(const char *text, size_t len, mtc_etcd_header *ret);
+/* An HTTP error reply ({"error":..., "code":N}): true only if etcd refused
+ * the request before proposing it (permission, authentication, argument,
+ * too many requests), so a write in it was not applied; false when it may
+ * have been (leader changed, request timed out) or the reply says nothing. */
+bool mtc_etcd_error_refused(const char *text, size_t len);
 
 void mtc_etcd_result_free(mtc_etcd_result *r);
 

@@ -31,23 +31,40 @@
 
 /* The fake: every range (the probe) answers a header; each txn the next
  * scripted reply (NULL: a timeout). */
-static const char *txn_reply[4];
+#define TXN_MAX 16
+static const char *txn_reply[TXN_MAX];
 static int n_txn, n_range;
-static char txn_body[4][4096];
+static char txn_body[TXN_MAX][4096];
+/* The writer's clock (--wrap=util_now_ms): a try that times out takes its
+ * whole timeout, as on a real member. */
+static uint64_t fake_now = 1000000;
+
+uint64_t __wrap_util_now_ms(void);
+uint64_t __wrap_util_now_ms(void)
+{
+	return fake_now;
+}
 
 int etcd_post(etcd_store *s, int ep, const char *path, const char *body, long timeout_ms, http_buf *out, char *err,
 	      size_t errlen)
 {
 	const char *reply = "{" HDR("3") "}";
 
-	(void)s, (void)ep, (void)timeout_ms;
+	(void)s, (void)ep;
 	if (strcmp(path, "/v3/kv/txn") == 0) {
+		assert_true(n_txn < TXN_MAX);
 		snprintf(txn_body[n_txn], sizeof(txn_body[0]), "%s", body);
 		reply = txn_reply[n_txn++];
 	} else {
 		n_range++;
 	}
+	if (reply && strncmp(reply, "HTTP ", 5) == 0) { /* an error status: its JSON after "HTTP NNN " */
+		etcd_on_data((char *)reply + 9, 1, strlen(reply + 9), out);
+		snprintf(err, errlen, "%.60s", reply);
+		return -EIO;
+	}
 	if (!reply) {
+		fake_now += (uint64_t)timeout_ms;
 		snprintf(err, errlen, "timed out");
 		return -ETIMEDOUT;
 	}
@@ -209,7 +226,10 @@ static void test_batch_timeout(void **state)
 
 	(void)state;
 	etcd_run_batch(&store, b, 2, &last_ep);
-	assert_int_equal(n_txn, 2); /* one conditional try per member */
+	/* Tried again, member after member, until the deadline (each try a
+	 * put-if: a first that committed is never overwritten), then unclear. */
+	assert_in_range(n_txn, 3, TXN_MAX - 1);
+	assert_true(fake_now - b[0]->submitted_ms <= SET_DEADLINE_MS);
 	for (int i = 0; i < 2; i++) {
 		job *j = done_of(i ? "h1" : "h0");
 
@@ -219,12 +239,54 @@ static void test_batch_timeout(void **state)
 	}
 }
 
+/* A member that lost its leader mid-request answers "leader changed"
+ * (gRPC Unavailable): the txn may have been proposed, so the write is
+ * unclear and goes again, conditional, to the next member (one try per
+ * member was not enough after a member's loss: etcd.sh under load). */
+static void test_leader_changed(void **state)
+{
+	job *j = mk(JOB_TXN, "h0", 2);
+	int last_ep = 0;
+
+	(void)state;
+	txn_reply[0] = "HTTP 503 {\"error\":\"etcdserver: leader changed\",\"code\":14,\"message\":\"etcdserver: leader changed\"}";
+	txn_reply[1] = "HTTP 503 {\"error\":\"etcdserver: leader changed\",\"code\":14}";
+	txn_reply[2] = "{" HDR("9") ",\"succeeded\":true,\"responses\":[" PUT "]}";
+	etcd_run_write(&store, j, &last_ep);
+	assert_int_equal(n_txn, 3);
+	assert_int_equal(j->r, 0);
+	assert_true(j->unclear);
+	assert_true(j->cas.succeeded);
+	etcd_job_free(j);
+}
+
+/* Permission denied (gRPC PermissionDenied): refused before any proposal,
+ * on every member alike: one try, final, not unclear. */
+static void test_permission_denied(void **state)
+{
+	job *j = mk(JOB_TXN, "h0", 2);
+	int last_ep = 0;
+
+	(void)state;
+	txn_reply[0] = "HTTP 403 {\"error\":\"etcdserver: permission denied\",\"code\":7}";
+	etcd_run_write(&store, j, &last_ep);
+	assert_int_equal(n_txn, 1);
+	assert_int_equal(j->r, -EPERM);
+	assert_false(j->unclear);
+	assert_true(mtc_etcd_error_refused("{\"error\":\"etcdserver: user name not found\",\"code\":9}", 52));
+	assert_false(mtc_etcd_error_refused("{\"error\":\"etcdserver: request timed out\",\"code\":14}", 55));
+	assert_false(mtc_etcd_error_refused("Bad Gateway", 11));
+	etcd_job_free(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_take_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_resend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_leader_changed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_permission_denied, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -191,6 +191,8 @@ static void on_write_done(etcd_store *s, job *j)
 	if (j->r < 0 && j->unclear)
 		snprintf(why, sizeof(why), "unknown: etcd did not answer (%s); the %s of %s may still commit; "
 			 "check `mtcctl list`", j->err, j->lock ? "lock" : "unlock", j->host);
+	else if (j->r == -EPERM)
+		snprintf(why, sizeof(why), "refused by etcd (%s): admin state of %s not changed", j->err, j->host);
 	else
 		snprintf(why, sizeof(why), "etcd unavailable (%s): admin state of %s not changed", j->r < 0 ? j->err
 			 : "etcd was restored or rebuilt; reading it again", j->host);

@@ -120,7 +120,8 @@ static int watch_once(etcd_store *s, int64_t from, unsigned gen, char *err, size
 	if (r == 0 && w.idle && !w.canceled && !w.resync) {
 		r = -ETIMEDOUT;
 		snprintf(why, sizeof(why), "no byte for %ld s (a stopped member?)", WATCH_IDLE_S);
-	}
+	} else if (r == 0 && !w.canceled && !w.resync)
+		snprintf(why, sizeof(why), "ended by the agent (stopping, or etcd read again as a new baseline)");
 	free(body);
 	snprintf(err, errlen, "watch on %s from revision %" PRId64 " ended: %s", s->ep[s->watch_ep], from, why);
 	etcd_buf_reset(&w.line);

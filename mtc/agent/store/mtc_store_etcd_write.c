@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mtc_store_etcd.h"
 #include "util.h"
@@ -18,6 +19,10 @@
 /* Jobs scanned for a batch at most (a queue of one host's jobs is not
  * walked to its end under mu). */
 #define BATCH_SCAN (4 * MTC_ETCD_BATCH_MAX)
+/* Rounds of every member a write tries within its deadline at most (an
+ * election after a member's loss answers "leader changed" for a moment:
+ * one round was not enough). The deadline ends them first. */
+#define ROUNDS_MAX 40
 
 /* A batch on its way: its jobs, the reply parsed, the request's error. */
 typedef struct write_batch {
@@ -62,16 +67,36 @@ static int probe_then_txn(etcd_store *s, const char *host, char *body, int ep, l
 {
 	char *probe = mtc_etcd_get_body(s->cfg.etcd_prefix, host);
 	int r = probe && body ? etcd_post(s, ep, "/v3/kv/range", probe, timeout_ms / 2, out, err, errlen) : -ENOMEM;
+	bool txn = r == 0;
 
 	free(probe);
-	etcd_buf_reset(out);
-	if (r == 0) {
+	if (txn) {
+		etcd_buf_reset(out);
 		r = etcd_post(s, ep, "/v3/kv/txn", body, timeout_ms / 2, out, err, errlen);
-		if (r == -ETIMEDOUT || r == -ECONNRESET)
-			*unclear = true; /* the txn may have reached etcd */
 	}
 	free(body);
+	if (r == -EIO && mtc_etcd_error_refused(out->p, out->n))
+		return -EPERM; /* refused before it was proposed: final, on any member */
+	/* A txn etcd may have had (a timeout, a dropped connection, "leader
+	 * changed" or "request timed out") may still commit. */
+	if (txn && (r == -ETIMEDOUT || r == -ECONNRESET || r == -EIO))
+		*unclear = true;
 	return r;
+}
+
+/* Whether a try's result ends the write's tries: an answer, a reply not
+ * understood, or a refusal every member would repeat. */
+static bool try_final(int r)
+{
+	return r == 0 || r == -EBADMSG || r == -EPERM;
+}
+
+/* Between two rounds of every member (each failed): a pause, so members
+ * that refuse at once are not hammered until the deadline. */
+static void round_pause(const etcd_store *s, int i)
+{
+	if (i > 0 && i % s->n_ep == 0)
+		nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000000L }, NULL);
 }
 
 static int run_write(etcd_store *s, job *j, int ep, long timeout_ms, http_buf *out)
@@ -107,15 +132,17 @@ void etcd_run_write(etcd_store *s, job *j, int *last_ep)
 
 	j->r = -ETIMEDOUT;
 	snprintf(j->err, sizeof(j->err), "no member answered within %ld ms", SET_DEADLINE_MS);
-	for (int i = 0; i < s->n_ep; i++) {
+	for (int i = 0; i < ROUNDS_MAX * s->n_ep; i++) {
 		int ep = (*last_ep + i) % s->n_ep;
-		long t = try_ms(j->submitted_ms);
+		long t;
 
+		round_pause(s, i);
+		t = try_ms(j->submitted_ms);
 		if (t < 100)
 			break;
 		etcd_buf_reset(&out);
 		j->r = run_write(s, j, ep, t, &out);
-		if (j->r == 0 || j->r == -EBADMSG) {
+		if (try_final(j->r)) {
 			*last_ep = ep;
 			break;
 		}
@@ -188,15 +215,17 @@ static int batch_send(etcd_store *s, write_batch *b, int *last_ep)
 		if (b->j[i]->submitted_ms < oldest)
 			oldest = b->j[i]->submitted_ms;
 	snprintf(b->err, sizeof(b->err), "no member answered within %ld ms", SET_DEADLINE_MS);
-	for (int i = 0; i < s->n_ep; i++) {
+	for (int i = 0; i < ROUNDS_MAX * s->n_ep; i++) {
 		int ep = (*last_ep + i) % s->n_ep;
-		long t = try_ms(oldest);
+		long t;
 
+		round_pause(s, i);
+		t = try_ms(oldest);
 		if (t < 100)
 			break;
 		etcd_buf_reset(&out);
 		r = batch_try(s, b, ep, t, &out);
-		if (r == 0 || r == -EBADMSG) {
+		if (try_final(r)) {
 			*last_ep = ep;
 			break;
 		}
