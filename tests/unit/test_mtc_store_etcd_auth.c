@@ -52,8 +52,9 @@ static void store_free(etcd_store *s)
 static etcd_token_verdict token(etcd_store *s, char *buf)
 {
 	char err[300];
+	int r;
 
-	return etcd_auth_token(s, buf, ETCD_TOKEN_MAX, err, sizeof(err));
+	return etcd_auth_token(s, buf, ETCD_TOKEN_MAX, &r, err, sizeof(err));
 }
 
 static void test_open(void **state)
@@ -95,7 +96,7 @@ static void test_token_lifecycle(void **state)
 	etcd_auth_drop(s, "tok.1", "etcdserver: invalid auth token");
 	assert_int_equal(token(s, buf), ETCD_TOKEN_FETCH);
 	etcd_auth_drop(s, "", "while another renews: ignored");
-	etcd_auth_done(s, -EACCES, NULL, "authentication failed", why, sizeof(why));
+	etcd_auth_done(s, -EPERM, NULL, "authentication failed", why, sizeof(why));
 	assert_string_equal(why, "etcdserver: invalid auth token");
 	assert_int_equal(token(s, buf), ETCD_TOKEN_FETCH); /* a failure is tried again by the next request */
 	etcd_auth_done(s, 0, "tok.2", "", why, sizeof(why));
@@ -211,7 +212,7 @@ static void test_auth_reply(void **state)
 	tok[0] = '\0';
 	assert_int_equal(etcd_auth_reply(s, 0, 412, off, strlen(off), tok, sizeof(tok), err, sizeof(err)), 0);
 	assert_string_equal(tok, ""); /* off: no token */
-	assert_int_equal(etcd_auth_reply(s, 0, 400, bad, strlen(bad), tok, sizeof(tok), err, sizeof(err)), -EACCES);
+	assert_int_equal(etcd_auth_reply(s, 0, 400, bad, strlen(bad), tok, sizeof(tok), err, sizeof(err)), -EPERM);
 	assert_non_null(strstr(err, "http://127.0.0.1:2379: authentication of etcd user mtc failed (HTTP 400: "
 				    "etcdserver: authentication failed, invalid user ID or password): check [etcd] user "
 				    "and the password in /tmp/test_etcd_auth."));

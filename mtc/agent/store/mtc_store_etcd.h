@@ -179,9 +179,9 @@ typedef enum {
 	ETCD_TOKEN_NONE,   /* send no token: no user, or etcd has authentication off */
 	ETCD_TOKEN_USE,    /* send the token in buf */
 	ETCD_TOKEN_FETCH,  /* this thread authenticates now, then etcd_auth_done */
-	ETCD_TOKEN_FAILED, /* the authentication this thread waited for failed: err */
+	ETCD_TOKEN_FAILED, /* the authentication this thread waited for failed: *ret_r, err */
 } etcd_token_verdict;
-etcd_token_verdict etcd_auth_token(etcd_store *s, char *buf, size_t size, char *err, size_t errlen);
+etcd_token_verdict etcd_auth_token(etcd_store *s, char *buf, size_t size, int *ret_r, char *err, size_t errlen);
 /* The end of a FETCH: token (r 0), etcd's auth off (r 0, token NULL),
  * or r < 0 and err. Returns why the previous token was dropped ("": the
  * first authentication), for the log line. */
@@ -193,8 +193,8 @@ void etcd_auth_drop(etcd_store *s, const char *token, const char *why);
 int etcd_auth_body(etcd_store *s, char *buf, size_t size);
 const char *etcd_auth_user(const etcd_store *s);
 /* The authenticate reply (HTTP code, text) from member ep: 0 and the
- * token; 0 and token "" when etcd has authentication off; -EACCES (wrong
- * user or password) or -EIO, with err. */
+ * token; 0 and token "" when etcd has authentication off; -EPERM (wrong
+ * user or password: final, every member says the same) or -EIO, with err. */
 int etcd_auth_reply(const etcd_store *s, int ep, long code, const char *text, size_t len, char *token, size_t size,
 		    char *err, size_t errlen);
 /* A hint for an error reply (etcd refusing a client certificate with a

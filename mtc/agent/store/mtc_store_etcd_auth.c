@@ -30,6 +30,7 @@ struct etcd_auth {
 	bool busy;                  /* under mu: a thread is authenticating */
 	bool off;                   /* under mu: etcd said authentication is not enabled */
 	unsigned round;             /* under mu: one more at each authentication's end */
+	int r;                      /* under mu: the last authentication's result */
 	char err[300];              /* under mu: the last authentication's failure ("": none) */
 	char dropped[200];          /* under mu: why the last token was dropped */
 };
@@ -93,7 +94,7 @@ int etcd_auth_reply(const etcd_store *s, int ep, long code, const char *text, si
 	if (v == MTC_ETCD_AUTH_FAILED) {
 		snprintf(err, errlen, "%s: authentication of etcd user %s failed (HTTP %ld: %s): check [etcd] user "
 			 "and the password in %s", s->ep[ep], user, code, msg, s->cfg.etcd_password_file);
-		return -EACCES;
+		return -EPERM; /* final: every member says the same */
 	}
 	if (code != 200 && !msg[0])
 		snprintf(msg, sizeof(msg), "%.*s", (int)strcspn(text && len ? text : "no reply text", "\r\n"),
@@ -133,7 +134,7 @@ static unsigned wait_busy(etcd_auth *a, bool *timed_out)
 	return a->round;
 }
 
-etcd_token_verdict etcd_auth_token(etcd_store *s, char *buf, size_t size, char *err, size_t errlen)
+etcd_token_verdict etcd_auth_token(etcd_store *s, char *buf, size_t size, int *ret_r, char *err, size_t errlen)
 {
 	etcd_auth *a = s->auth;
 	etcd_token_verdict v;
@@ -147,8 +148,10 @@ etcd_token_verdict etcd_auth_token(etcd_store *s, char *buf, size_t size, char *
 	if (wait_busy(a, &timed_out) != start && !a->token[0] && !a->off) {
 		v = ETCD_TOKEN_FAILED; /* the authentication waited for failed: its error, no second try now */
 		snprintf(err, errlen, "%s", a->err);
+		*ret_r = a->r;
 	} else if (timed_out) {
 		v = ETCD_TOKEN_FAILED;
+		*ret_r = -ETIMEDOUT;
 		snprintf(err, errlen, "no answer to the authentication of etcd user %s within %d s", a->user,
 			 AUTH_WAIT_S);
 	} else if (a->token[0] || a->off) {
@@ -170,6 +173,7 @@ void etcd_auth_done(etcd_store *s, int r, const char *token, const char *err, ch
 	a->off = r == 0 && !token;
 	snprintf(a->token, sizeof(a->token), "%s", r == 0 && token ? token : "");
 	snprintf(a->err, sizeof(a->err), "%s", r < 0 ? err : "");
+	a->r = r;
 	snprintf(why, whylen, "%s", a->dropped);
 	if (r == 0)
 		a->dropped[0] = '\0';

@@ -214,7 +214,7 @@ static long time_left(uint64_t end)
 
 /* POST /v3/auth/authenticate to member ep, on a handle of its own (the
  * watcher has no reused one): 0 and the token; 0 and token "" when etcd
- * has authentication off; -EACCES (wrong user or password) or -errno,
+ * has authentication off; -EPERM (wrong user or password) or -errno,
  * with err. The body and the reply (password, token) are wiped. */
 static int authenticate(etcd_store *s, int ep, long timeout_ms, char *token, size_t size, char *err, size_t errlen)
 {
@@ -257,15 +257,15 @@ static int authenticate(etcd_store *s, int ep, long timeout_ms, char *token, siz
 static int token_ready(etcd_store *s, int ep, long timeout_ms, char *token, size_t size, char *err, size_t errlen)
 {
 	char why[200];
-	int r;
+	int r = 0;
 
 	token[0] = '\0';
-	switch (etcd_auth_token(s, token, size, err, errlen)) {
+	switch (etcd_auth_token(s, token, size, &r, err, errlen)) {
 	case ETCD_TOKEN_NONE:
 	case ETCD_TOKEN_USE:
 		return 0;
 	case ETCD_TOKEN_FAILED:
-		return -EACCES;
+		return r < 0 ? r : -EIO;
 	case ETCD_TOKEN_FETCH:
 		break;
 	}
