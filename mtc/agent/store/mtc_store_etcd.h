@@ -13,6 +13,7 @@
 #include <systemd/sd-event.h>
 
 #include "mtc_etcd.h"
+#include "mtc_order.h"
 #include "mtc_store.h"
 
 /* etcd restored from a snapshot (its revision went back) or rebuilt
@@ -27,6 +28,7 @@
  * watch's), a full read only when one is needed. */
 #define POLL_USEC (USEC_PER_SEC / 2)
 #define WATCH_RETRY_MS 300
+#define STREAM_LOG_MS 60000ULL
 /* A watch that brings no byte for this long (no event, no progress
  * notification: etcd's --experimental-watch-progress-notify-interval,
  * docs/operations.md) moves to the next member: a stopped member, or a
@@ -112,6 +114,13 @@ struct mtc_store {
 	uint64_t range_sent_ms;     /* when the last full read was asked */
 	uint64_t quiet_log_ms;      /* when a quiet restart was last logged at info */
 	unsigned quiet_restarts;    /* logged at debug since */
+	/* A watch etcd ends for the same reason again and again (a revoked
+	 * role: every 300 ms): that reason once per STREAM_LOG_MS, with how
+	 * many; a new reason at once */
+	char end_why[400];
+	uint64_t end_log_ms;
+	unsigned long end_repeats;
+	mtc_ratelog cancel_log;
 	int64_t revision;
 	uint64_t cluster_id; /* of the first reply; another one is a rebuilt cluster */
 	unsigned epoch;      /* one more at each re-baseline (a restore, a new cluster) */

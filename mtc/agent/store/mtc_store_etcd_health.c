@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "log.h"
 #include "mtc_store_etcd.h"
@@ -80,6 +81,27 @@ bool etcd_header_ok(etcd_store *s, const job *j, const mtc_etcd_header *hdr)
 	return false;
 }
 
+/* A stream's end other than a quiet one, at info; the same reason again
+ * within STREAM_LOG_MS (whatever the member or revision) at debug,
+ * counted in the next info line. */
+static void log_stream_end(etcd_store *s, const char *err, uint64_t now)
+{
+	const char *why = strstr(err, " ended: ");
+
+	why = why ? why + 8 : err;
+	if (strcmp(why, s->end_why) == 0 && now - s->end_log_ms < STREAM_LOG_MS) {
+		s->end_repeats++;
+		log_debug("etcd: %s; resuming", err);
+		return;
+	}
+	log_info("etcd: %s; resuming%s", err, s->end_repeats ? " (the last reason repeated since its line: see below)" : "");
+	if (s->end_repeats)
+		log_info("etcd: the watch ended %lu more time(s) for: %s", s->end_repeats, s->end_why);
+	snprintf(s->end_why, sizeof(s->end_why), "%s", why);
+	s->end_log_ms = now;
+	s->end_repeats = 0;
+}
+
 /* A stream's end: the watch is broken until a stream says something. A
  * quiet one (no byte for WATCH_IDLE_S: an etcd without progress
  * notifications restarts it every 10 s, harmless) is logged at info once
@@ -91,12 +113,12 @@ static void watch_ended(etcd_store *s, const job *j, int64_t from)
 	if (!s->watch.broken_ms)
 		s->watch.broken_ms = now;
 	snprintf(s->watch_error, sizeof(s->watch_error), "%s", j->err);
-	if (j->r != -ETIMEDOUT || !s->quiet_log_ms || now - s->quiet_log_ms >= QUIET_LOG_MS) {
-		log_info("etcd: %s; resuming%s", j->err, j->r == -ETIMEDOUT
-			 ? " (if etcd runs without --experimental-watch-progress-notify-interval, a quiet watch restarts"
-			   " every 10 s: logged at debug for 10 min)" : "");
-		if (j->r == -ETIMEDOUT)
-			s->quiet_log_ms = now;
+	if (j->r != -ETIMEDOUT)
+		log_stream_end(s, j->err, now);
+	else if (!s->quiet_log_ms || now - s->quiet_log_ms >= QUIET_LOG_MS) {
+		log_info("etcd: %s; resuming (if etcd runs without --experimental-watch-progress-notify-interval, a"
+			 " quiet watch restarts every 10 s: logged at debug for 10 min)", j->err);
+		s->quiet_log_ms = now;
 	} else {
 		s->quiet_restarts++;
 		log_debug("etcd: %s; resuming (quiet restart %u since the last logged)", j->err, s->quiet_restarts);

@@ -205,6 +205,7 @@ static void on_watch_msg(etcd_store *s, job *j)
 {
 	mtc_etcd_result r;
 	char msg[256];
+	unsigned long n = 0;
 	unsigned gen;
 	int64_t from;
 
@@ -236,8 +237,9 @@ static void on_watch_msg(etcd_store *s, job *j)
 		if (r.hdr.revision > s->revision)
 			s->revision = r.hdr.revision;
 	}
-	if (r.canceled && !r.compact_revision)
-		log_warn("etcd: watch canceled by etcd (%s); resuming on the next member", s->cfg.etcd_prefix);
+	if (r.canceled && !r.compact_revision && mtc_ratelog_hit(&s->cancel_log, util_now_ms(), STREAM_LOG_MS, &n))
+		log_warn("etcd: watch canceled by etcd (%s); resuming on the next member (%lu cancel(s) in the last"
+			 " minute; at most one line a minute)", s->cfg.etcd_prefix, n);
 	for (size_t i = 0; i < r.n; i++)
 		report_kv(s, r.kv[i].host, r.kv[i].state, r.kv[i].mod_revision, "etcd change");
 	if (r.compact_revision > 0)

@@ -1,9 +1,9 @@
 /* [agent] store = etcd, the writer thread's writes. Every write is a txn:
  * put only if the key is still at from_rev, else read it. A reboot storm
- * queues thousands of corrections; sent one by one, each costs a
+ * queues thousands of corrections; sent one by one, each cost a
  * linearizable read and a txn through the one connection (~3.7 ms a pair,
  * docs/performance.md), so queued corrections of distinct hosts go up to
- * MTC_ETCD_BATCH_MAX in one txn: one read (the member is in quorum), then
+ * MTC_ETCD_BATCH_MAX in one txn, with no read before it (probe_then_txn):
  * compare every key, put every key if all held, else read every key. The
  * jobs whose own compare held were not applied: they go again, fewer. Each
  * job is answered to the loop as if it had been written alone. */
@@ -56,20 +56,25 @@ static int64_t as_asked_rev(const job *j, const mtc_etcd_cas *c)
 	return c->kv.state == (j->lock ? MTC_ETCD_LOCKED : MTC_ETCD_UNLOCKED) ? c->kv.mod_revision : 0;
 }
 
-/* It goes only to a member that just served a linearizable read of the
- * key: a member cut off from quorum refuses that read, so no proposal is
- * left pending there, to be applied later behind the operator's back.
+/* An operator's write goes only to a member that just served a
+ * linearizable read of the key: a member cut off from quorum refuses that
+ * read, so no proposal of it is left pending there, to be applied later
+ * behind the operator's back, after the answer said "not changed". A
+ * correction (probe false) needs no such read: it re-puts the value etcd
+ * holds, compared with the key's mod_revision, so applied late it changes
+ * nothing or is refused; it saves a round trip per batch in a storm.
  * A second try after a first that may have committed (a timeout, a
  * dropped connection) is no blind resend: it commits only if nothing
  * changed, or answers the key as it is now, and the loop decides. */
-static int probe_then_txn(etcd_store *s, const char *host, char *body, int ep, long timeout_ms, http_buf *out,
-			  char *err, size_t errlen, bool *unclear)
+static int probe_then_txn(etcd_store *s, const char *host, char *body, bool probe, int ep, long timeout_ms,
+			  http_buf *out, char *err, size_t errlen, bool *unclear)
 {
-	char *probe = mtc_etcd_get_body(s->cfg.etcd_prefix, host);
-	int r = probe && body ? etcd_post(s, ep, "/v3/kv/range", probe, timeout_ms / 2, out, err, errlen) : -ENOMEM;
+	char *get = probe ? mtc_etcd_get_body(s->cfg.etcd_prefix, host) : NULL;
+	int r = !body || (probe && !get) ? -ENOMEM
+		: probe ? etcd_post(s, ep, "/v3/kv/range", get, timeout_ms / 2, out, err, errlen) : 0;
 	bool txn = r == 0;
 
-	free(probe);
+	free(get);
 	if (txn) {
 		etcd_buf_reset(out);
 		r = etcd_post(s, ep, "/v3/kv/txn", body, timeout_ms / 2, out, err, errlen);
@@ -107,8 +112,8 @@ static int run_write(etcd_store *s, job *j, int ep, long timeout_ms, http_buf *o
 	pthread_mutex_lock(&s->mu);
 	from = j->from_rev;
 	pthread_mutex_unlock(&s->mu);
-	r = probe_then_txn(s, j->host, mtc_etcd_cas_body(s->cfg.etcd_prefix, j->host, j->lock, from), ep,
-			   timeout_ms, out, j->err, sizeof(j->err), &j->unclear);
+	r = probe_then_txn(s, j->host, mtc_etcd_cas_body(s->cfg.etcd_prefix, j->host, j->lock, from),
+			   j->kind == JOB_PUT, ep, timeout_ms, out, j->err, sizeof(j->err), &j->unclear);
 	if (r == 0 && mtc_etcd_parse_cas(out->p, out->n, s->cfg.etcd_prefix, j->host, &j->cas, j->err,
 					 sizeof(j->err)) < 0)
 		r = -EBADMSG;
@@ -193,8 +198,8 @@ static int batch_try(etcd_store *s, write_batch *b, int ep, long timeout_ms, htt
 		req[i] = (mtc_etcd_cas_req){ .host = b->j[i]->host, .locked = b->j[i]->lock,
 					     .mod_revision = b->j[i]->from_rev };
 	pthread_mutex_unlock(&s->mu);
-	r = probe_then_txn(s, b->j[0]->host, mtc_etcd_cas_batch_body(s->cfg.etcd_prefix, req, b->n), ep, timeout_ms,
-			   out, b->err, sizeof(b->err), &unclear);
+	r = probe_then_txn(s, b->j[0]->host, mtc_etcd_cas_batch_body(s->cfg.etcd_prefix, req, b->n), false, ep,
+			   timeout_ms, out, b->err, sizeof(b->err), &unclear);
 	for (size_t i = 0; i < b->n && unclear; i++)
 		b->j[i]->unclear = true; /* each is then "unclear" as a single write is */
 	if (r == 0 && mtc_etcd_parse_cas_batch(out->p, out->n, s->cfg.etcd_prefix, req, b->n, b->cas, b->held,
