@@ -104,38 +104,63 @@ char *mtc_etcd_range_page_body(const char *prefix, const char *from_key, size_t 
 			      prefix_end(prefix), "limit", lim, "revision", rev, "keys_only", keys_only));
 }
 
-char *mtc_etcd_cas_body(const char *prefix, const char *host, bool locked, int64_t mod_revision)
+/* The compares of a put-if: the key's mod_revision, and for a correction
+ * (same_value) that puts "unlocked" on a key that exists, its value too:
+ * such a correction re-puts what etcd holds, so it can never turn a lock
+ * into an unlock, even against a history that reuses revisions (a restore
+ * without --bump-revision). A correction to "locked" needs no such
+ * compare: it may replace a value not understood (unknown = locked). */
+static json_t *cas_compares(const char *key, const char *value, int64_t mod_revision, bool same_value)
 {
-	char key[MTC_ETCD_PREFIX_MAX + MTC_HOSTNAME_MAX + 1], rev[24];
+	char rev[24];
+	json_t *c;
+
+	snprintf(rev, sizeof(rev), "%" PRId64, mod_revision);
+	c = json_pack("[{s:o, s:s, s:s, s:s}]", "key", b64(key, strlen(key)), "target", "MOD", "result", "EQUAL",
+		      "mod_revision", rev);
+	if (c && same_value && mod_revision > 0 && strcmp(value, "unlocked") == 0 &&
+	    json_array_append_new(c, json_pack("{s:o, s:s, s:s, s:o}", "key", b64(key, strlen(key)), "target",
+					       "VALUE", "result", "EQUAL", "value", b64(value, strlen(value)))) < 0) {
+		json_decref(c);
+		return NULL;
+	}
+	return c;
+}
+
+char *mtc_etcd_cas_body(const char *prefix, const char *host, bool locked, int64_t mod_revision, bool same_value)
+{
+	char key[MTC_ETCD_PREFIX_MAX + MTC_HOSTNAME_MAX + 1];
 	const char *value = locked ? "locked" : "unlocked";
 
 	if (mod_revision < 0 || !host_key(prefix, host, key, sizeof(key)))
 		return NULL;
-	snprintf(rev, sizeof(rev), "%" PRId64, mod_revision);
-	return dump(json_pack("{s:[{s:o, s:s, s:s, s:s}], s:[{s:{s:o, s:o}}], s:[{s:{s:o}}]}", "compare", "key",
-			      b64(key, strlen(key)), "target", "MOD", "result", "EQUAL", "mod_revision", rev, "success",
-			      "request_put", "key", b64(key, strlen(key)), "value", b64(value, strlen(value)), "failure",
-			      "request_range", "key", b64(key, strlen(key))));
+	return dump(json_pack("{s:o, s:[{s:{s:o, s:o}}], s:[{s:{s:o}}]}", "compare",
+			      cas_compares(key, value, mod_revision, same_value), "success", "request_put", "key",
+			      b64(key, strlen(key)), "value", b64(value, strlen(value)), "failure", "request_range",
+			      "key", b64(key, strlen(key))));
 }
 
-/* Appends host's compare, put and read to a batch's three lists. */
+/* Appends host's compares (a batch is of corrections: cas_compares with
+ * same_value), put and read to a batch's three lists. */
 static int batch_add(json_t *txn, const char *prefix, const mtc_etcd_cas_req *q)
 {
-	char key[MTC_ETCD_PREFIX_MAX + MTC_HOSTNAME_MAX + 1], rev[24];
+	char key[MTC_ETCD_PREFIX_MAX + MTC_HOSTNAME_MAX + 1];
 	const char *value = q->locked ? "locked" : "unlocked";
+	json_t *cmp;
 
 	if (q->mod_revision < 0 || !q->host || !host_key(prefix, q->host, key, sizeof(key)))
 		return -EINVAL;
-	snprintf(rev, sizeof(rev), "%" PRId64, q->mod_revision);
-	if (json_array_append_new(json_object_get(txn, "compare"),
-				  json_pack("{s:o, s:s, s:s, s:s}", "key", b64(key, strlen(key)), "target", "MOD",
-					    "result", "EQUAL", "mod_revision", rev)) < 0 ||
+	cmp = cas_compares(key, value, q->mod_revision, true);
+	if (!cmp || json_array_extend(json_object_get(txn, "compare"), cmp) < 0 ||
 	    json_array_append_new(json_object_get(txn, "success"),
 				  json_pack("{s:{s:o, s:o}}", "request_put", "key", b64(key, strlen(key)), "value",
 					    b64(value, strlen(value)))) < 0 ||
 	    json_array_append_new(json_object_get(txn, "failure"),
-				  json_pack("{s:{s:o}}", "request_range", "key", b64(key, strlen(key)))) < 0)
+				  json_pack("{s:{s:o}}", "request_range", "key", b64(key, strlen(key)))) < 0) {
+		json_decref(cmp);
 		return -ENOMEM;
+	}
+	json_decref(cmp);
 	return 0;
 }
 
@@ -370,7 +395,8 @@ static int batch_of(json_t *root, const char *prefix, const mtc_etcd_cas_req *re
 			cas_current(json_array_get(resps, i), prefix, req[i].host, &ret[i].kv);
 		/* a missing key compares as 0; a kv not of this host is no key */
 		held[i] = !c.succeeded && ret[i].kv.mod_revision == req[i].mod_revision &&
-			  (req[i].mod_revision > 0 || ret[i].kv.state == MTC_ETCD_DELETED);
+			  (req[i].mod_revision > 0 ? req[i].locked || ret[i].kv.state == MTC_ETCD_UNLOCKED
+						   : ret[i].kv.state == MTC_ETCD_DELETED);
 	}
 	return 0;
 }
@@ -407,18 +433,23 @@ int mtc_etcd_parse_header(const char *text, size_t len, mtc_etcd_header *ret)
 }
 
 /* gRPC codes etcd answers only for a request it refused before proposing
- * it: invalid argument, resource exhausted (too many requests), failed
- * precondition, permission denied, unauthenticated. Unavailable (leader
- * changed, request timed out, no leader), deadline exceeded, unknown or
- * no code at all: it may have been proposed. */
+ * it: invalid argument, failed precondition, permission denied,
+ * unauthenticated, and resource exhausted when it says "too many
+ * requests" (the same code carries "database space exceeded", which a txn
+ * gets after it was applied, for the write that crossed the quota).
+ * Unavailable (leader changed, request timed out, no leader), deadline
+ * exceeded, unknown or no code at all: it may have been proposed. */
 bool mtc_etcd_error_refused(const char *text, size_t len)
 {
 	json_t *root = text ? json_loadb(text, len, 0, NULL) : NULL;
 	json_t *code = json_object_get(root, "code");
+	const char *error = json_string_value(json_object_get(root, "error"));
 	json_int_t c = json_is_integer(code) ? json_integer_value(code) : -1;
+	bool refused = c == 3 || c == 7 || c == 9 || c == 16 ||
+		       (c == 8 && error && strstr(error, "too many requests"));
 
 	json_decref(root);
-	return c == 3 || c == 7 || c == 8 || c == 9 || c == 16;
+	return refused;
 }
 
 int mtc_etcd_parse_watch(const char *text, size_t len, const char *prefix, mtc_etcd_result *ret, char *msg,

@@ -94,12 +94,15 @@ char *mtc_etcd_range_page_body(const char *prefix, const char *from_key, size_t 
 
 /* Every write: put locked/unlocked only if the key is still at
  * mod_revision, as this agent last read it (0: the key is missing, as
- * etcd compares a missing or deleted key); otherwise read the key in the
- * same transaction. */
-char *mtc_etcd_cas_body(const char *prefix, const char *host, bool locked, int64_t mod_revision);
+ * etcd compares a missing or deleted key), and for a correction
+ * (same_value) to "unlocked" of an existing key only if it still holds
+ * "unlocked";
+ * otherwise read the key in the same transaction. */
+char *mtc_etcd_cas_body(const char *prefix, const char *host, bool locked, int64_t mod_revision, bool same_value);
 
 /* A batch of writes: host's key put locked/unlocked if still at
- * mod_revision (mtc_etcd_cas_body's compare, one per host). */
+ * mod_revision (and "unlocked" still there for an unlock: a correction's
+ * compares of mtc_etcd_cas_body, per host). */
 typedef struct mtc_etcd_cas_req {
 	const char *host;
 	bool locked;

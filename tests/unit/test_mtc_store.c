@@ -67,8 +67,8 @@ static void test_bodies(void **state)
 
 	/* Refused: empty or long prefix, a host name that is not one. */
 	assert_null(mtc_etcd_range_page_body("", NULL, 0, 1, 0, false));
-	assert_null(mtc_etcd_cas_body("/p/", "bad host", true, 0));
-	assert_null(mtc_etcd_cas_body("/p/", "../x", false, 0));
+	assert_null(mtc_etcd_cas_body("/p/", "bad host", true, 0, false));
+	assert_null(mtc_etcd_cas_body("/p/", "../x", false, 0, true));
 	assert_null(mtc_etcd_get_body("/p/", "bad host"));
 	assert_null(mtc_etcd_watch_body("/p/", -1));
 	char longp[MTC_ETCD_PREFIX_MAX + 2];
@@ -153,7 +153,7 @@ static void test_cas(void **state)
 				      "\"2\",\"version\":\"1\",\"value\":\"" V_LOCKED "\"}],\"count\":\"1\"}}]}";
 	static const char deleted[] = "{" CAP_HDR("3") ",\"responses\":[{\"response_range\":{\"header\":{\"revision\":"
 				      "\"3\"}}}]}";
-	char *s = mtc_etcd_cas_body("/mtc/admin/", "node-1", true, 2), msg[128];
+	char *s = mtc_etcd_cas_body("/mtc/admin/", "node-1", true, 2, false), msg[128];
 	json_t *j = json_loads(s, 0, NULL), *cmp = json_array_get(json_object_get(j, "compare"), 0);
 	mtc_etcd_cas c;
 
@@ -167,13 +167,13 @@ static void test_cas(void **state)
 	json_decref(j);
 	free(s);
 	/* A missing or deleted key: etcd compares it as mod_revision 0. */
-	s = mtc_etcd_cas_body("/mtc/admin/", "node-1", false, 0);
+	s = mtc_etcd_cas_body("/mtc/admin/", "node-1", false, 0, true);
 	j = json_loads(s, 0, NULL);
 	assert_string_equal(field(json_array_get(json_object_get(j, "compare"), 0), "mod_revision"), "0");
 	json_decref(j);
 	free(s);
-	assert_null(mtc_etcd_cas_body("/mtc/admin/", "node-1", true, -1));
-	assert_null(mtc_etcd_cas_body("/mtc/admin/", "a/b", true, 0));
+	assert_null(mtc_etcd_cas_body("/mtc/admin/", "node-1", true, -1, false));
+	assert_null(mtc_etcd_cas_body("/mtc/admin/", "a/b", true, 0, false));
 
 	assert_int_equal(mtc_etcd_parse_cas(won, strlen(won), "/mtc/admin/", "node-1", &c, msg, sizeof(msg)), 0);
 	assert_true(c.succeeded);
@@ -196,6 +196,7 @@ static void test_cas(void **state)
  * replies, captured with curl; then the same at h00005's 3: committed. */
 #define K(h) "L210Yy9hZG1pbi9oMDAwM" h
 #define B_CMP(h, r) "{\"key\":\"" K(h) "\",\"target\":\"MOD\",\"result\":\"EQUAL\",\"mod_revision\":\"" r "\"}"
+#define B_VAL(h) "{\"key\":\"" K(h) "\",\"target\":\"VALUE\",\"result\":\"EQUAL\",\"value\":\"dW5sb2NrZWQ=\"}"
 #define B_PUT(h) "{\"request_put\":{\"key\":\"" K(h) "\",\"value\":\"bG9ja2Vk\"}}"
 #define B_GET(h) "{\"request_range\":{\"key\":\"" K(h) "\"}}"
 #define B_KV(h, r, v) "{\"response_range\":{\"header\":{\"revision\":\"4\"},\"kvs\":[{\"key\":\"" K(h) "\"," \
@@ -243,6 +244,20 @@ static void test_cas_batch(void **state)
 						  sizeof(msg)), 0);
 	assert_true(held[0] && !held[1] && !held[2]);
 	assert_int_equal(c[2].kv.state, MTC_ETCD_INVALID);
+	/* A correction to "unlocked" also compares the value: it can never
+	 * turn a lock into an unlock, even where a restored history reuses
+	 * the revision (h00000 "locked" at 2 here: answered, not held). */
+	static const char relock[] = "{" B_HDR("4") ",\"responses\":[" B_KV("DA=", "2", "bG9ja2Vk") ","
+		B_KV("DU=", "3", UNLOCKED) ",{\"response_range\":{\"header\":{\"revision\":\"4\"}}}]}";
+	req[0].locked = false;
+	body = mtc_etcd_cas_batch_body("/mtc/admin/", req, 3);
+	assert_non_null(strstr(body, B_VAL("DA=")));
+	assert_null(strstr(body, B_VAL("DU=")));
+	free(body);
+	assert_int_equal(mtc_etcd_parse_cas_batch(relock, strlen(relock), "/mtc/admin/", req, 3, c, held, msg,
+						  sizeof(msg)), 0);
+	assert_true(!held[0] && !held[1] && held[2]);
+	req[0].locked = true;
 	req[1].mod_revision = 3;
 	assert_int_equal(mtc_etcd_parse_cas_batch(won, strlen(won), "/mtc/admin/", req, 3, c, held, msg, sizeof(msg)), 0);
 	for (int i = 0; i < 3; i++)

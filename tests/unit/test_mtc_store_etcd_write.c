@@ -276,7 +276,58 @@ static void test_permission_denied(void **state)
 	assert_true(mtc_etcd_error_refused("{\"error\":\"etcdserver: user name not found\",\"code\":9}", 52));
 	assert_false(mtc_etcd_error_refused("{\"error\":\"etcdserver: request timed out\",\"code\":14}", 55));
 	assert_false(mtc_etcd_error_refused("Bad Gateway", 11));
+	/* code 8 is "too many requests" (refused) or "database space
+	 * exceeded", which a txn gets after it was applied (review, 2026-12-03) */
+	assert_true(mtc_etcd_error_refused("{\"error\":\"etcdserver: too many requests\",\"code\":8}", 50));
+	assert_false(mtc_etcd_error_refused("{\"error\":\"etcdserver: mvcc: database space exceeded\",\"code\":8}",
+					    63));
 	etcd_job_free(j);
+}
+
+/* A txn answered but not understood, or answered "database space
+ * exceeded" (applied, then refused): it may have committed, so the write
+ * is unclear (the loop re-reads and answers "unknown"), never "not
+ * changed"; a correction to "unlocked" compares the value too, an
+ * operator's unlock does not. */
+static void test_sent_then_unclear(void **state)
+{
+	job *j = mk(JOB_TXN, "h0", 2), *k = mk(JOB_TXN, "h1", 2), *op = mk(JOB_PUT, "h2", 2);
+	int last_ep = 0;
+
+	(void)state;
+	j->lock = false;
+	op->lock = false;
+	txn_reply[0] = "{\"no\":\"header\"}";
+	etcd_run_write(&store, j, &last_ep);
+	assert_int_equal(j->r, -EBADMSG);
+	assert_true(j->unclear);
+	assert_non_null(strstr(txn_body[0], "\"target\":\"VALUE\""));
+	txn_reply[1] = "HTTP 413 {\"error\":\"etcdserver: mvcc: database space exceeded\",\"code\":8}";
+	txn_reply[2] = "{" HDR("9") ",\"succeeded\":true,\"responses\":[" PUT "]}";
+	etcd_run_write(&store, k, &last_ep);
+	assert_true(k->unclear && k->r == 0);
+	txn_reply[3] = "{" HDR("10") ",\"succeeded\":true,\"responses\":[" PUT "]}";
+	etcd_run_write(&store, op, &last_ep);
+	assert_null(strstr(txn_body[3], "\"target\":\"VALUE\""));
+	etcd_job_free(j);
+	etcd_job_free(k);
+	etcd_job_free(op);
+}
+
+/* A correction queued past its deadline is answered "not sent" without a
+ * request, and flagged so the loop does not count it against etcd. */
+static void test_expired_in_queue(void **state)
+{
+	job *b[2] = { mk(JOB_TXN, "h0", 2), mk(JOB_TXN, "h1", 2) };
+	int last_ep = 0;
+
+	(void)state;
+	b[0]->submitted_ms -= SET_DEADLINE_MS; /* queued 4 s ago */
+	txn_reply[0] = "{" HDR("7") ",\"succeeded\":true,\"responses\":[" PUT "]}";
+	etcd_run_batch(&store, b, 2, &last_ep);
+	assert_true(done_of("h0")->expired && done_of("h0")->r == -ETIMEDOUT && !done_of("h0")->unclear);
+	assert_null(strstr(txn_body[0], K0));
+	assert_true(done_of("h1")->r == 0 && done_of("h1")->cas.succeeded);
 }
 
 int main(void)
@@ -287,6 +338,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_batch_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leader_changed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_permission_denied, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sent_then_unclear, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expired_in_queue, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

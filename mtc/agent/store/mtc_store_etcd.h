@@ -66,6 +66,7 @@ typedef struct job {
 	int64_t base_rev;      /* the newest revision known committed when submitted */
 	unsigned epoch;        /* s->epoch when submitted; JOB_WATCH: the stream's watch_gen */
 	bool unclear;          /* a write: a try ended after etcd may have had it */
+	bool expired;          /* a write: its deadline passed in the queue; never sent (not etcd's fault) */
 	mtc_etcd_cas cas;      /* writes: the reply parsed */
 	size_t skipped;        /* JOB_RANGE: keys too big for a reply, stepped over */
 	uint64_t submitted_ms; /* a write's deadline counts from here */

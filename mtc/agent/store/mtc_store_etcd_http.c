@@ -312,7 +312,10 @@ int etcd_post(etcd_store *s, int ep, const char *path, const char *body, long ti
 
 	for (int try = 0;; try++) {
 		r = token_ready(s, ep, time_left(end), token, sizeof(token), err, errlen);
-		if (r == 0)
+		if (r == 0 && time_left(end) < 1) { /* libcurl takes 0 for "no timeout": never send with none */
+			r = -ECONNREFUSED;
+			snprintf(err, errlen, "%s: no time left after waiting for authentication: not sent", s->ep[ep]);
+		} else if (r == 0)
 			r = post_once(s, ep, path, body, time_left(end), out, token, err, errlen);
 		/* A token refused (expired, forgotten by a restarted member) is
 		 * refused before etcd proposes or applies anything: this request

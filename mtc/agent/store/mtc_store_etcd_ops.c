@@ -186,7 +186,7 @@ static void on_write_done(etcd_store *s, job *j)
 		write_answered(s, j);
 		return;
 	}
-	if (j->r < 0)
+	if (j->r < 0 && !j->expired) /* an expired one never reached etcd */
 		etcd_set_health(s, false, j->err);
 	if (j->r < 0 && j->unclear)
 		snprintf(why, sizeof(why), "unknown: etcd did not answer (%s); the %s of %s may still commit; "

@@ -82,9 +82,10 @@ static int probe_then_txn(etcd_store *s, const char *host, char *body, bool prob
 	free(body);
 	if (r == -EIO && mtc_etcd_error_refused(out->p, out->n))
 		return -EPERM; /* refused before it was proposed: final, on any member */
-	/* A txn etcd may have had (a timeout, a dropped connection, "leader
-	 * changed" or "request timed out") may still commit. */
-	if (txn && (r == -ETIMEDOUT || r == -ECONNRESET || r == -EIO))
+	/* A txn that may have reached etcd may still commit, whatever came
+	 * back (a timeout, a dropped connection, "leader changed", a reply
+	 * too big): unclear unless it never left. */
+	if (txn && r < 0 && r != -ECONNREFUSED && r != -ENOMEM)
 		*unclear = true;
 	return r;
 }
@@ -112,11 +113,13 @@ static int run_write(etcd_store *s, job *j, int ep, long timeout_ms, http_buf *o
 	pthread_mutex_lock(&s->mu);
 	from = j->from_rev;
 	pthread_mutex_unlock(&s->mu);
-	r = probe_then_txn(s, j->host, mtc_etcd_cas_body(s->cfg.etcd_prefix, j->host, j->lock, from),
+	r = probe_then_txn(s, j->host, mtc_etcd_cas_body(s->cfg.etcd_prefix, j->host, j->lock, from, j->kind == JOB_TXN),
 			   j->kind == JOB_PUT, ep, timeout_ms, out, j->err, sizeof(j->err), &j->unclear);
 	if (r == 0 && mtc_etcd_parse_cas(out->p, out->n, s->cfg.etcd_prefix, j->host, &j->cas, j->err,
-					 sizeof(j->err)) < 0)
+					 sizeof(j->err)) < 0) {
 		r = -EBADMSG;
+		j->unclear = true; /* sent and answered, but not understood: it may have committed */
+	}
 	rev = r == 0 ? as_asked_rev(j, &j->cas) : 0;
 	if (rev > 0)
 		chain_from_revs(s, &j, &rev, 1);
@@ -131,10 +134,25 @@ static long try_ms(uint64_t submitted_ms)
 	return left < 2 * TRY_TIMEOUT_MS ? left : 2 * TRY_TIMEOUT_MS;
 }
 
+/* A write whose deadline passed before any try (queued behind a long
+ * batch): answered as not sent, and not counted against etcd's health. */
+static bool expire(job *j)
+{
+	if (j->unclear || try_ms(j->submitted_ms) >= 100)
+		return false;
+	j->r = -ETIMEDOUT;
+	j->expired = true;
+	snprintf(j->err, sizeof(j->err), "not sent: queued past its %ld ms deadline (the agent's writes are behind)",
+		 SET_DEADLINE_MS);
+	return true;
+}
+
 void etcd_run_write(etcd_store *s, job *j, int *last_ep)
 {
 	http_buf out = { 0 };
 
+	if (expire(j))
+		return;
 	j->r = -ETIMEDOUT;
 	snprintf(j->err, sizeof(j->err), "no member answered within %ld ms", SET_DEADLINE_MS);
 	for (int i = 0; i < ROUNDS_MAX * s->n_ep; i++) {
@@ -200,11 +218,13 @@ static int batch_try(etcd_store *s, write_batch *b, int ep, long timeout_ms, htt
 	pthread_mutex_unlock(&s->mu);
 	r = probe_then_txn(s, b->j[0]->host, mtc_etcd_cas_batch_body(s->cfg.etcd_prefix, req, b->n), false, ep,
 			   timeout_ms, out, b->err, sizeof(b->err), &unclear);
+	if (r == 0 && mtc_etcd_parse_cas_batch(out->p, out->n, s->cfg.etcd_prefix, req, b->n, b->cas, b->held,
+					       b->err, sizeof(b->err)) < 0) {
+		r = -EBADMSG;
+		unclear = true; /* answered, not understood: it may have committed */
+	}
 	for (size_t i = 0; i < b->n && unclear; i++)
 		b->j[i]->unclear = true; /* each is then "unclear" as a single write is */
-	if (r == 0 && mtc_etcd_parse_cas_batch(out->p, out->n, s->cfg.etcd_prefix, req, b->n, b->cas, b->held,
-					       b->err, sizeof(b->err)) < 0)
-		r = -EBADMSG;
 	return r;
 }
 
@@ -277,16 +297,33 @@ static void batch_fail(etcd_store *s, write_batch *b, int r)
 	}
 }
 
+/* The batch's jobs whose deadline passed answered (expire), the rest kept. */
+static void drop_expired(etcd_store *s, write_batch *b)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < b->n; i++) {
+		if (expire(b->j[i]))
+			etcd_post_done(s, b->j[i]);
+		else
+			b->j[k++] = b->j[i];
+	}
+	b->n = k;
+}
+
 /* Each round answers at least one job (a failed txn has a failed compare),
- * or the rest go one by one: at most n rounds. */
+ * or the rest go one by one: at most n rounds. A job whose deadline
+ * passed meanwhile is answered "not sent" (expire). */
 void etcd_run_batch(etcd_store *s, job **jobs, size_t n, int *last_ep)
 {
 	write_batch b = { .j = jobs, .n = n };
 
-	while (b.n > 1) {
+	for (drop_expired(s, &b); b.n > 1; drop_expired(s, &b)) {
 		int r = batch_send(s, &b, last_ep);
 		size_t held;
 
+		if (r == -EPERM)
+			break; /* refused (an etcd whose --max-txn-ops is below the batch?): one by one */
 		if (r < 0) {
 			batch_fail(s, &b, r);
 			return;
