@@ -100,6 +100,8 @@ a_sees() { ctlA list | grep -qE "^node-1 +$1 +$1 "; }
 wait_for 15 a_sees unlocked
 t_check "agent as mtc: reads node-1 unlocked and hears its mtcAlive" a_sees unlocked
 t_check "agent as mtc: logged its authentication" t_has_line "$D/agent.log" "etcd: authenticated as user mtc at $EP"
+t_check "agent as mtc: warns that http:// carries the password in clear" t_has_line "$D/agent.log" \
+	"etcd: \\[etcd\\] user mtc with $EP: the password and the token cross the network in clear text"
 t_match "agent as mtc: mtcctl list says the store is healthy" "^store: etcd $EP prefix /mtc/admin/: healthy, revision [0-9]+" "$(ctlA list)"
 out=$(ctlA lock node-1 2>&1)
 t_match "agent as mtc: lock ok" "^ok: node-1 locked" "$out"

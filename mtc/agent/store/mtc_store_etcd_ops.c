@@ -292,6 +292,10 @@ static int etcd_open(const mtc_store_env *env, mtc_store **ret)
 	r = etcd_parse_endpoints(s, s->cfg.etcd_endpoints);
 	if (r >= 0)
 		r = etcd_auth_open(s);
+	for (int i = 0; r >= 0 && s->cfg.etcd_user[0] && i < s->n_ep; i++)
+		if (strncmp(s->ep[i], "http://", 7) == 0)
+			log_warn("etcd: [etcd] user %s with %s: the password and the token cross the network in clear "
+				 "text; use https endpoints", s->cfg.etcd_user, s->ep[i]);
 	if (r >= 0)
 		r = etcd_start_threads(s);
 	if (r < 0) {
