@@ -168,7 +168,7 @@ static void test_take_batch(void **state)
 	store.done = list; /* freed by teardown */
 	/* Bounded: 100 hosts queued, 64 taken. */
 	for (int i = 0; i < 100; i++) {
-		char h[8];
+		char h[16];
 
 		snprintf(h, sizeof(h), "h%d", i);
 		queue(&store.todo, mk(JOB_TXN, h, 1));
