@@ -81,3 +81,25 @@ etcd_bed_enter() {
 	B_IP=(127.0.1.3 127.0.2.3 127.0.3.3)
 	NODE_IP=(127.0.1.2 127.0.2.2 127.0.3.2)
 }
+
+# Agent B beside agent A on a bed (etcd_bed_enter's AGENT_IP, B_IP):
+# b_conf_from BASE OUT writes B's config from A's BASE (B's addresses,
+# control socket and log); client_hears_b lets the node's client take
+# commands from both agents.
+b_conf_from() {
+	sed -e "s|${AGENT_IP[0]}|${B_IP[0]}|; s|${AGENT_IP[1]}|${B_IP[1]}|; s|${AGENT_IP[2]}|${B_IP[2]}|" \
+		-e "s|$D/ctl/agent.sock|$D/ctl/agentB.sock|" "$1" >"$2"
+}
+client_hears_b() {
+	local i
+	for i in 0 1 2; do
+		sed -i "s|^agent_address = ${AGENT_IP[$i]}\$|agent_address = ${AGENT_IP[$i]},${B_IP[$i]}|" "$D/client.conf"
+	done
+}
+ctlA() { "$BIN/mtcctl" -c "$D/agent.conf" "$@"; }
+ctlB() { "$BIN/mtcctl" -c "$D/agentB.conf" "$@"; }
+locked() { test -e "$(flag)"; }
+unlocked() { ! test -e "$(flag)"; }
+# node-1's key in etcd: its value, its mod_revision.
+etcd_value() { ectl get --print-value-only /mtc/admin/node-1; }
+modrev() { ectl get /mtc/admin/node-1 -w fields | sed -n 's/^"ModRevision" : //p'; }

@@ -13,9 +13,8 @@ store_conf "$D/agent.conf"
 # command of A's taken off the wire, replayed after B's newer one below.
 sed 's/^cluster = 127.0.3.2$/cluster = 127.0.3.9/' "$D/hosts.conf" >"$D/hostsA.conf"
 # Agent B: its own addresses, control socket and log; same key and hosts.
-sed -e "s|${AGENT_IP[0]}|${B_IP[0]}|; s|${AGENT_IP[1]}|${B_IP[1]}|; s|${AGENT_IP[2]}|${B_IP[2]}|" \
-	-e "s|$D/ctl/agent.sock|$D/ctl/agentB.sock|" "$D/agent.conf" >"$D/agentB.conf"
-for i in 0 1 2; do sed -i "s|^agent_address = ${AGENT_IP[$i]}\$|agent_address = ${AGENT_IP[$i]},${B_IP[$i]}|" "$D/client.conf"; done
+b_conf_from "$D/agent.conf" "$D/agentB.conf"
+client_hears_b
 sed -i "s|^hosts_file = $D/hosts.conf\$|hosts_file = $D/hostsA.conf|" "$D/agent.conf"
 etcd_start
 ectl put /mtc/admin/node-1 unlocked >/dev/null
@@ -25,8 +24,6 @@ A_PID=$AGENT_PID
 t_spawn "$D/agentB.log" "$BIN/mtcagent" -c "$D/agentB.conf"
 B_PID=$T_LAST_PID
 t_wait_for 10 "agent B's control socket" test -S "$D/ctl/agentB.sock"
-ctlA() { "$BIN/mtcctl" -c "$D/agent.conf" "$@"; }
-ctlB() { "$BIN/mtcctl" -c "$D/agentB.conf" "$@"; }
 both_saw_alive() { ctlA list | grep -qE '^node-1 +unlocked +unlocked' && ctlB list | grep -qE '^node-1 +unlocked +unlocked'; }
 start_client
 wait_for 15 both_saw_alive
@@ -51,9 +48,6 @@ more_ranges() { [ "$(ranges)" -gt "$r0" ]; }
 wait_for 6 more_ranges
 t_check "steady state, 6 s: no read sent to etcd by either agent (Range requests $r0 -> $(ranges))" test "$(ranges)" -eq "$r0"
 t_match "steady state: the store is healthy all the same (the watch)" "store: etcd .*healthy, revision [0-9]+" "$(ctlA list)"
-
-locked() { test -e "$(flag)"; }
-unlocked() { ! test -e "$(flag)"; }
 
 # --- lock via A reaches the node ---
 POKE="python3 $ROOT/tests/tools/netpoke.py"
@@ -105,7 +99,6 @@ wait_for 10 sh -c "'$BIN/mtcctl' -c '$D/agent.conf' list | grep -qE '^node-1 +lo
 t_check "A restarted: reads locked from etcd" sh -c "'$BIN/mtcctl' -c '$D/agent.conf' list | grep -qE '^node-1 +locked +locked'"
 
 # --- the node drops its flag by hand: corrected with a revision from etcd ---
-modrev() { ectl get /mtc/admin/node-1 -w fields | sed -n 's/^"ModRevision" : //p'; }
 r0=$(modrev)
 rm -f "$(flag)" "$(backup)"
 wait_for 10 locked

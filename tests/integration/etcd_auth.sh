@@ -60,16 +60,10 @@ etcd_conf() {
 cp "$D/agent.conf" "$D/agent.base"
 etcd_conf "$D/agent.conf" mtc "$D/mtc.pw"
 b_conf() { # [USER PWFILE]: agent B, its own addresses, control socket, log
-	sed -e "s|${AGENT_IP[0]}|${B_IP[0]}|; s|${AGENT_IP[1]}|${B_IP[1]}|; s|${AGENT_IP[2]}|${B_IP[2]}|" \
-		-e "s|$D/ctl/agent.sock|$D/ctl/agentB.sock|" "$D/agent.base" >"$D/agentB.conf"
+	b_conf_from "$D/agent.base" "$D/agentB.conf"
 	etcd_conf "$D/agentB.conf" "$@"
 }
-for i in 0 1 2; do sed -i "s|^agent_address = ${AGENT_IP[$i]}\$|agent_address = ${AGENT_IP[$i]},${B_IP[$i]}|" "$D/client.conf"; done
-ctlA() { "$BIN/mtcctl" -c "$D/agent.conf" "$@"; }
-ctlB() { "$BIN/mtcctl" -c "$D/agentB.conf" "$@"; }
-locked() { test -e "$(flag)"; }
-unlocked() { ! test -e "$(flag)"; }
-modrev() { ectl get /mtc/admin/node-1 -w fields | sed -n 's/^"ModRevision" : //p'; }
+client_hears_b
 
 # --- the configuration: both keys or neither; the password file's mode ---
 out=$("$BIN/mtcagent" -c "$D/agent.conf" --check-config 2>&1)

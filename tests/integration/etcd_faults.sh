@@ -14,9 +14,8 @@ etcd_bed_enter etcd_faults "$0" python3
 
 mtc_world "$D" 1
 store_conf "$D/agent.conf"
-sed -e "s|${AGENT_IP[0]}|${B_IP[0]}|; s|${AGENT_IP[1]}|${B_IP[1]}|; s|${AGENT_IP[2]}|${B_IP[2]}|" \
-	-e "s|$D/ctl/agent.sock|$D/ctl/agentB.sock|" "$D/agent.conf" >"$D/agentB.conf"
-for i in 0 1 2; do sed -i "s|^agent_address = ${AGENT_IP[$i]}\$|agent_address = ${AGENT_IP[$i]},${B_IP[$i]}|" "$D/client.conf"; done
+b_conf_from "$D/agent.conf" "$D/agentB.conf"
+client_hears_b
 # A: member N through relay port 2388N.
 sed -i "s|^endpoints = .*|endpoints = http://127.0.0.1:23881,http://127.0.0.1:23882,http://127.0.0.1:23883|" "$D/agent.conf"
 HOLD=$D/hold-txn
@@ -38,14 +37,8 @@ start_b() {
 	t_wait_for 10 "agent B's control socket" test -S "$D/ctl/agentB.sock"
 }
 start_b
-ctlA() { "$BIN/mtcctl" -c "$D/agent.conf" "$@"; }
-ctlB() { "$BIN/mtcctl" -c "$D/agentB.conf" "$@"; }
 sees() { "$BIN/mtcctl" -c "$1" list | grep -qE "^node-1 +$2 +$2"; }
 admin_is() { "$BIN/mtcctl" -c "$1" list | grep -qE "^node-1 +$2 "; } # the agent's admin state, whatever the node says
-value() { ectl get --print-value-only /mtc/admin/node-1; }
-modrev() { ectl get /mtc/admin/node-1 -w fields | sed -n 's/^"ModRevision" : //p'; }
-locked() { test -e "$(flag)"; }
-unlocked() { ! test -e "$(flag)"; }
 start_client
 wait_for 15 sh -c "'$BIN/mtcctl' -c '$D/agent.conf' list | grep -qE '^node-1 +locked +locked' && '$BIN/mtcctl' -c '$D/agentB.conf' list | grep -qE '^node-1 +locked +locked'"
 t_check "both agents read node-1 locked and the node is locked" sh -c "test -e '$(flag)' && '$BIN/mtcctl' -c '$D/agentB.conf' list | grep -qE '^node-1 +locked +locked'"
@@ -66,8 +59,8 @@ t_match "held reply: A answers what it knows (unknown, now locked), rc $(cat "$D
 	"^error: unknown: etcd answered late or not at all, and node-1 is now locked at etcd revision $B_REV; check .mtcctl list." "$(cat "$D/outA")" ||
 	{ echo "     agent A's log:"; grep -E 'etcd|node-1' "$D/agent.log" | tail -15 | sed 's/^/     /'
 	  echo "     relay:"; tail -5 "$D/relay.log" | sed 's/^/     /'; }
-t_check "held reply: A's retry did not overwrite B's lock (etcd: $(value) at $(modrev), B's at $B_REV)" \
-	sh -c "[ '$(value)' = locked ] && [ '$(modrev)' = '$B_REV' ]"
+t_check "held reply: A's retry did not overwrite B's lock (etcd: $(etcd_value) at $(modrev), B's at $B_REV)" \
+	sh -c "[ '$(etcd_value)' = locked ] && [ '$(modrev)' = '$B_REV' ]"
 wait_for 10 locked
 t_check "held reply: the node ends locked (B's, the last acknowledged)" locked
 wait_for 10 sees "$D/agent.conf" locked
@@ -101,7 +94,7 @@ nA=$(t_lines "$D/agent.log"); nB=$(t_lines "$D/agentB.log")
 rm -f "$(flag)" "$(backup)"
 wait_for 10 locked
 t_check "key deleted, flag removed by hand: corrected back to locked" locked
-t_check "the correction wrote locked into the missing key (etcd: $(value))" sh -c "[ \"\$(ETCDCTL_API=3 etcdctl --endpoints '$EPS' get --print-value-only /mtc/admin/node-1)\" = locked ]"
+t_check "the correction wrote locked into the missing key (etcd: $(etcd_value))" sh -c "[ \"\$(ETCDCTL_API=3 etcdctl --endpoints '$EPS' get --print-value-only /mtc/admin/node-1)\" = locked ]"
 out=$(ctlB unlock node-1 2>&1)
 t_match "after the delete: unlock via B ok" "^ok: node-1 unlocked; committed" "$out"
 wait_for 10 unlocked

@@ -92,17 +92,10 @@ cp "$D/agent.conf" "$D/agent.base"
 etcd_conf "$D/agent.conf" "$P/ca.pem" "$P/client.pem" "$P/client.key"
 # b_conf CACERT CERT KEY: agent B, its own addresses, control socket, log.
 b_conf() {
-	sed -e "s|${AGENT_IP[0]}|${B_IP[0]}|; s|${AGENT_IP[1]}|${B_IP[1]}|; s|${AGENT_IP[2]}|${B_IP[2]}|" \
-		-e "s|$D/ctl/agent.sock|$D/ctl/agentB.sock|" "$D/agent.base" >"$D/agentB.conf"
+	b_conf_from "$D/agent.base" "$D/agentB.conf"
 	etcd_conf "$D/agentB.conf" "$@"
 }
-for i in 0 1 2; do sed -i "s|^agent_address = ${AGENT_IP[$i]}\$|agent_address = ${AGENT_IP[$i]},${B_IP[$i]}|" "$D/client.conf"; done
-ctlA() { "$BIN/mtcctl" -c "$D/agent.conf" "$@"; }
-ctlB() { "$BIN/mtcctl" -c "$D/agentB.conf" "$@"; }
-locked() { test -e "$(flag)"; }
-unlocked() { ! test -e "$(flag)"; }
-etcd_value() { ectl get --print-value-only /mtc/admin/node-1; }
-modrev() { ectl get /mtc/admin/node-1 -w fields | sed -n 's/^"ModRevision" : //p'; }
+client_hears_b
 
 # --- the right CA, certificate and key: the agent serves ---
 start_agent
