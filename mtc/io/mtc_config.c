@@ -397,27 +397,25 @@ void mtc_hosts_free(mtc_host_list *list)
 	memset(list, 0, sizeof(*list));
 }
 
-/* The key file is a regular file that only root or we own and only the
- * owner can read: 0 or -EINVAL/-EPERM with msg. */
-static int key_file_ok(const char *path, const struct stat *st, char *msg, size_t msglen)
+int mtc_secret_file_ok(const char *what, const char *path, const struct stat *st, char *msg, size_t msglen)
 {
 	if (!S_ISREG(st->st_mode)) {
-		snprintf(msg, msglen, "key file %s is not a regular file (%s)", path,
+		snprintf(msg, msglen, "%s %s is not a regular file (%s)", what, path,
 			 S_ISDIR(st->st_mode) ? "a directory" : S_ISFIFO(st->st_mode) ? "a FIFO" :
 			 S_ISSOCK(st->st_mode) ? "a socket" : S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode) ? "a device" :
 			 "not a file");
 		return -EINVAL;
 	}
-	/* Whoever owns the key can rewrite it: only root or ourselves. */
+	/* Whoever owns the secret can rewrite it: only root or ourselves. */
 	if (st->st_uid != 0 && st->st_uid != geteuid()) {
-		snprintf(msg, msglen, "key file %s is owned by uid %u: it must be owned by root or uid %u "
-			 "(the daemon's user) (chown %u %s)", path, (unsigned)st->st_uid, (unsigned)geteuid(),
+		snprintf(msg, msglen, "%s %s is owned by uid %u: it must be owned by root or uid %u "
+			 "(the daemon's user) (chown %u %s)", what, path, (unsigned)st->st_uid, (unsigned)geteuid(),
 			 (unsigned)geteuid(), path);
 		return -EPERM;
 	}
 	if (st->st_mode & 0077) {
-		snprintf(msg, msglen, "key file %s has mode %04o: it must not be accessible by group or others "
-			 "(chmod 600 %s)", path, (unsigned)(st->st_mode & 07777), path);
+		snprintf(msg, msglen, "%s %s has mode %04o: it must not be accessible by group or others "
+			 "(chmod 600 %s)", what, path, (unsigned)(st->st_mode & 07777), path);
 		return -EPERM;
 	}
 	return 0;
@@ -446,7 +444,7 @@ int mtc_key_load(const char *path, mtc_key *key, char *msg, size_t msglen)
 	}
 	if (fstat(fd, &st) < 0)
 		st.st_mode = 0;
-	r = key_file_ok(path, &st, msg, msglen);
+	r = mtc_secret_file_ok("key file", path, &st, msg, msglen);
 	if (r < 0)
 		return r;
 	n = read(fd, buf, sizeof(buf));

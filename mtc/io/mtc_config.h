@@ -101,6 +101,11 @@ void mtc_hosts_free(mtc_host_list *list);
 /* Key file: exactly 32 bytes, not readable by group or others.
  * On error msg says why. */
 int mtc_key_load(const char *path, mtc_key *key, char *msg, size_t msglen);
+/* A secret (the mtc key, the etcd password; what names it in msg) is a
+ * regular file that only root or we own and only the owner can read: 0,
+ * or -EINVAL/-EPERM with msg. */
+struct stat;
+int mtc_secret_file_ok(const char *what, const char *path, const struct stat *st, char *msg, size_t msglen);
 int mtc_key_generate(const char *path);
 
 /* [etcd] password_file (mtc_password.c): one line, not empty, in a regular

@@ -14,22 +14,6 @@
 
 #include <sodium.h>
 
-static int password_file_ok(const char *path, const struct stat *st, char *msg, size_t msglen)
-{
-	/* Whoever owns it can rewrite it: only root or ourselves. */
-	if (st->st_uid != 0 && st->st_uid != geteuid()) {
-		snprintf(msg, msglen, "password file %s is owned by uid %u: it must be owned by root or uid %u "
-			 "(chown %u %s)", path, (unsigned)st->st_uid, (unsigned)geteuid(), (unsigned)geteuid(), path);
-		return -EPERM;
-	}
-	if (st->st_mode & 0077) {
-		snprintf(msg, msglen, "password file %s has mode %04o: group and others must have no access "
-			 "(chmod 600 %s)", path, (unsigned)(st->st_mode & 07777), path);
-		return -EPERM;
-	}
-	return 0;
-}
-
 /* The text read (n bytes in buf) as one line: its trailing newline
  * stripped; empty, a second line or a NUL byte refused. */
 static int one_line(const char *path, char *buf, ssize_t n, size_t size, char *msg, size_t msglen)
@@ -75,7 +59,7 @@ int mtc_password_load(const char *path, char *buf, size_t size, char *msg, size_
 		snprintf(msg, msglen, "password file %s: %s", path, strerror(-r));
 		return r;
 	}
-	r = password_file_ok(path, &st, msg, msglen);
+	r = mtc_secret_file_ok("password file", path, &st, msg, msglen);
 	if (r < 0)
 		return r;
 	n = read(fd, buf, size);

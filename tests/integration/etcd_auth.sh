@@ -77,7 +77,7 @@ out=$("$BIN/mtcagent" -c "$D/open.conf" --check-config 2>&1)
 t_match "check-config: a 0644 password file is refused, named" "password_file = $D/open.pw: password file $D/open.pw has mode 0644" "$out"
 out=$(timeout 20 "$BIN/mtcagent" -c "$D/open.conf" 2>&1); rc=$?
 t_check "start with a 0644 password file: the agent does not start (rc=$rc)" test "$rc" -ne 0 -a "$rc" -ne 124
-t_match "... and says which file and why" "etcd store: \[etcd\] password_file: password file $D/open.pw has mode 0644: group and others must have no access" "$out"
+t_match "... and says which file and why" "etcd store: \[etcd\] password_file: password file $D/open.pw has mode 0644: it must not be accessible by group or others" "$out"
 rm -f "$D/ctl/agent.sock"
 : >"$D/empty.pw"; chmod 600 "$D/empty.pw"
 sed "s|^password_file = .*|password_file = $D/empty.pw|" "$D/agent.conf" >"$D/empty.conf"

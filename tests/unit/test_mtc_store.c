@@ -615,7 +615,7 @@ static void test_password_file(void **state)
 	assert_string_equal(pw, "");
 	assert_int_equal(password_of(path, "s3cret\n", 7, 0604, pw, sizeof(pw)), -EPERM);
 	assert_int_equal(mtc_password_load(path, pw, sizeof(pw), msg, sizeof(msg)), -EPERM);
-	assert_non_null(strstr(msg, "has mode 0604: group and others must have no access (chmod 600 "));
+	assert_non_null(strstr(msg, "has mode 0604: it must not be accessible by group or others (chmod 600 "));
 	assert_int_equal(password_of(path, "\n", 1, 0600, pw, sizeof(pw)), -EINVAL);
 	assert_int_equal(password_of(path, "", 0, 0600, pw, sizeof(pw)), -EINVAL);
 	assert_int_equal(password_of(path, "a\nb\n", 4, 0600, pw, sizeof(pw)), -EINVAL);
