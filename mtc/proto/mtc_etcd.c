@@ -432,26 +432,6 @@ int mtc_etcd_parse_header(const char *text, size_t len, mtc_etcd_header *ret)
 	return 0;
 }
 
-/* gRPC codes etcd answers only for a request it refused before proposing
- * it: invalid argument, failed precondition, permission denied,
- * unauthenticated, and resource exhausted when it says "too many
- * requests" (the same code carries "database space exceeded", which a txn
- * gets after it was applied, for the write that crossed the quota).
- * Unavailable (leader changed, request timed out, no leader), deadline
- * exceeded, unknown or no code at all: it may have been proposed. */
-bool mtc_etcd_error_refused(const char *text, size_t len)
-{
-	json_t *root = text ? json_loadb(text, len, 0, NULL) : NULL;
-	json_t *code = json_object_get(root, "code");
-	const char *error = json_string_value(json_object_get(root, "error"));
-	json_int_t c = json_is_integer(code) ? json_integer_value(code) : -1;
-	bool refused = c == 3 || c == 7 || c == 9 || c == 16 ||
-		       (c == 8 && error && strstr(error, "too many requests"));
-
-	json_decref(root);
-	return refused;
-}
-
 int mtc_etcd_parse_watch(const char *text, size_t len, const char *prefix, mtc_etcd_result *ret, char *msg,
 			 size_t msglen)
 {

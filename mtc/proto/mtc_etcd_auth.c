@@ -1,7 +1,9 @@
-/* etcd authentication through etcd 3.4's HTTP gateway, pure: the body of
- * /v3/auth/authenticate, its reply's token, and what an error reply (or a
- * watch canceled at its creation) says about the token or the user. The
- * replies are as etcd 3.4.23 sends them (tests/unit/test_mtc_store.c). */
+/* etcd's error replies and authentication through etcd 3.4's HTTP
+ * gateway, pure: the body of /v3/auth/authenticate, its reply's token,
+ * what an error reply (or a watch canceled at its creation) says about the
+ * token or the user, and whether it refused a request before proposing it
+ * (mtc_etcd_error_refused). The replies are as etcd 3.4.23 sends them
+ * (tests/unit/test_mtc_store.c). */
 #include "mtc_etcd.h"
 
 #include <errno.h>
@@ -94,6 +96,26 @@ static mtc_etcd_auth_verdict classify(const char *t)
 	if (strstr(t, "authentication is not enabled"))
 		return MTC_ETCD_AUTH_DISABLED;
 	return MTC_ETCD_AUTH_NOT;
+}
+
+/* gRPC codes etcd answers only for a request it refused before proposing
+ * it: invalid argument, failed precondition, permission denied,
+ * unauthenticated, and resource exhausted when it says "too many
+ * requests" (the same code carries "database space exceeded", which a txn
+ * gets after it was applied, for the write that crossed the quota).
+ * Unavailable (leader changed, request timed out, no leader), deadline
+ * exceeded, unknown or no code at all: it may have been proposed. */
+bool mtc_etcd_error_refused(const char *text, size_t len)
+{
+	json_t *root = text ? json_loadb(text, len, 0, NULL) : NULL;
+	json_t *code = json_object_get(root, "code");
+	const char *error = error_text(root);
+	json_int_t c = json_is_integer(code) ? json_integer_value(code) : -1;
+	bool refused = c == 3 || c == 7 || c == 9 || c == 16 ||
+		       (c == 8 && error && strstr(error, "too many requests"));
+
+	json_decref(root);
+	return refused;
 }
 
 mtc_etcd_auth_verdict mtc_etcd_auth_error(const char *text, size_t len, char *msg, size_t msglen)
