@@ -9,6 +9,8 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "mtc_etcd_json.h"
+
 #define B64 sodium_base64_VARIANT_ORIGINAL
 
 void mtc_etcd_result_free(mtc_etcd_result *r)
@@ -240,9 +242,9 @@ static json_t *load(const char *text, size_t len, char *msg, size_t msglen, int 
 	}
 	e = json_object_get(root, "error");
 	if (json_is_object(e) || json_is_string(e) || json_object_get(root, "code")) {
-		json_t *m = json_is_object(e) ? json_object_get(e, "message") : json_is_string(e) ? e : json_object_get(root, "message");
+		const char *m = mtc_etcd_json_error_text(root);
 
-		snprintf(msg, msglen, "%s", json_is_string(m) ? json_string_value(m) : "error reply");
+		snprintf(msg, msglen, "%s", m ? m : "error reply");
 		json_decref(root);
 		*ret = -EIO;
 		return NULL;

@@ -77,6 +77,10 @@ int mtc_etcd_parse_header(const char *text, size_t len, mtc_etcd_header *ret);
  * too many requests), so a write in it was not applied; false when it may
  * have been (leader changed, request timed out) or the reply says nothing. */
 bool mtc_etcd_error_refused(const char *text, size_t len);
+/* An HTTP error reply "etcdserver: no leader": refused before proposing
+ * by a member without a leader (the request asked hasleader); another
+ * member may serve it. */
+bool mtc_etcd_error_no_leader(const char *text, size_t len);
 
 void mtc_etcd_result_free(mtc_etcd_result *r);
 

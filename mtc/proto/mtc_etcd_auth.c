@@ -12,6 +12,8 @@
 
 #include <jansson.h>
 
+#include "mtc_etcd_json.h"
+
 /* s as a JSON string body into buf at *at; false if it does not fit. */
 static bool put_json_string(char *buf, size_t size, size_t *at, const char *s)
 {
@@ -64,7 +66,7 @@ int mtc_etcd_auth_body(const char *user, const char *password, char *buf, size_t
 
 /* The error text of a reply: "error" (a string, as the gateway sends
  * it), "message", or a watch's "cancel_reason". NULL: none. */
-static const char *error_text(json_t *root)
+const char *mtc_etcd_json_error_text(json_t *root)
 {
 	json_t *e = json_object_get(root, "error");
 	json_t *res = json_object_get(root, "result");
@@ -103,13 +105,14 @@ static mtc_etcd_auth_verdict classify(const char *t)
  * unauthenticated, and resource exhausted when it says "too many
  * requests" (the same code carries "database space exceeded", which a txn
  * gets after it was applied, for the write that crossed the quota).
- * Unavailable (leader changed, request timed out, no leader), deadline
- * exceeded, unknown or no code at all: it may have been proposed. */
+ * Unavailable (leader changed, request timed out), deadline exceeded,
+ * unknown or no code at all: it may have been proposed ("no leader" is
+ * mtc_etcd_error_no_leader's). */
 bool mtc_etcd_error_refused(const char *text, size_t len)
 {
 	json_t *root = text ? json_loadb(text, len, 0, NULL) : NULL;
 	json_t *code = json_object_get(root, "code");
-	const char *error = error_text(root);
+	const char *error = mtc_etcd_json_error_text(root);
 	json_int_t c = json_is_integer(code) ? json_integer_value(code) : -1;
 	bool refused = c == 3 || c == 7 || c == 9 || c == 16 ||
 		       (c == 8 && error && strstr(error, "too many requests"));
@@ -118,10 +121,26 @@ bool mtc_etcd_error_refused(const char *text, size_t len)
 	return refused;
 }
 
+/* "etcdserver: no leader" (Unavailable) comes from etcd's request
+ * interceptor, before the handler, to a request that asked hasleader
+ * (etcdserver/api/v3rpc/interceptor.go; the txn path has no other source
+ * of it): never proposed, yet another member may have a leader. */
+bool mtc_etcd_error_no_leader(const char *text, size_t len)
+{
+	json_t *root = text ? json_loadb(text, len, 0, NULL) : NULL;
+	json_t *code = json_object_get(root, "code");
+	const char *error = mtc_etcd_json_error_text(root);
+	bool no_leader = json_is_integer(code) && json_integer_value(code) == 14 && error &&
+			 strcmp(error, "etcdserver: no leader") == 0;
+
+	json_decref(root);
+	return no_leader;
+}
+
 mtc_etcd_auth_verdict mtc_etcd_auth_error(const char *text, size_t len, char *msg, size_t msglen)
 {
 	json_t *root = text ? json_loadb(text, len, 0, NULL) : NULL;
-	const char *t = error_text(root);
+	const char *t = mtc_etcd_json_error_text(root);
 	mtc_etcd_auth_verdict v = classify(t);
 
 	if (msglen)
@@ -134,7 +153,7 @@ int mtc_etcd_parse_auth(const char *text, size_t len, char *token, size_t size, 
 {
 	json_t *root = json_loadb(text, len, 0, NULL);
 	const char *tok = json_string_value(json_object_get(root, "token"));
-	const char *e = error_text(root);
+	const char *e = mtc_etcd_json_error_text(root);
 	int r = 0;
 
 	if (tok && tok[0] && strlen(tok) < size && !strpbrk(tok, "\r\n"))

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The etcd store's two write requests, timed alone (docs/performance.md,
 issue 22): a serializable read (the round trip), the linearizable one-key
-read the writer sends first (the probe), the put-if txn, on one keep-alive
-connection as the writer does. Usage: etcd-req-latency.py HOST:PORT N
+read the writer sends first to a member not yet answering it (the probe;
+before every operator's write until 2026-12-03), the put-if txn, on one
+keep-alive connection as the writer does. Usage: etcd-req-latency.py HOST:PORT N
 (against a test bed member, e.g. tests/etcd-lib.sh's; loopback only)."""
 import http.client, json, time, base64, sys
 ep = sys.argv[1]; n = int(sys.argv[2])

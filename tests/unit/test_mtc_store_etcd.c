@@ -190,7 +190,9 @@ static void test_watch_canceled(void **state)
 	fake_watch_send(fake_w_created(40));
 	n0 = fake_nreq();
 	fake_watch_send(fake_w_canceled(40, "etcdserver: permission denied"));
-	RUN_UNTIL(fake_streams() == 2);
+	RUN_UNTIL(fake_streams() == 2 && strstr(T.s->watch_error, "canceled by etcd"));
+	/* etcd's reason in the log line and the health's error */
+	assert_non_null(strstr(T.s->watch_error, "canceled by etcd: etcdserver: permission denied"));
 	assert_int_equal(nth_watch(2).ep, 1);
 	assert_int_equal(nth_watch(2).start_revision, 41);
 	assert_int_equal(find_req(n0, RANGE), -1); /* no full read */

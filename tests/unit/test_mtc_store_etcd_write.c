@@ -29,11 +29,14 @@
 #define K2 "L210Yy9hZG1pbi9oMg=="
 #define LOCKED "bG9ja2Vk"
 
-/* The fake: every range (the probe) answers a header; each txn the next
- * scripted reply (NULL: a timeout). */
+/* The fake: every range (the probe of a member not yet answering)
+ * answers a header, or fails as a TLS handshake the member refused when
+ * it goes to range_fail_ep; each txn the next scripted reply (NULL: a
+ * timeout). */
 #define TXN_MAX 16
 static const char *txn_reply[TXN_MAX];
-static int n_txn, n_range;
+static int n_txn, n_range, range_fail_ep;
+static int req_ep[2 * TXN_MAX], n_req; /* the member of each request, in order */
 static char txn_body[TXN_MAX][4096];
 /* The writer's clock (--wrap=util_now_ms): a try that times out takes its
  * whole timeout, as on a real member. */
@@ -50,7 +53,14 @@ int etcd_post(etcd_store *s, int ep, const char *path, const char *body, long ti
 {
 	const char *reply = "{" HDR("3") "}";
 
-	(void)s, (void)ep;
+	(void)s;
+	if (n_req < 2 * TXN_MAX)
+		req_ep[n_req++] = ep;
+	if (strcmp(path, "/v3/kv/range") == 0 && ep == range_fail_ep) {
+		n_range++;
+		snprintf(err, errlen, "SSL_read: sslv3 alert bad certificate");
+		return -ECONNRESET;
+	}
 	if (strcmp(path, "/v3/kv/txn") == 0) {
 		assert_true(n_txn < TXN_MAX);
 		snprintf(txn_body[n_txn], sizeof(txn_body[0]), "%s", body);
@@ -104,7 +114,10 @@ static int setup(void **state)
 	pthread_mutex_init(&store.mu, NULL);
 	assert_int_equal(pipe(store.pipe), 0);
 	memset(txn_reply, 0, sizeof(txn_reply));
-	n_txn = n_range = 0;
+	n_txn = n_range = n_req = 0;
+	range_fail_ep = -1;
+	/* steady state: both members answered the writer before */
+	store.writer_warm[0] = store.writer_warm[1] = true;
 	return 0;
 }
 
@@ -205,7 +218,7 @@ static void test_batch_resend(void **state)
 	queue(&store.todo, mk(JOB_PUT, "h0", 2));
 	etcd_run_batch(&store, b, 3, &last_ep);
 	assert_int_equal(n_txn, 2);
-	assert_int_equal(n_range, 0); /* corrections: no read before the txn */
+	assert_int_equal(n_range, 0); /* no read before the txn */
 	assert_non_null(strstr(txn_body[1], K0));
 	assert_null(strstr(txn_body[1], K1));
 	assert_non_null(strstr(txn_body[1], K2));
@@ -314,6 +327,65 @@ static void test_sent_then_unclear(void **state)
 	etcd_job_free(op);
 }
 
+/* An operator's write: its txn alone, no read before it. A member that
+ * knows it has no leader refuses it before proposing ("no leader", asked
+ * by hasleader): the next member is tried and the write is not unclear
+ * (its answer stays definite); "leader changed", same code, may follow a
+ * proposal: unclear (test_leader_changed). */
+static void test_no_leader(void **state)
+{
+	job *j = mk(JOB_PUT, "h0", 2);
+	int last_ep = 0;
+
+	(void)state;
+	txn_reply[0] = "HTTP 503 {\"error\":\"etcdserver: no leader\",\"message\":\"etcdserver: no leader\",\"code\":14}";
+	txn_reply[1] = "{" HDR("9") ",\"succeeded\":true,\"responses\":[" PUT "]}";
+	etcd_run_write(&store, j, &last_ep);
+	assert_int_equal(n_range, 0);
+	assert_int_equal(n_txn, 2);
+	assert_int_equal(j->r, 0);
+	assert_false(j->unclear);
+	assert_true(j->cas.succeeded);
+	assert_int_equal(last_ep, 1);
+	assert_true(mtc_etcd_error_no_leader("{\"error\":\"etcdserver: no leader\",\"code\":14}", 43));
+	assert_false(mtc_etcd_error_no_leader("{\"error\":\"etcdserver: leader changed\",\"code\":14}", 48));
+	assert_false(mtc_etcd_error_no_leader("{\"error\":\"etcdserver: no leader\",\"code\":2}", 42));
+	assert_false(mtc_etcd_error_no_leader("Service Unavailable", 19));
+	etcd_job_free(j);
+}
+
+/* A member that has not answered the writer yet (at start, or after a
+ * transport failure) first gets a linearizable read of the key: a TLS
+ * handshake it refuses fails there, before the txn left, so the write is
+ * not unclear; the next member, probed, takes it; once a member answered,
+ * the txn goes alone. */
+static void test_cold_member_probed(void **state)
+{
+	job *j = mk(JOB_PUT, "h0", 2), *k = mk(JOB_PUT, "h0", 9);
+	int last_ep = 0;
+
+	(void)state;
+	store.writer_warm[0] = store.writer_warm[1] = false;
+	range_fail_ep = 0;
+	txn_reply[0] = "{" HDR("9") ",\"succeeded\":true,\"responses\":[" PUT "]}";
+	txn_reply[1] = "{" HDR("10") ",\"succeeded\":true,\"responses\":[" PUT "]}";
+	etcd_run_write(&store, j, &last_ep);
+	assert_int_equal(j->r, 0);
+	assert_false(j->unclear);
+	assert_int_equal(n_range, 2); /* ep 0 (refused), ep 1 */
+	assert_int_equal(n_txn, 1);
+	assert_int_equal(n_req, 3);
+	assert_true(req_ep[0] == 0 && req_ep[1] == 1 && req_ep[2] == 1);
+	assert_false(store.writer_warm[0]);
+	assert_true(store.writer_warm[1]);
+	etcd_run_write(&store, k, &last_ep); /* ep 1 answered: the txn alone */
+	assert_int_equal(n_range, 2);
+	assert_int_equal(n_txn, 2);
+	assert_true(k->r == 0 && k->cas.succeeded);
+	etcd_job_free(j);
+	etcd_job_free(k);
+}
+
 /* A correction queued past its deadline is answered "not sent" without a
  * request, and flagged so the loop does not count it against etcd. */
 static void test_expired_in_queue(void **state)
@@ -340,6 +412,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_permission_denied, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sent_then_unclear, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expired_in_queue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_leader, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cold_member_probed, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

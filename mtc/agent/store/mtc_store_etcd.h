@@ -104,6 +104,7 @@ struct mtc_store {
 	int64_t watch_from; /* under mu; 0: not before the first range */
 	unsigned watch_gen; /* under mu; a change ends the running watch stream */
 	int writer_ep, reader_ep, watch_ep; /* each thread's own */
+	bool writer_warm[EP_MAX]; /* the writer's: member answered its last request (send_txn) */
 	pthread_t writer, reader, watcher;
 	bool threads;
 	int pipe[2];

@@ -1,10 +1,8 @@
 /* [agent] store = etcd, the transport: libcurl, and nothing else of the
  * store touches it. etcd_post() is one request and its whole reply (the
- * writer's and the reader's, each on its own reused handle);
- * etcd_stream() one streaming request (the watch). The unit test of the
- * store (tests/unit/test_mtc_store_etcd.c) links a fake of this file's
- * interface instead: canned replies, no etcd.
- *
+ * writer's and the reader's, each on its own reused handle); etcd_stream()
+ * one streaming request (the watch). The store's unit tests link a fake
+ * of this interface instead: canned replies, no etcd.
  * With [etcd] user every request carries "Authorization: TOKEN" (3.4's
  * gateway hands it on as the "authorization" metadata), asked for (POST
  * /v3/auth/authenticate) before the first request and again when a reply
@@ -22,15 +20,14 @@
 #include "mtc_store_etcd.h"
 #include "util.h"
 
-/* errbuf (CURL_ERROR_SIZE) gets libcurl's own words for a failure: the
- * TLS alert or verify error, where curl_easy_strerror() only says "Failed
- * sending data to the peer" or "SSL peer certificate or SSH remote key was
- * not OK". */
 /* The writer's and the reader's own handle, reused request after request:
  * its connections to the members stay open (keep-alive) instead of a new
  * TCP (and TLS) connection per request. */
 static _Thread_local CURL *thread_curl;
 
+/* errbuf (CURL_ERROR_SIZE) gets libcurl's own words for a failure: the
+ * TLS alert or verify error, where curl_easy_strerror() only says "Failed
+ * sending data to the peer" or "SSL peer certificate ... was not OK". */
 static void easy_setup(etcd_store *s, CURL *c, int ep, const char *path, const char *body, long timeout_ms,
 		       char *errbuf)
 {
@@ -137,19 +134,33 @@ static void http_error(const etcd_store *s, int ep, long code, const http_buf *o
 			 first_line(out->p), out->p ? out->p : "", etcd_auth_hint(out->p));
 }
 
-/* "Authorization: TOKEN" after hdr (token "": none). */
-static struct curl_slist *auth_header(struct curl_slist *hdr, const char *token, bool *oom)
+/* The headers freed, the token in them wiped first (libcurl's copy in
+ * its request buffer is beyond reach). */
+static void headers_free(struct curl_slist *hdr)
+{
+	for (struct curl_slist *h = hdr; h; h = h->next)
+		sodium_memzero(h->data, strlen(h->data));
+	curl_slist_free_all(hdr);
+}
+
+/* Every request's headers: hasleader (a member that knows it has no
+ * leader refuses a request before proposing it, "etcdserver: no leader",
+ * instead of holding it until the timeout; a watch is canceled instead
+ * of going silent), then "Authorization: TOKEN" (token "": none). NULL:
+ * no memory. */
+static struct curl_slist *request_headers(const char *token)
 {
 	char line[ETCD_TOKEN_MAX + 16];
-	struct curl_slist *h;
+	struct curl_slist *hdr = curl_slist_append(NULL, "Grpc-Metadata-hasleader: true"), *h = hdr;
 
-	if (!token[0])
-		return hdr;
-	snprintf(line, sizeof(line), "Authorization: %s", token);
-	h = curl_slist_append(hdr, line);
-	sodium_memzero(line, sizeof(line));
-	*oom = !h;
-	return h ? h : hdr;
+	if (hdr && token[0]) {
+		snprintf(line, sizeof(line), "Authorization: %s", token);
+		h = curl_slist_append(hdr, line);
+		sodium_memzero(line, sizeof(line));
+	}
+	if (!h)
+		headers_free(hdr);
+	return h;
 }
 
 /* The thread's reused handle, set up for this request; NULL: no memory. */
@@ -172,13 +183,12 @@ static int post_once(etcd_store *s, int ep, const char *path, const char *body, 
 {
 	char cerr[CURL_ERROR_SIZE], why[224];
 	CURL *c = thread_handle(s, ep, path, body, timeout_ms, cerr);
-	bool oom = false;
-	struct curl_slist *hdr = c ? auth_header(NULL, token, &oom) : NULL;
+	struct curl_slist *hdr = c ? request_headers(token) : NULL;
 	CURLcode cr;
 	long code = 0;
 	int r = 0;
 
-	if (!c || oom) {
+	if (!hdr) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
@@ -195,7 +205,7 @@ static int post_once(etcd_store *s, int ep, const char *path, const char *body, 
 	/* cerr and hdr end here, the handle lives on */
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-	curl_slist_free_all(hdr);
+	headers_free(hdr);
 	if (r < 0)
 		return r;
 	if (code != 200) {
@@ -403,20 +413,16 @@ static int stream_on_progress(void *user, curl_off_t dt, curl_off_t dn, curl_off
 	return x->stop(x->user);
 }
 
-/* The streaming request's handle and headers: hasleader (a member cut
- * off from its leader answers with an error, the watch: a cancel,
- * instead of a silent stream), the token. */
+/* The streaming request's handle and headers (request_headers). */
 static CURL *stream_handle(etcd_store *s, int ep, const char *path, const char *body, long idle_s,
 			   const char *token, stream_ctx *x, struct curl_slist **hdr, char *cerr)
 {
 	CURL *c = etcd_easy_new(s, ep, path, body, 0, cerr);
-	bool oom = false;
 
-	*hdr = curl_slist_append(NULL, "Grpc-Metadata-hasleader: true");
-	*hdr = *hdr ? auth_header(*hdr, token, &oom) : NULL;
-	if (!c || !*hdr || oom) {
+	*hdr = request_headers(token);
+	if (!c || !*hdr) {
 		curl_easy_cleanup(c);
-		curl_slist_free_all(*hdr);
+		headers_free(*hdr);
 		return NULL;
 	}
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, *hdr);
@@ -462,7 +468,7 @@ static int stream_once(etcd_store *s, int ep, const char *path, const char *body
 		snprintf(err, errlen, "stream closed by the member");
 	}
 	curl_easy_cleanup(c);
-	curl_slist_free_all(hdr);
+	headers_free(hdr);
 	etcd_buf_reset(&x->head);
 	return r;
 }

@@ -23,6 +23,7 @@ typedef struct watch_ctx {
 	int64_t from;  /* the start revision asked */
 	bool resync;   /* compacted, or a message over REPLY_MAX: a full read is needed */
 	bool canceled; /* etcd canceled the watch (any reason): the stream is over */
+	char cancel_why[160]; /* etcd's cancel_reason */
 	bool idle;     /* no byte for WATCH_IDLE_S */
 	uint64_t last_byte_ms;
 } watch_ctx;
@@ -42,6 +43,8 @@ static void watch_line(watch_ctx *w, const char *text, size_t len)
 		pthread_mutex_unlock(&s->mu);
 		w->resync = r.compact_revision > 0;
 		w->canceled = r.canceled;
+		if (r.canceled)
+			mtc_etcd_auth_error(text, len, w->cancel_why, sizeof(w->cancel_why));
 		mtc_etcd_result_free(&r);
 	}
 	j = calloc(1, sizeof(*j));
@@ -116,7 +119,7 @@ static int watch_once(etcd_store *s, int64_t from, unsigned gen, char *err, size
 	r = etcd_stream(s, s->watch_ep, "/v3/watch", body, WATCH_IDLE_S, watch_on_data, watch_stop, &w, why,
 			sizeof(why));
 	if (r == 0 && w.canceled && !w.resync)
-		snprintf(why, sizeof(why), "canceled by etcd");
+		snprintf(why, sizeof(why), "canceled by etcd%s%.160s", w.cancel_why[0] ? ": " : "", w.cancel_why);
 	if (r == 0 && w.idle && !w.canceled && !w.resync) {
 		r = -ETIMEDOUT;
 		snprintf(why, sizeof(why), "no byte for %ld s (a stopped member?)", WATCH_IDLE_S);
