@@ -200,8 +200,8 @@ $(TBIN)/test_mtc_agent: $(OBJ)/tests/unit/test_mtc_agent.o $(MTC_AGENT_A) $(MTC_
 		$(CMOCKA_LIBS)
 
 # The etcd store on its real loop and threads, every store file but its
-# transport (mtc_store_etcd_http.c, libcurl): a fake of it answers.
-STORE_NO_HTTP_SRC := $(filter-out mtc/agent/store/mtc_store_etcd_http.c,$(MTC_STORE_SRC))
+# transport (mtc_store_etcd_http.c and _stream.c, libcurl): a fake of it answers.
+STORE_NO_HTTP_SRC := $(filter-out mtc/agent/store/mtc_store_etcd_http.c mtc/agent/store/mtc_store_etcd_stream.c,$(MTC_STORE_SRC))
 $(TBIN)/test_mtc_store_etcd: $(call objs,tests/unit/test_mtc_store_etcd.c tests/unit/store_etcd_harness.c \
 		tests/unit/fake_etcd_http.c tests/unit/fake_etcd.c $(STORE_NO_HTTP_SRC)) $(MTC_A) $(COMMON_A)
 	@mkdir -p $(dir $@)

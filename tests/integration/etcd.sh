@@ -65,19 +65,23 @@ t_check "agent B: it came by the watch and B sent it at once" sh -c \
 wait "$CAP"
 t_check "agent A's Locked taken off the wire (its cluster copy)" test -s "$D/capturedA"
 
-# --- A's member answered it: the next writes go as a txn alone ---
-# The writer reads a key first only on a member that has not answered it
-# yet (a connection, TLS or token failing there fails before the write);
-# an operator's lock no longer pays that round trip each time.
+# --- A's member answered it: a lock goes as a txn alone, an unlock reads first ---
+# The writer reads the key first on a member that has not answered it yet
+# (a connection, TLS or token failing there fails before the write), and
+# before every operator's unlock (a leader cut off moments ago would hold
+# it and may commit it when quorum is back: etcd_commit.sh); an
+# operator's lock no longer pays that round trip.
 r1=$(ranges)
 out=$(ctlA unlock node-1 2>&1)
 t_match "A's second write (unlock): ok" "^ok: node-1 unlocked" "$out"
 wait_for 10 unlocked
+r2=$(ranges)
+t_check "A's unlock: one linearizable read before it (Range requests $r1 -> $r2)" test "$r2" -eq $((r1 + 1))
 out=$(ctlA lock node-1 2>&1)
 t_match "A's third write (lock): ok" "^ok: node-1 locked" "$out"
 wait_for 10 locked
-t_check "A's writes to a member that answered it: each txn alone, no read (Range requests $r1 -> $(ranges))" \
-	test "$(ranges)" -eq "$r1"
+t_check "A's lock to a member that answered it: the txn alone, no read (Range requests $r2 -> $(ranges))" \
+	test "$(ranges)" -eq "$r2"
 
 # --- lock on A, unlock on B: the node ends unlocked, once ---
 nc=$(t_lines "$D/client.log"); nA=$(t_lines "$D/agent.log"); nB=$(t_lines "$D/agentB.log")

@@ -327,7 +327,7 @@ static void test_sent_then_unclear(void **state)
 	etcd_job_free(op);
 }
 
-/* An operator's write: its txn alone, no read before it. A member that
+/* An operator's lock: its txn alone, no read before it. A member that
  * knows it has no leader refuses it before proposing ("no leader", asked
  * by hasleader): the next member is tried and the write is not unclear
  * (its answer stays definite); "leader changed", same code, may follow a
@@ -386,6 +386,35 @@ static void test_cold_member_probed(void **state)
 	etcd_job_free(k);
 }
 
+/* On a member that answered: an operator's lock goes as a txn alone, an
+ * operator's unlock keeps the linearizable read first (a leader cut off
+ * moments ago would hold the unlock and may commit it when quorum comes
+ * back); a member whose answer was an error is read first again. */
+static void test_unlock_probed(void **state)
+{
+	job *lk = mk(JOB_PUT, "h0", 2), *ul = mk(JOB_PUT, "h0", 9), *again = mk(JOB_PUT, "h0", 10);
+	int last_ep = 0;
+
+	(void)state;
+	ul->lock = false;
+	txn_reply[0] = "{" HDR("9") ",\"succeeded\":true,\"responses\":[" PUT "]}";
+	txn_reply[1] = "{" HDR("10") ",\"succeeded\":true,\"responses\":[" PUT "]}";
+	etcd_run_write(&store, lk, &last_ep);
+	assert_true(lk->r == 0 && n_range == 0 && n_txn == 1);
+	etcd_run_write(&store, ul, &last_ep);
+	assert_true(ul->r == 0 && n_range == 1 && n_txn == 2);
+	assert_true(req_ep[1] == req_ep[2]); /* the read, then the txn, on one member */
+	txn_reply[2] = "HTTP 503 {\"error\":\"etcdserver: leader changed\",\"code\":14}";
+	txn_reply[3] = "{" HDR("11") ",\"succeeded\":true,\"responses\":[" PUT "]}";
+	etcd_run_write(&store, again, &last_ep); /* a lock: ep 0 answers an error, ep 1 commits */
+	assert_true(again->r == 0 && again->unclear);
+	assert_false(store.writer_warm[0]);
+	assert_int_equal(n_range, 1);
+	etcd_job_free(lk);
+	etcd_job_free(ul);
+	etcd_job_free(again);
+}
+
 /* A correction queued past its deadline is answered "not sent" without a
  * request, and flagged so the loop does not count it against etcd. */
 static void test_expired_in_queue(void **state)
@@ -414,6 +443,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_expired_in_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_leader, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cold_member_probed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unlock_probed, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

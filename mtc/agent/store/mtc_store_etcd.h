@@ -1,6 +1,6 @@
 /* The etcd store's parts (private to them): mtc_store_etcd.c, the three
- * threads and their job queues; mtc_store_etcd_http.c, the transport
- * (libcurl); _range.c and _watch.c, the reads; _health.c and _ops.c, the
+ * threads and their job queues; mtc_store_etcd_http.c and _stream.c, the
+ * transport (libcurl); _range.c and _watch.c, the reads; _health.c and _ops.c, the
  * loop's side (finished jobs turned into store events, the ops table).
  * Not for the agent: it sees mtc_store.h only. */
 #ifndef MTC_STORE_ETCD_H
@@ -157,10 +157,11 @@ void etcd_post_done(etcd_store *s, job *j);
 size_t etcd_on_data(char *d, size_t size, size_t nmemb, void *user);
 void etcd_buf_reset(http_buf *b);
 
-/* mtc_store_etcd_http.c: the transport, the only libcurl user (the unit
- * test links a fake of it).
+/* mtc_store_etcd_http.c and _stream.c: the transport, the only libcurl
+ * users (the unit tests link a fake of it).
  * One request to member ep: 0 with the answer in out, or -errno and err
- * (-ECONNREFUSED: never sent; -EFBIG: reply over REPLY_MAX; -EIO: an HTTP
+ * (-ECONNREFUSED: never sent, nor proposed; -EPERM: refused, or the
+ * agent's authentication failed, before sending; -EFBIG: reply over REPLY_MAX; -EIO: an HTTP
  * error status; -ETIMEDOUT, -ECONNRESET: it may have reached etcd). */
 int etcd_post(etcd_store *s, int ep, const char *path, const char *body, long timeout_ms, http_buf *out, char *err,
 	      size_t errlen);

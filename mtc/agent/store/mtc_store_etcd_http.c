@@ -1,8 +1,9 @@
 /* [agent] store = etcd, the transport: libcurl, and nothing else of the
  * store touches it. etcd_post() is one request and its whole reply (the
  * writer's and the reader's, each on its own reused handle); etcd_stream()
- * one streaming request (the watch). The store's unit tests link a fake
- * of this interface instead: canned replies, no etcd.
+ * one streaming request (the watch, in mtc_store_etcd_stream.c, on this
+ * file's helpers: mtc_store_etcd_http.h). The store's unit tests link a
+ * fake of this interface instead: canned replies, no etcd.
  * With [etcd] user every request carries "Authorization: TOKEN" (3.4's
  * gateway hands it on as the "authorization" metadata), asked for (POST
  * /v3/auth/authenticate) before the first request and again when a reply
@@ -18,6 +19,7 @@
 
 #include "log.h"
 #include "mtc_store_etcd.h"
+#include "mtc_store_etcd_http.h"
 #include "util.h"
 
 /* The writer's and the reader's own handle, reused request after request:
@@ -59,7 +61,7 @@ static void easy_setup(etcd_store *s, CURL *c, int ep, const char *path, const c
 		curl_easy_setopt(c, CURLOPT_SSLKEY, cfg->etcd_key);
 }
 
-static CURL *etcd_easy_new(etcd_store *s, int ep, const char *path, const char *body, long timeout_ms, char *errbuf)
+CURL *etcd_easy_new(etcd_store *s, int ep, const char *path, const char *body, long timeout_ms, char *errbuf)
 {
 	CURL *c = curl_easy_init();
 
@@ -74,7 +76,7 @@ static CURL *etcd_easy_new(etcd_store *s, int ep, const char *path, const char *
  * after the client finished its handshake, so the client sees its
  * connection dropped: a reset, a failed getpeername(), at best an alert
  * named "bad certificate", varying from run to run. */
-static void etcd_curl_why(const etcd_store *s, CURL *c, CURLcode cr, const char *errbuf, char *buf, size_t size)
+void etcd_curl_why(const etcd_store *s, CURL *c, CURLcode cr, const char *errbuf, char *buf, size_t size)
 {
 	curl_off_t tls_us = 0;
 	long code = 0;
@@ -88,19 +90,31 @@ static void etcd_curl_why(const etcd_store *s, CURL *c, CURLcode cr, const char 
 	snprintf(buf, size, "%.120s%s", errbuf[0] ? errbuf : curl_easy_strerror(cr), hint);
 }
 
-/* -ECONNREFUSED: the request never left (no connection could be made);
- * -EFBIG: the reply is over REPLY_MAX; -ETIMEDOUT, -ECONNRESET: it may
- * have reached etcd, and a write may still commit. Only a failed connect
- * counts as never sent: libcurl's request size is no proof that nothing
- * left (seen once under load: a txn that committed was reported "not
- * changed"), and a write wrongly called unsent is a false answer. */
-static int curl_errno(CURLcode cr, const http_buf *out)
+/* -ECONNREFUSED: the request never left; -EFBIG: the reply is over
+ * REPLY_MAX; -ETIMEDOUT, -ECONNRESET: it may have reached etcd, and a
+ * write may still commit. sent: libcurl called the transfer's prereq
+ * callback (on_prereq), i.e. a connection was ready and the request was
+ * about to go; until then nothing left, whatever failed (connect, TLS
+ * handshake, its timeout). Once it was, nothing is "never sent": on a
+ * reused keep-alive connection that closes without a reply, libcurl sends
+ * the request again on a new one, and a refused connect then ends a
+ * transfer whose first copy etcd had whole (found by review, 2026-12-03,
+ * with a relay: "not changed" for a txn that committed). libcurl's request
+ * size is no proof either way. */
+static int curl_errno(CURLcode cr, const http_buf *out, bool sent)
 {
 	if (cr == CURLE_WRITE_ERROR && out->oom)
 		return -EFBIG;
-	if (cr == CURLE_COULDNT_CONNECT || cr == CURLE_COULDNT_RESOLVE_HOST)
+	if (!sent)
 		return -ECONNREFUSED;
 	return cr == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -ECONNRESET;
+}
+
+static int on_prereq(void *user, char *ip, char *local_ip, int port, int local_port)
+{
+	(void)ip, (void)local_ip, (void)port, (void)local_port;
+	*(bool *)user = true;
+	return CURL_PREREQFUNC_OK;
 }
 
 /* The length of text's first line, at most 150 (a plain-text reply ends
@@ -136,7 +150,7 @@ static void http_error(const etcd_store *s, int ep, long code, const http_buf *o
 
 /* The headers freed, the token in them wiped first (libcurl's copy in
  * its request buffer is beyond reach). */
-static void headers_free(struct curl_slist *hdr)
+void headers_free(struct curl_slist *hdr)
 {
 	for (struct curl_slist *h = hdr; h; h = h->next)
 		sodium_memzero(h->data, strlen(h->data));
@@ -148,7 +162,7 @@ static void headers_free(struct curl_slist *hdr)
  * instead of holding it until the timeout; a watch is canceled instead
  * of going silent), then "Authorization: TOKEN" (token "": none). NULL:
  * no memory. */
-static struct curl_slist *request_headers(const char *token)
+struct curl_slist *request_headers(const char *token)
 {
 	char line[ETCD_TOKEN_MAX + 16];
 	struct curl_slist *hdr = curl_slist_append(NULL, "Grpc-Metadata-hasleader: true"), *h = hdr;
@@ -184,6 +198,7 @@ static int post_once(etcd_store *s, int ep, const char *path, const char *body, 
 	char cerr[CURL_ERROR_SIZE], why[224];
 	CURL *c = thread_handle(s, ep, path, body, timeout_ms, cerr);
 	struct curl_slist *hdr = c ? request_headers(token) : NULL;
+	bool sent = false;
 	CURLcode cr;
 	long code = 0;
 	int r = 0;
@@ -195,15 +210,19 @@ static int post_once(etcd_store *s, int ep, const char *path, const char *body, 
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, etcd_on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+	curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq);
+	curl_easy_setopt(c, CURLOPT_PREREQDATA, &sent);
 	cr = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	if (cr != CURLE_OK) {
 		etcd_curl_why(s, c, cr, cerr, why, sizeof(why));
-		r = curl_errno(cr, out);
-		snprintf(err, errlen, "%s: %s", s->ep[ep], r == -EFBIG ? "reply over 4 MiB" : why);
+		r = curl_errno(cr, out, sent);
+		snprintf(err, errlen, "%s: %s%s", s->ep[ep], r == -EFBIG ? "reply over 4 MiB" : why,
+			 sent ? "" : " (not sent)");
 	}
-	/* cerr and hdr end here, the handle lives on */
+	/* cerr, sent and hdr end here, the handle lives on */
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(c, CURLOPT_PREREQDATA, NULL);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
 	headers_free(hdr);
 	if (r < 0)
@@ -249,7 +268,7 @@ static int authenticate(etcd_store *s, int ep, long timeout_ms, char *token, siz
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	if (cr != CURLE_OK) {
 		etcd_curl_why(s, c, cr, cerr, msg, sizeof(msg));
-		r = curl_errno(cr, &out);
+		r = curl_errno(cr, &out, true);
 		snprintf(err, errlen, "%s: authenticating etcd user %s: %s", s->ep[ep], etcd_auth_user(s), msg);
 	} else
 		r = etcd_auth_reply(s, ep, code, out.p, out.n, token, size, err, errlen);
@@ -264,7 +283,7 @@ static int authenticate(etcd_store *s, int ep, long timeout_ms, char *token, siz
 
 /* The token to send on member ep ("": none), authenticating first if
  * this thread is the one to: 0, or -errno and err. */
-static int token_ready(etcd_store *s, int ep, long timeout_ms, char *token, size_t size, char *err, size_t errlen)
+int token_ready(etcd_store *s, int ep, long timeout_ms, char *token, size_t size, char *err, size_t errlen)
 {
 	char why[200];
 	int r = 0;
@@ -327,6 +346,8 @@ int etcd_post(etcd_store *s, int ep, const char *path, const char *body, long ti
 			snprintf(err, errlen, "%s: no time left after waiting for authentication: not sent", s->ep[ep]);
 		} else if (r == 0)
 			r = post_once(s, ep, path, body, time_left(end), out, token, err, errlen);
+		else if (r != -EPERM && r != -ENOMEM)
+			r = -ECONNREFUSED; /* authentication failed: the request never left */
 		/* A token refused (expired, forgotten by a restarted member) is
 		 * refused before etcd proposes or applies anything: this request
 		 * did nothing (a write did not commit), so sending it once more
@@ -355,146 +376,4 @@ void etcd_http_thread_end(void)
 {
 	curl_easy_cleanup(thread_curl);
 	thread_curl = NULL;
-}
-
-/* A stream's first message is held until it is whole (or 4 KiB): if
- * etcd canceled the watch at its creation for the token, the watcher
- * never sees it; the stream is opened again with a new token. */
-#define STREAM_HEAD_MAX 4096
-
-typedef struct stream_ctx {
-	etcd_store *s;
-	etcd_stream_fn on_data;
-	etcd_stop_fn stop;
-	void *user;
-	http_buf head;  /* the first message, until looked at */
-	bool looked;    /* the first message was looked at and handed over */
-	bool refused;   /* ... and it refused the token: why says why */
-	char why[160];
-} stream_ctx;
-
-/* The first message whole: refused for the token, or handed over. */
-static bool stream_look(stream_ctx *x)
-{
-	char *nl = memchr(x->head.p, '\n', x->head.n);
-	bool ok;
-
-	x->looked = true;
-	if (x->s->auth &&
-	    mtc_etcd_auth_error(x->head.p, nl ? (size_t)(nl - x->head.p) : x->head.n, x->why, sizeof(x->why)) ==
-		    MTC_ETCD_AUTH_TOKEN) {
-		x->refused = true;
-		return false;
-	}
-	ok = x->on_data(x->head.p, x->head.n, x->user);
-	etcd_buf_reset(&x->head);
-	return ok;
-}
-
-static size_t stream_on_data(char *d, size_t size, size_t nmemb, void *user)
-{
-	stream_ctx *x = user;
-	size_t len = size * nmemb;
-
-	if (x->looked)
-		return x->on_data(d, len, x->user) ? len : 0;
-	if (etcd_on_data(d, 1, len, &x->head) != len)
-		return 0;
-	if (x->head.n < STREAM_HEAD_MAX && !memchr(x->head.p, '\n', x->head.n))
-		return len; /* not whole yet */
-	return stream_look(x) ? len : 0;
-}
-
-static int stream_on_progress(void *user, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
-{
-	stream_ctx *x = user;
-
-	(void)dt, (void)dn, (void)ut, (void)un;
-	return x->stop(x->user);
-}
-
-/* The streaming request's handle and headers (request_headers). */
-static CURL *stream_handle(etcd_store *s, int ep, const char *path, const char *body, long idle_s,
-			   const char *token, stream_ctx *x, struct curl_slist **hdr, char *cerr)
-{
-	CURL *c = etcd_easy_new(s, ep, path, body, 0, cerr);
-
-	*hdr = request_headers(token);
-	if (!c || !*hdr) {
-		curl_easy_cleanup(c);
-		headers_free(*hdr);
-		return NULL;
-	}
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, *hdr);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, idle_s);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, stream_on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, stream_on_progress);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, x);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	return c;
-}
-
-/* One streaming request with token until it ends (etcd_stream's
- * answers), or -EACCES: its first message refused the token. */
-static int stream_once(etcd_store *s, int ep, const char *path, const char *body, long idle_s, stream_ctx *x,
-		       const char *token, char *err, size_t errlen)
-{
-	char cerr[CURL_ERROR_SIZE];
-	struct curl_slist *hdr;
-	CURL *c = stream_handle(s, ep, path, body, idle_s, token, x, &hdr, cerr);
-	CURLcode cr;
-	int r = 0;
-
-	if (!c) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	cr = curl_easy_perform(c);
-	if (!x->looked && x->head.n && cr != CURLE_WRITE_ERROR && !stream_look(x) && !x->refused)
-		cr = CURLE_WRITE_ERROR; /* ended by on_data */
-	if (x->refused) {
-		r = -EACCES;
-		snprintf(err, errlen, "token of etcd user %s refused (%s)", etcd_auth_user(s), x->why);
-	} else if (cr == CURLE_OPERATION_TIMEDOUT) {
-		r = -ETIMEDOUT;
-		snprintf(err, errlen, "no byte for %ld s (a stopped member?)", idle_s);
-	} else if (cr != CURLE_OK && cr != CURLE_WRITE_ERROR && cr != CURLE_ABORTED_BY_CALLBACK) {
-		r = -ECONNRESET;
-		etcd_curl_why(s, c, cr, cerr, err, errlen);
-	} else if (cr == CURLE_OK) {
-		r = -ECONNRESET;
-		snprintf(err, errlen, "stream closed by the member");
-	}
-	curl_easy_cleanup(c);
-	headers_free(hdr);
-	etcd_buf_reset(&x->head);
-	return r;
-}
-
-/* One streaming request to member ep until it ends. No byte for idle_s
- * ends it. A watch canceled at its creation for the token (expired, or
- * forgotten by a restarted member) was never created: opening it once
- * more with a new token is safe. */
-int etcd_stream(etcd_store *s, int ep, const char *path, const char *body, long idle_s, etcd_stream_fn on_data,
-		etcd_stop_fn stop, void *user, char *err, size_t errlen)
-{
-	char token[ETCD_TOKEN_MAX] = "";
-	int r;
-
-	for (int try = 0;; try++) {
-		stream_ctx x = { .s = s, .on_data = on_data, .stop = stop, .user = user };
-
-		r = token_ready(s, ep, TRY_TIMEOUT_MS, token, sizeof(token), err, errlen);
-		if (r == 0)
-			r = stream_once(s, ep, path, body, idle_s, &x, token, err, errlen);
-		if (r == -ETIMEDOUT && !x.looked && token[0])
-			etcd_auth_drop(s, token, "a watch with the previous token brought nothing");
-		if (r != -EACCES || !x.refused || try == 1)
-			break;
-		etcd_auth_drop(s, token, x.why);
-	}
-	sodium_memzero(token, sizeof(token));
-	return r;
 }

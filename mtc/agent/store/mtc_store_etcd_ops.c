@@ -188,14 +188,17 @@ static void on_write_done(etcd_store *s, job *j)
 	}
 	if (j->r < 0 && !j->expired) /* an expired one never reached etcd */
 		etcd_set_health(s, false, j->err);
-	if (j->r < 0 && j->unclear)
+	if (j->r == 0) /* answered, from a history this agent had not read: it may have committed there */
+		snprintf(why, sizeof(why), "unknown: etcd was restored or rebuilt under this request (reading it "
+			 "again); the %s of %s may have committed in its new history; check `mtcctl list`",
+			 j->lock ? "lock" : "unlock", j->host);
+	else if (j->unclear)
 		snprintf(why, sizeof(why), "unknown: etcd did not answer (%s); the %s of %s may still commit; "
 			 "check `mtcctl list`", j->err, j->lock ? "lock" : "unlock", j->host);
 	else if (j->r == -EPERM)
 		snprintf(why, sizeof(why), "refused by etcd (%s): admin state of %s not changed", j->err, j->host);
 	else
-		snprintf(why, sizeof(why), "etcd unavailable (%s): admin state of %s not changed", j->r < 0 ? j->err
-			 : "etcd was restored or rebuilt; reading it again", j->host);
+		snprintf(why, sizeof(why), "etcd unavailable (%s): admin state of %s not changed", j->err, j->host);
 	if (j->r == 0 || j->unclear)
 		etcd_submit_range(s); /* what etcd holds now */
 	put_answer(s, j, -EIO, 0, why);

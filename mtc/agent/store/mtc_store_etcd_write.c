@@ -55,47 +55,52 @@ static int64_t as_asked_rev(const job *j, const mtc_etcd_cas *c)
 	return c->kv.state == (j->lock ? MTC_ETCD_LOCKED : MTC_ETCD_UNLOCKED) ? c->kv.mod_revision : 0;
 }
 
-/* One txn to member ep (the key of host first, s->writer_warm). Each
- * write compares the key's mod_revision as this agent last read it, so
- * a txn applied late (proposed by a member cut off from quorum, committed
- * after its answer timed out) changes nothing unless the key is still as
- * read, and a txn that may have left is answered "unclear", never "not
- * changed". Every request asks hasleader: a member that knows it has no
- * leader refuses it before proposing ("no leader"), and the next member
- * is tried, as after a refused connection. A member whose last answer to
- * the writer was a transport failure (or none yet) first gets a
- * linearizable read of the key: a connection, TLS or token that fails
- * fails there, before the txn left, and is answered "not changed" for
- * sure; a member cut off from quorum fails it too. Once it answers, the
- * txn goes alone (until 2026-12-03 every operator's write paid that round
- * trip: docs/performance.md). A second try after a first that may have
- * committed is no blind resend: it commits only if nothing changed, or
+/* One txn to member ep, with a linearizable read of host's key first
+ * when probe is set or the member has not answered the writer yet
+ * (s->writer_warm: at start, after any failure). The read proves, at
+ * that moment, a member with a quorum behind it: a member cut off fails
+ * it, and the txn never leaves. Without it, a leader that lost its
+ * followers moments ago (within an election timeout) still appends the
+ * txn to its log, answers nothing, and may commit it when quorum comes
+ * back, minutes or hours later: the mod_revision compare cannot stop it,
+ * since nobody could change the key meanwhile (review, 2026-12-03,
+ * reproduced with SIGSTOPped followers). The operator was told "unknown
+ * ... may still commit", truthfully; for a lock, the late commit is the
+ * side that cannot kill a locked node, and the lock is spared the round
+ * trip; an unlock keeps the read, and is answered "not changed" for
+ * sure. A cold member's read also fails a connection, TLS handshake or
+ * token before the write leaves. Every request asks hasleader: a member
+ * that knows it has no leader refuses it before proposing ("no leader"),
+ * and the next member is tried, as after a refused connection. A second
+ * try after a first that may have committed is no blind resend: it
+ * compares the key's mod_revision, commits only if nothing changed, or
  * answers the key as it is now, and the loop decides. */
-static int send_txn(etcd_store *s, const char *host, char *body, int ep, long timeout_ms, http_buf *out, char *err,
-		    size_t errlen, bool *unclear)
+static int send_txn(etcd_store *s, const char *host, char *body, bool probe, int ep, long timeout_ms,
+		    http_buf *out, char *err, size_t errlen, bool *unclear)
 {
-	bool cold = !s->writer_warm[ep];
-	char *get = cold ? mtc_etcd_get_body(s->cfg.etcd_prefix, host) : NULL;
-	int r = !body || (cold && !get) ? -ENOMEM
-		: cold ? etcd_post(s, ep, "/v3/kv/range", get, timeout_ms / 2, out, err, errlen) : 0;
+	bool read = probe || !s->writer_warm[ep];
+	char *get = read ? mtc_etcd_get_body(s->cfg.etcd_prefix, host) : NULL;
+	int r = !body || (read && !get) ? -ENOMEM
+		: read ? etcd_post(s, ep, "/v3/kv/range", get, timeout_ms / 2, out, err, errlen) : 0;
 	bool txn = r == 0;
 
 	free(get);
 	if (txn) {
 		etcd_buf_reset(out);
-		r = etcd_post(s, ep, "/v3/kv/txn", body, cold ? timeout_ms / 2 : timeout_ms, out, err, errlen);
+		r = etcd_post(s, ep, "/v3/kv/txn", body, read ? timeout_ms / 2 : TRY_TIMEOUT_MS < timeout_ms
+			      ? TRY_TIMEOUT_MS : timeout_ms, out, err, errlen);
 	}
 	free(body);
-	/* an HTTP answer: connection, TLS and token work */
-	s->writer_warm[ep] = r == 0 || (r == -EIO && out->n > 0);
+	s->writer_warm[ep] = r == 0;
 	if (r == -EIO && mtc_etcd_error_refused(out->p, out->n))
 		return -EPERM; /* refused before it was proposed: final, on any member */
 	if (r == -EIO && mtc_etcd_error_no_leader(out->p, out->n))
 		return -ECONNREFUSED; /* not proposed: the next member */
 	/* A txn that may have reached etcd may still commit, whatever came
 	 * back (a timeout, a dropped connection, "leader changed", a reply
-	 * too big): unclear unless it never left (-EPERM: etcd_post's own
-	 * authentication failed before sending). */
+	 * too big): unclear unless it never left (-ECONNREFUSED: libcurl
+	 * never had it on a connection; -EPERM: etcd_post's authentication
+	 * failed before sending). */
 	if (txn && r < 0 && r != -ECONNREFUSED && r != -ENOMEM && r != -EPERM)
 		*unclear = true;
 	return r;
@@ -124,8 +129,8 @@ static int run_write(etcd_store *s, job *j, int ep, long timeout_ms, http_buf *o
 	pthread_mutex_lock(&s->mu);
 	from = j->from_rev;
 	pthread_mutex_unlock(&s->mu);
-	r = send_txn(s, j->host, mtc_etcd_cas_body(s->cfg.etcd_prefix, j->host, j->lock, from, j->kind == JOB_TXN), ep,
-		     timeout_ms, out, j->err, sizeof(j->err), &j->unclear);
+	r = send_txn(s, j->host, mtc_etcd_cas_body(s->cfg.etcd_prefix, j->host, j->lock, from, j->kind == JOB_TXN),
+		     j->kind == JOB_PUT && !j->lock, ep, timeout_ms, out, j->err, sizeof(j->err), &j->unclear);
 	if (r == 0 && mtc_etcd_parse_cas(out->p, out->n, s->cfg.etcd_prefix, j->host, &j->cas, j->err,
 					 sizeof(j->err)) < 0) {
 		r = -EBADMSG;
@@ -142,7 +147,7 @@ static long try_ms(uint64_t submitted_ms)
 {
 	long left = SET_DEADLINE_MS - (long)(util_now_ms() - submitted_ms);
 
-	return left < TRY_TIMEOUT_MS ? left : TRY_TIMEOUT_MS;
+	return left < 2 * TRY_TIMEOUT_MS ? left : 2 * TRY_TIMEOUT_MS;
 }
 
 /* A write whose deadline passed before any try (queued behind a long
@@ -227,8 +232,8 @@ static int batch_try(etcd_store *s, write_batch *b, int ep, long timeout_ms, htt
 		req[i] = (mtc_etcd_cas_req){ .host = b->j[i]->host, .locked = b->j[i]->lock,
 					     .mod_revision = b->j[i]->from_rev };
 	pthread_mutex_unlock(&s->mu);
-	r = send_txn(s, b->j[0]->host, mtc_etcd_cas_batch_body(s->cfg.etcd_prefix, req, b->n), ep, timeout_ms, out,
-		     b->err, sizeof(b->err), &unclear);
+	r = send_txn(s, b->j[0]->host, mtc_etcd_cas_batch_body(s->cfg.etcd_prefix, req, b->n), false, ep, timeout_ms,
+		     out, b->err, sizeof(b->err), &unclear);
 	if (r == 0 && mtc_etcd_parse_cas_batch(out->p, out->n, s->cfg.etcd_prefix, req, b->n, b->cas, b->held,
 					       b->err, sizeof(b->err)) < 0) {
 		r = -EBADMSG;
