@@ -410,9 +410,33 @@ static void test_unlock_probed(void **state)
 	assert_true(again->r == 0 && again->unclear);
 	assert_false(store.writer_warm[0]);
 	assert_int_equal(n_range, 1);
+	last_ep = 0; /* back to ep 0, whose answer was an error: read first */
+	txn_reply[4] = "{" HDR("12") ",\"succeeded\":true,\"responses\":[" PUT "]}";
+	lk->r = -1;
+	etcd_run_write(&store, lk, &last_ep);
+	assert_true(lk->r == 0 && n_range == 2 && req_ep[n_req - 2] == 0 && req_ep[n_req - 1] == 0);
 	etcd_job_free(lk);
 	etcd_job_free(ul);
 	etcd_job_free(again);
+}
+
+/* A write made unclear by its first try ("leader changed": it may have
+ * been proposed) and then answered by no member: its error is the first
+ * try's, not the last timeout's (an "unknown" answer quoting "not sent"
+ * would read as a contradiction; review, 2026-12-03). */
+static void test_unclear_keeps_its_error(void **state)
+{
+	job *j = mk(JOB_TXN, "h0", 2);
+	int last_ep = 0;
+
+	(void)state;
+	txn_reply[0] = "HTTP 503 {\"error\":\"etcdserver: leader changed\",\"code\":14}";
+	etcd_run_write(&store, j, &last_ep);
+	assert_int_equal(j->r, -ETIMEDOUT);
+	assert_true(j->unclear);
+	assert_true(n_txn >= 2);
+	assert_non_null(strstr(j->err, "leader changed"));
+	etcd_job_free(j);
 }
 
 /* A correction queued past its deadline is answered "not sent" without a
@@ -444,6 +468,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_leader, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cold_member_probed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unlock_probed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unclear_keeps_its_error, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -210,7 +210,9 @@ static int post_once(etcd_store *s, int ep, const char *path, const char *body, 
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, etcd_on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-	curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq);
+	/* a libcurl without it (before 7.80): every failure "may have left" */
+	if (curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq) != CURLE_OK)
+		sent = true;
 	curl_easy_setopt(c, CURLOPT_PREREQDATA, &sent);
 	cr = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);

@@ -163,9 +163,20 @@ static bool expire(job *j)
 	return true;
 }
 
+/* The error of the try that made a write unclear is the one its answer
+ * quotes: later tries (the member gone, "no leader") say nothing of
+ * whether it committed. kept: ERR_LEN bytes, "" until then. */
+#define ERR_LEN sizeof(((job *)0)->err)
+static void keep_unclear_err(bool unclear, char *kept, const char *err)
+{
+	if (unclear && !kept[0])
+		snprintf(kept, ERR_LEN, "%s", err);
+}
+
 void etcd_run_write(etcd_store *s, job *j, int *last_ep)
 {
 	http_buf out = { 0 };
+	char kept[ERR_LEN] = "";
 
 	if (expire(j))
 		return;
@@ -181,11 +192,14 @@ void etcd_run_write(etcd_store *s, job *j, int *last_ep)
 			break;
 		etcd_buf_reset(&out);
 		j->r = run_write(s, j, ep, t, &out);
+		keep_unclear_err(j->unclear, kept, j->err);
 		if (try_final(j->r)) {
 			*last_ep = ep;
 			break;
 		}
 	}
+	if (j->r < 0 && kept[0])
+		snprintf(j->err, sizeof(j->err), "%s", kept);
 	etcd_buf_reset(&out);
 }
 
@@ -250,6 +264,7 @@ static int batch_send(etcd_store *s, write_batch *b, int *last_ep)
 {
 	uint64_t oldest = b->j[0]->submitted_ms;
 	http_buf out = { 0 };
+	char kept[ERR_LEN] = "";
 	int r = -ETIMEDOUT;
 
 	for (size_t i = 1; i < b->n; i++)
@@ -266,11 +281,14 @@ static int batch_send(etcd_store *s, write_batch *b, int *last_ep)
 			break;
 		etcd_buf_reset(&out);
 		r = batch_try(s, b, ep, t, &out);
+		keep_unclear_err(b->j[0]->unclear, kept, b->err);
 		if (try_final(r)) {
 			*last_ep = ep;
 			break;
 		}
 	}
+	if (r < 0 && kept[0])
+		snprintf(b->err, sizeof(b->err), "%s", kept);
 	etcd_buf_reset(&out);
 	return r;
 }
