@@ -76,7 +76,8 @@ out=$(ctlA unlock node-1 2>&1)
 t_match "A's second write (unlock): ok" "^ok: node-1 unlocked" "$out"
 wait_for 10 unlocked
 r2=$(ranges)
-t_check "A's unlock: one linearizable read before it (Range requests $r1 -> $r2)" test "$r2" -eq $((r1 + 1))
+# (at least one: under load an agent's full read may fall in between)
+t_check "A's unlock: a linearizable read before it (Range requests $r1 -> $r2)" test "$r2" -gt "$r1"
 out=$(ctlA lock node-1 2>&1)
 t_match "A's third write (lock): ok" "^ok: node-1 locked" "$out"
 wait_for 10 locked
@@ -91,8 +92,11 @@ wait_for 10 unlocked
 t_check "unlock via B after lock via A: the node ends unlocked" unlocked
 wait_for 10 sh -c "'$BIN/mtcctl' -c '$D/agent.conf' list | grep -qE '^node-1 +unlocked +unlocked'"
 t_check "agent A agrees: unlocked, no mismatch" sh -c "'$BIN/mtcctl' -c '$D/agent.conf' list | grep -qE '^node-1 +unlocked +unlocked'"
-t_check "both agents sent that Unlocked (B: the operator's, A: the etcd change)" sh -c \
-	"tail -n +$((nA + 1)) '$D/agent.log' | grep -q 'node-1: Unlocked (' && tail -n +$((nB + 1)) '$D/agentB.log' | grep -q 'node-1: Unlocked ('"
+# A sends it on the etcd change, unless the node's ack of B's Unlocked
+# reached A first (seen under ASan and 3 parallel runs: the same ms as A's
+# watch event); then A already agrees and learns the change from etcd.
+t_check "B sent that Unlocked (the operator's), A followed the etcd change (sent it, or learned it with the node agreeing)" sh -c \
+	"tail -n +$((nA + 1)) '$D/agent.log' | grep -qE 'node-1: Unlocked \\(|node-1: admin state unlocked \\(etcd revision [0-9]+, etcd change\\)' && tail -n +$((nB + 1)) '$D/agentB.log' | grep -q 'node-1: Unlocked ('"
 t_check "the node applied it once ($(tail -n +$((nc + 1)) "$D/client.log" | grep -c 'Unlocked via .*removed') removal line(s)), the copies are duplicates" \
 	test "$(tail -n +$((nc + 1)) "$D/client.log" | grep -c 'Unlocked via .*removed')" -eq 1
 # A's older Locked, replayed after B's newer Unlocked, to the node's cluster port.
@@ -174,7 +178,12 @@ start_member 1 existing
 start_member 2 existing
 t_wait_for 30 "etcd quorum back" healthy
 ectl put /mtc/admin/node-1 unlocked >/dev/null
-wait_for 15 unlocked
+# 30 s: the agents' watches come back member by member (300 ms apart)
+# while the restarted members catch up; under ASan 15 s was once too few
+# (CI, 2026-12-03). On failure: what the agents said of etcd meanwhile.
+wait_for 30 unlocked
+unlocked || grep -hE 'etcd: (reachable|admin state read)|node-1: (admin state|Unlocked)' "$D/agent.log" \
+	"$D/agentB.log" | tail -8 | sed 's/^/#   /' >&2
 t_check "quorum back: a change in etcd reaches the node" unlocked
 conv() { ctlA list | grep -qE '^node-1 +unlocked +unlocked' && ctlB list | grep -qE '^node-1 +unlocked +unlocked' && ! unavailable "$D/agent.conf"; }
 wait_for 15 conv
