@@ -72,15 +72,16 @@ mtc_etcd_hdr_verdict mtc_etcd_header_check(uint64_t base_cluster, int64_t base_r
 
 /* Parse only the header of any reply (-EBADMSG without one). */
 int mtc_etcd_parse_header(const char *text, size_t len, mtc_etcd_header *ret);
-/* An HTTP error reply ({"error":..., "code":N}): true only if etcd refused
- * the request before proposing it (permission, authentication, argument,
- * too many requests), so a write in it was not applied; false when it may
- * have been (leader changed, request timed out) or the reply says nothing. */
-bool mtc_etcd_error_refused(const char *text, size_t len);
-/* An HTTP error reply "etcdserver: no leader": refused before proposing
- * by a member without a leader (the request asked hasleader); another
- * member may serve it. */
-bool mtc_etcd_error_no_leader(const char *text, size_t len);
+/* What an HTTP error reply ({"error":..., "code":N}) says of the request. */
+typedef enum {
+	MTC_ETCD_ERR_MAYBE_PROPOSED, /* leader changed, request timed out, or it says nothing: may apply */
+	MTC_ETCD_ERR_REFUSED,        /* refused before proposing (permission, authentication, argument,
+				      * too many requests): not applied, and every member would refuse it */
+	MTC_ETCD_ERR_NO_LEADER,      /* "etcdserver: no leader" to a hasleader request: not proposed;
+				      * another member may serve it */
+} mtc_etcd_error_kind;
+
+mtc_etcd_error_kind mtc_etcd_error_classify(const char *text, size_t len);
 
 void mtc_etcd_result_free(mtc_etcd_result *r);
 

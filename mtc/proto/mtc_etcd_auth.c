@@ -2,7 +2,7 @@
  * gateway, pure: the body of /v3/auth/authenticate, its reply's token,
  * what an error reply (or a watch canceled at its creation) says about the
  * token or the user, and whether it refused a request before proposing it
- * (mtc_etcd_error_refused). The replies are as etcd 3.4.23 sends them
+ * (mtc_etcd_error_classify). The replies are as etcd 3.4.23 sends them
  * (tests/unit/test_mtc_store.c). */
 #include "mtc_etcd.h"
 
@@ -105,36 +105,26 @@ static mtc_etcd_auth_verdict classify(const char *t)
  * unauthenticated, and resource exhausted when it says "too many
  * requests" (the same code carries "database space exceeded", which a txn
  * gets after it was applied, for the write that crossed the quota).
+ * "etcdserver: no leader" (Unavailable) comes from etcd's request
+ * interceptor, before the handler, to a request that asked hasleader
+ * (etcdserver/api/v3rpc/interceptor.go; the txn path has no other source
+ * of it): never proposed, yet another member may have a leader. Other
  * Unavailable (leader changed, request timed out), deadline exceeded,
- * unknown or no code at all: it may have been proposed ("no leader" is
- * mtc_etcd_error_no_leader's). */
-bool mtc_etcd_error_refused(const char *text, size_t len)
+ * unknown or no code at all: it may have been proposed. */
+mtc_etcd_error_kind mtc_etcd_error_classify(const char *text, size_t len)
 {
 	json_t *root = text ? json_loadb(text, len, 0, NULL) : NULL;
 	json_t *code = json_object_get(root, "code");
 	const char *error = mtc_etcd_json_error_text(root);
 	json_int_t c = json_is_integer(code) ? json_integer_value(code) : -1;
-	bool refused = c == 3 || c == 7 || c == 9 || c == 16 ||
-		       (c == 8 && error && strstr(error, "too many requests"));
+	mtc_etcd_error_kind k = MTC_ETCD_ERR_MAYBE_PROPOSED;
 
+	if (c == 3 || c == 7 || c == 9 || c == 16 || (c == 8 && error && strstr(error, "too many requests")))
+		k = MTC_ETCD_ERR_REFUSED;
+	else if (c == 14 && error && strcmp(error, "etcdserver: no leader") == 0)
+		k = MTC_ETCD_ERR_NO_LEADER;
 	json_decref(root);
-	return refused;
-}
-
-/* "etcdserver: no leader" (Unavailable) comes from etcd's request
- * interceptor, before the handler, to a request that asked hasleader
- * (etcdserver/api/v3rpc/interceptor.go; the txn path has no other source
- * of it): never proposed, yet another member may have a leader. */
-bool mtc_etcd_error_no_leader(const char *text, size_t len)
-{
-	json_t *root = text ? json_loadb(text, len, 0, NULL) : NULL;
-	json_t *code = json_object_get(root, "code");
-	const char *error = mtc_etcd_json_error_text(root);
-	bool no_leader = json_is_integer(code) && json_integer_value(code) == 14 && error &&
-			 strcmp(error, "etcdserver: no leader") == 0;
-
-	json_decref(root);
-	return no_leader;
+	return k;
 }
 
 mtc_etcd_auth_verdict mtc_etcd_auth_error(const char *text, size_t len, char *msg, size_t msglen)

@@ -29,6 +29,9 @@
 #define K2 "L210Yy9hZG1pbi9oMg=="
 #define LOCKED "bG9ja2Vk"
 
+/* An error reply's kind, from a string literal */
+#define KIND(lit) mtc_etcd_error_classify(lit, sizeof(lit) - 1)
+
 /* The fake: every range (the probe of a member not yet answering)
  * answers a header, or fails as a TLS handshake the member refused when
  * it goes to range_fail_ep; each txn the next scripted reply (NULL: a
@@ -286,14 +289,14 @@ static void test_permission_denied(void **state)
 	assert_int_equal(n_txn, 1);
 	assert_int_equal(j->r, -EPERM);
 	assert_false(j->unclear);
-	assert_true(mtc_etcd_error_refused("{\"error\":\"etcdserver: user name not found\",\"code\":9}", 52));
-	assert_false(mtc_etcd_error_refused("{\"error\":\"etcdserver: request timed out\",\"code\":14}", 55));
-	assert_false(mtc_etcd_error_refused("Bad Gateway", 11));
+	assert_int_equal(KIND("{\"error\":\"etcdserver: user name not found\",\"code\":9}"), MTC_ETCD_ERR_REFUSED);
+	assert_int_not_equal(KIND("{\"error\":\"etcdserver: request timed out\",\"code\":14}"), MTC_ETCD_ERR_REFUSED);
+	assert_int_not_equal(KIND("Bad Gateway"), MTC_ETCD_ERR_REFUSED);
 	/* code 8 is "too many requests" (refused) or "database space
 	 * exceeded", which a txn gets after it was applied (review, 2026-12-03) */
-	assert_true(mtc_etcd_error_refused("{\"error\":\"etcdserver: too many requests\",\"code\":8}", 50));
-	assert_false(mtc_etcd_error_refused("{\"error\":\"etcdserver: mvcc: database space exceeded\",\"code\":8}",
-					    63));
+	assert_int_equal(KIND("{\"error\":\"etcdserver: too many requests\",\"code\":8}"), MTC_ETCD_ERR_REFUSED);
+	assert_int_not_equal(KIND("{\"error\":\"etcdserver: mvcc: database space exceeded\",\"code\":8}"),
+			     MTC_ETCD_ERR_REFUSED);
 	etcd_job_free(j);
 }
 
@@ -347,10 +350,10 @@ static void test_no_leader(void **state)
 	assert_false(j->unclear);
 	assert_true(j->cas.succeeded);
 	assert_int_equal(last_ep, 1);
-	assert_true(mtc_etcd_error_no_leader("{\"error\":\"etcdserver: no leader\",\"code\":14}", 43));
-	assert_false(mtc_etcd_error_no_leader("{\"error\":\"etcdserver: leader changed\",\"code\":14}", 48));
-	assert_false(mtc_etcd_error_no_leader("{\"error\":\"etcdserver: no leader\",\"code\":2}", 42));
-	assert_false(mtc_etcd_error_no_leader("Service Unavailable", 19));
+	assert_int_equal(KIND("{\"error\":\"etcdserver: no leader\",\"code\":14}"), MTC_ETCD_ERR_NO_LEADER);
+	assert_int_not_equal(KIND("{\"error\":\"etcdserver: leader changed\",\"code\":14}"), MTC_ETCD_ERR_NO_LEADER);
+	assert_int_not_equal(KIND("{\"error\":\"etcdserver: no leader\",\"code\":2}"), MTC_ETCD_ERR_NO_LEADER);
+	assert_int_not_equal(KIND("Service Unavailable"), MTC_ETCD_ERR_NO_LEADER);
 	etcd_job_free(j);
 }
 

@@ -4,8 +4,9 @@
  * linearizable read and a txn through the one connection (~3.7 ms a pair,
  * docs/performance.md), so queued corrections of distinct hosts go up to
  * MTC_ETCD_BATCH_MAX in one txn (send_txn): compare every key, put every
- * key if all held, else read every key. The jobs whose own compare held were not applied: they go again, fewer. Each
- * job is answered to the loop as if it had been written alone. */
+ * key if all held, else read every key. The jobs whose own compare held
+ * were not applied: they go again, fewer. Each job is answered to the
+ * loop as if it had been written alone. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
  * election after a member's loss answers "leader changed" for a moment:
  * one round was not enough). The deadline ends them first. */
 #define ROUNDS_MAX 40
+#define ERR_LEN sizeof(((job *)0)->err)
 
 /* A batch on its way: its jobs, the reply parsed, the request's error. */
 typedef struct write_batch {
@@ -29,7 +31,7 @@ typedef struct write_batch {
 	size_t n;
 	mtc_etcd_cas cas[MTC_ETCD_BATCH_MAX];
 	bool held[MTC_ETCD_BATCH_MAX];
-	char err[400];
+	char err[ERR_LEN];
 } write_batch;
 
 /* Writes that committed at rev[i] (job d[i]): the same host's writes queued
@@ -83,18 +85,20 @@ static int send_txn(etcd_store *s, const char *host, char *body, bool probe, int
 	int r = !body || (read && !get) ? -ENOMEM
 		: read ? etcd_post(s, ep, "/v3/kv/range", get, timeout_ms / 2, out, err, errlen) : 0;
 	bool txn = r == 0;
+	long txn_ms = read ? timeout_ms / 2 : timeout_ms < TRY_TIMEOUT_MS ? timeout_ms : TRY_TIMEOUT_MS;
+	mtc_etcd_error_kind kind;
 
 	free(get);
 	if (txn) {
 		etcd_buf_reset(out);
-		r = etcd_post(s, ep, "/v3/kv/txn", body, read ? timeout_ms / 2 : TRY_TIMEOUT_MS < timeout_ms
-			      ? TRY_TIMEOUT_MS : timeout_ms, out, err, errlen);
+		r = etcd_post(s, ep, "/v3/kv/txn", body, txn_ms, out, err, errlen);
 	}
 	free(body);
 	s->writer_warm[ep] = r == 0;
-	if (r == -EIO && mtc_etcd_error_refused(out->p, out->n))
+	kind = r == -EIO ? mtc_etcd_error_classify(out->p, out->n) : MTC_ETCD_ERR_MAYBE_PROPOSED;
+	if (kind == MTC_ETCD_ERR_REFUSED)
 		return -EPERM; /* refused before it was proposed: final, on any member */
-	if (r == -EIO && mtc_etcd_error_no_leader(out->p, out->n))
+	if (kind == MTC_ETCD_ERR_NO_LEADER)
 		return -ECONNREFUSED; /* not proposed: the next member */
 	/* A txn that may have reached etcd may still commit, whatever came
 	 * back (a timeout, a dropped connection, "leader changed", a reply
@@ -163,44 +167,53 @@ static bool expire(job *j)
 	return true;
 }
 
-/* The error of the try that made a write unclear is the one its answer
- * quotes: later tries (the member gone, "no leader") say nothing of
- * whether it committed. kept: ERR_LEN bytes, "" until then. */
-#define ERR_LEN sizeof(((job *)0)->err)
-static void keep_unclear_err(bool unclear, char *kept, const char *err)
-{
-	if (unclear && !kept[0])
-		snprintf(kept, ERR_LEN, "%s", err);
-}
-
-void etcd_run_write(etcd_store *s, job *j, int *last_ep)
+/* Tries of one write (try: run_write's or batch_try's) on every member
+ * in turn, from the last that answered, round after round, until one is
+ * final or the time from since is up; err: the write's error (ERR_LEN
+ * bytes), *unclear: whether a try may have reached etcd. The error of the
+ * try that made it unclear is the one its answer quotes: later tries (the
+ * member gone, "no leader") say nothing of whether it committed. */
+static int tries(etcd_store *s, int (*try)(etcd_store *, void *, int, long, http_buf *), void *w, uint64_t since,
+		 char *err, const bool *unclear, int *last_ep)
 {
 	http_buf out = { 0 };
 	char kept[ERR_LEN] = "";
+	int r = -ETIMEDOUT;
 
-	if (expire(j))
-		return;
-	j->r = -ETIMEDOUT;
-	snprintf(j->err, sizeof(j->err), "no member answered within %ld ms", SET_DEADLINE_MS);
+	snprintf(err, ERR_LEN, "no member answered within %ld ms", SET_DEADLINE_MS);
 	for (int i = 0; i < ROUNDS_MAX * s->n_ep; i++) {
 		int ep = (*last_ep + i) % s->n_ep;
 		long t;
 
 		round_pause(s, i);
-		t = try_ms(j->submitted_ms);
+		t = try_ms(since);
 		if (t < 100)
 			break;
 		etcd_buf_reset(&out);
-		j->r = run_write(s, j, ep, t, &out);
-		keep_unclear_err(j->unclear, kept, j->err);
-		if (try_final(j->r)) {
+		r = try(s, w, ep, t, &out);
+		if (*unclear && !kept[0])
+			snprintf(kept, sizeof(kept), "%s", err);
+		if (try_final(r)) {
 			*last_ep = ep;
 			break;
 		}
 	}
-	if (j->r < 0 && kept[0])
-		snprintf(j->err, sizeof(j->err), "%s", kept);
+	if (r < 0 && kept[0])
+		snprintf(err, ERR_LEN, "%s", kept);
 	etcd_buf_reset(&out);
+	return r;
+}
+
+static int write_try(etcd_store *s, void *j, int ep, long timeout_ms, http_buf *out)
+{
+	return run_write(s, j, ep, timeout_ms, out);
+}
+
+void etcd_run_write(etcd_store *s, job *j, int *last_ep)
+{
+	if (expire(j))
+		return;
+	j->r = tries(s, write_try, j, j->submitted_ms, j->err, &j->unclear, last_ep);
 }
 
 static bool host_in(const char *const *hosts, size_t n, const char *host)
@@ -235,8 +248,9 @@ size_t etcd_take_batch(job **list, job **batch)
 }
 
 /* One try of the batch on member ep: 0 and b->cas, b->held parsed. */
-static int batch_try(etcd_store *s, write_batch *b, int ep, long timeout_ms, http_buf *out)
+static int batch_try(etcd_store *s, void *w, int ep, long timeout_ms, http_buf *out)
 {
+	write_batch *b = w;
 	mtc_etcd_cas_req req[MTC_ETCD_BATCH_MAX];
 	bool unclear = false;
 	int r;
@@ -258,39 +272,17 @@ static int batch_try(etcd_store *s, write_batch *b, int ep, long timeout_ms, htt
 	return r;
 }
 
-/* Every member in turn, from the last that answered, until one answers or
- * the oldest job's time is up (each deadline counts from submission). */
+/* Every member in turn (tries), until one answers or the oldest job's
+ * time is up (each deadline counts from submission); a batch's jobs are
+ * made unclear together (batch_try). */
 static int batch_send(etcd_store *s, write_batch *b, int *last_ep)
 {
 	uint64_t oldest = b->j[0]->submitted_ms;
-	http_buf out = { 0 };
-	char kept[ERR_LEN] = "";
-	int r = -ETIMEDOUT;
 
 	for (size_t i = 1; i < b->n; i++)
 		if (b->j[i]->submitted_ms < oldest)
 			oldest = b->j[i]->submitted_ms;
-	snprintf(b->err, sizeof(b->err), "no member answered within %ld ms", SET_DEADLINE_MS);
-	for (int i = 0; i < ROUNDS_MAX * s->n_ep; i++) {
-		int ep = (*last_ep + i) % s->n_ep;
-		long t;
-
-		round_pause(s, i);
-		t = try_ms(oldest);
-		if (t < 100)
-			break;
-		etcd_buf_reset(&out);
-		r = batch_try(s, b, ep, t, &out);
-		keep_unclear_err(b->j[0]->unclear, kept, b->err);
-		if (try_final(r)) {
-			*last_ep = ep;
-			break;
-		}
-	}
-	if (r < 0 && kept[0])
-		snprintf(b->err, sizeof(b->err), "%s", kept);
-	etcd_buf_reset(&out);
-	return r;
+	return tries(s, batch_try, b, oldest, b->err, &b->j[0]->unclear, last_ep);
 }
 
 /* The batch answered (r == 0): every job whose compare failed (all, if it
