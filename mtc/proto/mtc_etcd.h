@@ -77,8 +77,9 @@ typedef enum {
 	MTC_ETCD_ERR_MAYBE_PROPOSED, /* leader changed, request timed out, or it says nothing: may apply */
 	MTC_ETCD_ERR_REFUSED,        /* refused before proposing (permission, authentication, argument,
 				      * too many requests): not applied, and every member would refuse it */
-	MTC_ETCD_ERR_NO_LEADER,      /* "etcdserver: no leader" to a hasleader request: not proposed;
-				      * another member may serve it */
+	MTC_ETCD_ERR_ELSEWHERE,      /* refused by this member's request interceptor, before proposing:
+				      * no leader (to hasleader), a learner, not capable yet; another
+				      * member may serve it */
 } mtc_etcd_error_kind;
 
 mtc_etcd_error_kind mtc_etcd_error_classify(const char *text, size_t len);

@@ -100,15 +100,34 @@ static mtc_etcd_auth_verdict classify(const char *t)
 	return MTC_ETCD_AUTH_NOT;
 }
 
+/* What this member's request interceptor refuses before the handler,
+ * so before any proposal, and another member may serve
+ * (etcdserver/api/v3rpc/interceptor.go): "no leader" to a request that
+ * asked hasleader, "rpc not supported for learner" from a learner, "not
+ * capable" from a member whose cluster version is not decided yet. Matched
+ * by text: etcd 3.4 answers them Unavailable (14), later versions the
+ * last two FailedPrecondition (9), and neither code alone says. */
+static const char *const elsewhere[] = {
+	"etcdserver: no leader",
+	"etcdserver: rpc not supported for learner",
+	"etcdserver: not capable",
+};
+
+static bool refused_elsewhere(json_int_t code, const char *error)
+{
+	if (!error || (code != 14 && code != 9))
+		return false;
+	for (size_t i = 0; i < sizeof(elsewhere) / sizeof(elsewhere[0]); i++)
+		if (strcmp(error, elsewhere[i]) == 0)
+			return true;
+	return false;
+}
+
 /* gRPC codes etcd answers only for a request it refused before proposing
  * it: invalid argument, failed precondition, permission denied,
  * unauthenticated, and resource exhausted when it says "too many
  * requests" (the same code carries "database space exceeded", which a txn
- * gets after it was applied, for the write that crossed the quota).
- * "etcdserver: no leader" (Unavailable) comes from etcd's request
- * interceptor, before the handler, to a request that asked hasleader
- * (etcdserver/api/v3rpc/interceptor.go; the txn path has no other source
- * of it): never proposed, yet another member may have a leader. Other
+ * gets after it was applied, for the write that crossed the quota). Other
  * Unavailable (leader changed, request timed out), deadline exceeded,
  * unknown or no code at all: it may have been proposed. */
 mtc_etcd_error_kind mtc_etcd_error_classify(const char *text, size_t len)
@@ -119,10 +138,10 @@ mtc_etcd_error_kind mtc_etcd_error_classify(const char *text, size_t len)
 	json_int_t c = json_is_integer(code) ? json_integer_value(code) : -1;
 	mtc_etcd_error_kind k = MTC_ETCD_ERR_MAYBE_PROPOSED;
 
-	if (c == 3 || c == 7 || c == 9 || c == 16 || (c == 8 && error && strstr(error, "too many requests")))
+	if (refused_elsewhere(c, error))
+		k = MTC_ETCD_ERR_ELSEWHERE;
+	else if (c == 3 || c == 7 || c == 9 || c == 16 || (c == 8 && error && strstr(error, "too many requests")))
 		k = MTC_ETCD_ERR_REFUSED;
-	else if (c == 14 && error && strcmp(error, "etcdserver: no leader") == 0)
-		k = MTC_ETCD_ERR_NO_LEADER;
 	json_decref(root);
 	return k;
 }

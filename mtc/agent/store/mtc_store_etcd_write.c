@@ -73,8 +73,8 @@ static int64_t as_asked_rev(const job *j, const mtc_etcd_cas *c)
  * sure. A cold member's read also fails a connection, TLS handshake or
  * token before the write leaves. Every request asks hasleader: a member
  * that knows it has no leader refuses it before proposing ("no leader"),
- * and the next member is tried, as after a refused connection. A second
- * try after a first that may have committed is no blind resend: it
+ * as a learner does, and the next member is tried, as after a refused
+ * connection. A second try after a first that may have committed is no blind resend: it
  * compares the key's mod_revision, commits only if nothing changed, or
  * answers the key as it is now, and the loop decides. */
 static int send_txn(etcd_store *s, const char *host, char *body, bool probe, int ep, long timeout_ms,
@@ -98,8 +98,8 @@ static int send_txn(etcd_store *s, const char *host, char *body, bool probe, int
 	kind = r == -EIO ? mtc_etcd_error_classify(out->p, out->n) : MTC_ETCD_ERR_MAYBE_PROPOSED;
 	if (kind == MTC_ETCD_ERR_REFUSED)
 		return -EPERM; /* refused before it was proposed: final, on any member */
-	if (kind == MTC_ETCD_ERR_NO_LEADER)
-		return -ECONNREFUSED; /* not proposed: the next member */
+	if (kind == MTC_ETCD_ERR_ELSEWHERE)
+		return -ECONNREFUSED; /* not proposed (no leader, a learner): the next member */
 	/* A txn that may have reached etcd may still commit, whatever came
 	 * back (a timeout, a dropped connection, "leader changed", a reply
 	 * too big): unclear unless it never left (-ECONNREFUSED: libcurl
