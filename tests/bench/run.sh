@@ -293,14 +293,34 @@ each_store() {
 # 6. Lock latency per admin-state store, idle and under load (issue 13).
 # lock_phase STORE PHASE N: N locks; LOCK_P99[STORE PHASE] in µs.
 declare -A LOCK_P99
+# etcd's WAL fsync histogram summed over the members ("LE COUNT" lines,
+# cumulative, LE in seconds), from their /metrics.
+etcd_fsync_hist() {
+	local n
+	for n in $(seq 1 "$ETCD_MEMBERS"); do
+		curl -s --max-time 2 "http://127.0.0.1:2379$n/metrics"
+	done | awk -F'[" ]' '/^etcd_disk_wal_fsync_duration_seconds_bucket/ { c[$2] += $NF } END { for (l in c) print l, c[l] }' | sort -g
+}
+# etcd_fsync_line BEFORE AFTER: how many WAL fsyncs the members did in
+# between and the bucket their p50 and p99 fell in: the disk's share of a
+# write's latency (a txn waits for the leader's and one follower's).
+etcd_fsync_line() {
+	awk 'NR == FNR { b[$1] = $2; next } { le[++n] = $1; d[n] = $2 - b[$1] } END {
+		t = d[n]; if (t <= 0) { print "no WAL fsync"; exit }
+		for (i = 1; i <= n; i++) { if (!a && d[i] >= 0.5 * t) a = le[i]; if (!p && d[i] >= 0.99 * t) p = le[i] }
+		printf "%d WAL fsyncs (all members), p50 <= %s ms, p99 <= %s ms (etcd histogram buckets)\n", t,
+			a == "+Inf" ? a : a * 1000, p == "+Inf" ? p : p * 1000 }' <(echo "$1") <(echo "$2")
+}
 lock_phase() {
 	LOCK_P99[$1 $2]=999999999
-	local out rc p qa qc
+	local out rc p qa qc h0=""
+	[ "$1" = etcd ] && h0=$(etcd_fsync_hist)
 	qa=$(proc_runq_us "$AGENT_PID"); qc=$(proc_runq_us "$CLIENT_PID")
 	out=$("$TBIN/bench_lock" "$D/ctl/agent.sock" "$(flag)" node-1 "$3"); rc=$?
 	qa=$(( $(proc_runq_us "$AGENT_PID") - qa )); qc=$(( $(proc_runq_us "$CLIENT_PID") - qc ))
 	echo "$out" | grep -v '^summary:' | sed "s/^/$(store_name "$1"), $2: /"
 	echo "$(store_name "$1"), $2: waiting for a CPU (run queue, schedstat) per lock+unlock: agent $(us_ms $((qa / $3))) ms, node's client $(us_ms $((qc / $3))) ms"
+	[ -n "$h0" ] && echo "$(store_name "$1"), $2: disk: $(etcd_fsync_line "$h0" "$(etcd_fsync_hist)")"
 	p=$(echo "$out" | sed -n 's/^lock .*p99=\([0-9.]*\) ms.*/\1/p')
 	LOCK_P99[$1 $2]=$(awk -v p="${p:-1e9}" 'BEGIN { printf "%d", p * 1000 }')
 	[ "$rc" -eq 0 ] && [ -n "$p" ]
@@ -517,6 +537,16 @@ bench_etcd_idle() {
 	echo "summary: etcd CPU at $H idle hosts: ${base}% without the agent, ${with}% with it: the agent's share ${share}% of one core (target <= 1%; the absolute figure is mostly raft heartbeats, which the agent does not cause): $(awk -v x="$share" 'BEGIN { print (x <= 1 ? "met" : "NOT met") }')"
 }
 
+# machine_line STAT0: over the benchmark (/proc/stat's cpu line then and
+# now), the share of the machine's CPU time that was busy and the share
+# the hypervisor gave to other guests (steal): the noise a figure carries.
+machine_line() {
+	echo "$1" | awk -v now="$(head -1 /proc/stat)" '{ split(now, b); t = 0
+		for (i = 2; i <= 9; i++) { d[i] = b[i] - $i; t += d[i] }
+		if (t > 0) printf "machine over this benchmark: %.0f s of %d cores, busy %.0f%%, stolen by the hypervisor %.1f%% (steal: other guests ran on our cores)\n",
+			t / 100 / '"$(nproc)"', '"$(nproc)"', 100 * (t - d[5] - d[6] - d[9]) / t, 100 * d[9] / t }'
+}
+
 ALL_BENCHES="bench_codec bench_lock bench_mismatch bench_idle bench_agent_scale bench_lock_stores bench_storm bench_storm50k bench_metrics bench_hosts_load bench_etcd_idle"
 for b in ${BENCHES:-$ALL_BENCHES}; do
 	case " $ALL_BENCHES " in
@@ -525,8 +555,10 @@ for b in ${BENCHES:-$ALL_BENCHES}; do
 	esac
 	# Each benchmark runs in a subshell: it must clean up there, or its temp
 	# dir and cleanup list vanish with the subshell.
+	st0=$(head -1 /proc/stat)
 	out=$({ "$b"; r=$?; t_cleanup; exit $r; } 2>&1); rc=$?
 	echo "$out"
+	machine_line "$st0"
 	# A FAIL line (a readiness wait that gave up) was counted in the subshell.
 	if [ $rc -eq 0 ] && grep -q '^summary:' <<<"$out" && ! grep -q '^FAIL - ' <<<"$out"; then t_ok "$b ran"; else t_fail "$b"; fi
 done
