@@ -330,69 +330,60 @@ static void test_sent_then_unclear(void **state)
 	etcd_job_free(op);
 }
 
-/* An operator's lock: its txn alone, no read before it. A member that
- * knows it has no leader refuses it before proposing ("no leader", asked
- * by hasleader): the next member is tried and the write is not unclear
- * (its answer stays definite); "leader changed", same code, may follow a
- * proposal: unclear (test_leader_changed). */
-static void test_no_leader(void **state)
+/* An operator's lock, its txn alone (no read before it), refused by the
+ * first member with refusal, a reply from before any proposal: the next
+ * member takes it (taken), and the write is not unclear (its answer stays
+ * definite). */
+static void next_member_takes_it(const char *refusal, const char *taken)
 {
 	job *j = mk(JOB_PUT, "h0", 2);
-	int last_ep = 0;
+	int last_ep = 0, n = n_txn;
 
-	(void)state;
-	txn_reply[0] = "HTTP 503 {\"error\":\"etcdserver: no leader\",\"message\":\"etcdserver: no leader\",\"code\":14}";
-	txn_reply[1] = "{" HDR("9") ",\"succeeded\":true,\"responses\":[" PUT "]}";
+	store.writer_warm[0] = store.writer_warm[1] = true; /* both answered before */
+	txn_reply[n] = refusal;
+	txn_reply[n + 1] = taken;
 	etcd_run_write(&store, j, &last_ep);
 	assert_int_equal(n_range, 0);
-	assert_int_equal(n_txn, 2);
+	assert_int_equal(n_txn, n + 2);
 	assert_int_equal(j->r, 0);
 	assert_false(j->unclear);
 	assert_true(j->cas.succeeded);
 	assert_int_equal(last_ep, 1);
+	etcd_job_free(j);
+}
+
+/* A member that knows it has no leader refuses before proposing ("no
+ * leader", asked by hasleader); "leader changed", same code, may follow a
+ * proposal: unclear (test_leader_changed). */
+static void test_no_leader(void **state)
+{
+	(void)state;
+	next_member_takes_it("HTTP 503 {\"error\":\"etcdserver: no leader\",\"message\":\"etcdserver: no leader\",\"code\":14}",
+			     "{" HDR("9") ",\"succeeded\":true,\"responses\":[" PUT "]}");
 	assert_int_equal(KIND("{\"error\":\"etcdserver: no leader\",\"code\":14}"), MTC_ETCD_ERR_ELSEWHERE);
 	assert_int_equal(KIND("{\"error\":\"etcdserver: leader changed\",\"code\":14}"), MTC_ETCD_ERR_MAYBE_PROPOSED);
 	assert_int_equal(KIND("{\"error\":\"etcdserver: no leader\",\"code\":2}"), MTC_ETCD_ERR_MAYBE_PROPOSED);
 	assert_int_equal(KIND("Service Unavailable"), MTC_ETCD_ERR_MAYBE_PROPOSED);
-	etcd_job_free(j);
 }
 
 /* A learner refuses a txn (and a linearizable read) in its request
  * interceptor: etcd 3.4 with Unavailable (14), later versions with
  * FailedPrecondition (9), a code that otherwise means refused by every
- * member. Either way the next member takes the write, and it is not
- * unclear; so for a member not yet able to serve ("not capable"). */
+ * member. Either way the next member takes the write; so for a member
+ * not yet able to serve ("not capable"). */
 static void test_learner(void **state)
 {
-	job *j = mk(JOB_PUT, "h0", 2), *k = mk(JOB_PUT, "h0", 3);
-	int last_ep = 0;
-
 	(void)state;
-	txn_reply[0] = "HTTP 503 {\"error\":\"etcdserver: rpc not supported for learner\",\"code\":14}";
-	txn_reply[1] = "{" HDR("9") ",\"succeeded\":true,\"responses\":[" PUT "]}";
-	etcd_run_write(&store, j, &last_ep);
-	assert_int_equal(n_txn, 2);
-	assert_int_equal(j->r, 0);
-	assert_false(j->unclear);
-	assert_int_equal(last_ep, 1);
-
-	last_ep = 0;
-	txn_reply[2] = "HTTP 400 {\"error\":\"etcdserver: rpc not supported for learner\",\"code\":9}";
-	txn_reply[3] = "{" HDR("10") ",\"succeeded\":true,\"responses\":[" PUT "]}";
-	etcd_run_write(&store, k, &last_ep);
-	assert_int_equal(n_txn, 4);
-	assert_int_equal(k->r, 0);
-	assert_false(k->unclear);
-	assert_int_equal(last_ep, 1);
-
+	next_member_takes_it("HTTP 503 {\"error\":\"etcdserver: rpc not supported for learner\",\"code\":14}",
+			     "{" HDR("9") ",\"succeeded\":true,\"responses\":[" PUT "]}");
+	next_member_takes_it("HTTP 400 {\"error\":\"etcdserver: rpc not supported for learner\",\"code\":9}",
+			     "{" HDR("10") ",\"succeeded\":true,\"responses\":[" PUT "]}");
 	assert_int_equal(KIND("{\"error\":\"etcdserver: not capable\",\"code\":14}"), MTC_ETCD_ERR_ELSEWHERE);
 	assert_int_equal(KIND("{\"error\":\"etcdserver: not capable\",\"code\":9}"), MTC_ETCD_ERR_ELSEWHERE);
 	/* Same text under another code is not etcd's interceptor speaking. */
 	assert_int_equal(KIND("{\"error\":\"etcdserver: rpc not supported for learner\",\"code\":7}"),
 			 MTC_ETCD_ERR_REFUSED);
 	assert_int_equal(KIND("{\"error\":\"etcdserver: request timed out\",\"code\":14}"), MTC_ETCD_ERR_MAYBE_PROPOSED);
-	etcd_job_free(j);
-	etcd_job_free(k);
 }
 
 /* A member that has not answered the writer yet (at start, or after a
