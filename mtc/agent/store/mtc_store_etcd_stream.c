@@ -22,28 +22,44 @@
 
 typedef struct stream_ctx {
 	etcd_store *s;
+	CURL *c;
 	etcd_stream_fn on_data;
 	etcd_stop_fn stop;
 	void *user;
 	http_buf head;  /* the first message, until looked at */
 	bool looked;    /* the first message was looked at and handed over */
 	bool refused;   /* ... and it refused the token: why says why */
+	long status;    /* ... or came with this HTTP status, not 200: why says why */
 	char why[160];
 } stream_ctx;
 
-/* The first message whole: refused for the token, or handed over. */
+/* The reply's HTTP status if it is not 200 (0: 200, or none came). */
+static long error_status(CURL *c)
+{
+	long status = 0;
+
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	return status == 200 ? 0 : status;
+}
+
+/* The first message whole: refused for the token, an error status (a
+ * learner's 503 "rpc not supported for learner", with no newline after
+ * it), or handed over. */
 static bool stream_look(stream_ctx *x)
 {
 	char *nl = memchr(x->head.p, '\n', x->head.n);
+	size_t len = nl ? (size_t)(nl - x->head.p) : x->head.n;
+	mtc_etcd_auth_verdict v = mtc_etcd_auth_error(x->head.p, len, x->why, sizeof(x->why));
 	bool ok;
 
 	x->looked = true;
-	if (x->s->auth &&
-	    mtc_etcd_auth_error(x->head.p, nl ? (size_t)(nl - x->head.p) : x->head.n, x->why, sizeof(x->why)) ==
-		    MTC_ETCD_AUTH_TOKEN) {
+	if (x->s->auth && v == MTC_ETCD_AUTH_TOKEN) {
 		x->refused = true;
 		return false;
 	}
+	x->status = error_status(x->c);
+	if (x->status)
+		return false;
 	ok = x->on_data(x->head.p, x->head.n, x->user);
 	etcd_buf_reset(&x->head);
 	return ok;
@@ -109,12 +125,20 @@ static int stream_once(etcd_store *s, int ep, const char *path, const char *body
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	x->c = c;
 	cr = curl_easy_perform(c);
+	/* A first message with no newline after it (an error reply) is
+	 * looked at now; with no message at all, only the status. */
 	if (!x->looked && x->head.n && cr != CURLE_WRITE_ERROR && !stream_look(x) && !x->refused)
-		cr = CURLE_WRITE_ERROR; /* ended by on_data */
+		cr = CURLE_WRITE_ERROR; /* ended by on_data, or an error status */
+	if (!x->looked && cr == CURLE_OK)
+		x->status = error_status(c);
 	if (x->refused) {
 		r = -EACCES;
 		snprintf(err, errlen, "token of etcd user %s refused (%s)", etcd_auth_user(s), x->why);
+	} else if (x->status) {
+		r = -ECONNRESET;
+		snprintf(err, errlen, "HTTP %ld: %s", x->status, x->why[0] ? x->why : "(no error text)");
 	} else if (cr == CURLE_OPERATION_TIMEDOUT) {
 		r = -ETIMEDOUT;
 		snprintf(err, errlen, "no byte for %ld s (a stopped member?)", idle_s);
