@@ -61,7 +61,15 @@ t_cleanup() {
 	for ((i = ${#T_CLEANUP[@]} - 1; i >= 0; i--)); do eval "${T_CLEANUP[$i]}"; done
 	T_CLEANUP=()
 }
-trap t_cleanup EXIT
+# The EXIT trap cleans up in the test's own shell only: a child killed
+# with SIGTERM before its exec is still a copy of this shell, trap and
+# all, and would remove the test's dir under it (pmonhook.sh's pid-reuse
+# loop did, once, under load). A subshell with a cleanup list of its own
+# sets T_MAIN as below (tests/bench/run.sh). The pid is the kernel's
+# (/proc/self/stat, read by a builtin): in a child killed that early,
+# $BASHPID can still give the parent's.
+read -r T_MAIN _ </proc/self/stat
+trap 'read -r T_SELF _ </proc/self/stat; [ "$T_SELF" != "$T_MAIN" ] || t_cleanup' EXIT
 
 # wait_for SECONDS CMD...: poll CMD every 50 ms until it succeeds.
 wait_for() {

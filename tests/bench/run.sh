@@ -556,7 +556,7 @@ for b in ${BENCHES:-$ALL_BENCHES}; do
 	# Each benchmark runs in a subshell: it must clean up there, or its temp
 	# dir and cleanup list vanish with the subshell.
 	st0=$(head -1 /proc/stat)
-	out=$({ "$b"; r=$?; t_cleanup; exit $r; } 2>&1); rc=$?
+	out=$({ read -r T_MAIN _ </proc/self/stat; "$b"; r=$?; t_cleanup; exit $r; } 2>&1); rc=$?
 	echo "$out"
 	machine_line "$st0"
 	# A FAIL line (a readiness wait that gave up) was counted in the subshell.

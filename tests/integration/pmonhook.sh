@@ -169,13 +169,17 @@ if [ "$(id -u)" -eq 0 ]; then
 	P=$QP
 	kill "$QP"; wait "$QP" 2>/dev/null
 	# The kernel hands out ns_last_pid + 1 next: try to make it P (other
-	# processes on the machine fork too; bounded tries).
+	# processes on the machine fork too; bounded tries). A miss is killed
+	# with SIGKILL: just forked, it may still be this shell's copy, not
+	# yet qproc-a, and a SIGTERM would run lib.sh's EXIT trap in it,
+	# which removed this test's $D under it (seen once, with CI beside a
+	# STRESS run: every later check failed on missing files).
 	R=
 	for try in $(seq 1 50); do
 		echo $((P - 1)) >/proc/sys/kernel/ns_last_pid 2>/dev/null || break
 		"$D/qproc-a" 600 & R=$!
 		[ "$R" = "$P" ] && break
-		kill "$R"; wait "$R" 2>/dev/null; R=
+		kill -KILL "$R"; wait "$R" 2>/dev/null; R=
 	done
 	if [ -n "$R" ]; then
 		T_PIDS+=($R)
