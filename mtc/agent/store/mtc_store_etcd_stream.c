@@ -49,15 +49,17 @@ static bool stream_look(stream_ctx *x)
 {
 	char *nl = memchr(x->head.p, '\n', x->head.n);
 	size_t len = nl ? (size_t)(nl - x->head.p) : x->head.n;
-	mtc_etcd_auth_verdict v = mtc_etcd_auth_error(x->head.p, len, x->why, sizeof(x->why));
+	mtc_etcd_auth_verdict v = MTC_ETCD_AUTH_NOT;
 	bool ok;
 
 	x->looked = true;
+	x->status = error_status(x->c);
+	if (x->s->auth || x->status) /* parsed only when it may say something */
+		v = mtc_etcd_auth_error(x->head.p, len, x->why, sizeof(x->why));
 	if (x->s->auth && v == MTC_ETCD_AUTH_TOKEN) {
 		x->refused = true;
 		return false;
 	}
-	x->status = error_status(x->c);
 	if (x->status)
 		return false;
 	ok = x->on_data(x->head.p, x->head.n, x->user);

@@ -74,9 +74,10 @@ static int64_t as_asked_rev(const job *j, const mtc_etcd_cas *c)
  * token before the write leaves. Every request asks hasleader: a member
  * that knows it has no leader refuses it before proposing ("no leader"),
  * as a learner does, and the next member is tried, as after a refused
- * connection. A second try after a first that may have committed is no blind resend: it
- * compares the key's mod_revision, commits only if nothing changed, or
- * answers the key as it is now, and the loop decides. */
+ * connection. A second try after a first that may have committed is no
+ * blind resend: it compares the key's mod_revision, commits only if
+ * nothing changed, or answers the key as it is now, and the loop
+ * decides. */
 static int send_txn(etcd_store *s, const char *host, char *body, bool probe, int ep, long timeout_ms,
 		    http_buf *out, char *err, size_t errlen, bool *unclear)
 {
